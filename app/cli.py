@@ -1,0 +1,192 @@
+"""The ``han-explorer`` command: ``train``, ``evaluate``, ``predict``.
+
+Nothing here imports Qt, so training and evaluation run on machines without a display or Qt
+(a GPU box, under torchrun, in CI). Bad input prints one clear line and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from collections.abc import Sequence
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+
+
+class UserError(Exception):
+    """A problem with what the user gave us; printed as one line, exit status 2."""
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    from engine.train import TrainConfig
+
+    p = sub.add_parser("train", help="train a HAN on a labelled dataset")
+    p.add_argument("--data", required=True, help="dataset file or folder")
+    p.add_argument("--format", default="auto", choices=["auto", "jsonl", "csv", "aclimdb", "yelp"])
+    p.add_argument("--out", default="runs/han", help="output folder (model/, checkpoint/, logs/)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    skip = {"data", "format", "out", "device", "resume", "command"}
+    for f in fields(TrainConfig):
+        if f.name in skip:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        kind = {"int": int, "float": float, "str": str, "int | None": int}.get(str(f.type), str)
+        p.add_argument(flag, type=kind, default=None, help=f"default: {f.default}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="han-explorer", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command")
+    _add_train(sub)
+    e = sub.add_parser("evaluate", help="accuracy of a model on a labelled dataset")
+    e.add_argument("--data", required=True)
+    e.add_argument("--format", default="auto", choices=["auto", "jsonl", "csv", "aclimdb", "yelp"])
+    e.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    e.add_argument("--limit", type=int, default=None, help="only the first N rows")
+    e.add_argument("--json", action="store_true")
+    e.add_argument("--device", default="auto")
+    e.add_argument("--record", default=None, metavar="FIELD",
+                   help="also store the result in the model's JSON under FIELD (e.g. test)")
+    q = sub.add_parser("predict", help="class and attention for one review")
+    q.add_argument("file", nargs="?", default="-", help="text file, or - for standard input")
+    q.add_argument("--model", default=None)
+    q.add_argument("--json", action="store_true", help="print the analysis as JSON")
+    q.add_argument("--html", default=None, metavar="OUT", help="also write a self-contained HTML page")
+    q.add_argument("--no-color", action="store_true")
+    return p
+
+
+def _load_model(path: str | None, device: str = "cpu") -> Any:
+    import resources
+    from engine.bundle import ModelError, load_bundle
+
+    directory = Path(path) if path else resources.model_dir()
+    try:
+        return load_bundle(directory, device)
+    except ModelError as e:
+        raise UserError(str(e)) from None
+
+
+def _cmd_train(a: argparse.Namespace, argv: Sequence[str]) -> int:
+    from engine.train import TrainConfig, train
+
+    kw = {f.name: getattr(a, f.name) for f in fields(TrainConfig)
+          if getattr(a, f.name, None) is not None and f.name != "command"}
+    cfg = TrainConfig(**kw, command=shlex.join(["han-explorer", *argv]))
+    bar = None
+    last = None
+    for rec in train(cfg):
+        last = rec
+        if a.quiet:
+            continue
+        if rec.kind == "setup":
+            print(rec.message, file=sys.stderr)
+            if rec.total_steps and bar is None:
+                from tqdm import tqdm
+
+                bar = tqdm(total=rec.total_steps, unit="step", dynamic_ncols=True, file=sys.stderr)
+        elif rec.kind == "step" and bar is not None:
+            bar.update(1)
+            bar.set_postfix(epoch=rec.epoch, loss=f"{rec.loss:.3f}", docs_s=f"{rec.docs_per_s:.0f}",
+                            best_dev=f"{rec.best_dev_accuracy or 0:.4f}", refresh=False)
+        elif rec.kind == "eval":
+            (bar.write if bar else print)(f"{rec.message} (best {rec.best_dev_accuracy:.4f}, "
+                                          f"{rec.docs_per_s:.0f} docs/s)")
+    if bar is not None:
+        bar.close()
+    if last is not None and last.kind == "done" and last.extra.get("rank", 0) == 0:
+        print(last.message)
+    return 0
+
+
+def _cmd_evaluate(a: argparse.Namespace) -> int:
+    from engine.bundle import update_metadata
+    from engine.data import load_dataset
+    from engine.evaluate import evaluate
+    from engine.train import resolve_device
+
+    bundle = _load_model(a.model, str(resolve_device(a.device)))
+    ds = load_dataset(a.data, a.format, label_names=bundle.label_names, limit=a.limit)
+    report = evaluate(bundle, ds)
+    if a.record:
+        assert bundle.path is not None
+        update_metadata(bundle.path, **{f"{a.record}_accuracy": report["accuracy"],
+                                        f"{a.record}_evaluation": {**report, "data": a.data,
+                                                                   "data_sha256": ds.sha256}})
+    if a.json:
+        print(json.dumps(report))
+    else:
+        if ds.skipped:
+            print(ds.skipped_summary(), file=sys.stderr)
+        print(f"accuracy {report['accuracy']:.4f} on {report['n']} documents")
+        for name, pc in report["per_class"].items():
+            print(f"  {name:>10}: precision {pc['precision']:.4f} recall {pc['recall']:.4f} "
+                  f"f1 {pc['f1']:.4f} n {pc['support']}")
+    return 0
+
+
+def _read_text(file: str) -> str:
+    if file == "-":
+        return sys.stdin.read()
+    p = Path(file)
+    if not p.is_file():
+        raise UserError(f"no such file: {file}")
+    try:
+        return p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{file} is not UTF-8 text") from None
+
+
+def _cmd_predict(a: argparse.Namespace) -> int:
+    from app.render import render_html, render_terminal
+    from engine.analyze import InputError, analyze
+
+    text = _read_text(a.file)
+    bundle = _load_model(a.model)
+    try:
+        result = analyze(bundle, text)
+    except InputError as e:
+        raise UserError(str(e)) from None
+    if a.html:
+        Path(a.html).write_text(render_html(result), encoding="utf-8")
+    if a.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        color = not a.no_color and sys.stdout.isatty()
+        print(render_terminal(result, color=color))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    a = parser.parse_args(argv)
+    if a.command is None:
+        parser.print_help()
+        return 0
+    from engine.data import DatasetError
+
+    try:
+        if a.command == "train":
+            return _cmd_train(a, argv)
+        if a.command == "evaluate":
+            return _cmd_evaluate(a)
+        return _cmd_predict(a)
+    except (UserError, DatasetError) as e:
+        print(f"han-explorer {a.command}: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

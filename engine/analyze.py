@@ -1,0 +1,103 @@
+"""One call for the attention use case: ``analyze(bundle, text) -> Analysis``.
+
+The CLI's ``predict --json``, its terminal and HTML views and the GUI all render this one value;
+none of them recomputes weights. Inference uses the whole text: no length limit applies, so nothing
+is cut, however long the review.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from engine.batching import collate
+from engine.bundle import ModelBundle
+from engine.text import Document, normalize, tokenize
+from engine.vocab import UNK_ID
+
+__all__ = ["Analysis", "InputError", "SentenceWeight", "WordWeight", "analyze"]
+
+
+class InputError(ValueError):
+    """Text the model cannot read (empty, whitespace only); the message is one clear line."""
+
+
+@dataclass(frozen=True, slots=True)
+class WordWeight:
+    text: str
+    start: int
+    end: int
+    weight: float          # attention within its sentence; a sentence's words sum to 1
+    known: bool            # False: the vocabulary does not know it (read as <unk>)
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceWeight:
+    text: str
+    start: int
+    end: int
+    weight: float          # sentence attention; a document's sentences sum to 1
+    words: tuple[WordWeight, ...]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A prediction with every attention weight, located by character offsets into ``text``."""
+
+    text: str
+    label: str
+    probabilities: dict[str, float]
+    sentences: tuple[SentenceWeight, ...]
+
+    @property
+    def n_words(self) -> int:
+        return sum(len(s.words) for s in self.sentences)
+
+    @property
+    def unknown_words(self) -> int:
+        return sum(not w.known for s in self.sentences for w in s.words)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``predict --json`` schema."""
+        return {
+            "label": self.label,
+            "probabilities": dict(self.probabilities),
+            "sentences": [
+                {"text": s.text, "start": s.start, "end": s.end, "weight": s.weight,
+                 "words": [{"text": w.text, "start": w.start, "end": w.end, "weight": w.weight,
+                            "known": w.known} for w in s.words]}
+                for s in self.sentences
+            ],
+        }
+
+
+def encode_document(bundle: ModelBundle, doc: Document) -> list[list[int]]:
+    return [bundle.vocab.encode([normalize(t.text) for t in s.tokens]) for s in doc.sentences]
+
+
+@torch.no_grad()
+def analyze(bundle: ModelBundle, text: str) -> Analysis:
+    """Tokenize ``text``, run the model once, and return prediction plus attention."""
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("the text is empty: give a review with at least one word")
+    doc = tokenize(text)
+    if not doc.sentences:
+        raise InputError("the text has no words to read")
+    ids, _ = collate([encode_document(bundle, doc)])                       # (1, S, W)
+    model = bundle.model
+    out = model(ids.to(next(model.parameters()).device))
+    probs = torch.softmax(out.logits[0].double(), -1).tolist()
+    w_att = out.word_attention[0].double().cpu().tolist()                  # (S, W)
+    s_att = out.sentence_attention[0].double().cpu().tolist()              # (S,)
+    id_rows = ids[0].tolist()
+    sentences = tuple(
+        SentenceWeight(text[s.start : s.end], s.start, s.end, s_att[i], tuple(
+            WordWeight(t.text, t.start, t.end, w_att[i][j], id_rows[i][j] != UNK_ID)
+            for j, t in enumerate(s.tokens)))
+        for i, s in enumerate(doc.sentences)
+    )
+    best = max(range(len(probs)), key=probs.__getitem__)
+    return Analysis(text, bundle.label_names[best], dict(zip(bundle.label_names, probs, strict=True)),
+                    sentences)

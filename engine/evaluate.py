@@ -1,0 +1,55 @@
+"""Accuracy, per-class precision/recall/F1 and the confusion matrix of a model on a dataset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.batching import collate
+from engine.bundle import ModelBundle
+from engine.data import Dataset
+from engine.preprocess import encode_words, texts_to_words
+
+__all__ = ["evaluate", "predict_labels"]
+
+
+@torch.no_grad()
+def predict_labels(bundle: ModelBundle, texts: list[str] | tuple[str, ...], batch_size: int = 128,
+                   workers: int | None = None) -> np.ndarray:
+    """Predicted class index per text (-1 for a text with no words), on full-length documents."""
+    docs = encode_words(texts_to_words(texts, workers), bundle.vocab)
+    preds = np.full(len(docs), -1, dtype=np.int64)
+    device = next(bundle.model.parameters()).device
+    order = sorted((i for i in range(len(docs)) if any(docs[i])), key=lambda i: sum(map(len, docs[i])))
+    for k in range(0, len(order), batch_size):
+        idx = order[k : k + batch_size]
+        ids, _ = collate([docs[i] for i in idx])
+        preds[idx] = bundle.model(ids.to(device)).logits.argmax(-1).cpu().numpy()
+    return preds
+
+
+def evaluate(bundle: ModelBundle, ds: Dataset) -> dict[str, Any]:
+    """``{"accuracy", "n", "per_class": {label: {precision, recall, f1, support}}, "confusion"}``.
+
+    ``confusion[i][j]`` counts documents of true class i predicted as j, in ``label_names`` order.
+    A document with no words counts as wrong.
+    """
+    preds = predict_labels(bundle, ds.texts)
+    truth = np.asarray(ds.labels, dtype=np.int64)
+    k = len(bundle.label_names)
+    conf = np.zeros((k, k), dtype=np.int64)
+    ok = preds >= 0
+    np.add.at(conf, (truth[ok], preds[ok]), 1)
+    per_class = {}
+    for c, name in enumerate(bundle.label_names):
+        tp = int(conf[c, c])
+        predicted, support = int(conf[:, c].sum()), int((truth == c).sum())
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class[name] = {"precision": precision, "recall": recall, "f1": f1, "support": support}
+    n = len(truth)
+    return {"accuracy": float(np.trace(conf)) / n if n else 0.0, "n": n, "per_class": per_class,
+            "confusion": conf.tolist(), "labels": list(bundle.label_names)}

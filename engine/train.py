@@ -1,0 +1,428 @@
+"""Train a HAN: a generator of progress records that a CLI bar, a GUI worker or torchrun drives.
+
+``train(config)`` prepares the data (dev split carved from train, vocabulary and length limits from
+the training part only), then yields :class:`Progress` records. It writes the best model by dev
+accuracy to ``out/model`` and a resumable checkpoint to ``out/checkpoint``, both atomically.
+
+Under ``torchrun --nproc_per_node=N`` it trains with DistributedDataParallel (gloo on CPU, NCCL on
+GPUs): every rank reads the data, then trains on its own shard of each epoch's batches; dev
+accuracy is computed on dev shards and summed, so every rank takes the same early-stopping step.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from engine import checkpoint
+from engine.batching import EncodedDoc, LengthLimits, Truncation, bucket_batches, choose_limits, collate
+from engine.bundle import ModelBundle, save_bundle
+from engine.data import Dataset, load_dataset
+from engine.model import HAN, HANConfig
+from engine.preprocess import encode_words, texts_to_words
+from engine.vocab import Vocab
+from engine.word2vec import train_word2vec
+
+__all__ = ["Progress", "TrainConfig", "evaluate_docs", "resolve_device", "split_dev", "train"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run depends on. Defaults are the shipped model's settings."""
+
+    data: str
+    out: str = "runs/han"
+    format: str = "auto"
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 2e-3
+    lr_schedule: str = "cosine"      # "cosine" decays to 5% over all epochs; "constant"
+    weight_decay: float = 0.0
+    clip: float = 5.0                # gradient norm; GRUs occasionally spike
+    dev_fraction: float = 0.1
+    patience: int = 3                # epochs without dev improvement before stopping
+    seed: int = 13
+    device: str = "auto"
+    min_count: int = 3               # rarer words become <unk>
+    max_vocab: int = 30000           # keeps the shipped model small
+    word_quantile: float = 0.95
+    sentence_quantile: float = 0.95
+    embed_dim: int = 200
+    word_hidden: int = 50
+    sentence_hidden: int = 50
+    dropout: float = 0.5
+    embed_dropout: float = 0.2
+    word2vec_epochs: int = 0         # >0: start the embedding from word2vec on the training text
+    freeze_embedding_epochs: int = 0
+    embedding_dtype: str = "float32"  # "float16" halves the saved embedding
+    checkpoint_every: int = 0        # steps; 0 = at the end of each epoch only
+    resume: bool = False
+    limit: int | None = None         # use the first N rows of the data (quick runs)
+    workers: int | None = None       # tokenizer processes
+    cache_dir: str | None = None     # keep tokenized text here, keyed by the data's hash
+    command: str = ""                # the command line that made the run, recorded in the model
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One record of a training run. ``kind``: "setup", "step", "eval" or "done"."""
+
+    kind: str
+    step: int = 0
+    epoch: int = 0
+    total_steps: int = 0
+    loss: float | None = None
+    dev_accuracy: float | None = None
+    best_dev_accuracy: float | None = None
+    docs_per_s: float | None = None
+    lr: float | None = None
+    elapsed_s: float = 0.0
+    message: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for, but torch sees no CUDA GPU")
+    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
+        raise ValueError(f"unknown device {name!r}; use auto, cpu or cuda")
+    return torch.device(name)
+
+
+def split_dev(labels: tuple[int, ...], fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Stratified split of indices into (train, dev), seeded."""
+    rng = np.random.default_rng(seed)
+    lab = np.asarray(labels)
+    train_idx, dev_idx = [], []
+    for c in np.unique(lab):
+        idx = rng.permutation(np.flatnonzero(lab == c))
+        n_dev = round(len(idx) * fraction)
+        dev_idx += idx[:n_dev].tolist()
+        train_idx += idx[n_dev:].tolist()
+    return sorted(train_idx), sorted(dev_idx)
+
+
+@dataclass
+class _Prepared:
+    dataset: Dataset
+    vocab: Vocab
+    limits: LengthLimits
+    train_docs: list[EncodedDoc]
+    train_labels: list[int]
+    dev_docs: list[EncodedDoc]
+    dev_labels: list[int]
+    dropped_empty: int
+
+
+def _prepare(cfg: TrainConfig, vocab: Vocab | None, limits: LengthLimits | None
+             ) -> Iterator[Progress | _Prepared]:
+    yield Progress("setup", message=f"reading {cfg.data}")
+    ds = load_dataset(cfg.data, cfg.format, limit=cfg.limit)
+    if ds.skipped:
+        yield Progress("setup", message=ds.skipped_summary())
+    train_idx, dev_idx = split_dev(ds.labels, cfg.dev_fraction, cfg.seed)
+    if not dev_idx or not train_idx:
+        raise ValueError(f"dataset of {len(ds)} rows is too small for a dev split of {cfg.dev_fraction}")
+    yield Progress("setup", message=f"tokenizing {len(ds)} documents")
+    words = _cached_words(ds, cfg)
+    if vocab is None:
+        vocab = Vocab.build((words[i] for i in train_idx), cfg.min_count, cfg.max_vocab)
+    encoded = encode_words(words, vocab)
+    keep = [i for i in range(len(ds)) if any(encoded[i])]
+    dropped = len(ds) - len(keep)
+    kept = set(keep)
+    train_idx = [i for i in train_idx if i in kept]
+    dev_idx = [i for i in dev_idx if i in kept]
+    if limits is None:
+        limits = choose_limits([encoded[i] for i in train_idx], cfg.word_quantile, cfg.sentence_quantile)
+    yield _Prepared(ds, vocab, limits, [encoded[i] for i in train_idx], [ds.labels[i] for i in train_idx],
+                    [encoded[i] for i in dev_idx], [ds.labels[i] for i in dev_idx], dropped)
+
+
+def _cached_words(ds: Dataset, cfg: TrainConfig) -> list[list[list[str]]]:
+    """Tokenized documents, read from ``cfg.cache_dir`` when an earlier run stored them."""
+    if not cfg.cache_dir:
+        return texts_to_words(ds.texts, cfg.workers)
+    path = Path(cfg.cache_dir) / f"words-{ds.sha256[:16]}-{len(ds)}.json.gz"
+    if path.is_file():
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            words: list[list[list[str]]] = json.load(f)
+        if len(words) == len(ds):
+            return words
+    words = texts_to_words(ds.texts, cfg.workers)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with gzip.open(tmp, "wt", encoding="utf-8") as f:
+        json.dump(words, f)
+    os.replace(tmp, path)
+    return words
+
+
+@torch.no_grad()
+def evaluate_docs(model: nn.Module, docs: list[EncodedDoc], labels: list[int], device: torch.device,
+                  limits: LengthLimits | None = None, batch_size: int = 128) -> tuple[int, int]:
+    """(correct, total) over ``docs``; batches by length for speed."""
+    was_training = model.training
+    model.eval()
+    order = sorted(range(len(docs)), key=lambda i: sum(map(len, docs[i])))
+    correct = 0
+    for k in range(0, len(order), batch_size):
+        idx = order[k : k + batch_size]
+        ids, _ = collate([docs[i] for i in idx], limits)
+        pred = model(ids.to(device)).logits.argmax(-1).cpu()
+        correct += int((pred == torch.tensor([labels[i] for i in idx])).sum())
+    model.train(was_training)
+    return correct, len(docs)
+
+
+def _lr_at(cfg: TrainConfig, step: int, total: int) -> float:
+    if cfg.lr_schedule == "constant" or total <= 0:
+        return cfg.lr
+    warm = max(1, total // 100)
+    if step < warm:
+        return cfg.lr * (step + 1) / warm
+    t = (step - warm) / max(1, total - warm)
+    return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
+
+
+def _weights_digest(model: nn.Module) -> str:
+    h = hashlib.sha256()
+    for k, v in sorted(model.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+class _Dist:
+    """Rank, world size and the collective calls we need; a no-op outside torchrun."""
+
+    def __init__(self, device_name: str) -> None:
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        device = resolve_device(device_name)
+        if device.type == "cuda" and self.world > 1:
+            device = torch.device("cuda", self.local_rank)
+            torch.cuda.set_device(device)
+        self.device = device
+        self.owns_group = False
+        if self.world > 1 and not dist.is_initialized():
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+            self.owns_group = True
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def sum(self, *values: float) -> list[float]:
+        t = torch.tensor(values, dtype=torch.float64, device=self.device)
+        if self.world > 1:
+            dist.all_reduce(t)
+        return t.tolist()
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            dist.barrier()
+
+    def close(self) -> None:
+        if self.owns_group:
+            dist.destroy_process_group()
+
+
+def _model_metadata(cfg: TrainConfig, prep: _Prepared, state: checkpoint.TrainState,
+                    trunc: Truncation) -> dict[str, Any]:
+    ds = prep.dataset
+    return {
+        "dataset": {"path": cfg.data, "format": ds.format, "sha256": ds.sha256, "rows": len(ds),
+                    "skipped_rows": len(ds.skipped), "empty_documents": prep.dropped_empty,
+                    "train_documents": len(prep.train_docs), "dev_documents": len(prep.dev_docs),
+                    "class_counts": ds.class_counts()},
+        "dev_accuracy": state.best_dev_accuracy,
+        "best_epoch": state.best_epoch,
+        "test_accuracy": None,
+        "command": cfg.command,
+        "train_config": asdict(cfg),
+        "truncation_in_training": asdict(trunc),
+        "torch_version": torch.__version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _init_embedding(cfg: TrainConfig, model: HAN, prep: _Prepared, device: torch.device
+                    ) -> Iterator[Progress]:
+    if cfg.word2vec_epochs <= 0:
+        return
+    vectors = None
+    for epoch, loss, vec in train_word2vec(prep.train_docs, len(prep.vocab), cfg.embed_dim,
+                                           cfg.word2vec_epochs, seed=cfg.seed, device=device):
+        vectors = vec
+        if vec is None:
+            yield Progress("setup", message=f"word2vec epoch {epoch}/{cfg.word2vec_epochs}: loss {loss:.4f}")
+    assert vectors is not None
+    with torch.no_grad():
+        # word2vec vectors are tiny (init 0.5/dim); rescale to the embedding's usual spread
+        scale = model.embedding.weight[2:].std() / vectors[2:].std().clamp(min=1e-8)
+        model.embedding.weight[2:] = (vectors[2:] * scale).to(model.embedding.weight.device)
+
+
+def train(cfg: TrainConfig) -> Iterator[Progress]:
+    """Run training; yields progress records. See the module docstring."""
+    out = Path(cfg.out)
+    dd = _Dist(cfg.device)
+    try:
+        yield from _train(cfg, out, dd)
+    finally:
+        dd.close()
+
+
+def _train(cfg: TrainConfig, out: Path, dd: _Dist) -> Iterator[Progress]:
+    resumed = checkpoint.load(out / "checkpoint", cfg) if cfg.resume else None
+    prep: _Prepared | None = None
+    for item in _prepare(cfg, resumed.vocab if resumed else None, resumed.limits if resumed else None):
+        if isinstance(item, _Prepared):
+            prep = item
+        elif dd.main:
+            yield item
+    assert prep is not None
+    if resumed and resumed.data_sha256 != prep.dataset.sha256:
+        raise ValueError("cannot resume: the dataset changed since the checkpoint was written")
+    torch.manual_seed(cfg.seed)
+    mcfg = HANConfig(len(prep.vocab), len(prep.dataset.label_names), cfg.embed_dim, cfg.word_hidden,
+                     cfg.sentence_hidden, 2 * cfg.word_hidden, 2 * cfg.sentence_hidden, cfg.dropout,
+                     cfg.embed_dropout)
+    model = HAN(mcfg).to(dd.device)
+    if not resumed:
+        for p in _init_embedding(cfg, model, prep, dd.device):
+            if dd.main:
+                yield p
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    state = checkpoint.TrainState()
+    if resumed:
+        checkpoint.restore(resumed, model, opt)
+        state = resumed.state
+    net: nn.Module = DistributedDataParallel(model) if dd.world > 1 else model
+    lengths = [sum(map(len, d)) for d in prep.train_docs]
+    n_batches = len(bucket_batches(lengths, cfg.batch_size, np.random.default_rng(0))) // dd.world
+    total = n_batches * cfg.epochs
+    log = _RankLog(out, dd.rank, cfg.resume)
+    if dd.main:
+        yield Progress("setup", total_steps=total, message=(
+            f"{len(prep.train_docs)} train / {len(prep.dev_docs)} dev documents, vocabulary "
+            f"{len(prep.vocab)}, limits {prep.limits.max_sentences} sentences x {prep.limits.max_words} "
+            f"words (quantiles {cfg.sentence_quantile}/{cfg.word_quantile}), device {dd.device}"
+            + (f", {dd.world} ranks" if dd.world > 1 else "")),
+            extra={"limits": asdict(prep.limits), "vocab_size": len(prep.vocab),
+                   "train_documents": len(prep.train_docs), "dev_documents": len(prep.dev_docs)})
+    loss_fn = nn.CrossEntropyLoss()
+    labels_all = torch.tensor(prep.train_labels)
+    t_start = time.perf_counter()
+    trunc_total = Truncation()
+    while state.epoch < cfg.epochs and state.bad_epochs < cfg.patience:
+        epoch = state.epoch
+        batches = bucket_batches(lengths, cfg.batch_size, np.random.default_rng([cfg.seed, epoch]))
+        mine = batches[dd.rank :: dd.world][:n_batches]
+        freeze = epoch < cfg.freeze_embedding_epochs
+        model.embedding.weight.requires_grad_(not freeze)
+        net.train()
+        t0, docs_seen, loss_sum = time.perf_counter(), 0, 0.0
+        for b in range(state.step_in_epoch, len(mine)):
+            idx = mine[b]
+            ids, trunc = collate([prep.train_docs[i] for i in idx], prep.limits)
+            if epoch == 0:
+                trunc_total = trunc_total + trunc
+            lr = _lr_at(cfg, state.step, total)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            logits = net(ids.to(dd.device)).logits
+            loss = loss_fn(logits, labels_all[idx].to(dd.device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            opt.step()
+            state.step += 1
+            state.step_in_epoch = b + 1
+            docs_seen += len(idx)
+            loss_value = loss.item()
+            loss_sum += loss_value
+            rate = docs_seen * dd.world / max(time.perf_counter() - t0, 1e-9)
+            rec = Progress("step", state.step, epoch + 1, total, loss_value, None, state.best_dev_accuracy,
+                           rate, lr, time.perf_counter() - t_start)
+            log.write(rec)
+            if dd.main:
+                yield rec
+            if cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
+                _save_checkpoint(cfg, out, dd, model, opt, state, prep)
+        correct, n = dd.sum(*evaluate_docs(model, prep.dev_docs[dd.rank :: dd.world],
+                                           prep.dev_labels[dd.rank :: dd.world], dd.device))
+        dev_acc = correct / max(n, 1)
+        state.epoch, state.step_in_epoch = epoch + 1, 0
+        state.history.append({"epoch": epoch + 1, "train_loss": loss_sum / max(len(mine), 1),
+                              "dev_accuracy": dev_acc,
+                              "seconds": time.perf_counter() - t0})
+        if dev_acc > (state.best_dev_accuracy or -1.0):
+            state.best_dev_accuracy, state.best_epoch, state.bad_epochs = dev_acc, epoch + 1, 0
+            if dd.main:
+                bundle = ModelBundle(model, prep.vocab, prep.dataset.label_names, prep.limits)
+                bundle.metadata = _model_metadata(cfg, prep, state, trunc_total)
+                bundle.metadata["history"] = state.history
+                save_bundle(bundle, out / "model", cfg.embedding_dtype)
+        else:
+            state.bad_epochs += 1
+        _save_checkpoint(cfg, out, dd, model, opt, state, prep)
+        rec = Progress("eval", state.step, epoch + 1, total, loss_sum / max(len(mine), 1), dev_acc,
+                       state.best_dev_accuracy, docs_seen * dd.world / (time.perf_counter() - t0),
+                       None, time.perf_counter() - t_start,
+                       message=f"epoch {epoch + 1}: dev accuracy {dev_acc:.4f}")
+        log.write(rec)
+        if dd.main:
+            yield rec
+    done = Progress("done", state.step, state.epoch, total, None, None, state.best_dev_accuracy,
+                    None, None, time.perf_counter() - t_start,
+                    message=f"best dev accuracy {state.best_dev_accuracy:.4f} at epoch {state.best_epoch}; "
+                            f"model in {out / 'model'}",
+                    extra={"weights_sha256": _weights_digest(model), "rank": dd.rank, "world": dd.world,
+                           "model_dir": str(out / "model"), "history": state.history})
+    log.write(done)
+    yield done
+
+
+def _save_checkpoint(cfg: TrainConfig, out: Path, dd: _Dist, model: HAN, opt: torch.optim.Optimizer,
+                     state: checkpoint.TrainState, prep: _Prepared) -> None:
+    if dd.main:
+        checkpoint.save(out / "checkpoint", cfg, model, opt, state, prep.vocab, prep.limits,
+                        prep.dataset.sha256)
+    dd.barrier()
+
+
+class _RankLog:
+    """Progress records as JSON lines in ``out/logs/rank{r}.jsonl`` (one file per rank)."""
+
+    def __init__(self, out: Path, rank: int, append: bool) -> None:
+        (out / "logs").mkdir(parents=True, exist_ok=True)
+        self._path = out / "logs" / f"rank{rank}.jsonl"
+        self._f = self._path.open("a" if append else "w", encoding="utf-8")
+
+    def write(self, rec: Progress) -> None:
+        self._f.write(json.dumps(asdict(rec)) + "\n")
+        self._f.flush()
+
+
+def with_overrides(cfg: TrainConfig, **kw: Any) -> TrainConfig:
+    return replace(cfg, **{k: v for k, v in kw.items() if v is not None})
