@@ -276,10 +276,11 @@ def _init_embedding(cfg: TrainConfig, model: HAN, prep: _Prepared, device: torch
         if vec is None:
             yield Progress("setup", message=f"word2vec epoch {epoch}/{cfg.word2vec_epochs}: loss {loss:.4f}")
     assert vectors is not None
+    vectors = vectors.to(model.embedding.weight.device)
     with torch.no_grad():
         # word2vec vectors are tiny (init 0.5/dim); rescale to the embedding's usual spread
         scale = model.embedding.weight[2:].std() / vectors[2:].std().clamp(min=1e-8)
-        model.embedding.weight[2:] = (vectors[2:] * scale).to(model.embedding.weight.device)
+        model.embedding.weight[2:] = vectors[2:] * scale
 
 
 def train(cfg: TrainConfig) -> Iterator[Progress]:

@@ -53,7 +53,8 @@ def launch(a: argparse.Namespace) -> None:
         cmd = [sys.executable, "-m", "app.cli", "train", "--data", a.train, "--out", str(out / name),
                "--device", a.device, "--cache-dir", str(out / "cache"), *BASE, *CONFIGS[name]]
         log = (out / f"{name}.log").open("w")
-        subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        (out / f"{name}.pid").write_text(str(proc.pid))
         print(f"started {name} on GPU {gpu}", flush=True)
 
 
@@ -73,13 +74,22 @@ def _status(out: Path) -> dict[str, dict]:
     return res
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split()[2] == "Z")
+
+
 def wait(a: argparse.Namespace) -> None:
     out = Path(a.out)
     end = time.time() + a.seconds
     while True:
         st = _status(out)
-        started = [p.stem for p in out.glob("*.log")]
-        if started and all(st.get(n, {}).get("done") for n in started):
+        alive = [p.stem for p in out.glob("*.pid") if _alive(int(p.read_text()))]
+        if not alive:
             break
         if time.time() > end:
             break
@@ -92,6 +102,9 @@ def finish(a: argparse.Namespace) -> None:
     out, dest = Path(a.out), Path(a.result)
     dest.mkdir(parents=True, exist_ok=True)
     runs = {}
+    for p in out.glob("*.pid"):  # stop runs still going: the choice is made now, on dev
+        if _alive(int(p.read_text())):
+            os.killpg(int(p.read_text()), 15)
     for name in CONFIGS:
         meta = out / name / "model" / "model.json"
         if meta.exists():
