@@ -149,7 +149,8 @@ def load_bundle(directory: str | Path, device: str | torch.device = "cpu") -> Mo
             raise ModelError(f"{WEIGHTS}: {k} holds NaN or infinite values")
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
     model.to(device).eval()
-    extra_meta = {k: v for k, v in meta.items() if k not in ("config", "vocab", "label_names", "limits")}
+    own = ("format", "format_version", "config", "vocab", "label_names", "limits")
+    extra_meta = {k: v for k, v in meta.items() if k not in own}
     return ModelBundle(model, vocab, labels, limits, extra_meta, directory)
 
 

@@ -19,7 +19,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -224,7 +224,10 @@ class _Dist:
         self.device = device
         self.owns_group = False
         if self.world > 1 and not dist.is_initialized():
-            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+            if device.type == "cuda":
+                dist.init_process_group("nccl", device_id=device)
+            else:
+                dist.init_process_group("gloo")
             self.owns_group = True
 
     @property
@@ -261,7 +264,7 @@ def _model_metadata(cfg: TrainConfig, prep: _Prepared, state: checkpoint.TrainSt
         "train_config": asdict(cfg),
         "truncation_in_training": asdict(trunc),
         "torch_version": torch.__version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
@@ -413,16 +416,20 @@ def _save_checkpoint(cfg: TrainConfig, out: Path, dd: _Dist, model: HAN, opt: to
 
 
 class _RankLog:
-    """Progress records as JSON lines in ``out/logs/rank{r}.jsonl`` (one file per rank)."""
+    """Progress records as JSON lines in ``out/logs/rank{r}.jsonl`` (one file per rank).
+
+    Opened per record, so a cancelled run (generator closed mid-way) leaves no open file behind.
+    """
 
     def __init__(self, out: Path, rank: int, append: bool) -> None:
         (out / "logs").mkdir(parents=True, exist_ok=True)
         self._path = out / "logs" / f"rank{rank}.jsonl"
-        self._f = self._path.open("a" if append else "w", encoding="utf-8")
+        if not append:
+            self._path.write_text("", encoding="utf-8")
 
     def write(self, rec: Progress) -> None:
-        self._f.write(json.dumps(asdict(rec)) + "\n")
-        self._f.flush()
+        with self._path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(asdict(rec)) + "\n")
 
 
 def with_overrides(cfg: TrainConfig, **kw: Any) -> TrainConfig:

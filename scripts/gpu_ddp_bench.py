@@ -44,7 +44,8 @@ def main() -> None:
     work = ROOT / "runs" / "ddp"
     work.mkdir(parents=True, exist_ok=True)
     toy = write_toy(work / "toy.jsonl")
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m", "app.cli", "train", "--quiet"]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m", "app.cli",
+                "train", "--quiet"]
     result: dict = {"machine": subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True).stdout}
     run([*torchrun, "--data", str(toy), "--out", str(work / "toy"), "--device", "cuda", *TOY])
     toy_logs = logs(work / "toy", 2)

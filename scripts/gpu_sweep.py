@@ -87,7 +87,6 @@ def wait(a: argparse.Namespace) -> None:
     out = Path(a.out)
     end = time.time() + a.seconds
     while True:
-        st = _status(out)
         alive = [p.stem for p in out.glob("*.pid") if _alive(int(p.read_text()))]
         if not alive:
             break
