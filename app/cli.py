@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -81,10 +82,18 @@ def _cmd_train(a: argparse.Namespace, argv: Sequence[str]) -> int:
 
     kw = {f.name: getattr(a, f.name) for f in fields(TrainConfig)
           if getattr(a, f.name, None) is not None and f.name != "command"}
-    cfg = TrainConfig(**kw, command=shlex.join(["han-explorer", *argv]))
+    try:
+        cfg = TrainConfig(**kw, command=shlex.join(["han-explorer", *argv]))
+        rc = _run_training(a, train(cfg))
+    except (ValueError, RuntimeError) as e:  # settings, data or checkpoint problems: one line
+        raise UserError(str(e)) from None
+    return rc
+
+
+def _run_training(a: argparse.Namespace, records: Any) -> int:
     bar = None
     last = None
-    for rec in train(cfg):
+    for rec in records:
         last = rec
         if a.quiet:
             continue
@@ -114,9 +123,12 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
     from engine.evaluate import evaluate
     from engine.train import resolve_device
 
-    bundle = _load_model(a.model, str(resolve_device(a.device)))
-    ds = load_dataset(a.data, a.format, label_names=bundle.label_names, limit=a.limit)
-    report = evaluate(bundle, ds)
+    try:
+        bundle = _load_model(a.model, str(resolve_device(a.device)))
+        ds = load_dataset(a.data, a.format, label_names=bundle.label_names, limit=a.limit)
+        report = evaluate(bundle, ds)
+    except (ValueError, RuntimeError) as e:
+        raise UserError(str(e)) from None
     if a.record:
         assert bundle.path is not None
         update_metadata(bundle.path, **{f"{a.record}_accuracy": report["accuracy"],
@@ -135,15 +147,20 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
 
 
 def _read_text(file: str) -> str:
+    """The exact text (no newline translation), so offsets index the file as it is."""
     if file == "-":
-        return sys.stdin.read()
-    p = Path(file)
-    if not p.is_file():
-        raise UserError(f"no such file: {file}")
+        if not hasattr(sys.stdin, "buffer"):  # already text (an in-process caller replaced stdin)
+            return sys.stdin.read()
+        raw, name = sys.stdin.buffer.read(), "standard input"
+    else:
+        p = Path(file)
+        if not p.is_file():
+            raise UserError(f"no such file: {file}")
+        raw, name = p.read_bytes(), file
     try:
-        return p.read_text(encoding="utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise UserError(f"{file} is not UTF-8 text") from None
+        raise UserError(f"{name} is not UTF-8 text") from None
 
 
 def _cmd_predict(a: argparse.Namespace) -> int:
@@ -186,6 +203,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # the reader went away (e.g. `| head`): stop quietly, as other Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ import torch
 
 from engine.vocab import PAD_ID
 
-__all__ = ["EncodedDoc", "LengthLimits", "Truncation", "bucket_batches", "choose_limits", "collate"]
+__all__ = ["EncodedDoc", "LengthLimits", "Truncation", "bucket_batches", "choose_limits", "collate",
+           "count_truncation"]
 
 EncodedDoc = list[list[int]]
 
@@ -56,6 +57,19 @@ def choose_limits(docs: Sequence[EncodedDoc], word_quantile: float = 0.95,
     return LengthLimits(max_words, max_sentences, word_quantile, sentence_quantile)
 
 
+def count_truncation(docs: Sequence[EncodedDoc], limits: LengthLimits) -> Truncation:
+    """What cutting ``docs`` to ``limits`` drops (empty sentences are not counted)."""
+    n_docs = n_sents = n_words = 0
+    for d in docs:
+        d = [s for s in d if s]
+        lost_s = max(0, len(d) - limits.max_sentences)
+        lost_w = sum(map(len, d)) - sum(min(len(s), limits.max_words) for s in d[: limits.max_sentences])
+        n_docs += bool(lost_s or lost_w)
+        n_sents += lost_s
+        n_words += lost_w
+    return Truncation(n_docs, n_sents, n_words)
+
+
 def collate(docs: Sequence[EncodedDoc], limits: LengthLimits | None = None
             ) -> tuple[torch.Tensor, Truncation]:
     """Pad ``docs`` into ids ``(B, S, W)``; cut to ``limits`` if given and count what was cut.
@@ -65,25 +79,17 @@ def collate(docs: Sequence[EncodedDoc], limits: LengthLimits | None = None
     docs = [[s for s in d if s] for d in docs]
     if any(not d for d in docs):
         raise ValueError("every document needs at least one word")
-    cut_docs = cut_sents = cut_words = 0
+    trunc = Truncation()
     if limits is not None:
-        kept = []
-        for d in docs:
-            head = [s[: limits.max_words] for s in d[: limits.max_sentences]]
-            lost_s = len(d) - len(head)
-            lost_w = sum(map(len, d)) - sum(map(len, head))
-            cut_docs += bool(lost_s or lost_w)
-            cut_sents += lost_s
-            cut_words += lost_w
-            kept.append(head)
-        docs = kept
+        trunc = count_truncation(docs, limits)
+        docs = [[s[: limits.max_words] for s in d[: limits.max_sentences]] for d in docs]
     n_s = max(len(d) for d in docs)
     n_w = max(len(s) for d in docs for s in d)
     ids = np.full((len(docs), n_s, n_w), PAD_ID, dtype=np.int64)  # (B, S, W)
     for b, d in enumerate(docs):
         for s, sent in enumerate(d):
             ids[b, s, : len(sent)] = sent
-    return torch.from_numpy(ids), Truncation(cut_docs, cut_sents, cut_words)
+    return torch.from_numpy(ids), trunc
 
 
 def bucket_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Generator,

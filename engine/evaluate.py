@@ -36,8 +36,14 @@ def evaluate(bundle: ModelBundle, ds: Dataset) -> dict[str, Any]:
     ``confusion[i][j]`` counts documents of true class i predicted as j, in ``label_names`` order.
     A document with no words counts as wrong.
     """
+    model_index = {name: i for i, name in enumerate(bundle.label_names)}
+    unknown = sorted(set(ds.label_names) - set(model_index))
+    if unknown:
+        raise ValueError(f"the dataset has labels the model does not know: {unknown}; "
+                         f"the model's labels are {list(bundle.label_names)}")
+    # map by name: the dataset's label order need not be the model's
+    truth = np.asarray([model_index[ds.label_names[y]] for y in ds.labels], dtype=np.int64)
     preds = predict_labels(bundle, ds.texts)
-    truth = np.asarray(ds.labels, dtype=np.int64)
     k = len(bundle.label_names)
     conf = np.zeros((k, k), dtype=np.int64)
     ok = preds >= 0

@@ -30,7 +30,15 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from engine import checkpoint
-from engine.batching import EncodedDoc, LengthLimits, Truncation, bucket_batches, choose_limits, collate
+from engine.batching import (
+    EncodedDoc,
+    LengthLimits,
+    Truncation,
+    bucket_batches,
+    choose_limits,
+    collate,
+    count_truncation,
+)
 from engine.bundle import ModelBundle, save_bundle
 from engine.data import Dataset, load_dataset
 from engine.model import HAN, HANConfig
@@ -80,6 +88,27 @@ class TrainConfig:
     workers: int | None = None       # tokenizer processes
     cache_dir: str | None = None     # keep tokenized text here, keyed by the data's hash
     command: str = ""                # the command line that made the run, recorded in the model
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.epochs >= 1, "epochs must be at least 1"),
+            (self.batch_size >= 1, "batch size must be at least 1"),
+            (self.lr > 0, "learning rate must be positive"),
+            (self.lr_schedule in ("cosine", "constant"), "lr schedule must be cosine or constant"),
+            (0 < self.dev_fraction < 1, "dev fraction must be between 0 and 1"),
+            (self.patience >= 1, "patience must be at least 1"),
+            (0 < self.word_quantile <= 1 and 0 < self.sentence_quantile <= 1,
+             "length quantiles must be in (0, 1]"),
+            (self.min_count >= 1 and self.max_vocab >= 3, "min count >= 1 and max vocab >= 3"),
+            (min(self.embed_dim, self.word_hidden, self.sentence_hidden) >= 1, "sizes must be positive"),
+            (0 <= self.dropout < 1 and 0 <= self.embed_dropout < 1, "dropout must be in [0, 1)"),
+            (self.word2vec_epochs >= 0 and self.freeze_embedding_epochs >= 0, "epochs must be >= 0"),
+            (self.embedding_dtype in ("float32", "float16"), "embedding dtype must be float32 or float16"),
+            (self.limit is None or self.limit >= 1, "limit must be at least 1"),
+        ]
+        bad = [msg for ok, msg in checks if not ok]
+        if bad:
+            raise ValueError("; ".join(bad))
 
 
 @dataclass(frozen=True)
@@ -137,10 +166,13 @@ class _Prepared:
 
 def _prepare(cfg: TrainConfig, vocab: Vocab | None, limits: LengthLimits | None
              ) -> Iterator[Progress | _Prepared]:
-    yield Progress("setup", message=f"reading {cfg.data}")
     ds = load_dataset(cfg.data, cfg.format, limit=cfg.limit)
+    yield Progress("setup", message=f"read {len(ds)} documents ({ds.format}) from {cfg.data}")
     if ds.skipped:
         yield Progress("setup", message=ds.skipped_summary())
+    if len(set(ds.labels)) < 2:
+        raise ValueError(f"training data has a single class {ds.label_names[ds.labels[0]]!r}; "
+                         "need at least 2")
     train_idx, dev_idx = split_dev(ds.labels, cfg.dev_fraction, cfg.seed)
     if not dev_idx or not train_idx:
         raise ValueError(f"dataset of {len(ds)} rows is too small for a dev split of {cfg.dev_fraction}")
@@ -341,7 +373,7 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist) -> Iterator[Progress]:
     loss_fn = nn.CrossEntropyLoss()
     labels_all = torch.tensor(prep.train_labels)
     t_start = time.perf_counter()
-    trunc_total = Truncation()
+    trunc_total = count_truncation(prep.train_docs, prep.limits)
     while state.epoch < cfg.epochs and state.bad_epochs < cfg.patience:
         epoch = state.epoch
         batches = bucket_batches(lengths, cfg.batch_size, np.random.default_rng([cfg.seed, epoch]))
@@ -352,9 +384,7 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist) -> Iterator[Progress]:
         t0, docs_seen, loss_sum = time.perf_counter(), 0, 0.0
         for b in range(state.step_in_epoch, len(mine)):
             idx = mine[b]
-            ids, trunc = collate([prep.train_docs[i] for i in idx], prep.limits)
-            if epoch == 0:
-                trunc_total = trunc_total + trunc
+            ids, _ = collate([prep.train_docs[i] for i in idx], prep.limits)
             lr = _lr_at(cfg, state.step, total)
             for g in opt.param_groups:
                 g["lr"] = lr

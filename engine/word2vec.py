@@ -44,11 +44,13 @@ def train_word2vec(docs: Sequence[Sequence[Sequence[int]]], vocab_size: int, dim
     keep_p = ((subsample / freq).sqrt() + subsample / freq).clamp(max=1.0).nan_to_num(0.0)
     noise = (counts**0.75).float().to(device)
     noise[PAD_ID] = noise[UNK_ID] = 0
-    centers_emb = nn.Embedding(vocab_size, dim, sparse=True).to(device)
-    context_emb = nn.Embedding(vocab_size, dim, sparse=True).to(device)
+    centers_emb = nn.Embedding(vocab_size, dim, sparse=True)
+    context_emb = nn.Embedding(vocab_size, dim, sparse=True)
     with torch.no_grad():
-        centers_emb.weight.uniform_(-0.5 / dim, 0.5 / dim, generator=None)
+        centers_emb.weight.uniform_(-0.5 / dim, 0.5 / dim, generator=gen)
         context_emb.weight.zero_()
+    centers_emb, context_emb = centers_emb.to(device), context_emb.to(device)
+    dev_gen = torch.Generator(device=device).manual_seed(seed)  # negatives, drawn on the device
     opt = torch.optim.SparseAdam([*centers_emb.parameters(), *context_emb.parameters()], lr=lr)
     loss = float("nan")
     for epoch in range(epochs):
@@ -60,7 +62,7 @@ def train_word2vec(docs: Sequence[Sequence[Sequence[int]]], vocab_size: int, dim
             idx = perm[i : i + batch_size]
             v = centers_emb(c[idx])                                   # (N, D)
             pos = (context_emb(o[idx]) * v).sum(-1)                   # (N,)
-            neg_ids = torch.multinomial(noise, len(idx) * negatives, replacement=True)
+            neg_ids = torch.multinomial(noise, len(idx) * negatives, replacement=True, generator=dev_gen)
             neg = torch.bmm(context_emb(neg_ids).view(len(idx), negatives, dim), v.unsqueeze(-1))
             batch_loss = -(nn.functional.logsigmoid(pos).mean()
                            + nn.functional.logsigmoid(-neg.squeeze(-1)).sum(-1).mean())
