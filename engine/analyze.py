@@ -77,7 +77,7 @@ def encode_document(bundle: ModelBundle, doc: Document) -> list[list[int]]:
     return [bundle.vocab.encode([normalize(t.text) for t in s.tokens]) for s in doc.sentences]
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def analyze(bundle: ModelBundle, text: str) -> Analysis:
     """Tokenize ``text``, run the model once, and return prediction plus attention."""
     if not isinstance(text, str) or not text.strip():

@@ -15,7 +15,7 @@ from engine.preprocess import encode_words, texts_to_words
 __all__ = ["evaluate", "predict_labels"]
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def predict_labels(bundle: ModelBundle, texts: list[str] | tuple[str, ...], batch_size: int = 128,
                    workers: int | None = None) -> np.ndarray:
     """Predicted class index per text (-1 for a text with no words), on full-length documents."""

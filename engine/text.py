@@ -88,7 +88,10 @@ def tokenize(text: str) -> Document:
     """
     sentences: list[Sentence] = []
     for start, end in _chunks(text):
-        for tokens in _split_cjk(_fill_gaps(text, start, end, _syntok_sentences(text, start, end))):
+        chunk = _fill_gaps(text, start, end, _syntok_sentences(text, start, end))
+        if _CJK_OR_ENDER.search(text, start, end):  # most reviews have none: skip the per-token pass
+            chunk = _split_cjk(chunk)
+        for tokens in chunk:
             sentences.append(Sentence(tokens[0].start, tokens[-1].end, tuple(tokens)))
     return Document(text, tuple(sentences))
 
@@ -138,7 +141,8 @@ def _fill_gaps(text: str, start: int, end: int, sentences: Iterable[list[Token]]
     for sentence in sentences:
         filled: list[Token] = []
         for token in sentence:
-            filled.extend(_gap_tokens(text, position, token.start))
+            if token.start > position and not text[position : token.start].isspace():
+                filled.extend(_gap_tokens(text, position, token.start))
             filled.append(token)
             position = token.end
         if last is not None:
