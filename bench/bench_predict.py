@@ -101,36 +101,21 @@ def time_analyze(bundle: Any, text: str, runs: int) -> list[float]:
 
 
 def phased_analyze(bundle: Any, text: str) -> tuple[Any, list[int]]:
-    """``engine.analyze.analyze`` cut into timed phases (keep in step with that function)."""
+    """``engine.analyze.analyze`` run as its four public steps, each timed."""
     import torch
 
-    from engine.analyze import Analysis, SentenceWeight, WordWeight, encode_document
+    from engine.analyze import build_analysis, encode_document, read_document
     from engine.batching import collate
-    from engine.text import tokenize
-    from engine.vocab import UNK_ID
 
-    with torch.no_grad():
+    with torch.inference_mode():
         t0 = time.perf_counter_ns()
-        doc = tokenize(text)
+        doc = read_document(text)
         t1 = time.perf_counter_ns()
         ids, _ = collate([encode_document(bundle, doc)])
         t2 = time.perf_counter_ns()
-        model = bundle.model
-        out = model(ids.to(next(model.parameters()).device))
+        out = bundle.model(ids)
         t3 = time.perf_counter_ns()
-        probs = torch.softmax(out.logits[0].double(), -1).tolist()
-        w_att = out.word_attention[0].double().cpu().tolist()
-        s_att = out.sentence_attention[0].double().cpu().tolist()
-        id_rows = ids[0].tolist()
-        sentences = tuple(
-            SentenceWeight(text[s.start : s.end], s.start, s.end, s_att[i], tuple(
-                WordWeight(t.text, t.start, t.end, w_att[i][j], id_rows[i][j] != UNK_ID)
-                for j, t in enumerate(s.tokens)))
-            for i, s in enumerate(doc.sentences)
-        )
-        best = max(range(len(probs)), key=probs.__getitem__)
-        result = Analysis(text, bundle.label_names[best],
-                          dict(zip(bundle.label_names, probs, strict=True)), sentences)
+        result = build_analysis(bundle, doc, ids, out)
         t4 = time.perf_counter_ns()
     return result, [t1 - t0, t2 - t1, t3 - t2, t4 - t3]
 

@@ -14,10 +14,12 @@ import torch
 
 from engine.batching import collate
 from engine.bundle import ModelBundle
+from engine.model import HANOutput
 from engine.text import Document, normalize, tokenize
 from engine.vocab import UNK_ID
 
-__all__ = ["Analysis", "InputError", "SentenceWeight", "WordWeight", "analyze"]
+__all__ = ["Analysis", "InputError", "SentenceWeight", "WordWeight", "analyze", "build_analysis",
+           "encode_document", "read_document"]
 
 
 class InputError(ValueError):
@@ -80,14 +82,26 @@ def encode_document(bundle: ModelBundle, doc: Document) -> list[list[int]]:
 @torch.inference_mode()
 def analyze(bundle: ModelBundle, text: str) -> Analysis:
     """Tokenize ``text``, run the model once, and return prediction plus attention."""
+    doc = read_document(text)
+    ids, _ = collate([encode_document(bundle, doc)])                       # (1, S, W)
+    model = bundle.model
+    out = model(ids.to(next(model.parameters()).device))
+    return build_analysis(bundle, doc, ids, out)
+
+
+def read_document(text: str) -> Document:
+    """Tokenize ``text``; :class:`InputError` if there is nothing to read."""
     if not isinstance(text, str) or not text.strip():
         raise InputError("the text is empty: give a review with at least one word")
     doc = tokenize(text)
     if not doc.sentences:
         raise InputError("the text has no words to read")
-    ids, _ = collate([encode_document(bundle, doc)])                       # (1, S, W)
-    model = bundle.model
-    out = model(ids.to(next(model.parameters()).device))
+    return doc
+
+
+def build_analysis(bundle: ModelBundle, doc: Document, ids: torch.Tensor, out: HANOutput) -> Analysis:
+    """Pair the model's output for one document (ids ``(1, S, W)``) with the document's spans."""
+    text = doc.text
     probs = torch.softmax(out.logits[0].double(), -1).tolist()
     w_att = out.word_attention[0].double().cpu().tolist()                  # (S, W)
     s_att = out.sentence_attention[0].double().cpu().tolist()              # (S,)
