@@ -18,7 +18,7 @@ import math
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -464,7 +464,3 @@ class _RankLog:
     def write(self, rec: Progress) -> None:
         with self._path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(asdict(rec)) + "\n")
-
-
-def with_overrides(cfg: TrainConfig, **kw: Any) -> TrainConfig:
-    return replace(cfg, **{k: v for k, v in kw.items() if v is not None})
