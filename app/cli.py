@@ -1,4 +1,4 @@
-"""The ``han-explorer`` command: ``train``, ``evaluate``, ``predict``.
+"""The ``han-explorer`` command: ``train``, ``evaluate``, ``predict``, ``gru-trace``.
 
 Nothing here imports Qt, so training and evaluation run on machines without a display or Qt
 (a GPU box, under torchrun, in CI). Bad input prints one clear line and exits with status 2.
@@ -63,7 +63,21 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--json", action="store_true", help="print the analysis as JSON")
     q.add_argument("--html", default=None, metavar="OUT", help="also write a self-contained HTML page")
     q.add_argument("--no-color", action="store_true")
+    _add_gru_trace(sub)
     return p
+
+
+def _add_gru_trace(sub: argparse._SubParsersAction) -> None:
+    g = sub.add_parser("gru-trace", help="every gate of the HAN's word or sentence GRU, step by step")
+    g.add_argument("text", nargs="?", default=None, metavar="TEXT",
+                   help="the review, or - for standard input")
+    g.add_argument("--file", default=None, metavar="F", help="read the review from a file instead")
+    g.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    g.add_argument("--encoder", default="word", choices=["word", "sentence"])
+    g.add_argument("--direction", default="forward", choices=["forward", "backward"])
+    g.add_argument("--sentence", type=int, default=0, metavar="N",
+                   help="which sentence the word encoder reads (0-based; default 0)")
+    g.add_argument("--json", action="store_true", help="print every step's gates and states as JSON")
 
 
 def _load_model(path: str | None, device: str = "cpu") -> Any:
@@ -183,6 +197,52 @@ def _cmd_predict(a: argparse.Namespace) -> int:
     return 0
 
 
+def _gru_text(a: argparse.Namespace) -> str:
+    if a.file is not None and a.text is not None:
+        raise UserError("give TEXT or --file, not both")
+    if a.file is not None:
+        return _read_text(a.file)
+    if a.text is None:
+        raise UserError("give the text to trace (TEXT, - for standard input, or --file F)")
+    return _read_text("-") if a.text == "-" else a.text
+
+
+def _cmd_gru_trace(a: argparse.Namespace) -> int:
+    from engine.gru import trace_text
+
+    text = _gru_text(a)
+    bundle = _load_model(a.model)
+    try:
+        result = trace_text(bundle, text, a.encoder, a.direction, a.sentence)
+    except ValueError as e:  # empty text (InputError), sentence out of range
+        raise UserError(str(e)) from None
+    if a.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        print(_gru_table(result, a))
+    return 0
+
+
+def _gru_table(result: Any, a: argparse.Namespace) -> str:
+    """step, token, mean z, mean r, |h| and the three units whose state moved most (Δh = h − h_prev)."""
+    import numpy as np
+
+    where = f", sentence {a.sentence}" if a.encoder == "word" else ""
+    order = "last token first" if a.direction == "backward" else "text order"
+    lines = [f"{a.encoder} GRU, {a.direction}{where}: {len(result)} steps ({order}), "
+             f"{result.hidden_size} units",
+             f"{'step':>4}  {'token':<16} {'mean z':>6} {'mean r':>6} {'|h|':>6}  top |Δh| (unit:Δh)"]
+    for t, token in enumerate(result.tokens):
+        dh = result.h[t] - result.h_prev[t]
+        top = np.argsort(-np.abs(dh), kind="stable")[:3]
+        token = " ".join(token.split())  # a sentence may span lines
+        shown = token if len(token) <= 16 else token[:15] + "…"
+        moves = " ".join(f"{int(u)}:{dh[u]:+.3f}" for u in top)
+        lines.append(f"{t:>4}  {shown:<16} {result.z[t].mean():>6.3f} {result.r[t].mean():>6.3f} "
+                     f"{np.linalg.norm(result.h[t]):>6.3f}  {moves}")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
@@ -197,6 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_train(a, argv)
         if a.command == "evaluate":
             return _cmd_evaluate(a)
+        if a.command == "gru-trace":
+            return _cmd_gru_trace(a)
         return _cmd_predict(a)
     except (UserError, DatasetError) as e:
         print(f"han-explorer {a.command}: {e}", file=sys.stderr)

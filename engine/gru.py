@@ -1,0 +1,439 @@
+"""A GRU stepped by hand, so every gate is visible, with a trained model's own weights.
+
+``torch.nn.GRU`` returns hidden states but hides its gates. :func:`step` computes one step of the
+same cell with PyTorch's conventions (gates packed in the order r, z, n; the reset gate applied
+to ``W_hn h + b_hn``)::
+
+    r = σ(W_ir x + b_ir + W_hr h + b_hr)
+    z = σ(W_iz x + b_iz + W_hz h + b_hz)
+    n = tanh(W_in x + b_in + r ∘ (W_hn h + b_hn))
+    h' = z ∘ h + (1 − z) ∘ n
+
+:func:`trace` steps a whole sequence and keeps every gate; :func:`trace_text` does it for the
+shipped HAN's word or sentence encoder on a review. :func:`gradient_flow` puts numbers on the
+vanishing-gradient story: how strongly the final state still depends on each earlier state, for
+the GRU and for a plain tanh RNN of the same size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
+
+from engine.analyze import encode_document, read_document
+from engine.bundle import ModelBundle
+from engine.vocab import PAD_ID
+
+__all__ = ["DIRECTIONS", "ENCODERS", "GATES", "GRUWeights", "Gates", "GradientFlow", "RNNWeights",
+           "Trace", "gradient_flow", "sentence_vectors", "step", "trace", "trace_text"]
+
+DIRECTIONS = ("forward", "backward")
+ENCODERS = ("word", "sentence")
+GATES = ("r", "z", "n")
+
+
+def _check_direction(direction: str) -> None:
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be 'forward' or 'backward', not {direction!r}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Weights
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class GRUWeights:
+    """One direction of one layer of a GRU, split per gate.
+
+    W_ir, W_iz, W_in: (H, I). W_hr, W_hz, W_hn: (H, H). b_ir, b_iz, b_in, b_hr, b_hz, b_hn: (H,).
+    ``direction`` says which way :func:`trace` steps a sequence ("backward": last token first);
+    ``layer`` records where the weights came from.
+    """
+
+    W_ir: torch.Tensor
+    W_iz: torch.Tensor
+    W_in: torch.Tensor
+    W_hr: torch.Tensor
+    W_hz: torch.Tensor
+    W_hn: torch.Tensor
+    b_ir: torch.Tensor
+    b_iz: torch.Tensor
+    b_in: torch.Tensor
+    b_hr: torch.Tensor
+    b_hz: torch.Tensor
+    b_hn: torch.Tensor
+    direction: str = "forward"
+    layer: int = 0
+
+    def __post_init__(self) -> None:
+        _check_direction(self.direction)
+        H, n_in = self.W_ir.shape
+        for f in _tensor_fields(self):
+            want = (H, n_in) if f.startswith("W_i") else (H, H) if f.startswith("W_h") else (H,)
+            if tuple(getattr(self, f).shape) != want:
+                raise ValueError(f"{f} has shape {tuple(getattr(self, f).shape)}, expected {want}")
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.W_ir.shape[0])
+
+    @property
+    def input_size(self) -> int:
+        return int(self.W_ir.shape[1])
+
+    @classmethod
+    def from_gru(cls, gru: nn.GRU, layer: int = 0, direction: str = "forward") -> GRUWeights:
+        """Copy the weights of ``layer`` / ``direction`` out of ``gru`` (detached)."""
+        _check_direction(direction)
+        if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < gru.num_layers:
+            raise ValueError(f"layer must be an int in [0, {gru.num_layers}), not {layer!r}")
+        if direction == "backward" and not gru.bidirectional:
+            raise ValueError("direction 'backward' needs a bidirectional GRU")
+        if not gru.bias:
+            raise ValueError("a GRU without biases is not supported")
+        suffix = f"l{layer}" + ("_reverse" if direction == "backward" else "")
+        w_ih, w_hh, b_ih, b_hh = (getattr(gru, f"{name}_{suffix}").detach().clone()
+                                  for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        return cls(*w_ih.chunk(3), *w_hh.chunk(3), *b_ih.chunk(3), *b_hh.chunk(3),
+                   direction=direction, layer=layer)
+
+    def to(self, dtype: torch.dtype | None = None, device: torch.device | str | None = None) -> GRUWeights:
+        """A copy in ``dtype`` / on ``device`` (always fresh tensors)."""
+        return _convert(self, dtype, device)
+
+
+@dataclass(frozen=True, eq=False)
+class RNNWeights:
+    """A plain tanh RNN, ``h' = tanh(W x + U h + b)``. W: (H, I), U: (H, H), b: (H,)."""
+
+    W: torch.Tensor
+    U: torch.Tensor
+    b: torch.Tensor
+
+    @classmethod
+    def from_rnn(cls, rnn: nn.RNN, layer: int = 0, direction: str = "forward") -> RNNWeights:
+        """Copy one layer / direction of a tanh ``nn.RNN``; its two biases are summed into ``b``."""
+        _check_direction(direction)
+        if rnn.nonlinearity != "tanh" or not rnn.bias:
+            raise ValueError("only a tanh nn.RNN with biases is supported")
+        if not 0 <= layer < rnn.num_layers or (direction == "backward" and not rnn.bidirectional):
+            raise ValueError(f"the RNN has no layer {layer} in direction {direction!r}")
+        suffix = f"l{layer}" + ("_reverse" if direction == "backward" else "")
+        p = {name: getattr(rnn, f"{name}_{suffix}").detach().clone()
+             for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+        return cls(p["weight_ih"], p["weight_hh"], p["bias_ih"] + p["bias_hh"])
+
+    @classmethod
+    def default(cls, input_size: int, hidden_size: int, seed: int = 0,
+                dtype: torch.dtype = torch.float32) -> RNNWeights:
+        """``nn.RNN``'s default init, U(−1/√H, 1/√H), seeded; the global RNG is left untouched."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            rnn = nn.RNN(input_size, hidden_size)
+        return cls.from_rnn(rnn).to(dtype)
+
+    def to(self, dtype: torch.dtype | None = None, device: torch.device | str | None = None) -> RNNWeights:
+        return _convert(self, dtype, device)
+
+
+def _tensor_fields(obj: Any) -> list[str]:
+    return [f.name for f in fields(obj) if f.name not in ("direction", "layer")]
+
+
+def _convert(obj: Any, dtype: torch.dtype | None, device: torch.device | str | None) -> Any:
+    """``obj`` with every tensor field copied to ``dtype`` / ``device`` (normal, non-inference)."""
+    changed = {f: getattr(obj, f).to(device=device, dtype=dtype, copy=True) for f in _tensor_fields(obj)}
+    return type(obj)(**{**{f.name: getattr(obj, f.name) for f in fields(obj)}, **changed})
+
+
+# --------------------------------------------------------------------------------------------------
+# One step
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Gates:
+    """Everything one GRU step computes besides ``h``; every field is an (H,) tensor.
+
+    r, z, n: the reset gate, update gate and candidate state. r_pre, z_pre, n_pre: their
+    pre-activations (``r = σ(r_pre)``, ``z = σ(z_pre)``, ``n = tanh(n_pre)``), including any
+    bias offset. hn: ``W_hn h_prev + b_hn``, the part of ``n_pre`` the reset gate scales.
+    """
+
+    r: torch.Tensor
+    z: torch.Tensor
+    n: torch.Tensor
+    r_pre: torch.Tensor
+    z_pre: torch.Tensor
+    n_pre: torch.Tensor
+    hn: torch.Tensor
+
+
+def _offsets(bias_offsets: Mapping[str, float] | None) -> dict[str, float]:
+    offsets = dict(bias_offsets or {})
+    unknown = set(offsets) - set(GATES)
+    if unknown:
+        raise ValueError(f"bias_offsets keys must be among {GATES}, not {sorted(unknown)}")
+    return {g: float(offsets.get(g, 0.0)) for g in GATES}
+
+
+def step(weights: GRUWeights, x: torch.Tensor, h_prev: torch.Tensor,
+         bias_offsets: Mapping[str, float] | None = None) -> tuple[torch.Tensor, Gates]:
+    """One GRU step, PyTorch's convention: x (I,), h_prev (H,) -> h (H,), :class:`Gates`.
+
+    Parameters
+    ----------
+    bias_offsets
+        What-if mode: ``{"r" | "z" | "n": value}`` added to that gate's pre-activation (e.g. a large
+        positive ``"z"`` makes the cell keep ``h_prev``). None or {} is the trained cell.
+    """
+    w, off = weights, _offsets(bias_offsets)
+    lin = torch.nn.functional.linear
+    r_pre = lin(h_prev, w.W_hr, w.b_hr) + lin(x, w.W_ir, w.b_ir) + off["r"]
+    z_pre = lin(h_prev, w.W_hz, w.b_hz) + lin(x, w.W_iz, w.b_iz) + off["z"]
+    r, z = torch.sigmoid(r_pre), torch.sigmoid(z_pre)
+    hn = lin(h_prev, w.W_hn, w.b_hn)
+    n_pre = lin(x, w.W_in, w.b_in) + r * hn + off["n"]
+    n = torch.tanh(n_pre)
+    h = n + z * (h_prev - n)  # = z ∘ h_prev + (1 − z) ∘ n, in the order PyTorch's kernel uses
+    return h, Gates(r, z, n, r_pre, z_pre, n_pre, hn)
+
+
+def _rnn_step(weights: RNNWeights, x: torch.Tensor, h_prev: torch.Tensor) -> torch.Tensor:
+    lin = torch.nn.functional.linear
+    return torch.tanh(lin(x, weights.W, weights.b) + lin(h_prev, weights.U))
+
+
+# --------------------------------------------------------------------------------------------------
+# A whole sequence
+# --------------------------------------------------------------------------------------------------
+
+_GATE_FIELDS = tuple(f.name for f in fields(Gates))
+_TRACE_ARRAYS = ("x", "h_prev", "h", "r", "z", "n", "r_pre", "z_pre", "n_pre", "hn")
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """Every step of a GRU over a sequence, in the order the steps ran (read-only numpy arrays).
+
+    For ``direction == "backward"`` the cell reads the sequence last token first, so step 0 is the
+    last token: ``tokens`` and every array are in stepped order, not text order.
+
+    tokens: (T,) strings. x: (T, I) inputs. h_prev, h: (T, H), the state before and after each step
+    (``h_prev[t + 1] == h[t]``). r, z, n, r_pre, z_pre, n_pre, hn: (T, H), as in :class:`Gates`.
+    """
+
+    tokens: tuple[str, ...]
+    direction: str
+    x: np.ndarray
+    h_prev: np.ndarray
+    h: np.ndarray
+    r: np.ndarray
+    z: np.ndarray
+    n: np.ndarray
+    r_pre: np.ndarray
+    z_pre: np.ndarray
+    n_pre: np.ndarray
+    hn: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.h.shape[1])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``{"direction", "tokens", "steps": [{"token", "z", "r", "n", "h", "h_prev"}]}``.
+
+        Tokens and steps are in stepped order (see the class docstring); each vector is a list of
+        floats, so ``h = z ∘ h_prev + (1 − z) ∘ n`` can be checked from the output alone.
+        """
+        keys = ("z", "r", "n", "h", "h_prev")
+        lists = {k: getattr(self, k).astype(np.float64).tolist() for k in keys}
+        return {
+            "direction": self.direction,
+            "tokens": list(self.tokens),
+            "steps": [{"token": tok, **{k: lists[k][t] for k in keys}} for t, tok in enumerate(self.tokens)],
+        }
+
+
+def _stepped(weights: GRUWeights, inputs: torch.Tensor,
+             tokens: Sequence[str]) -> tuple[torch.Tensor, list[str]]:
+    """Inputs and tokens in the order the cell reads them (reversed for a backward cell)."""
+    if inputs.ndim != 2 or inputs.shape[1] != weights.input_size:
+        raise ValueError(f"inputs must be (T, {weights.input_size}), not {tuple(inputs.shape)}")
+    if len(tokens) != inputs.shape[0]:
+        raise ValueError(f"{len(tokens)} tokens for {inputs.shape[0]} inputs")
+    if weights.direction == "backward":
+        return inputs.flip(0), list(reversed(tokens))
+    return inputs, list(tokens)
+
+
+def _readonly(t: torch.Tensor) -> np.ndarray:
+    a = t.detach().cpu().numpy().copy()
+    a.setflags(write=False)
+    return a
+
+
+@torch.no_grad()
+def trace(weights: GRUWeights, inputs: torch.Tensor, tokens: Sequence[str], h0: torch.Tensor | None = None,
+          bias_offsets: Mapping[str, float] | None = None) -> Trace:
+    """Step the cell over ``inputs`` (T, I), given in text order, and keep every gate.
+
+    A backward cell (``weights.direction == "backward"``) reads the inputs last first, as one
+    direction of a bidirectional ``nn.GRU`` does; the :class:`Trace` is in stepped order. ``h0``
+    (H,) defaults to zeros; ``bias_offsets`` as in :func:`step`.
+    """
+    xs, toks = _stepped(weights, inputs, tokens)
+    if len(toks) == 0:
+        raise ValueError("nothing to trace: the sequence is empty")
+    h = xs.new_zeros(weights.hidden_size) if h0 is None else h0
+    rows: dict[str, list[torch.Tensor]] = {k: [] for k in _TRACE_ARRAYS}
+    for x in xs:
+        h_next, g = step(weights, x, h, bias_offsets)
+        for k, v in (("x", x), ("h_prev", h), ("h", h_next), *((f, getattr(g, f)) for f in _GATE_FIELDS)):
+            rows[k].append(v)
+        h = h_next
+    return Trace(tuple(toks), weights.direction, **{k: _readonly(torch.stack(v)) for k, v in rows.items()})
+
+
+# --------------------------------------------------------------------------------------------------
+# The shipped HAN
+# --------------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[None]:
+    """Eval mode inside, the caller's mode restored after."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+def sentence_vectors(bundle: ModelBundle, ids: Sequence[Sequence[int]]) -> torch.Tensor:
+    """The sentence vectors the HAN's word level makes, (S, 2 Hw), for one document's word ids.
+
+    Runs the model's own embedding, word GRU (packed, as in training) and word attention. Call it
+    in eval mode under no_grad (as :func:`trace_text` does): dropout is not applied here.
+    """
+    model = bundle.model
+    device = next(model.parameters()).device
+    rows = [torch.tensor(list(s), dtype=torch.long) for s in ids]
+    if not rows or any(len(r) == 0 for r in rows):
+        raise ValueError("every sentence needs at least one word")
+    padded = pad_sequence(rows, batch_first=True, padding_value=PAD_ID).to(device)   # (S, W)
+    lengths = torch.tensor([len(r) for r in rows])
+    packed = pack_padded_sequence(model.embedding(padded), lengths, batch_first=True, enforce_sorted=False)
+    out, _ = model.word_gru(packed)
+    h_words, _ = pad_packed_sequence(out, batch_first=True, total_length=padded.shape[1])  # (S, W, 2Hw)
+    mask = torch.arange(padded.shape[1], device=device) < lengths.to(device)[:, None]
+    pooled, _ = model.word_attention(h_words, mask)
+    return pooled
+
+
+def trace_text(bundle: ModelBundle, text: str, encoder: str = "word", direction: str = "forward",
+               sentence: int = 0) -> Trace:
+    """Trace the shipped HAN's word or sentence GRU on ``text``.
+
+    ``encoder="word"``: the word GRU over the embeddings of sentence ``sentence`` (0-based); the
+    tokens are its words as written. ``encoder="sentence"``: the sentence GRU over the vectors the
+    word level makes for every sentence (:func:`sentence_vectors`); the tokens are the sentences'
+    texts. Raises ValueError (``engine.analyze.InputError`` for empty text) on bad arguments.
+    """
+    if encoder not in ENCODERS:
+        raise ValueError(f"encoder must be 'word' or 'sentence', not {encoder!r}")
+    _check_direction(direction)
+    doc = read_document(text)
+    ids = encode_document(bundle, doc)
+    model = bundle.model
+    with torch.inference_mode(), _eval_mode(model):
+        if encoder == "sentence":
+            inputs = sentence_vectors(bundle, ids)
+            tokens = [text[s.start : s.end] for s in doc.sentences]
+            gru = model.sentence_gru
+        else:
+            if isinstance(sentence, bool) or not 0 <= sentence < len(doc.sentences):
+                raise ValueError(f"sentence {sentence} is out of range: the text has "
+                                 f"{len(doc.sentences)} sentence(s), numbered from 0")
+            device = next(model.parameters()).device
+            inputs = model.embedding(torch.tensor(ids[sentence], device=device))      # (W, E)
+            tokens = [t.text for t in doc.sentences[sentence].tokens]
+            gru = model.word_gru
+        return trace(GRUWeights.from_gru(gru, 0, direction), inputs, tokens)
+
+
+# --------------------------------------------------------------------------------------------------
+# Gradient flow
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class GradientFlow:
+    """How strongly the final state depends on each earlier state, GRU against a plain RNN.
+
+    gru, rnn: (T,) float64. Entry t is ``‖∂h_{T-1} / ∂h_t‖_F``, the Frobenius norm of the (H, H)
+    Jacobian of the last state with respect to the state after step t (0-based, stepped order),
+    with the inputs and all weights held fixed and h0 = 0. The last entry is ``‖I‖_F = √H``.
+    ``gru`` is for the given GRU, ``rnn`` for a plain tanh RNN of the same sizes run on the same
+    inputs. A curve that falls fast towards t = 0 is a vanishing gradient.
+    """
+
+    gru: np.ndarray
+    rnn: np.ndarray
+
+
+def _jacobian_norms(states: list[torch.Tensor]) -> np.ndarray:
+    """‖∂states[-1] / ∂states[t]‖_F for every t, by backpropagating each unit of the last state."""
+    last = states[-1]
+    squares = [torch.zeros((), dtype=last.dtype, device=last.device) for _ in states]
+    for unit in range(last.shape[0]):
+        grads = torch.autograd.grad(last[unit], states, retain_graph=True, allow_unused=True)
+        for t, g in enumerate(grads):  # g = row `unit` of ∂h_last/∂h_t
+            if g is not None:
+                squares[t] = squares[t] + (g * g).sum()
+    return torch.stack(squares).sqrt().cpu().numpy().astype(np.float64)
+
+
+def _unrolled(cell: Any, inputs: torch.Tensor, hidden_size: int) -> list[torch.Tensor]:
+    """States after each step, each a node of one autograd graph rooted at h0 = 0."""
+    h = inputs.new_zeros(hidden_size).requires_grad_()
+    states = []
+    for x in inputs:
+        h = cell(x, h)
+        states.append(h)
+    return states
+
+
+def gradient_flow(weights: GRUWeights, inputs: torch.Tensor, rnn: RNNWeights | None = None,
+                  seed: int = 0) -> GradientFlow:
+    """Measure ``‖∂h_{T-1}/∂h_t‖_F`` for every step t (see :class:`GradientFlow`) with autograd.
+
+    ``inputs`` (T, I) in text order (a backward cell reads them last first, as :func:`trace` does).
+    ``rnn`` defaults to :meth:`RNNWeights.default` with ``seed``, in the GRU's dtype. Works when
+    called under ``torch.inference_mode`` or ``no_grad`` too: it copies what it needs.
+    """
+    xs, _ = _stepped(weights, inputs, [""] * len(inputs))
+    if len(xs) == 0:
+        raise ValueError("nothing to measure: the sequence is empty")
+    with torch.inference_mode(False), torch.enable_grad():
+        w = weights.to()  # fresh, normal tensors that autograd may save
+        dtype, device = w.W_ir.dtype, w.W_ir.device
+        rw = (rnn or RNNWeights.default(w.input_size, w.hidden_size, seed, dtype)).to(dtype, device)
+        if tuple(rw.W.shape) != (w.hidden_size, w.input_size):
+            raise ValueError(f"the RNN's W is {tuple(rw.W.shape)}, expected {(w.hidden_size, w.input_size)}")
+        xs = xs.detach().to(device=device, dtype=dtype, copy=True)
+        gru_states = _unrolled(lambda x, h: step(w, x, h)[0], xs, w.hidden_size)
+        rnn_states = _unrolled(lambda x, h: _rnn_step(rw, x, h), xs, w.hidden_size)
+        return GradientFlow(_jacobian_norms(gru_states), _jacobian_norms(rnn_states))
