@@ -1,0 +1,273 @@
+"""Tile and halo geometry of the 2-D convolution kernels: the one source of truth.
+
+``out[i, j] = sum_k sum_l M[k, l] * in[i - r + k, j - r + l]`` with ``r = (K - 1) // 2`` and zeros outside
+the image (cross-correlation, as ``torch.nn.functional.conv2d`` computes). The CUDA launcher, the CPU
+emulator (:mod:`engine.conv_emulator`) and the visualizer all take block sizes, grids, shared-tile
+shapes, load plans and thread-to-output maps from :func:`geometry`, so they cannot disagree.
+
+Sizes in, geometry out: nothing here touches image values. Shapes use ``(H, W)`` for the image,
+``T`` for the tile side, ``K`` for the mask side, ``r`` for the radius and ``L`` for load-plan rows.
+
+Strategies (tile ``T``, radius ``r``, ``S = T + 2r``):
+
+==============  ===================  =====================  =========================================
+strategy        block (y, x)         shared tile            what each thread does
+==============  ===================  =====================  =========================================
+naive           (T, T)               none                   one output; mask in global memory
+constant        (T, T)               none                   one output; mask in constant memory
+input_tile      (S, S)               (S, S)                 loads one input element (its own index);
+                                                            the inner T x T threads compute
+output_tile     (T, T)               (S, S)                 loads slots ``phase*T*T + ty*T + tx``;
+                                                            computes one output
+cached_halo     (T, T)               (T, T)                 loads its own interior element; reads the
+                                                            halo from global memory (the cache)
+register        (T / 4, T)           (S, S)                 loads like output_tile; computes
+                                                            ``REGISTER_ROWS`` outputs in one column
+==============  ===================  =====================  =========================================
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+__all__ = ["MAX_CONSTANT_MASK", "MAX_THREADS_PER_BLOCK", "REGISTER_ROWS", "SHARED_LIMIT_BYTES",
+           "SHARED_STRATEGIES", "STRATEGIES", "LoadPlan", "TileGeometry", "geometry"]
+
+STRATEGIES = ("naive", "constant", "input_tile", "output_tile", "cached_halo", "register")
+SHARED_STRATEGIES = ("input_tile", "output_tile", "cached_halo", "register")  # those that fill shared memory
+MAX_CONSTANT_MASK = 63      # K*K*4 bytes must fit the 64 KiB constant bank: 63*63*4 = 15,876 B
+MAX_THREADS_PER_BLOCK = 1024
+SHARED_LIMIT_BYTES = 48 * 1024
+REGISTER_ROWS = 4           # "register" strategy: outputs per thread, stacked vertically
+_FLOAT_BYTES = 4
+
+
+@dataclass(frozen=True, eq=False)
+class LoadPlan:
+    """One row per shared-memory slot a block fills, in load order (phase, then flat thread index).
+
+    All arrays have shape ``(L,)``, are read-only, and are int32 except ``ghost`` (bool).
+
+    thread_y, thread_x : which thread (threadIdx.y, threadIdx.x) does the load
+    phase : load round (0 for one-shot loads)
+    smem_y, smem_x : the slot in the shared tile
+    in_y, in_x : the input element (may be outside the image)
+    ghost : outside the image -> the slot gets 0 and there is no global load
+    """
+
+    thread_y: np.ndarray
+    thread_x: np.ndarray
+    phase: np.ndarray
+    smem_y: np.ndarray
+    smem_x: np.ndarray
+    in_y: np.ndarray
+    in_x: np.ndarray
+    ghost: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ghost)
+
+
+@dataclass(frozen=True)
+class TileGeometry:
+    """How one strategy splits an ``(H, W)`` image into blocks; build it with :func:`geometry`.
+
+    tile : output tile (rows, cols) one block computes
+    block : threads per block (y, x)
+    grid : blocks (y, x) = ceil(H / tile rows), ceil(W / tile cols)
+    shared_tile : shared-memory tile (rows, cols); (0, 0) when the strategy uses none
+    shared_bytes : float32 bytes of the shared tile
+    outputs_per_thread : (rows, cols) of outputs one thread computes
+    """
+
+    height: int
+    width: int
+    mask_size: int
+    radius: int
+    strategy: str
+    tile: tuple[int, int]
+    block: tuple[int, int]
+    grid: tuple[int, int]
+    shared_tile: tuple[int, int]
+    shared_bytes: int
+    outputs_per_thread: tuple[int, int]
+
+    @property
+    def threads_per_block(self) -> int:
+        return self.block[0] * self.block[1]
+
+    @property
+    def load_phases(self) -> int:
+        """Load rounds each thread runs to fill the shared tile (0 when there is none)."""
+        return math.ceil(self.shared_tile[0] * self.shared_tile[1] / self.threads_per_block)
+
+    def blocks(self) -> list[tuple[int, int]]:
+        """Every block index ``(by, bx)`` of the grid, row-major."""
+        return [(by, bx) for by in range(self.grid[0]) for bx in range(self.grid[1])]
+
+    def out_origin(self, by: int, bx: int) -> tuple[int, int]:
+        """Image coordinates of the block's first output (its tile may run past the image)."""
+        self._check_block(by, bx)
+        return by * self.tile[0], bx * self.tile[1]
+
+    def block_output(self, by: int, bx: int) -> tuple[slice, slice]:
+        """Rows and columns of the image the block writes, clipped to the image."""
+        y0, x0 = self.out_origin(by, bx)
+        return slice(y0, min(y0 + self.tile[0], self.height)), slice(x0, min(x0 + self.tile[1], self.width))
+
+    def input_origin(self, by: int, bx: int) -> tuple[int, int]:
+        """Top-left of the block's input tile including the halo (may be negative)."""
+        y0, x0 = self.out_origin(by, bx)
+        return y0 - self.radius, x0 - self.radius
+
+    def input_shape(self) -> tuple[int, int]:
+        """``(T + 2r, T + 2r)``: the input elements a block's outputs depend on."""
+        return self.tile[0] + 2 * self.radius, self.tile[1] + 2 * self.radius
+
+    def ghost_mask(self, by: int, bx: int) -> np.ndarray:
+        """``(T + 2r, T + 2r)`` bool over the input tile: True where it lies outside the image."""
+        iy, ix = self.input_origin(by, bx)
+        rows, cols = self.input_shape()
+        ys = np.arange(iy, iy + rows)[:, None]
+        xs = np.arange(ix, ix + cols)[None, :]
+        return (ys < 0) | (ys >= self.height) | (xs < 0) | (xs >= self.width)   # (S, S)
+
+    def load_plan(self, by: int, bx: int) -> LoadPlan:
+        """The block's shared-memory loads; empty for naive and constant.
+
+        Threads fill slots in flat order: in phase ``p`` thread ``t = ty * block_x + tx`` fills slot
+        ``s = p * threads + t`` while ``s < slots``, at ``(smem_y, smem_x) = divmod(s, shared cols)``.
+        For input_tile that is phase 0 with slot = the thread's own index; for cached_halo the slot is
+        the thread's own interior element ``in[y0 + ty, x0 + tx]``.
+        """
+        self._check_block(by, bx)
+        thread_y, thread_x, phase, smem_y, smem_x = self._slots
+        oy, ox = self.out_origin(by, bx) if self.strategy == "cached_halo" else self.input_origin(by, bx)
+        in_y, in_x = smem_y + np.int32(oy), smem_x + np.int32(ox)
+        ghost = (in_y < 0) | (in_y >= self.height) | (in_x < 0) | (in_x >= self.width)
+        return LoadPlan(thread_y, thread_x, phase, smem_y, smem_x, *map(_frozen, (in_y, in_x, ghost)))
+
+    def thread_outputs(self, by: int, bx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(thread_y, thread_x, out_y, out_x)``, each ``(N,)`` int32, for every in-image output.
+
+        Rows follow the output tile row-major. input_tile's computing threads are the inner ones
+        (``thread = output + r``); a register thread ``(ty, tx)`` writes rows ``ty * 4 .. ty * 4 + 3``.
+        """
+        y0, x0 = self.out_origin(by, bx)
+        ly, lx, ty, tx = self._tile_threads
+        if y0 + self.tile[0] > self.height or x0 + self.tile[1] > self.width:   # edge block: clip
+            keep = (ly < self.height - y0) & (lx < self.width - x0)
+            ly, lx, ty, tx = ly[keep], lx[keep], ty[keep], tx[keep]
+        return ty, tx, ly + np.int32(y0), lx + np.int32(x0)
+
+    @cached_property
+    def _slots(self) -> tuple[np.ndarray, ...]:
+        """Block-independent load columns ``(thread_y, thread_x, phase, smem_y, smem_x)``, each ``(L,)``."""
+        s = np.arange(self.shared_tile[0] * self.shared_tile[1], dtype=np.int32)   # (L,) flat slot
+        phase, t = np.divmod(s, np.int32(self.threads_per_block))
+        thread_y, thread_x = np.divmod(t, np.int32(self.block[1]))
+        smem_y, smem_x = np.divmod(s, np.int32(max(1, self.shared_tile[1])))
+        return tuple(_frozen(a) for a in (thread_y, thread_x, phase, smem_y, smem_x))
+
+    @cached_property
+    def _tile_threads(self) -> tuple[np.ndarray, ...]:
+        """``(local_y, local_x, thread_y, thread_x)`` of a full output tile, row-major, each ``(T*T,)``."""
+        ly, lx = np.divmod(np.arange(self.tile[0] * self.tile[1], dtype=np.int32), np.int32(self.tile[1]))
+        if self.strategy == "input_tile":
+            ty, tx = ly + np.int32(self.radius), lx + np.int32(self.radius)
+        elif self.strategy == "register":
+            ty, tx = ly // np.int32(self.outputs_per_thread[0]), lx
+        else:
+            ty, tx = ly, lx
+        return tuple(_frozen(a) for a in (ly, lx, ty, tx))
+
+    def _check_block(self, by: int, bx: int) -> None:
+        if not (0 <= by < self.grid[0] and 0 <= bx < self.grid[1]):
+            raise IndexError(f"block ({by}, {bx}) is outside the grid {self.grid[0]}x{self.grid[1]}")
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+def _as_int(name: str, value: int) -> int:
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    return operator.index(value)
+
+
+def _check_sizes(height: int, width: int, mask_size: int, strategy: str, tile: int) -> None:
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; valid strategies are {', '.join(STRATEGIES)}")
+    if height < 1 or width < 1:
+        raise ValueError(f"the image is empty ({height}x{width}); it needs at least 1x1 pixels")
+    if mask_size < 1:
+        raise ValueError(f"mask size must be at least 1, got {mask_size}")
+    if mask_size % 2 == 0:
+        raise ValueError(f"mask size must be odd (it has a centre), got {mask_size}")
+    if mask_size > MAX_CONSTANT_MASK:
+        raise ValueError(f"mask size {mask_size} is over the limit {MAX_CONSTANT_MASK}: a K x K float32 "
+                         f"mask must fit constant memory")
+    if tile < 1:
+        raise ValueError(f"tile must be at least 1, got {tile}")
+    if strategy == "register" and tile % REGISTER_ROWS:
+        raise ValueError(f"tile must be a multiple of REGISTER_ROWS ({REGISTER_ROWS}) for 'register', "
+                         f"got {tile}")
+
+
+_Pair = tuple[int, int]
+
+
+def _layout(strategy: str, tile: int, radius: int) -> tuple[_Pair, _Pair, _Pair]:
+    """``(block, shared_tile, outputs_per_thread)`` of one strategy."""
+    side = tile + 2 * radius
+    if strategy in ("naive", "constant"):
+        return (tile, tile), (0, 0), (1, 1)
+    if strategy == "input_tile":
+        return (side, side), (side, side), (1, 1)
+    if strategy == "cached_halo":
+        return (tile, tile), (tile, tile), (1, 1)
+    if strategy == "register":
+        return (tile // REGISTER_ROWS, tile), (side, side), (REGISTER_ROWS, 1)
+    return (tile, tile), (side, side), (1, 1)                                     # output_tile
+
+
+def geometry(height: int, width: int, mask_size: int, strategy: str = "output_tile",
+             tile: int = 16) -> TileGeometry:
+    """Geometry of ``strategy`` on an ``(height, width)`` image with a ``mask_size`` square mask.
+
+    Any tile >= 1 is accepted, even one smaller than the mask, as long as the block fits
+    ``MAX_THREADS_PER_BLOCK`` threads and the shared tile ``SHARED_LIMIT_BYTES``. In practice:
+    naive, constant, output_tile and cached_halo need ``T <= 32``; input_tile needs ``T + 2r <= 32``;
+    register needs ``T`` a multiple of 4 with ``T <= 64``; output_tile and register need
+    ``T + 2r <= 110`` (110 * 110 * 4 B <= 48 KiB).
+
+    Raises
+    ------
+    ValueError
+        Unknown strategy, empty image, mask size < 1, even or over ``MAX_CONSTANT_MASK``, tile < 1,
+        register tile not a multiple of ``REGISTER_ROWS``, too many threads, too much shared memory.
+    """
+    height, width = _as_int("height", height), _as_int("width", width)
+    mask_size, tile = _as_int("mask_size", mask_size), _as_int("tile", tile)
+    _check_sizes(height, width, mask_size, strategy, tile)
+    radius = (mask_size - 1) // 2
+    block, shared_tile, per_thread = _layout(strategy, tile, radius)
+    threads = block[0] * block[1]
+    if threads > MAX_THREADS_PER_BLOCK:
+        raise ValueError(f"{strategy!r} with tile {tile} and mask {mask_size} needs {threads} threads per "
+                         f"block ({block[0]}x{block[1]}); the limit is {MAX_THREADS_PER_BLOCK}")
+    shared_bytes = shared_tile[0] * shared_tile[1] * _FLOAT_BYTES
+    if shared_bytes > SHARED_LIMIT_BYTES:
+        raise ValueError(f"{strategy!r} with tile {tile} and mask {mask_size} needs {shared_bytes} bytes of "
+                         f"shared memory ({shared_tile[0]}x{shared_tile[1]} float32); the limit is "
+                         f"{SHARED_LIMIT_BYTES}")
+    grid = (-(-height // tile), -(-width // tile))
+    return TileGeometry(height, width, mask_size, radius, strategy, (tile, tile), block, grid,
+                        shared_tile, shared_bytes, per_thread)
