@@ -1,4 +1,4 @@
-"""The ``han-explorer`` command: ``train``, ``evaluate``, ``predict``, ``gru-trace``.
+"""The ``han-explorer`` command: ``train``, ``evaluate``, ``predict``, ``gru-trace``, ``conv``.
 
 Nothing here imports Qt, so training and evaluation run on machines without a display or Qt
 (a GPU box, under torchrun, in CI). Bad input prints one clear line and exits with status 2.
@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_gru_trace(sub: argparse._SubParsersAction) -> None:
+    from app import cli_conv
+
+    cli_conv.add_parser(sub)
     g = sub.add_parser("gru-trace", help="every gate of the HAN's word or sentence GRU, step by step")
     g.add_argument("text", nargs="?", default=None, metavar="TEXT",
                    help="the review, or - for standard input")
@@ -259,8 +262,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_evaluate(a)
         if a.command == "gru-trace":
             return _cmd_gru_trace(a)
+        if a.command == "conv":
+            from app import cli_conv
+
+            return cli_conv.run(a)
         return _cmd_predict(a)
-    except (UserError, DatasetError) as e:
+    except (UserError, DatasetError, ValueError) as e:
+        # ValueError here is bad input that a command chose not to wrap (e.g. conv parameters)
         print(f"han-explorer {a.command}: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -1,0 +1,151 @@
+"""``han-explorer conv``: the tiled 2D convolution on the GPU (PyCUDA) or in the CPU emulator.
+
+Like the rest of the CLI this imports no Qt; PyCUDA is imported only when the CUDA backend runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["add_parser", "run"]
+
+# The emulator runs the kernels' index arithmetic in numpy; past this many pixels it is too slow to
+# use as a side calculation of counters for a GPU run.
+_COUNTER_PIXELS = 2048 * 2048
+
+
+class ConvUsageError(ValueError):
+    """Bad conv parameters or inputs; printed as one line."""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    from engine.tiling import STRATEGIES
+
+    c = sub.add_parser("conv", help="2D convolution with shared-memory tiles (GPU or CPU emulator)")
+    src = c.add_mutually_exclusive_group(required=True)
+    src.add_argument("--input", help="2-D array in a .npy file")
+    src.add_argument("--image", help="an image file (PNG, ...), read as grey levels 0-255")
+    src.add_argument("--size", help="HxW: a random image of that size (seed 0)")
+    c.add_argument("--mask", required=True, help="a .npy mask, or an odd size K for a K x K box filter")
+    c.add_argument("--strategy", default="output_tile", choices=STRATEGIES)
+    c.add_argument("--tile", type=int, default=16, help="output tile edge (default 16)")
+    c.add_argument("--backend", default="auto", choices=["auto", "cuda", "emulator"])
+    c.add_argument("--output", help="write the result as .npy")
+    c.add_argument("--json", action="store_true")
+
+
+def _read_image(a: argparse.Namespace) -> np.ndarray:
+    if a.size:
+        m = re.fullmatch(r"(\d+)[xX](\d+)", a.size)
+        if not m:
+            raise ConvUsageError(f"--size must look like 480x640, not {a.size!r}")
+        h, w = int(m.group(1)), int(m.group(2))
+        if h * w > 1 << 30:
+            raise ConvUsageError(f"--size {a.size} is too large (over 2^30 pixels)")
+        return np.random.default_rng(0).random((h, w), dtype=np.float32)
+    path = Path(a.input or a.image)
+    if not path.is_file():
+        raise ConvUsageError(f"no such file: {path}")
+    if a.input:
+        try:
+            return np.load(path, allow_pickle=False)
+        except ValueError as e:
+            raise ConvUsageError(f"{path} is not a plain .npy array: {e}") from None
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("L"), dtype=np.float32)
+    except UnidentifiedImageError:
+        raise ConvUsageError(f"{path} is not an image file") from None
+
+
+def _read_mask(spec: str) -> np.ndarray:
+    if re.fullmatch(r"\d+", spec):
+        k = int(spec)
+        return np.full((k, k), 1.0 / max(k * k, 1), dtype=np.float32)
+    path = Path(spec)
+    if not path.is_file():
+        raise ConvUsageError(f"--mask must be an odd size K or a .npy file; no such file: {spec}")
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as e:
+        raise ConvUsageError(f"{path} is not a plain .npy array: {e}") from None
+
+
+def _backend(name: str) -> str:
+    from engine.conv_cuda import cuda_available
+
+    if name == "auto":
+        return "cuda" if cuda_available() else "emulator"
+    if name == "cuda" and not cuda_available():
+        raise ConvUsageError("--backend cuda needs an NVIDIA GPU with PyCUDA (pip install .[cuda]); "
+                             "none was found: use --backend emulator")
+    return name
+
+
+def _compute(a: argparse.Namespace, image: np.ndarray, mask: np.ndarray, backend: str) -> dict[str, Any]:
+    from engine.conv_emulator import emulate
+
+    info: dict[str, Any] = {}
+    if backend == "cuda":
+        from engine.conv_cuda import run_cuda
+
+        res = run_cuda(image, mask, a.strategy, a.tile)
+        info["output"], geom = res.output, res.geometry
+        info["time_ms"] = {"median": res.median_ms, "runs": list(res.times_ms)}
+        counters = None
+        if image.size <= _COUNTER_PIXELS:
+            counters = emulate(image, mask, a.strategy, a.tile)[2]
+    else:
+        out, _, counters = emulate(image, mask, a.strategy, a.tile)
+        from engine.tiling import geometry
+
+        info["output"], geom = out, geometry(*image.shape, mask.shape[0], a.strategy, a.tile)
+        info["time_ms"] = None
+    info["geometry"], info["counters"] = geom, counters
+    return info
+
+
+def run(a: argparse.Namespace) -> int:
+    from engine.conv_emulator import validate_inputs
+
+    try:
+        image, mask, notes = validate_inputs(_read_image(a), _read_mask(a.mask))
+        backend = _backend(a.backend)
+        info = _compute(a, image, mask, backend)
+    except ValueError as e:
+        raise ConvUsageError(str(e)) from None
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if a.output:
+        np.save(a.output, info["output"])
+    geom, counters = info["geometry"], info["counters"]
+    report = {
+        "strategy": a.strategy, "backend": backend, "image": list(image.shape), "mask": mask.shape[0],
+        "tile": list(geom.tile), "block": list(geom.block), "grid": list(geom.grid),
+        "shared_memory_bytes": geom.shared_bytes,
+        "counters": None if counters is None else {
+            "global_loads": counters.global_loads, "shared_loads": counters.shared_loads,
+            "mask_loads": counters.mask_loads, "outputs": counters.outputs,
+            "loads_per_output": counters.loads_per_output, "reuse": counters.reuse},
+        "time_ms": info["time_ms"], "notes": notes,
+    }
+    if a.json:
+        print(json.dumps(report))
+    else:
+        print(f"{a.strategy} on {backend}: image {image.shape[0]}x{image.shape[1]}, mask {mask.shape[0]}, "
+              f"tile {geom.tile}, block {geom.block}, grid {geom.grid}, shared {geom.shared_bytes} B")
+        if counters is not None:
+            print(f"global loads {counters.global_loads} ({counters.loads_per_output:.2f} per output), "
+                  f"shared loads {counters.shared_loads}, reuse {counters.reuse:.2f}")
+        if info["time_ms"]:
+            print(f"median kernel time {info['time_ms']['median']:.4f} ms")
+    return 0

@@ -1,0 +1,337 @@
+// 2-D convolution (cross-correlation, zero padding), float32, row-major (H, W) images.
+//
+//     out[i, j] = sum_k sum_l M[k, l] * in[i - RADIUS + k, j - RADIUS + l]
+//
+// One strategy per compilation: the launcher (engine/conv_cuda.py) defines exactly one of
+// CONV_NAIVE, CONV_CONSTANT, CONV_INPUT_TILE, CONV_OUTPUT_TILE, CONV_CACHED_HALO, CONV_REGISTER, and
+// every size below from engine.tiling.geometry(), so the kernel, its launch and the visualizer agree:
+//
+//   MASK            mask side K (odd)               RADIUS          (K - 1) / 2
+//   TILE_H, TILE_W  output tile of one block        BLOCK_Y, BLOCK_X threads per block
+//   SH_H, SH_W      shared tile (0 when none)       REG_ROWS        outputs per thread (register only)
+//
+// The shared tile is dynamic shared memory (`extern __shared__`): its size is the launch's
+// geometry().shared_bytes. With RECORD defined, the shared-memory strategies also write, for the
+// blocks listed in rec_blocks, what each shared slot was loaded with (see record_load), so a test can
+// compare the kernel's loads with geometry().load_plan(by, bx). The timed kernels are built without it.
+//
+// Image sizes: height and width are ints; pixel offsets are computed in 64 bits, so images past 2^31
+// pixels index correctly.
+
+#if !defined(MASK) || !defined(RADIUS) || !defined(TILE_H) || !defined(TILE_W) || !defined(BLOCK_Y) \
+    || !defined(BLOCK_X) || !defined(SH_H) || !defined(SH_W)
+#error "the launcher must define MASK, RADIUS, TILE_H, TILE_W, BLOCK_Y, BLOCK_X, SH_H and SH_W"
+#endif
+
+#if (defined(CONV_NAIVE) + defined(CONV_CONSTANT) + defined(CONV_INPUT_TILE) + defined(CONV_OUTPUT_TILE) \
+     + defined(CONV_CACHED_HALO) + defined(CONV_REGISTER)) != 1
+#error "define exactly one of CONV_NAIVE, CONV_CONSTANT, CONV_INPUT_TILE, CONV_OUTPUT_TILE, CONV_CACHED_HALO, CONV_REGISTER"
+#endif
+
+static_assert(MASK >= 1 && MASK % 2 == 1, "MASK must be odd and positive");
+static_assert(RADIUS == (MASK - 1) / 2, "RADIUS must be (MASK - 1) / 2");
+static_assert(TILE_H >= 1 && TILE_W >= 1, "empty tile");
+static_assert(BLOCK_Y * BLOCK_X <= 1024, "more than 1024 threads per block");
+
+#define NTHREADS (BLOCK_Y * BLOCK_X)
+#define SLOTS (SH_H * SH_W)
+
+typedef long long index_t;   // pixel offsets: 64-bit, so y * width + x cannot overflow
+
+#if !defined(CONV_NAIVE)
+__constant__ float c_mask[MASK * MASK];   // set by the launcher through module.get_global("c_mask")
+#endif
+
+// ------------------------------------------------------------------------------------------------
+// Load recording (instrumented builds only)
+// ------------------------------------------------------------------------------------------------
+// rec holds n_rec blocks x SLOTS slots x REC_FIELDS int32, filled by the host with -1 (writes with 0).
+// Fields: thread_y, thread_x, phase, smem_y, smem_x, in_y, in_x, ghost, writes (atomic count).
+#define REC_FIELDS 9
+
+#if defined(RECORD)
+#define RECORD_PARAMS , int* __restrict__ rec, const int* __restrict__ rec_blocks, int n_rec
+#define RECORD_SETUP const int rec_index = record_index(rec_blocks, n_rec);
+#define RECORD_LOAD(s, phase, sy, sx, gy, gx, ghost) \
+    record_load(rec, rec_index, (s), (phase), (sy), (sx), (gy), (gx), (ghost))
+
+// Which entry of rec_blocks ((by, bx) pairs) this block is, or -1.
+__device__ __forceinline__ int record_index(const int* __restrict__ rec_blocks, int n_rec)
+{
+    for (int i = 0; i < n_rec; ++i) {
+        if (rec_blocks[2 * i] == (int)blockIdx.y && rec_blocks[2 * i + 1] == (int)blockIdx.x) return i;
+    }
+    return -1;
+}
+
+__device__ __forceinline__ void record_load(int* __restrict__ rec, int rec_index, int s, int phase, int sy,
+                                            int sx, int gy, int gx, bool ghost)
+{
+    if (rec_index < 0) return;
+    int* r = rec + ((index_t)rec_index * SLOTS + s) * REC_FIELDS;
+    r[0] = (int)threadIdx.y;
+    r[1] = (int)threadIdx.x;
+    r[2] = phase;
+    r[3] = sy;
+    r[4] = sx;
+    r[5] = gy;
+    r[6] = gx;
+    r[7] = ghost ? 1 : 0;
+    atomicAdd(&r[8], 1);   // a slot loaded twice (or never) shows up here
+}
+#else
+#define RECORD_PARAMS
+#define RECORD_SETUP
+#define RECORD_LOAD(s, phase, sy, sx, gy, gx, ghost) ((void)0)
+#endif
+
+__device__ __forceinline__ bool inside(int y, int x, int height, int width)
+{
+    return y >= 0 && y < height && x >= 0 && x < width;
+}
+
+#if defined(CONV_OUTPUT_TILE) || defined(CONV_REGISTER)
+// Fill the SH_H x SH_W shared tile whose top-left is input (y0, x0) with the block's NTHREADS threads:
+// in phase p thread t = ty * BLOCK_X + tx fills flat slot s = p * NTHREADS + t while s < SLOTS (this is
+// geometry().load_plan). Slots outside the image get 0 (zero padding) and no global load.
+__device__ __forceinline__ void load_tile_flat(const float* __restrict__ in, float* __restrict__ tile,
+                                               int y0, int x0, int height, int width RECORD_PARAMS)
+{
+    RECORD_SETUP
+    const int t = (int)threadIdx.y * BLOCK_X + (int)threadIdx.x;
+#pragma unroll
+    for (int phase = 0; phase < (SLOTS + NTHREADS - 1) / NTHREADS; ++phase) {
+        const int s = phase * NTHREADS + t;
+        if (s < SLOTS) {
+            const int sy = s / SH_W;          // compile-time divisor: a multiply and a shift
+            const int sx = s - sy * SH_W;
+            const int gy = y0 + sy, gx = x0 + sx;
+            const bool real = inside(gy, gx, height, width);
+            float v = 0.0f;
+            if (real) v = in[(index_t)gy * width + gx];
+            tile[s] = v;
+            RECORD_LOAD(s, phase, sy, sx, gy, gx, !real);
+        }
+    }
+}
+#endif
+
+// ------------------------------------------------------------------------------------------------
+// naive: one output per thread, mask and image from global memory
+// ------------------------------------------------------------------------------------------------
+#if defined(CONV_NAIVE)
+extern "C" __global__ void __launch_bounds__(NTHREADS)
+conv_naive(const float* __restrict__ in, const float* __restrict__ mask, float* __restrict__ out,
+           int height, int width)
+{
+    const int y = (int)blockIdx.y * TILE_H + (int)threadIdx.y;
+    const int x = (int)blockIdx.x * TILE_W + (int)threadIdx.x;
+    if (y >= height || x >= width) return;
+    float acc = 0.0f;
+#pragma unroll
+    for (int k = 0; k < MASK; ++k) {
+        const int gy = y - RADIUS + k;
+        if (gy < 0 || gy >= height) continue;
+#pragma unroll
+        for (int l = 0; l < MASK; ++l) {
+            const int gx = x - RADIUS + l;
+            if (gx >= 0 && gx < width) acc += mask[k * MASK + l] * in[(index_t)gy * width + gx];
+        }
+    }
+    out[(index_t)y * width + x] = acc;
+}
+#endif
+
+// ------------------------------------------------------------------------------------------------
+// constant: naive with the mask in __constant__ memory (one broadcast read per warp)
+// ------------------------------------------------------------------------------------------------
+#if defined(CONV_CONSTANT)
+extern "C" __global__ void __launch_bounds__(NTHREADS)
+conv_constant(const float* __restrict__ in, float* __restrict__ out, int height, int width)
+{
+    const int y = (int)blockIdx.y * TILE_H + (int)threadIdx.y;
+    const int x = (int)blockIdx.x * TILE_W + (int)threadIdx.x;
+    if (y >= height || x >= width) return;
+    float acc = 0.0f;
+#pragma unroll
+    for (int k = 0; k < MASK; ++k) {
+        const int gy = y - RADIUS + k;
+        if (gy < 0 || gy >= height) continue;
+#pragma unroll
+        for (int l = 0; l < MASK; ++l) {
+            const int gx = x - RADIUS + l;
+            if (gx >= 0 && gx < width) acc += c_mask[k * MASK + l] * in[(index_t)gy * width + gx];
+        }
+    }
+    out[(index_t)y * width + x] = acc;
+}
+#endif
+
+// ------------------------------------------------------------------------------------------------
+// input_tile: block = shared tile = (T + 2r)^2; each thread loads its own element, inner T x T compute
+// ------------------------------------------------------------------------------------------------
+#if defined(CONV_INPUT_TILE)
+static_assert(BLOCK_Y == TILE_H + 2 * RADIUS && BLOCK_X == TILE_W + 2 * RADIUS, "input_tile block");
+static_assert(SH_H == BLOCK_Y && SH_W == BLOCK_X, "input_tile shared tile = block");
+
+extern "C" __global__ void __launch_bounds__(NTHREADS)
+conv_input_tile(const float* __restrict__ in, float* __restrict__ out, int height, int width RECORD_PARAMS)
+{
+    extern __shared__ float tile[];   // SH_H x SH_W
+    RECORD_SETUP
+    const int ty = (int)threadIdx.y, tx = (int)threadIdx.x;
+    const int y0 = (int)blockIdx.y * TILE_H, x0 = (int)blockIdx.x * TILE_W;   // first output
+    const int gy = y0 - RADIUS + ty, gx = x0 - RADIUS + tx;
+    const bool real = inside(gy, gx, height, width);
+    float v = 0.0f;
+    if (real) v = in[(index_t)gy * width + gx];
+    tile[ty * SH_W + tx] = v;
+    RECORD_LOAD(ty * SH_W + tx, 0, ty, tx, gy, gx, !real);
+    __syncthreads();
+
+    const int oy = ty - RADIUS, ox = tx - RADIUS;   // this thread's output inside the tile
+    if (oy < 0 || oy >= TILE_H || ox < 0 || ox >= TILE_W) return;   // halo-only threads are done
+    const int y = y0 + oy, x = x0 + ox;
+    if (y >= height || x >= width) return;
+    float acc = 0.0f;
+#pragma unroll
+    for (int k = 0; k < MASK; ++k) {
+#pragma unroll
+        for (int l = 0; l < MASK; ++l) acc += c_mask[k * MASK + l] * tile[(oy + k) * SH_W + ox + l];
+    }
+    out[(index_t)y * width + x] = acc;
+}
+#endif
+
+// ------------------------------------------------------------------------------------------------
+// output_tile: block T x T, shared (T + 2r)^2 filled in flat-slot phases; one output per thread
+// ------------------------------------------------------------------------------------------------
+#if defined(CONV_OUTPUT_TILE)
+static_assert(BLOCK_Y == TILE_H && BLOCK_X == TILE_W, "output_tile block = tile");
+static_assert(SH_H == TILE_H + 2 * RADIUS && SH_W == TILE_W + 2 * RADIUS, "output_tile shared tile");
+
+extern "C" __global__ void __launch_bounds__(NTHREADS)
+conv_output_tile(const float* __restrict__ in, float* __restrict__ out, int height, int width RECORD_PARAMS)
+{
+    extern __shared__ float tile[];   // SH_H x SH_W
+    const int ty = (int)threadIdx.y, tx = (int)threadIdx.x;
+    const int y0 = (int)blockIdx.y * TILE_H, x0 = (int)blockIdx.x * TILE_W;
+#if defined(RECORD)
+    load_tile_flat(in, tile, y0 - RADIUS, x0 - RADIUS, height, width, rec, rec_blocks, n_rec);
+#else
+    load_tile_flat(in, tile, y0 - RADIUS, x0 - RADIUS, height, width);
+#endif
+    __syncthreads();
+
+    const int y = y0 + ty, x = x0 + tx;
+    if (y >= height || x >= width) return;
+    float acc = 0.0f;
+#pragma unroll
+    for (int k = 0; k < MASK; ++k) {
+#pragma unroll
+        for (int l = 0; l < MASK; ++l) acc += c_mask[k * MASK + l] * tile[(ty + k) * SH_W + tx + l];
+    }
+    out[(index_t)y * width + x] = acc;
+}
+#endif
+
+// ------------------------------------------------------------------------------------------------
+// cached_halo: block T x T, shared T x T holds the block's own inputs; the halo comes from global
+// memory through the read-only/L1 cache (neighbouring blocks have just loaded it)
+// ------------------------------------------------------------------------------------------------
+#if defined(CONV_CACHED_HALO)
+static_assert(BLOCK_Y == TILE_H && BLOCK_X == TILE_W, "cached_halo block = tile");
+static_assert(SH_H == TILE_H && SH_W == TILE_W, "cached_halo shared tile = tile");
+
+extern "C" __global__ void __launch_bounds__(NTHREADS)
+conv_cached_halo(const float* __restrict__ in, float* __restrict__ out, int height, int width RECORD_PARAMS)
+{
+    extern __shared__ float tile[];   // TILE_H x TILE_W
+    RECORD_SETUP
+    const int ty = (int)threadIdx.y, tx = (int)threadIdx.x;
+    const int y = (int)blockIdx.y * TILE_H + ty, x = (int)blockIdx.x * TILE_W + tx;
+    const bool real = inside(y, x, height, width);
+    float v = 0.0f;
+    if (real) v = in[(index_t)y * width + x];
+    tile[ty * SH_W + tx] = v;   // zero past the image edge = the zero padding there
+    RECORD_LOAD(ty * SH_W + tx, 0, ty, tx, y, x, !real);
+    __syncthreads();
+
+    if (!real) return;
+    float acc = 0.0f;
+#pragma unroll
+    for (int k = 0; k < MASK; ++k) {
+        const int sy = ty - RADIUS + k, gy = y - RADIUS + k;
+#pragma unroll
+        for (int l = 0; l < MASK; ++l) {
+            const int sx = tx - RADIUS + l, gx = x - RADIUS + l;
+            if (sy >= 0 && sy < TILE_H && sx >= 0 && sx < TILE_W) {
+                acc += c_mask[k * MASK + l] * tile[sy * SH_W + sx];
+            } else if (inside(gy, gx, height, width)) {
+                acc += c_mask[k * MASK + l] * __ldg(&in[(index_t)gy * width + gx]);
+            }
+        }
+    }
+    out[(index_t)y * width + x] = acc;
+}
+#endif
+
+// ------------------------------------------------------------------------------------------------
+// register: block (T / REG_ROWS, T), shared (T + 2r)^2 filled like output_tile; thread (ty, tx) computes
+// the REG_ROWS outputs of column tx, rows ty * REG_ROWS .. ty * REG_ROWS + REG_ROWS - 1, in registers.
+//
+// The thread walks the REG_ROWS + 2r shared rows its outputs need, once each: it reads the row's MASK
+// values into registers, then adds them, with mask row (shared row - output row), to every one of its
+// (up to REG_ROWS) accumulators that uses that row. Each shared value is read once per thread instead
+// of once per output: (REG_ROWS + 2r) * K shared reads for REG_ROWS * K^2 multiply-adds. All loop bounds
+// are compile-time, so the `k` test below is resolved by the compiler and acc[] stays in registers.
+// ------------------------------------------------------------------------------------------------
+#if defined(CONV_REGISTER)
+#if !defined(REG_ROWS)
+#error "register: the launcher must define REG_ROWS"
+#endif
+static_assert(BLOCK_X == TILE_W && TILE_H == BLOCK_Y * REG_ROWS, "register block = (T / REG_ROWS, T)");
+static_assert(SH_H == TILE_H + 2 * RADIUS && SH_W == TILE_W + 2 * RADIUS, "register shared tile");
+
+extern "C" __global__ void __launch_bounds__(NTHREADS)
+conv_register(const float* __restrict__ in, float* __restrict__ out, int height, int width RECORD_PARAMS)
+{
+    extern __shared__ float tile[];   // SH_H x SH_W
+    const int ty = (int)threadIdx.y, tx = (int)threadIdx.x;
+    const int y0 = (int)blockIdx.y * TILE_H, x0 = (int)blockIdx.x * TILE_W;
+#if defined(RECORD)
+    load_tile_flat(in, tile, y0 - RADIUS, x0 - RADIUS, height, width, rec, rec_blocks, n_rec);
+#else
+    load_tile_flat(in, tile, y0 - RADIUS, x0 - RADIUS, height, width);
+#endif
+    __syncthreads();
+
+    const int row0 = ty * REG_ROWS;   // first output row (and first shared row) of this thread
+    float acc[REG_ROWS];
+#pragma unroll
+    for (int i = 0; i < REG_ROWS; ++i) acc[i] = 0.0f;
+
+#pragma unroll
+    for (int sr = 0; sr < REG_ROWS + 2 * RADIUS; ++sr) {   // shared row row0 + sr
+        float v[MASK];
+#pragma unroll
+        for (int l = 0; l < MASK; ++l) v[l] = tile[(row0 + sr) * SH_W + tx + l];
+#pragma unroll
+        for (int i = 0; i < REG_ROWS; ++i) {
+            const int k = sr - i;                            // mask row that output i applies to it
+            if (k >= 0 && k < MASK) {
+#pragma unroll
+                for (int l = 0; l < MASK; ++l) acc[i] += c_mask[k * MASK + l] * v[l];
+            }
+        }
+    }
+
+    const int x = x0 + tx;
+    if (x >= width) return;
+#pragma unroll
+    for (int i = 0; i < REG_ROWS; ++i) {
+        const int y = y0 + row0 + i;
+        if (y < height) out[(index_t)y * width + x] = acc[i];
+    }
+}
+#endif
