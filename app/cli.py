@@ -267,8 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return cli_conv.run(a)
         return _cmd_predict(a)
-    except (UserError, DatasetError, ValueError) as e:
-        # ValueError here is bad input that a command chose not to wrap (e.g. conv parameters)
+    except (UserError, DatasetError) as e:
         print(f"han-explorer {a.command}: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

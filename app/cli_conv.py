@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from app.cli import UserError
+
 __all__ = ["add_parser", "run"]
 
 # The emulator runs the kernels' index arithmetic in numpy; past this many pixels it is too slow to
@@ -21,8 +23,8 @@ __all__ = ["add_parser", "run"]
 _COUNTER_PIXELS = 2048 * 2048
 
 
-class ConvUsageError(ValueError):
-    """Bad conv parameters or inputs; printed as one line."""
+class ConvUsageError(UserError):
+    """Bad conv parameters or inputs; printed as one line, exit status 2."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
