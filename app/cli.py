@@ -262,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_evaluate(a)
         if a.command == "gru-trace":
             return _cmd_gru_trace(a)
-        if a.command == "conv":
+        if a.command in ("conv", "conv-bench"):
             from app import cli_conv
 
             return cli_conv.run(a)

@@ -1,4 +1,5 @@
-"""``han-explorer conv``: the tiled 2D convolution on the GPU (PyCUDA) or in the CPU emulator.
+"""``han-explorer conv`` and ``conv-bench``: the tiled 2D convolution on the GPU (PyCUDA) or in the CPU
+emulator, and the benchmark of our kernels against cuDNN, cupyx and the copy floor.
 
 Like the rest of the CLI this imports no Qt; PyCUDA is imported only when the CUDA backend runs.
 """
@@ -10,13 +11,16 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from app.cli import UserError
 
-__all__ = ["add_parser", "run"]
+if TYPE_CHECKING:
+    from engine.conv_bench import BenchSettings
+
+__all__ = ["add_parser", "run", "run_bench"]
 
 # The emulator runs the kernels' index arithmetic in numpy; past this many pixels it is too slow to
 # use as a side calculation of counters for a GPU run.
@@ -24,11 +28,12 @@ _COUNTER_PIXELS = 2048 * 2048
 
 
 class ConvUsageError(UserError):
-    """Bad conv parameters or inputs; printed as one line, exit status 2."""
+    """Bad conv parameters or inputs, or no GPU for conv-bench; printed as one line, exit status 2."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from engine.tiling import STRATEGIES
+    """Register ``conv`` and ``conv-bench``; :func:`run` runs either."""
+    from engine.tiling import ALL_STRATEGIES
 
     c = sub.add_parser("conv", help="2D convolution with shared-memory tiles (GPU or CPU emulator)")
     src = c.add_mutually_exclusive_group(required=True)
@@ -36,11 +41,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--image", help="an image file (PNG, ...), read as grey levels 0-255")
     src.add_argument("--size", help="HxW: a random image of that size (seed 0)")
     c.add_argument("--mask", required=True, help="a .npy mask, or an odd size K for a K x K box filter")
-    c.add_argument("--strategy", default="output_tile", choices=STRATEGIES)
-    c.add_argument("--tile", type=int, default=16, help="output tile edge (default 16)")
+    c.add_argument("--strategy", default="output_tile", choices=ALL_STRATEGIES)
+    c.add_argument("--tile", type=int, default=16,
+                   help="output tile edge (default 16); register2d: the rows of a T x 128 tile")
     c.add_argument("--backend", default="auto", choices=["auto", "cuda", "emulator"])
     c.add_argument("--output", help="write the result as .npy")
     c.add_argument("--json", action="store_true")
+    b = sub.add_parser("conv-bench", help="time our convolution kernels against cuDNN, cupyx and a copy "
+                                          "(needs an NVIDIA GPU)")
+    b.add_argument("--json", action="store_true",
+                   help="print the whole record as JSON (progress goes to standard error)")
+    b.add_argument("--quick", action="store_true",
+                   help="1024x1024, masks 3 and 5, 5 repeats: checks that it works (not figures to quote)")
+    b.add_argument("--out", metavar="FILE", default=None,
+                   help="also write the record to FILE (.json), or into a folder under a dated name")
 
 
 def _read_image(a: argparse.Namespace) -> np.ndarray:
@@ -117,6 +131,8 @@ def _compute(a: argparse.Namespace, image: np.ndarray, mask: np.ndarray, backend
 
 
 def run(a: argparse.Namespace) -> int:
+    if a.command == "conv-bench":
+        return run_bench(a)
     from engine.conv_emulator import validate_inputs
 
     try:
@@ -150,4 +166,39 @@ def run(a: argparse.Namespace) -> int:
                   f"shared loads {counters.shared_loads}, reuse {counters.reuse:.2f}")
         if info["time_ms"]:
             print(f"median kernel time {info['time_ms']['median']:.4f} ms")
+    return 0
+
+
+def bench_settings(a: argparse.Namespace) -> BenchSettings:
+    """The :class:`engine.conv_bench.BenchSettings` that ``conv-bench``'s options ask for."""
+    from engine.conv_bench import BenchSettings
+
+    return BenchSettings.quick_run() if a.quick else BenchSettings()
+
+
+def run_bench(a: argparse.Namespace) -> int:
+    """``han-explorer conv-bench``: the table (or ``--json``: the record) on standard output."""
+    from engine.conv_bench import check_gpu, format_summary, out_path, run_benchmark, save
+    from engine.conv_cuda import NoGPUError
+
+    settings = bench_settings(a)
+    try:
+        check_gpu()
+    except NoGPUError as e:
+        raise ConvUsageError(str(e)) from None
+    path = out_path(a.out, Path.cwd()) if a.out else None
+    log_file = sys.stderr if a.json else sys.stdout
+
+    def log(line: str) -> None:
+        print(line, file=log_file, flush=True)
+
+    record = run_benchmark(settings, log=log, on_progress=(lambda rec: save(path, rec)) if path else None)
+    if path is not None:
+        save(path, record)
+    if a.json:
+        print(json.dumps(record, default=str))
+    else:
+        print("\n" + format_summary(record))
+    if path is not None:
+        print(f"wrote {path}", file=sys.stderr)
     return 0

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.tiling import REGISTER_ROWS, SHARED_STRATEGIES, TileGeometry, geometry
+from engine.tiling import REGISTER2D_COLS, REGISTER_ROWS, SHARED_STRATEGIES, TileGeometry, geometry
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -87,6 +87,8 @@ def kernel_options(geom: TileGeometry, record: bool = False) -> list[str]:
             f"-DBLOCK_X={geom.block[1]}", f"-DSH_H={geom.shared_tile[0]}", f"-DSH_W={geom.shared_tile[1]}"]
     if geom.strategy == "register":
         opts.append(f"-DREG_ROWS={REGISTER_ROWS}")
+    elif geom.strategy == "register2d":
+        opts += [f"-DREG_ROWS={REGISTER_ROWS}", f"-DREG_COLS={REGISTER2D_COLS}", f"-DHALO_X={geom.halo_cols}"]
     if record:
         opts.append("-DRECORD")
     return opts
@@ -231,7 +233,9 @@ def _compile(source: str, options: list[str], arch: str, what: str) -> tuple[Any
 
 
 def _describe(geom: TileGeometry) -> str:
-    return f"{geom.strategy} (mask {geom.mask_size}, tile {geom.tile[0]}, image {geom.height}x{geom.width})"
+    rows, cols = geom.tile
+    tile = str(rows) if rows == cols else f"{rows}x{cols}"
+    return f"{geom.strategy} (mask {geom.mask_size}, tile {tile}, image {geom.height}x{geom.width})"
 
 
 def _check_arrays(image: Any, mask: Any) -> tuple[np.ndarray, np.ndarray]:

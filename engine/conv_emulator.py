@@ -16,8 +16,13 @@ Counting rules (exact, per strategy), one count per element access:
   register: every thread of every block reads its ``(R + K - 1) x K`` window once, keeping the values
   in registers for its ``R = REGISTER_ROWS`` sums; like the CUDA kernel (kernels/conv2d.cu), threads
   whose outputs fall past the image edge still read and compute, and only the writes are skipped.
-- ``mask_loads``: one per multiply-add the kernel performs (register: ``R * K * K`` per thread).
-- ``shared_stores``: one per load-plan slot (ghost slots store 0).
+  register2d: every thread of every block reads, for each of its ``R + K - 1`` shared rows, the
+  ``4 * Q`` floats of its 16-byte-aligned window (``Q`` float4 reads covering its ``4 + K - 1``
+  columns; the kernel's ``WIN_Q``), for its ``R x 4`` sums; edge threads as for register.
+- ``mask_loads``: one per multiply-add the kernel performs (register: ``R * K * K`` per thread;
+  register2d: ``R * 4 * K * K`` per thread).
+- ``shared_stores``: one per load-plan slot (ghost slots store 0). register2d's float4 groups count
+  4 stores (and up to 4 global loads) each, so the counts stay per element for every strategy.
 """
 
 from __future__ import annotations
@@ -282,5 +287,34 @@ def _register_kernel(run: _Run, by: int, bx: int, record: bool) -> _BlockResult:
     return oy, ox, acc[ty * np.int32(run.geo.block[1]) + tx, i], counters, plan
 
 
+def _register2d_kernel(run: _Run, by: int, bx: int, record: bool) -> _BlockResult:
+    """register2d: every thread reads its rows' aligned float4 windows once and keeps R x 4 sums.
+
+    Thread ``(ty, tx)`` reads shared rows ``ty * R + sr`` (``sr < R + K - 1``), columns ``tx * 4`` to
+    ``tx * 4 + 4Q - 1``; output ``(i, j)`` takes window rows ``i .. i + K - 1`` and columns
+    ``h - r + j .. h - r + j + K - 1`` (``h`` = :attr:`~engine.tiling.TileGeometry.halo_cols`), as in the
+    CUDA kernel. All threads compute all sums; only in-image outputs are written.
+    """
+    geo = run.geo
+    plan = geo.load_plan(by, bx)
+    smem = run.shared_tile(plan, record)
+    (rows, cols), k, r, width = geo.outputs_per_thread, geo.mask_size, geo.radius, smem.shape[1]
+    quads = (geo.halo_cols + r + 3) // 4 + 1                                      # float4 reads per row
+    all_ty, all_tx = np.divmod(np.arange(geo.threads_per_block, dtype=np.int32), np.int32(geo.block[1]))
+    corner = all_ty * np.int32(rows * width) + all_tx * np.int32(cols)           # (threads,) window corner
+    sr = np.arange(rows + k - 1, dtype=np.int32)[:, None] * np.int32(width)       # (R+K-1, 1)
+    cols4 = np.arange(4 * quads, dtype=np.int32)                                  # (4Q,) window columns
+    window = smem.ravel()[corner[:, None, None] + sr + cols4]                       # (threads, R+K-1, 4Q)
+    c0 = geo.halo_cols - r                                                         # first column used
+    acc = np.stack([np.stack([run.sums(window[:, i : i + k, c0 + j : c0 + j + k]) for j in range(cols)],
+                             axis=1) for i in range(rows)], axis=1)                # (threads, R, 4)
+    ty, tx, oy, ox = geo.thread_outputs(by, bx)
+    y0, x0 = geo.out_origin(by, bx)
+    i, j = oy - np.int32(y0) - ty * np.int32(rows), ox - np.int32(x0) - tx * np.int32(cols)   # (N,) each
+    counters = run.load_counters(plan) + Counters(0, window.size, acc.size * k * k, len(oy))
+    return oy, ox, acc[ty * np.int32(geo.block[1]) + tx, i, j], counters, plan
+
+
 _KERNELS = {"naive": _global_kernel, "constant": _global_kernel, "input_tile": _shared_kernel,
-            "output_tile": _shared_kernel, "cached_halo": _cached_halo_kernel, "register": _register_kernel}
+            "output_tile": _shared_kernel, "cached_halo": _cached_halo_kernel, "register": _register_kernel,
+            "register2d": _register2d_kernel}

@@ -8,7 +8,7 @@ shapes, load plans and thread-to-output maps from :func:`geometry`, so they cann
 Sizes in, geometry out: nothing here touches image values. Shapes use ``(H, W)`` for the image,
 ``T`` for the tile side, ``K`` for the mask side, ``r`` for the radius and ``L`` for load-plan rows.
 
-Strategies (tile ``T``, radius ``r``, ``S = T + 2r``):
+Strategies (tile ``T``, radius ``r``, ``S = T + 2r``, ``h = r`` rounded up to a multiple of 4):
 
 ==============  ===================  =====================  =========================================
 strategy        block (y, x)         shared tile            what each thread does
@@ -23,7 +23,17 @@ cached_halo     (T, T)               (T, T)                 loads its own interi
                                                             halo from global memory (the cache)
 register        (T / 4, T)           (S, S)                 loads like output_tile; computes
                                                             ``REGISTER_ROWS`` outputs in one column
+register2d      (T / 4, 32)          (S, 128 + 2h)          loads float4 groups: slots ``4g .. 4g+3``,
+                                                            ``g = phase*threads + ty*32 + tx``;
+                                                            computes a 4 x 4 block of outputs
 ==============  ===================  =====================  =========================================
+
+register2d's output tile is ``T`` rows by ``REGISTER2D_WIDTH`` = 128 columns (one warp of 32 threads,
+4 columns each), and its shared tile reaches ``h`` columns left and right of it, so every group of 4
+slots starts at an input column that is a multiple of 4 (16-byte global loads). It is not in
+``STRATEGIES``: those six have square tiles and load one slot per thread and round, the rules
+tests/engine/test_tiling.py checks for each of them; ``ALL_STRATEGIES`` is every strategy
+:func:`geometry` accepts.
 """
 
 from __future__ import annotations
@@ -35,15 +45,21 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["MAX_CONSTANT_MASK", "MAX_THREADS_PER_BLOCK", "REGISTER_ROWS", "SHARED_LIMIT_BYTES",
-           "SHARED_STRATEGIES", "STRATEGIES", "LoadPlan", "TileGeometry", "geometry"]
+__all__ = ["ALL_STRATEGIES", "MAX_CONSTANT_MASK", "MAX_THREADS_PER_BLOCK", "REGISTER2D_COLS",
+           "REGISTER2D_WIDTH", "REGISTER_ROWS", "SHARED_LIMIT_BYTES", "SHARED_STRATEGIES", "STRATEGIES",
+           "VECTOR_STRATEGIES", "LoadPlan", "TileGeometry", "geometry"]
 
 STRATEGIES = ("naive", "constant", "input_tile", "output_tile", "cached_halo", "register")
-SHARED_STRATEGIES = ("input_tile", "output_tile", "cached_halo", "register")  # those that fill shared memory
+VECTOR_STRATEGIES = ("register2d",)      # T x 128 tiles, shared memory filled in float4 groups
+ALL_STRATEGIES = STRATEGIES + VECTOR_STRATEGIES
+SHARED_STRATEGIES = ("input_tile", "output_tile", "cached_halo", "register", "register2d")  # fill shared mem
 MAX_CONSTANT_MASK = 63      # K*K*4 bytes must fit the 64 KiB constant bank: 63*63*4 = 15,876 B
 MAX_THREADS_PER_BLOCK = 1024
 SHARED_LIMIT_BYTES = 48 * 1024
-REGISTER_ROWS = 4           # "register" strategy: outputs per thread, stacked vertically
+REGISTER_ROWS = 4           # "register" and "register2d": output rows per thread
+REGISTER2D_COLS = 4         # "register2d": output columns per thread, one float4 (16-byte loads and stores)
+REGISTER2D_WIDTH = 32 * REGISTER2D_COLS   # "register2d" tile columns: one warp across the tile
+_VECTOR = 4                 # slots per load in VECTOR_STRATEGIES (one float4)
 _FLOAT_BYTES = 4
 
 
@@ -102,9 +118,20 @@ class TileGeometry:
         return self.block[0] * self.block[1]
 
     @property
+    def load_width(self) -> int:
+        """Shared slots one thread fills per load round: 4 (a float4) for register2d, else 1."""
+        return _VECTOR if self.strategy in VECTOR_STRATEGIES else 1
+
+    @property
+    def halo_cols(self) -> int:
+        """Shared-tile columns left (and right) of the output tile: r, or r rounded up to 4 (register2d)."""
+        return _round_up(self.radius, _VECTOR) if self.strategy in VECTOR_STRATEGIES else self.radius
+
+    @property
     def load_phases(self) -> int:
         """Load rounds each thread runs to fill the shared tile (0 when there is none)."""
-        return math.ceil(self.shared_tile[0] * self.shared_tile[1] / self.threads_per_block)
+        slots = self.shared_tile[0] * self.shared_tile[1]
+        return math.ceil(slots / (self.threads_per_block * self.load_width))
 
     def blocks(self) -> list[tuple[int, int]]:
         """Every block index ``(by, bx)`` of the grid, row-major."""
@@ -126,11 +153,19 @@ class TileGeometry:
         return y0 - self.radius, x0 - self.radius
 
     def input_shape(self) -> tuple[int, int]:
-        """``(T + 2r, T + 2r)``: the input elements a block's outputs depend on."""
+        """``(rows + 2r, cols + 2r)`` of the tile: the input elements a block's outputs depend on."""
         return self.tile[0] + 2 * self.radius, self.tile[1] + 2 * self.radius
 
+    def shared_origin(self, by: int, bx: int) -> tuple[int, int]:
+        """Image coordinates of shared slot (0, 0): the input origin, the output origin for cached_halo,
+        and ``halo_cols`` (r rounded up to 4) left of the output tile for register2d."""
+        y0, x0 = self.out_origin(by, bx)
+        if self.strategy == "cached_halo":
+            return y0, x0
+        return y0 - self.radius, x0 - self.halo_cols
+
     def ghost_mask(self, by: int, bx: int) -> np.ndarray:
-        """``(T + 2r, T + 2r)`` bool over the input tile: True where it lies outside the image."""
+        """:meth:`input_shape` bool over the input tile: True where it lies outside the image."""
         iy, ix = self.input_origin(by, bx)
         rows, cols = self.input_shape()
         ys = np.arange(iy, iy + rows)[:, None]
@@ -143,11 +178,13 @@ class TileGeometry:
         Threads fill slots in flat order: in phase ``p`` thread ``t = ty * block_x + tx`` fills slot
         ``s = p * threads + t`` while ``s < slots``, at ``(smem_y, smem_x) = divmod(s, shared cols)``.
         For input_tile that is phase 0 with slot = the thread's own index; for cached_halo the slot is
-        the thread's own interior element ``in[y0 + ty, x0 + tx]``.
+        the thread's own interior element ``in[y0 + ty, x0 + tx]``. register2d loads ``load_width`` = 4
+        slots at once: group ``g = p * threads + t`` is slots ``4g .. 4g + 3`` (one row per slot, the
+        four rows share thread and phase), and its slot (0, 0) is :meth:`shared_origin`.
         """
         self._check_block(by, bx)
         thread_y, thread_x, phase, smem_y, smem_x = self._slots
-        oy, ox = self.out_origin(by, bx) if self.strategy == "cached_halo" else self.input_origin(by, bx)
+        oy, ox = self.shared_origin(by, bx)
         in_y, in_x = smem_y + np.int32(oy), smem_x + np.int32(ox)
         ghost = (in_y < 0) | (in_y >= self.height) | (in_x < 0) | (in_x >= self.width)
         return LoadPlan(thread_y, thread_x, phase, smem_y, smem_x, *map(_frozen, (in_y, in_x, ghost)))
@@ -156,7 +193,8 @@ class TileGeometry:
         """``(thread_y, thread_x, out_y, out_x)``, each ``(N,)`` int32, for every in-image output.
 
         Rows follow the output tile row-major. input_tile's computing threads are the inner ones
-        (``thread = output + r``); a register thread ``(ty, tx)`` writes rows ``ty * 4 .. ty * 4 + 3``.
+        (``thread = output + r``); a register thread ``(ty, tx)`` writes rows ``ty * 4 .. ty * 4 + 3``;
+        a register2d thread writes those rows in columns ``tx * 4 .. tx * 4 + 3``.
         """
         y0, x0 = self.out_origin(by, bx)
         ly, lx, ty, tx = self._tile_threads
@@ -169,7 +207,7 @@ class TileGeometry:
     def _slots(self) -> tuple[np.ndarray, ...]:
         """Block-independent load columns ``(thread_y, thread_x, phase, smem_y, smem_x)``, each ``(L,)``."""
         s = np.arange(self.shared_tile[0] * self.shared_tile[1], dtype=np.int32)   # (L,) flat slot
-        phase, t = np.divmod(s, np.int32(self.threads_per_block))
+        phase, t = np.divmod(s // np.int32(self.load_width), np.int32(self.threads_per_block))
         thread_y, thread_x = np.divmod(t, np.int32(self.block[1]))
         smem_y, smem_x = np.divmod(s, np.int32(max(1, self.shared_tile[1])))
         return tuple(_frozen(a) for a in (thread_y, thread_x, phase, smem_y, smem_x))
@@ -180,8 +218,9 @@ class TileGeometry:
         ly, lx = np.divmod(np.arange(self.tile[0] * self.tile[1], dtype=np.int32), np.int32(self.tile[1]))
         if self.strategy == "input_tile":
             ty, tx = ly + np.int32(self.radius), lx + np.int32(self.radius)
-        elif self.strategy == "register":
-            ty, tx = ly // np.int32(self.outputs_per_thread[0]), lx
+        elif self.strategy in ("register", "register2d"):
+            rows, cols = self.outputs_per_thread
+            ty, tx = ly // np.int32(rows), lx // np.int32(cols)
         else:
             ty, tx = ly, lx
         return tuple(_frozen(a) for a in (ly, lx, ty, tx))
@@ -202,9 +241,13 @@ def _as_int(name: str, value: int) -> int:
     return operator.index(value)
 
 
+def _round_up(n: int, m: int) -> int:
+    return -(-n // m) * m
+
+
 def _check_sizes(height: int, width: int, mask_size: int, strategy: str, tile: int) -> None:
-    if strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}; valid strategies are {', '.join(STRATEGIES)}")
+    if strategy not in ALL_STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; valid strategies are {', '.join(ALL_STRATEGIES)}")
     if height < 1 or width < 1:
         raise ValueError(f"the image is empty ({height}x{width}); it needs at least 1x1 pixels")
     if mask_size < 1:
@@ -216,26 +259,31 @@ def _check_sizes(height: int, width: int, mask_size: int, strategy: str, tile: i
                          f"mask must fit constant memory")
     if tile < 1:
         raise ValueError(f"tile must be at least 1, got {tile}")
-    if strategy == "register" and tile % REGISTER_ROWS:
-        raise ValueError(f"tile must be a multiple of REGISTER_ROWS ({REGISTER_ROWS}) for 'register', "
+    if strategy in ("register", "register2d") and tile % REGISTER_ROWS:
+        raise ValueError(f"tile must be a multiple of REGISTER_ROWS ({REGISTER_ROWS}) for {strategy!r}, "
                          f"got {tile}")
 
 
 _Pair = tuple[int, int]
 
 
-def _layout(strategy: str, tile: int, radius: int) -> tuple[_Pair, _Pair, _Pair]:
-    """``(block, shared_tile, outputs_per_thread)`` of one strategy."""
+def _layout(strategy: str, tile: int, radius: int) -> tuple[_Pair, _Pair, _Pair, _Pair]:
+    """``(tile, block, shared_tile, outputs_per_thread)`` of one strategy."""
     side = tile + 2 * radius
+    square = (tile, tile)
     if strategy in ("naive", "constant"):
-        return (tile, tile), (0, 0), (1, 1)
+        return square, square, (0, 0), (1, 1)
     if strategy == "input_tile":
-        return (side, side), (side, side), (1, 1)
+        return square, (side, side), (side, side), (1, 1)
     if strategy == "cached_halo":
-        return (tile, tile), (tile, tile), (1, 1)
+        return square, square, square, (1, 1)
     if strategy == "register":
-        return (tile // REGISTER_ROWS, tile), (side, side), (REGISTER_ROWS, 1)
-    return (tile, tile), (side, side), (1, 1)                                     # output_tile
+        return square, (tile // REGISTER_ROWS, tile), (side, side), (REGISTER_ROWS, 1)
+    if strategy == "register2d":
+        cols = REGISTER2D_WIDTH + 2 * _round_up(radius, _VECTOR)
+        return ((tile, REGISTER2D_WIDTH), (tile // REGISTER_ROWS, REGISTER2D_WIDTH // REGISTER2D_COLS),
+                (side, cols), (REGISTER_ROWS, REGISTER2D_COLS))
+    return square, square, (side, side), (1, 1)                                   # output_tile
 
 
 def geometry(height: int, width: int, mask_size: int, strategy: str = "output_tile",
@@ -246,7 +294,9 @@ def geometry(height: int, width: int, mask_size: int, strategy: str = "output_ti
     ``MAX_THREADS_PER_BLOCK`` threads and the shared tile ``SHARED_LIMIT_BYTES``. In practice:
     naive, constant, output_tile and cached_halo need ``T <= 32``; input_tile needs ``T + 2r <= 32``;
     register needs ``T`` a multiple of 4 with ``T <= 64``; output_tile and register need
-    ``T + 2r <= 110`` (110 * 110 * 4 B <= 48 KiB).
+    ``T + 2r <= 110`` (110 * 110 * 4 B <= 48 KiB). register2d's tile is ``T`` rows by 128 columns; it
+    needs ``T`` a multiple of 4 and ``(T + 2r) * (128 + 2h) * 4 B <= 48 KiB``: T = 64 up to K = 17,
+    T = 32 up to K = 41.
 
     Raises
     ------
@@ -258,7 +308,7 @@ def geometry(height: int, width: int, mask_size: int, strategy: str = "output_ti
     mask_size, tile = _as_int("mask_size", mask_size), _as_int("tile", tile)
     _check_sizes(height, width, mask_size, strategy, tile)
     radius = (mask_size - 1) // 2
-    block, shared_tile, per_thread = _layout(strategy, tile, radius)
+    tiles, block, shared_tile, per_thread = _layout(strategy, tile, radius)
     threads = block[0] * block[1]
     if threads > MAX_THREADS_PER_BLOCK:
         raise ValueError(f"{strategy!r} with tile {tile} and mask {mask_size} needs {threads} threads per "
@@ -268,6 +318,6 @@ def geometry(height: int, width: int, mask_size: int, strategy: str = "output_ti
         raise ValueError(f"{strategy!r} with tile {tile} and mask {mask_size} needs {shared_bytes} bytes of "
                          f"shared memory ({shared_tile[0]}x{shared_tile[1]} float32); the limit is "
                          f"{SHARED_LIMIT_BYTES}")
-    grid = (-(-height // tile), -(-width // tile))
-    return TileGeometry(height, width, mask_size, radius, strategy, (tile, tile), block, grid,
-                        shared_tile, shared_bytes, per_thread)
+    grid = (-(-height // tiles[0]), -(-width // tiles[1]))
+    return TileGeometry(height, width, mask_size, radius, strategy, tiles, block, grid, shared_tile,
+                        shared_bytes, per_thread)

@@ -3,12 +3,16 @@
 //     out[i, j] = sum_k sum_l M[k, l] * in[i - RADIUS + k, j - RADIUS + l]
 //
 // One strategy per compilation: the launcher (engine/conv_cuda.py) defines exactly one of
-// CONV_NAIVE, CONV_CONSTANT, CONV_INPUT_TILE, CONV_OUTPUT_TILE, CONV_CACHED_HALO, CONV_REGISTER, and
-// every size below from engine.tiling.geometry(), so the kernel, its launch and the visualizer agree:
+// CONV_NAIVE, CONV_CONSTANT, CONV_INPUT_TILE, CONV_OUTPUT_TILE, CONV_CACHED_HALO, CONV_REGISTER,
+// CONV_REGISTER2D, and every size below from engine.tiling.geometry(), so the kernel, its launch and the
+// visualizer agree:
 //
 //   MASK            mask side K (odd)               RADIUS          (K - 1) / 2
 //   TILE_H, TILE_W  output tile of one block        BLOCK_Y, BLOCK_X threads per block
-//   SH_H, SH_W      shared tile (0 when none)       REG_ROWS        outputs per thread (register only)
+//   SH_H, SH_W      shared tile (0 when none)       REG_ROWS        output rows per thread (register*)
+//   REG_COLS        output columns per thread       HALO_X          shared-tile columns left and right of
+//                   (register2d: 4, one float4)                     the output tile (register2d: RADIUS
+//                                                                   rounded up to a multiple of 4)
 //
 // The shared tile is dynamic shared memory (`extern __shared__`): its size is the launch's
 // geometry().shared_bytes. With RECORD defined, the shared-memory strategies also write, for the
@@ -24,8 +28,8 @@
 #endif
 
 #if (defined(CONV_NAIVE) + defined(CONV_CONSTANT) + defined(CONV_INPUT_TILE) + defined(CONV_OUTPUT_TILE) \
-     + defined(CONV_CACHED_HALO) + defined(CONV_REGISTER)) != 1
-#error "define exactly one of CONV_NAIVE, CONV_CONSTANT, CONV_INPUT_TILE, CONV_OUTPUT_TILE, CONV_CACHED_HALO, CONV_REGISTER"
+     + defined(CONV_CACHED_HALO) + defined(CONV_REGISTER) + defined(CONV_REGISTER2D)) != 1
+#error "define exactly one of CONV_NAIVE, CONV_CONSTANT, CONV_INPUT_TILE, CONV_OUTPUT_TILE, CONV_CACHED_HALO, CONV_REGISTER, CONV_REGISTER2D"
 #endif
 
 static_assert(MASK >= 1 && MASK % 2 == 1, "MASK must be odd and positive");
@@ -332,6 +336,165 @@ conv_register(const float* __restrict__ in, float* __restrict__ out, int height,
     for (int i = 0; i < REG_ROWS; ++i) {
         const int y = y0 + row0 + i;
         if (y < height) out[(index_t)y * width + x] = acc[i];
+    }
+}
+#endif
+
+// ------------------------------------------------------------------------------------------------
+// register2d: block (T / REG_ROWS, TILE_W / 4); thread (ty, tx) computes a REG_ROWS x 4 block of outputs
+// (rows ty * REG_ROWS .., columns tx * 4 ..) in registers.
+//
+// Load: the shared tile reaches HALO_X (RADIUS rounded up to 4) columns left and right of the output
+// tile, so every group of 4 slots starts at an input column that is a multiple of 4. In phase p thread
+// t = ty * BLOCK_X + tx fills group g = p * NTHREADS + t, slots 4g .. 4g + 3 (geometry().load_plan).
+// When width is a multiple of 4 a group lies wholly inside or wholly outside the image: on sm_80+ it is
+// one 16-byte cp.async straight into shared memory (zero-filled outside the image; no registers held,
+// so all of a thread's groups are in flight at once), elsewhere one float4 load. Otherwise the four
+// slots are loaded one float at a time. The instrumented build (RECORD) runs the same code.
+//
+// Compute: the thread walks the REG_ROWS + 2r shared rows its outputs need, once each. For each row it
+// reads the 16-byte-aligned window that covers its 4 + 2r columns (WIN_Q float4 reads), then adds it,
+// with mask row (shared row - output row), to each of its REG_ROWS x 4 accumulators that uses it:
+// (REG_ROWS + 2r) * WIN_Q shared reads serve REG_ROWS * 4 * K^2 multiply-adds. Every loop bound is a
+// compile-time constant, so each mask value is an immediate constant-bank operand of its FFMA and acc
+// stays in registers. Outputs leave as float4 stores.
+// ------------------------------------------------------------------------------------------------
+#if defined(CONV_REGISTER2D)
+#if !defined(REG_ROWS) || !defined(REG_COLS) || !defined(HALO_X)
+#error "register2d: the launcher must define REG_ROWS, REG_COLS and HALO_X"
+#endif
+#define WIN_Q ((HALO_X + RADIUS + 3) / 4 + 1)           // float4 reads per row: columns col0 .. col0 + 4 WIN_Q - 1
+static_assert(REG_COLS == 4, "register2d: 4 output columns per thread (one float4)");
+static_assert(HALO_X % 4 == 0 && HALO_X >= RADIUS && HALO_X < RADIUS + 4, "HALO_X = RADIUS rounded up to 4");
+static_assert(TILE_W == BLOCK_X * REG_COLS && TILE_H == BLOCK_Y * REG_ROWS, "register2d block");
+static_assert(SH_H == TILE_H + 2 * RADIUS && SH_W == TILE_W + 2 * HALO_X, "register2d shared tile");
+static_assert((BLOCK_X - 1) * REG_COLS + 4 * WIN_Q <= SH_W, "the last thread's window stays in the tile");
+
+#define GROUPS (SLOTS / 4)                              // float4 groups of the shared tile (SH_W % 4 == 0)
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+#define ASYNC_COPY 1
+#endif
+
+__device__ __forceinline__ bool aligned16(const void* p)
+{
+    return ((unsigned long long)p & 15ull) == 0;
+}
+
+// Fill the SH_H x SH_W shared tile whose top-left is input (y0, x0), x0 % 4 == 0, in float4 groups.
+__device__ __forceinline__ void load_tile_vec4(const float* __restrict__ in, float* __restrict__ tile,
+                                               int y0, int x0, int height, int width RECORD_PARAMS)
+{
+    RECORD_SETUP
+    const int t = (int)threadIdx.y * BLOCK_X + (int)threadIdx.x;
+    const bool vec = (width & 3) == 0 && aligned16(in);   // every row starts 16-byte aligned
+#pragma unroll
+    for (int phase = 0; phase < (GROUPS + NTHREADS - 1) / NTHREADS; ++phase) {
+        const int g = phase * NTHREADS + t;
+        if (g < GROUPS) {
+            const int s = 4 * g;
+            const int sy = s / SH_W;                     // compile-time divisor: a multiply and a shift
+            const int sx = s - sy * SH_W;
+            const int gy = y0 + sy, gx = x0 + sx;
+            const bool row_in = gy >= 0 && gy < height;
+            if (vec) {                                   // the group is wholly inside or wholly outside
+                const bool real = row_in && gx >= 0 && gx < width;
+                const float* src = real ? in + (index_t)gy * width + gx : in;
+#if defined(ASYNC_COPY)
+                const unsigned dst = (unsigned)__cvta_generic_to_shared(tile + s);
+                asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n"
+                             :: "r"(dst), "l"(src), "r"(real ? 16 : 0) : "memory");   // 0 bytes read: zero fill
+#else
+                float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+                if (real) v = __ldg(reinterpret_cast<const float4*>(src));
+                *reinterpret_cast<float4*>(tile + s) = v;
+#endif
+            } else {
+                float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+                if (row_in) {
+                    const float* row = in + (index_t)gy * width;
+                    if (gx >= 0 && gx < width) v.x = row[gx];
+                    if (gx + 1 >= 0 && gx + 1 < width) v.y = row[gx + 1];
+                    if (gx + 2 >= 0 && gx + 2 < width) v.z = row[gx + 2];
+                    if (gx + 3 >= 0 && gx + 3 < width) v.w = row[gx + 3];
+                }
+                *reinterpret_cast<float4*>(tile + s) = v;
+            }
+#if defined(RECORD)
+            for (int j = 0; j < 4; ++j) {
+                RECORD_LOAD(s + j, phase, sy, sx + j, gy, gx + j, !inside(gy, gx + j, height, width));
+            }
+#endif
+        }
+    }
+#if defined(ASYNC_COPY)
+    asm volatile("cp.async.wait_all;\n" ::: "memory");   // this thread's copies landed; the barrier follows
+#endif
+}
+
+extern "C" __global__ void __launch_bounds__(NTHREADS)
+conv_register2d(const float* __restrict__ in, float* __restrict__ out, int height, int width RECORD_PARAMS)
+{
+    extern __shared__ float tile[];   // SH_H x SH_W
+    const int ty = (int)threadIdx.y, tx = (int)threadIdx.x;
+    const int y0 = (int)blockIdx.y * TILE_H, x0 = (int)blockIdx.x * TILE_W;
+#if defined(RECORD)
+    load_tile_vec4(in, tile, y0 - RADIUS, x0 - HALO_X, height, width, rec, rec_blocks, n_rec);
+#else
+    load_tile_vec4(in, tile, y0 - RADIUS, x0 - HALO_X, height, width);
+#endif
+    __syncthreads();
+
+    const int row0 = ty * REG_ROWS, col0 = tx * REG_COLS;   // first shared row; aligned window start
+    float acc[REG_ROWS][REG_COLS];
+#pragma unroll
+    for (int i = 0; i < REG_ROWS; ++i) {
+#pragma unroll
+        for (int j = 0; j < REG_COLS; ++j) acc[i][j] = 0.0f;
+    }
+
+#pragma unroll
+    for (int sr = 0; sr < REG_ROWS + 2 * RADIUS; ++sr) {   // shared row row0 + sr
+        float v[4 * WIN_Q];
+        const float4* src = reinterpret_cast<const float4*>(tile + (row0 + sr) * SH_W + col0);
+#pragma unroll
+        for (int q = 0; q < WIN_Q; ++q) {
+            const float4 f = src[q];
+            v[4 * q] = f.x;
+            v[4 * q + 1] = f.y;
+            v[4 * q + 2] = f.z;
+            v[4 * q + 3] = f.w;
+        }
+#pragma unroll
+        for (int i = 0; i < REG_ROWS; ++i) {
+            const int k = sr - i;                            // mask row that output row i applies to it
+            if (k >= 0 && k < MASK) {
+#pragma unroll
+                for (int l = 0; l < MASK; ++l) {
+#pragma unroll
+                    for (int j = 0; j < REG_COLS; ++j) {
+                        acc[i][j] += c_mask[k * MASK + l] * v[HALO_X - RADIUS + j + l];
+                    }
+                }
+            }
+        }
+    }
+
+    const int x = x0 + col0;
+    if (x >= width) return;
+    const bool vec = (width & 3) == 0 && aligned16(out);   // then x + 3 < width too
+#pragma unroll
+    for (int i = 0; i < REG_ROWS; ++i) {
+        const int y = y0 + row0 + i;
+        if (y >= height) break;
+        float* dst = out + (index_t)y * width + x;
+        if (vec) {
+            *reinterpret_cast<float4*>(dst) = make_float4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
+        } else {
+#pragma unroll
+            for (int j = 0; j < REG_COLS; ++j) {
+                if (x + j < width) dst[j] = acc[i][j];
+            }
+        }
     }
 }
 #endif

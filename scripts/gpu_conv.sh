@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The CUDA convolution on an NVIDIA GPU machine, in one command from the repository root:
 #
-#     bash scripts/gpu_conv.sh
+#     bash scripts/gpu_conv.sh [bench_conv.py options, e.g. --sizes 8192 --strategies register2d]
 #
 # 1. installs the wheels in .whl/ (PyCUDA and what it needs; the machine has no package index) into
 #    /tmp/site, 2. prints versions and whether engine.conv_cuda finds the GPU, 3. runs the GPU tests
-#    (tests/engine/test_conv_cuda.py -m cuda) into $OUT/gpu_tests.log, 4. runs the benchmark into
-#    $OUT/conv_bench.json (+ $OUT/conv_bench.log). Step 4 runs even when tests fail. The exit status is
-#    non-zero when the install, the tests or the benchmark failed. $OUT defaults to ./out.
+#    (tests/engine/test_conv_cuda.py, test_conv_bench.py, tests/app/test_cli_conv_bench.py, -m cuda)
+#    into $OUT/gpu_tests.log, 4. runs `han-explorer conv-bench --quick --json` (into $OUT/cli_quick.*),
+#    5. runs the benchmark (bench/bench_conv.py, the full run unless options are given) into
+#    $OUT/conv_bench.json (+ $OUT/conv_bench.log). Steps 4 and 5 run even when tests fail. The exit
+#    status is non-zero when any step failed. $OUT defaults to ./out.
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-$PWD/out}"
@@ -73,18 +75,29 @@ except NoGPUError as e:
     print("NO GPU FOR PYCUDA:", e)
 EOF
 
-section "GPU tests: tests/engine/test_conv_cuda.py -m cuda"
-python3 -m pytest tests/engine/test_conv_cuda.py -m cuda -q -p no:cacheprovider --durations=10 2>&1 \
-    | tee "$OUT/gpu_tests.log"
+section "GPU tests: test_conv_cuda.py, test_conv_bench.py and test_cli_conv_bench.py, -m cuda"
+# The GPU machine has no pytest-qt, so pyproject's qt_* options are unknown there; with
+# filterwarnings = error that warning would stop pytest before it collects anything.
+# (tests/app/conftest.py skips every app test where PySide6 is missing, as it is there: the CLI step below
+# runs `han-explorer conv-bench` itself.)
+python3 -m pytest tests/engine/test_conv_cuda.py tests/engine/test_conv_bench.py \
+    tests/app/test_cli_conv_bench.py -m cuda -q \
+    -p no:cacheprovider -W "ignore::pytest.PytestConfigWarning" --durations=10 2>&1 | tee "$OUT/gpu_tests.log"
 tests_rc=$?
 echo "pytest exit status: $tests_rc"
 
+section "CLI: han-explorer conv-bench --quick --json"
+python3 -m app.cli conv-bench --quick --json --out "$OUT/cli_quick.json" >/dev/null 2>"$OUT/cli_quick.log"
+cli_rc=$?
+tail -n 12 "$OUT/cli_quick.log"
+echo "conv-bench exit status: $cli_rc"
+
 section "benchmark: bench/bench_conv.py"
-python3 bench/bench_conv.py --out "$OUT/conv_bench.json" 2>&1 | tee "$OUT/conv_bench.log"
+python3 bench/bench_conv.py --out "$OUT/conv_bench.json" "$@" 2>&1 | tee "$OUT/conv_bench.log"
 bench_rc=$?
 echo "benchmark exit status: $bench_rc"
 
 section "done"
-echo "install $install_rc, tests $tests_rc, benchmark $bench_rc; files in $OUT:"
+echo "install $install_rc, tests $tests_rc, conv-bench $cli_rc, benchmark $bench_rc; files in $OUT:"
 ls -l "$OUT"
-[ "$install_rc" -eq 0 ] && [ "$tests_rc" -eq 0 ] && [ "$bench_rc" -eq 0 ]
+[ "$install_rc" -eq 0 ] && [ "$tests_rc" -eq 0 ] && [ "$cli_rc" -eq 0 ] && [ "$bench_rc" -eq 0 ]

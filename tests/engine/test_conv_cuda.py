@@ -37,7 +37,8 @@ from engine.conv_cuda import (
     precompile,
     run_cuda,
 )
-from engine.tiling import SHARED_STRATEGIES, STRATEGIES, geometry
+from engine.conv_emulator import emulate
+from engine.tiling import ALL_STRATEGIES, SHARED_STRATEGIES, geometry
 
 ROOT = Path(__file__).resolve().parents[2]
 HAVE_GPU = cuda_available()
@@ -53,7 +54,7 @@ no_gpu_only = pytest.mark.skipif(HAVE_GPU, reason="checks the behaviour on a mac
 
 SIZES = [(1, 1), (37, 53), (1000, 777), (2048, 2048)]
 MASKS = [1, 3, 5, 7, 15]
-CONFIGS = [(s, 16) for s in STRATEGIES] + [("register", 32)]          # (strategy, tile)
+CONFIGS = [(s, 16) for s in ALL_STRATEGIES] + [("register", 32), ("register2d", 32)]   # (strategy, tile)
 TOLERANCE = 1e-5                                                       # relative L2 error
 
 
@@ -109,7 +110,7 @@ def test_kernel_source_is_package_data() -> None:
     assert resource.is_file()
     source = kernel_source()
     assert source == resource.read_text(encoding="utf-8")
-    for strategy in STRATEGIES:
+    for strategy in ALL_STRATEGIES:
         assert f"conv_{strategy}(" in source, strategy
     assert "__constant__ float c_mask[MASK * MASK]" in source
 
@@ -124,6 +125,10 @@ def test_kernel_options_carry_the_geometry() -> None:
     assert "-DRECORD" not in opts
     assert kernel_options(g, record=True)[-1] == "-DRECORD"
     assert "-DSH_H=0" in kernel_options(geometry(10, 10, 3, "naive", 16))
+    wide = kernel_options(geometry(100, 90, 5, "register2d", 32))
+    for define in ("-DCONV_REGISTER2D", "-DTILE_H=32", "-DTILE_W=128", "-DBLOCK_Y=8", "-DBLOCK_X=32",
+                   "-DSH_H=36", "-DSH_W=136", "-DREG_ROWS=4", "-DREG_COLS=4", "-DHALO_X=4"):
+        assert define in wide, define
 
 
 def test_importing_the_launcher_loads_no_pycuda() -> None:
@@ -184,8 +189,8 @@ def test_every_strategy_compiles_for_sm90(tmp_path: Path) -> None:
     """nvcc -ptx of each strategy (and its instrumented build) at two mask sizes: the kernels parse."""
     src = tmp_path / "conv2d.cu"
     src.write_text(kernel_source(), encoding="utf-8")
-    jobs = [kernel_options(geometry(64, 64, k, s, 32 if s == "register" else 16), record)
-            for s in STRATEGIES for k in (3, 15)
+    jobs = [kernel_options(geometry(64, 64, k, s, 32 if s.startswith("register") else 16), record)
+            for s in ALL_STRATEGIES for k in (3, 15)
             for record in ((False, True) if s in SHARED_STRATEGIES else (False,))]
 
     def compile_one(n_opts: tuple[int, list[str]]) -> tuple[list[str], subprocess.CompletedProcess[str]]:
@@ -222,6 +227,8 @@ static std::barrier<>* g_bar;
 #define __launch_bounds__(n)
 inline void __syncthreads() { g_bar->arrive_and_wait(); }
 template <class T> T __ldg(const T* p) { return *p; }
+struct float4 { float x, y, z, w; };
+inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
 inline int atomicAdd(int* p, int v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
 extern "C" { float tile[(SH_H * SH_W) > 0 ? (SH_H * SH_W) : 1]; }
 #include KERNEL_FILE
@@ -266,6 +273,8 @@ int main(int argc, char** argv) {
             conv_cached_halo(in.data(), out.data(), H, W REC_ARGS);
 #elif defined(CONV_REGISTER)
             conv_register(in.data(), out.data(), H, W REC_ARGS);
+#elif defined(CONV_REGISTER2D)
+            conv_register2d(in.data(), out.data(), H, W REC_ARGS);
 #endif
             bar.arrive_and_drop();                                      // an exited thread leaves the barrier
           });
@@ -283,6 +292,8 @@ CPU_CASES = [  # (strategy, tile, K, H, W): several blocks, partial edge tiles, 
     ("output_tile", 16, 5, 37, 53), ("cached_halo", 8, 5, 37, 53), ("register", 8, 5, 37, 53),
     ("output_tile", 8, 1, 20, 33), ("register", 16, 15, 37, 53), ("input_tile", 16, 15, 5, 3),
     ("cached_halo", 16, 15, 37, 53), ("register", 32, 7, 3, 2),
+    # register2d: width 53 loads one float at a time, widths 52 and 132 in float4 groups
+    ("register2d", 8, 5, 37, 53), ("register2d", 8, 3, 37, 52), ("register2d", 4, 15, 9, 132),
 ]
 
 
@@ -349,7 +360,10 @@ def test_kernels_run_correctly_on_the_cpu(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------------
 
 GPU_CASES = [(size, k, strategy, tile) for size in SIZES for k in MASKS for strategy, tile in CONFIGS]
-RECORD_CASES = [(s, 16, k) for s in SHARED_STRATEGIES for k in (1, 5, 15)] + [("register", 32, 5)]
+RECORD_CASES = [(s, 16, k) for s in SHARED_STRATEGIES for k in (1, 5, 15)] + [("register", 32, 5),
+                                                                                ("register2d", 32, 5)]
+# register2d where every row is 16-byte aligned (width % 4 == 0): the float4 / cp.async path, edge tiles
+WIDE_CASES = [((61, 132), 3, 16), ((1000, 1004), 7, 32), ((1000, 1004), 15, 64), ((2048, 2048), 5, 64)]
 
 
 @pytest.fixture(scope="module")
@@ -357,6 +371,8 @@ def kernel_cache() -> dict:
     """Every configuration the GPU tests use, compiled in parallel once (nvcc runs dominate otherwise)."""
     configs = [(geometry(64, 64, k, s, t), False) for k in MASKS for s, t in CONFIGS]
     configs += [(geometry(64, 64, k, s, t), True) for s, t, k in RECORD_CASES]
+    configs += [(geometry(64, 64, k, "register2d", t), record)
+                for _, k, t in WIDE_CASES for record in (False, True)]
     try:
         return precompile(configs, workers=16)
     except Exception as e:   # never fatal: each test compiles what it needs and reports its own errors
@@ -391,6 +407,44 @@ def test_recorded_loads_match_the_load_plan(kernel_cache: dict, strategy: str, t
     for block in blocks:
         assert_loads_match_plan(result.load_records[block], strategy, 1000, 777, k, tile, block)
     assert relative_error(result.output, ref) < TOLERANCE
+
+
+@pytest.mark.cuda
+@needs_gpu
+@pytest.mark.parametrize(("size", "k", "tile"), WIDE_CASES,
+                         ids=[f"t{t}-K{k}-{h}x{w}" for (h, w), k, t in WIDE_CASES])
+def test_register2d_on_aligned_rows(kernel_cache: dict, size: tuple[int, int], k: int, tile: int) -> None:
+    image, mask, ref = case(*size, k)
+    blocks = corner_and_interior_blocks(*size, k, "register2d", tile)
+    result = run_cuda(image, mask, "register2d", tile=tile, repeats=2, warmup=1, record_blocks=blocks)
+    assert int(np.count_nonzero(np.isnan(result.output))) == 0
+    assert relative_error(result.output, ref) < TOLERANCE
+    assert result.local_bytes == 0, f"{result.local_bytes} bytes of local memory: registers spill"
+    for block in blocks:
+        assert_loads_match_plan(result.load_records[block], "register2d", *size, k, tile, block)
+
+
+# Strategies whose every global read fills a shared slot. cached_halo also reads its halo taps straight
+# from global memory, which emulate()'s map counts and the instrumented build does not record.
+TILE_LOADS_ONLY = [s for s in SHARED_STRATEGIES if s != "cached_halo"]
+
+
+@pytest.mark.cuda
+@needs_gpu
+@pytest.mark.parametrize("strategy", TILE_LOADS_ONLY)
+def test_recorded_load_map_equals_the_emulators(kernel_cache: dict, strategy: str) -> None:
+    """The global reads the instrumented kernel made, counted per input element, against emulate()'s map."""
+    h, w, k, tile = 61, 300, 5, 16
+    image, mask, _ = case(h, w, k)
+    blocks = corner_and_interior_blocks(h, w, k, strategy, tile)
+    result = run_cuda(image, mask, strategy, tile=tile, repeats=1, warmup=1, record_blocks=blocks)
+    counts = np.zeros((h, w), dtype=np.int32)
+    for block in blocks:
+        rec = result.load_records[block]
+        real = (rec["writes"] > 0) & ~rec["ghost"]
+        np.add.at(counts, (rec["in_y"][real], rec["in_x"][real]), 1)
+    _, load_map, _ = emulate(image, mask, strategy, tile, record_blocks=blocks)
+    np.testing.assert_array_equal(counts, load_map.count)
 
 
 @pytest.mark.cuda

@@ -7,7 +7,7 @@ import pytest
 from scipy.signal import convolve2d, correlate2d
 
 from engine.conv_emulator import Counters, LoadMap, emulate, reference, validate_inputs
-from engine.tiling import STRATEGIES, geometry
+from engine.tiling import ALL_STRATEGIES, geometry
 
 RTOL = ATOL = 1e-5
 
@@ -22,12 +22,12 @@ def _scipy(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def _tiles(strategy: str) -> tuple[int, ...]:
-    return (8, 16, 32) if strategy == "register" else (8, 16)
+    return (8, 16, 32) if strategy in ("register", "register2d") else (8, 16)
 
 
 @pytest.mark.parametrize("mask_size", [1, 3, 5, 7, 15])
 @pytest.mark.parametrize("shape", [(1, 1), (37, 53), (100, 77)], ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize(("strategy", "tile"), [(s, t) for s in STRATEGIES for t in _tiles(s)])
+@pytest.mark.parametrize(("strategy", "tile"), [(s, t) for s in ALL_STRATEGIES for t in _tiles(s)])
 def test_emulate_matches_scipy(strategy: str, tile: int, shape: tuple[int, int], mask_size: int) -> None:
     image = _random(shape, seed=shape[0] * 1000 + mask_size)
     mask = _random((mask_size, mask_size), seed=mask_size)
@@ -37,9 +37,9 @@ def test_emulate_matches_scipy(strategy: str, tile: int, shape: tuple[int, int],
     assert counters.outputs == shape[0] * shape[1]
 
 
-@pytest.mark.parametrize(("strategy", "tile"), [("output_tile", 16), ("register", 32)])
+@pytest.mark.parametrize(("strategy", "tile"), [("output_tile", 16), ("register", 32), ("register2d", 32)])
 def test_emulate_matches_scipy_on_a_large_image(strategy: str, tile: int) -> None:
-    """1000 x 777: 3,087 blocks of 16 x 16 (775 of 32 x 32)."""
+    """1000 x 777: 3,087 blocks of 16 x 16 (775 of 32 x 32, 224 of 32 x 128)."""
     image, mask = _random((1000, 777), seed=1), _random((7, 7), seed=2)
     out, _, counters = emulate(image, mask, strategy, tile)   # about 0.5 s on one core
     np.testing.assert_allclose(out, _scipy(image, mask), rtol=RTOL, atol=ATOL)
@@ -64,6 +64,9 @@ def test_reference_matches_scipy(shape: tuple[int, int], mask_size: int) -> None
 # reads from global = 169 - 121 = 48 and mask reads = 144 + 48.
 # register (block 1 x 4): each of the 16 threads reads its (4 + 2) x 3 window and does 4 * 9 multiply-adds,
 # also the threads past the image edge (as the CUDA kernel does).
+# register2d (tile 4 x 128, block 1 x 32, shared tile 6 x 136: 4 halo columns, r rounded up to 4): a 2 x 1
+# grid; the shared tiles hold 5 x 5 and 2 x 5 in-image elements (35 loads) in 2 x 816 slots. Each of the
+# 64 threads reads 6 rows of 3 float4 (12 floats) and does 4 x 4 x 9 multiply-adds.
 HAND = {
     "naive": Counters(169, 0, 169, 25, 0),
     "constant": Counters(169, 0, 169, 25, 0),
@@ -71,10 +74,11 @@ HAND = {
     "output_tile": Counters(49, 225, 225, 25, 144),
     "cached_halo": Counters(25 + 48, 144, 144 + 48, 25, 64),
     "register": Counters(49, 16 * 18, 16 * 36, 25, 144),
+    "register2d": Counters(35, 64 * 6 * 12, 64 * 16 * 9, 25, 2 * 6 * 136),
 }
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("strategy", ALL_STRATEGIES)
 def test_counters_by_hand(strategy: str) -> None:
     _, _, counters = emulate(_random((5, 5), seed=5), np.ones((3, 3), np.float32), strategy, tile=4)
     assert counters == HAND[strategy]
@@ -89,7 +93,7 @@ def test_counter_properties() -> None:
     assert c + c == Counters(98, 450, 450, 50, 288)
 
 
-@pytest.mark.parametrize("strategy", ["input_tile", "output_tile", "register"])
+@pytest.mark.parametrize("strategy", ["input_tile", "output_tile", "register", "register2d"])
 def test_global_loads_are_the_non_ghost_slots(strategy: str) -> None:
     image, mask = _random((37, 53), seed=6), _random((5, 5), seed=7)
     _, _, counters = emulate(image, mask, strategy, tile=8)
@@ -108,6 +112,29 @@ def test_register_tiling_reads_less_shared_memory() -> None:
     assert register.shared_loads == 64 * 64 // 4 * (4 + 4) * 5
     assert register.mask_loads == tiled.mask_loads and register.global_loads == tiled.global_loads
 
+
+def test_register2d_reads_each_shared_row_once_per_thread() -> None:
+    """256 x 256 with K = 5 and tile 16: 32 blocks of 128 threads, each reading (4 + 4) rows of 3 float4."""
+    image, mask = _random((256, 256), seed=8), _random((5, 5), seed=9)
+    counters = emulate(image, mask, "register2d", 16)[2]
+    threads = 256 * 256 // 16
+    assert counters.shared_loads == threads * (4 + 4) * 12
+    assert counters.mask_loads == 256 * 256 * 25
+    assert counters.shared_stores == 16 * 2 * (16 + 4) * (128 + 8)
+    # per output: 8 rows x 12 floats for 16 outputs = 6 shared reads, against 8 x 5 for 4 = 10 in register
+    assert counters.shared_loads / counters.outputs == 6
+    assert emulate(image, mask, "register", 16)[2].shared_loads / counters.outputs == 10
+
+
+def test_load_map_of_an_interior_register2d_block_is_its_aligned_shared_tile_once() -> None:
+    """Block (3, 1) of a 64 x 400 image, tile 8, K = 5: rows 22..33, columns 124..259 (4 halo columns)."""
+    image, mask = _random((64, 400), seed=10), _random((5, 5), seed=11)
+    _, load_map, _ = emulate(image, mask, "register2d", 8, record_blocks=[(3, 1)])
+    expected = np.zeros((64, 400), dtype=np.int32)
+    expected[3 * 8 - 2 : 4 * 8 + 2, 128 - 4 : 256 + 4] = 1
+    np.testing.assert_array_equal(load_map.count, expected)
+    plan = load_map.plans[(3, 1)]
+    assert plan.in_x.min() % 4 == 0 and len(plan) == 12 * 136
 
 @pytest.mark.parametrize("strategy", ["input_tile", "output_tile", "register"])
 def test_load_map_of_an_interior_block_is_its_input_tile_once(strategy: str) -> None:
@@ -153,7 +180,7 @@ def test_load_map_of_cached_halo_reads_the_halo_through_global_memory() -> None:
     assert count.sum() - count[16:24, 16:24].sum() == 4 * (8 * 3 - 2) + 4
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("strategy", ALL_STRATEGIES)
 def test_one_block_load_map_adds_up_to_global_loads(strategy: str) -> None:
     image, mask = _random((13, 11), seed=18), _random((5, 5), seed=19)
     _, load_map, counters = emulate(image, mask, strategy, 16, record_blocks=[(0, 0)])
@@ -179,6 +206,7 @@ def test_nan_spreads_only_to_outputs_that_use_it() -> None:
     (("output_tile", 8, [(5, 0)]), ValueError, r"record block \(5, 0\) is outside the grid 3x3"),
     (("output_tile", 8, [(0, -1)]), ValueError, r"outside the grid"),
     (("register", 6), ValueError, r"multiple of REGISTER_ROWS"),
+    (("register2d", 6), ValueError, r"multiple of REGISTER_ROWS \(4\) for 'register2d'"),
 ])
 def test_emulate_errors(args: tuple, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):

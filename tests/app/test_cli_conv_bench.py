@@ -1,0 +1,87 @@
+"""`han-explorer conv-bench`: options, the one-line refusal without a GPU, and (marked cuda) a quick run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.cli import _parser, main
+from app.cli_conv import bench_settings
+
+
+def _gpu() -> bool:
+    from engine.conv_bench import check_gpu
+    from engine.conv_cuda import NoGPUError
+
+    try:
+        check_gpu()
+    except NoGPUError:
+        return False
+    return True
+
+
+HAVE_GPU = _gpu()
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    ([], {"json": False, "quick": False, "out": None}),
+    (["--json", "--quick", "--out", "r.json"], {"json": True, "quick": True, "out": "r.json"}),
+])
+def test_options(args: list[str], expected: dict) -> None:
+    a = _parser().parse_args(["conv-bench", *args])
+    assert a.command == "conv-bench"
+    assert {name: getattr(a, name) for name in expected} == expected
+
+
+def test_quick_and_full_settings() -> None:
+    quick = bench_settings(_parser().parse_args(["conv-bench", "--quick"]))
+    assert quick.quick and quick.sizes == (1024,) and quick.masks == (3, 5) and quick.repeats == 5
+    full = bench_settings(_parser().parse_args(["conv-bench"]))
+    assert not full.quick and full.sizes == (8192, 4096) and full.masks == (3, 5, 7, 9, 15)
+    assert full.strategies is None and full.tiles == (16, 32, 64)
+
+
+@pytest.mark.parametrize("args", [["--bogus"], ["--out"], ["--quick", "extra"]])
+def test_bad_options_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["conv-bench", *args])
+    assert e.value.code == 2
+    assert "conv-bench" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(HAVE_GPU, reason="checks the behaviour on a machine without a GPU")
+@pytest.mark.parametrize("args", [[], ["--json", "--quick"], ["--out", "never.json"]])
+def test_without_a_gpu_one_line_and_exit_2(args: list[str], tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    rc = main(["conv-bench", *args])
+    out, err = capsys.readouterr()
+    assert rc == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("han-explorer conv-bench: ") and "GPU" in err
+    assert list(tmp_path.iterdir()) == []                    # nothing written
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not HAVE_GPU, reason="no CUDA GPU here (torch, PyCUDA, driver or GPU missing)")
+def test_quick_run_on_the_gpu(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["conv-bench", "--quick", "--json", "--out", str(tmp_path / "r.json")])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    record = json.loads(out)
+    assert record == json.loads((tmp_path / "r.json").read_text())
+    assert record["benchmark"] == "conv-h200" and record["settings"]["quick"] is True
+    assert record["machine"]["gpu"]["device"] and record["sources_sha256"]["kernels/conv2d.cu"]
+    rows = record["rows"]
+    assert not [r for r in rows if "error" in r], [r["error"] for r in rows if "error" in r]
+    ours = [r for r in rows if r["impl"] == "ours"]
+    assert {r["strategy"] for r in ours} == set(record["settings"]["strategies"])
+    assert all(r["verified"] for r in ours)
+    assert any(r["strategy"] == "register2d" for r in ours)
+    assert {r["impl"] for r in rows} == {"copy", "cudnn", "cupyx", "ours"}
+    assert set(record["targets"]) == {"mask5_vs_cudnn", "mask5_vs_cupyx", "mask3_vs_copy", "mask5_vs_copy",
+                                      "mask7_ms", "mask15_ms"}
+    assert "[" in err                                         # progress lines went to standard error
