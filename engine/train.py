@@ -7,6 +7,17 @@ accuracy to ``out/model`` and a resumable checkpoint to ``out/checkpoint``, both
 Under ``torchrun --nproc_per_node=N`` it trains with DistributedDataParallel (gloo on CPU, NCCL on
 GPUs): every rank reads the data, then trains on its own shard of each epoch's batches; dev
 accuracy is computed on dev shards and summed, so every rank takes the same early-stopping step.
+
+With ``probe`` (a review), rank 0 re-scores it after every evaluation and before the first step, and
+puts its :class:`~engine.analyze.Analysis` in ``Progress.extra["probe"]`` of those records (the last
+"setup" record and every "eval" record), so a viewer can watch its attention form. The probe is
+scored in eval mode without touching any random state: it never changes what training computes.
+
+Cancelling means closing the generator (or no longer iterating it). Records are yielded only between
+writes, and the model and checkpoint directories are replaced atomically, so a cancelled run leaves
+the last complete checkpoint and best model as they were, and no temporary files.
+:mod:`engine.train_process` runs this generator in a child process, for a front end (the GUI) whose
+own threads must not wait on training.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from engine import checkpoint
+from engine.analyze import Analysis, analyze, read_document
 from engine.batching import (
     EncodedDoc,
     LengthLimits,
@@ -322,17 +334,37 @@ def _init_embedding(cfg: TrainConfig, model: HAN, prep: _Prepared, device: torch
         model.embedding.weight[2:] = vectors[2:] * scale
 
 
-def train(cfg: TrainConfig) -> Iterator[Progress]:
-    """Run training; yields progress records. See the module docstring."""
+def train(cfg: TrainConfig, probe: str | None = None) -> Iterator[Progress]:
+    """Run training; yields progress records. See the module docstring.
+
+    ``probe``: a review to re-score at each evaluation (None or blank: none). A text without a word
+    raises :class:`~engine.analyze.InputError` before any data is read.
+    """
+    probe = probe if probe is not None and probe.strip() else None
+    if probe is not None:
+        read_document(probe)
     out = Path(cfg.out)
     dd = _Dist(cfg.device)
     try:
-        yield from _train(cfg, out, dd)
+        yield from _train(cfg, out, dd, probe)
     finally:
         dd.close()
 
 
-def _train(cfg: TrainConfig, out: Path, dd: _Dist) -> Iterator[Progress]:
+def _score_probe(model: HAN, prep: _Prepared, text: str | None) -> dict[str, Analysis]:
+    """``{"probe": Analysis}`` of ``text`` by the model as it is now (eval mode), or ``{}``."""
+    if text is None:
+        return {}
+    was_training = model.training
+    model.eval()
+    try:
+        bundle = ModelBundle(model, prep.vocab, prep.dataset.label_names, prep.limits)
+        return {"probe": analyze(bundle, text)}
+    finally:
+        model.train(was_training)
+
+
+def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> Iterator[Progress]:
     resumed = checkpoint.load(out / "checkpoint", cfg) if cfg.resume else None
     prep: _Prepared | None = None
     for item in _prepare(cfg, resumed.vocab if resumed else None, resumed.limits if resumed else None):
@@ -369,7 +401,8 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist) -> Iterator[Progress]:
             f"words (quantiles {cfg.sentence_quantile}/{cfg.word_quantile}), device {dd.device}"
             + (f", {dd.world} ranks" if dd.world > 1 else "")),
             extra={"limits": asdict(prep.limits), "vocab_size": len(prep.vocab),
-                   "train_documents": len(prep.train_docs), "dev_documents": len(prep.dev_docs)})
+                   "train_documents": len(prep.train_docs), "dev_documents": len(prep.dev_docs),
+                   **_score_probe(model, prep, probe)})
     loss_fn = nn.CrossEntropyLoss()
     labels_all = torch.tensor(prep.train_labels)
     t_start = time.perf_counter()
@@ -427,7 +460,8 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist) -> Iterator[Progress]:
         rec = Progress("eval", state.step, epoch + 1, total, loss_sum / max(len(mine), 1), dev_acc,
                        state.best_dev_accuracy, docs_seen * dd.world / (time.perf_counter() - t0),
                        None, time.perf_counter() - t_start,
-                       message=f"epoch {epoch + 1}: dev accuracy {dev_acc:.4f}")
+                       message=f"epoch {epoch + 1}: dev accuracy {dev_acc:.4f}",
+                       extra=_score_probe(model, prep, probe) if dd.main else {})
         log.write(rec)
         if dd.main:
             yield rec
