@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/han-explorer predict resources/samples/mixed_feelings.txt
+	$(BIN)/han-explorer
 
 test: $(STAMP)
 	$(BIN)/ruff check .

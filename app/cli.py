@@ -45,7 +45,18 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="han-explorer", description=__doc__.splitlines()[0])
+    from app.explorers import explorer_names
+
+    p = argparse.ArgumentParser(
+        prog="han-explorer", description=__doc__.splitlines()[0],
+        epilog="With no command, the desktop app opens (on the shipped model, or the last one used).")
+    g = p.add_argument_group("desktop app (no command)")
+    g.add_argument("--screenshot", metavar="OUT.png", help="render the window offscreen to OUT.png and exit")
+    g.add_argument("--view", choices=explorer_names(), default=None, help="the explorer to show")
+    g.add_argument("--text", metavar="FILE", dest="gui_text", help="a review (UTF-8 text file) to show")
+    g.add_argument("--model", metavar="DIR", dest="gui_model",
+                   help="model folder (default: the last one used, else the shipped one)")
+    g.add_argument("--quit-after-ms", type=int, default=None, help=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command")
     _add_train(sub)
     e = sub.add_parser("evaluate", help="accuracy of a model on a labelled dataset")
@@ -246,13 +257,30 @@ def _gru_table(result: Any, a: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+def _gui(a: argparse.Namespace) -> int:
+    """The desktop app, or ``--screenshot``. Qt is imported here and nowhere else in this module."""
+    try:
+        from app import gui
+    except ImportError as e:
+        print(f"han-explorer: the desktop app needs Qt (PySide6): {e}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if a.screenshot:
+            out = gui.screenshot(a.screenshot, a.view or "attention", a.gui_text, a.gui_model)
+            print(f"wrote {out}")
+            return 0
+        return gui.run(a.gui_model, a.view, a.gui_text, a.quit_after_ms)
+    except gui.GuiError as e:
+        print(f"han-explorer: {e}", file=sys.stderr)
+        return EXIT_USAGE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
     a = parser.parse_args(argv)
     if a.command is None:
-        parser.print_help()
-        return 0
+        return _gui(a)
     from engine.data import DatasetError
 
     try:

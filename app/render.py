@@ -23,6 +23,8 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from app.colormaps import COLORMAPS, color, hex_color, text_color
+
 if TYPE_CHECKING:
     from engine.analyze import Analysis, SentenceWeight, WordWeight
 
@@ -386,6 +388,43 @@ table.sentences .meter span { background: #2563eb; }
 """
 
 
+def _word_style(w: float, sw: float, top_word: float, top_product: float, mode: str,
+                colormap: str | None) -> str:
+    """The inline style of one word: its background by weight (and text colour on a dark map)."""
+    if mode == "product":
+        t = w * sw / top_product if top_product > 0.0 and w > 0.0 and sw > 0.0 else 0.0
+    else:
+        t = w / top_word if top_word > 0.0 and w > 0.0 else 0.0
+    if colormap is None:
+        level = _level(w, top_word) if mode == "word" else round(min(t, 1.0) * (_LEVELS - 1))
+        return f"background: {_WORD_BACKGROUNDS[level]}"
+    rgb = color(colormap, t)
+    return f"background: {hex_color(rgb)}; color: {hex_color(text_color(rgb))}"
+
+
+def _legend_scale(mode: str, colormap: str | None, top_product: float) -> str:
+    high = "max in sentence" if mode == "word" else f"{top_product:.4f} (max)"
+    label = "word weight" if mode == "word" else "word × sentence weight"
+    style = ""
+    if colormap is not None:
+        stops = ", ".join(hex_color(color(colormap, k / 8)) for k in range(9))
+        style = f' style="background: linear-gradient(to right, {stops})"'
+    return (f'<span class="item"><span>{label}: 0</span><span class="scale"{style}></span>'
+            f"<span>{high}</span></span>")
+
+
+def _legend_note(mode: str) -> str:
+    if mode == "product":
+        return ('<p class="note">A word\'s shading is its attention weight within its sentence times its '
+                "sentence's weight, scaled so that the heaviest such product in the review is darkest; a "
+                "sentence's left strip is its attention weight in the document, scaled to the heaviest "
+                "sentence. Hover a word for its exact weights.</p>")
+    return ('<p class="note">A word\'s shading is its attention weight <em>within its sentence</em>, '
+            "scaled so that the sentence's heaviest word is darkest; a sentence's left strip is its "
+            "attention weight in "
+            "the document, scaled to the heaviest sentence. Hover a word for its exact weights.</p>")
+
+
 def _esc(s: str) -> str:
     if not s.isprintable():
         s = s.translate(_HTML_SANITIZE)
@@ -397,7 +436,8 @@ def _gap(s: str) -> str:
     return _esc(_BR.sub("\n", s)) if "<" in s else _esc(s)
 
 
-def render_html(analysis: Analysis, title: str = "HAN Explorer") -> str:
+def render_html(analysis: Analysis, title: str = "HAN Explorer", mode: str = "word",
+                colormap: str | None = None) -> str:
     """Render ``analysis`` as one self-contained HTML5 page (inline CSS, no scripts, no external URLs).
 
     Every sentence is a ``<span class="sentence" data-weight="...">`` with a blue strip whose opacity
@@ -406,10 +446,19 @@ def render_html(analysis: Analysis, title: str = "HAN Explorer") -> str:
     ``title`` gives the word, sentence and product weights to four decimals. Unknown words carry
     ``data-unknown`` and a dotted underline. Text between tokens is kept, with ``<br />`` tags shown
     as line breaks; all text is HTML-escaped.
+
+    ``mode="product"`` shades each word by word weight × sentence weight, scaled to the heaviest
+    product in the review (the paper's drawing) instead. ``colormap`` names a map of
+    :mod:`app.colormaps` (the attention view's); by default the orange ramp above is used.
     """
+    if mode not in ("word", "product"):
+        raise ValueError(f"unknown shading mode {mode!r}; use word or product")
+    if colormap is not None and colormap not in COLORMAPS:
+        raise ValueError(f"unknown colour map {colormap!r}; choose one of {', '.join(COLORMAPS)}")
     text = analysis.text
     sentences = analysis.sentences
     top_sentence = _max(s.weight for s in sentences)
+    top_product = _max(w.weight * s.weight for s in sentences for w in s.words)
     body: list[str] = []
     rows: list[str] = []
     pos = 0
@@ -435,9 +484,9 @@ def render_html(analysis: Analysis, title: str = "HAN Explorer") -> str:
             unknown = "" if w.known else " data-unknown"
             if not w.known:
                 tip += " · unknown word"
-            background = _WORD_BACKGROUNDS[_level(w.weight, top_word)]
+            style = _word_style(w.weight, s.weight, top_word, top_product, mode, colormap)
             body.append(
-                f'<span class="word"{unknown} style="background: {background}" title="{tip}">'
+                f'<span class="word"{unknown} style="{style}" title="{tip}">'
                 f"{_esc(piece)}</span>"
             )
         body.append("</span>")
@@ -488,15 +537,12 @@ def render_html(analysis: Analysis, title: str = "HAN Explorer") -> str:
         f'<p class="stats">{stats}</p>',
         "</section>",
         '<section class="card legend">',
-        '<span class="item"><span>word weight: 0</span><span class="scale"></span>'
-        "<span>max in sentence</span></span>",
+        _legend_scale(mode, colormap, top_product),
         '<span class="item"><span class="strip" style="background: rgba(37, 99, 235, 0.12)"></span>'
         '<span>sentence weight: low</span><span class="strip" style="background: rgba(37, 99, 235, 1)">'
         "</span><span>heaviest</span></span>",
         '<span class="item"><span class="unk-sample">dotted</span><span>= unknown word</span></span>',
-        '<p class="note">A word\'s shading is its attention weight <em>within its sentence</em>, scaled so '
-        "that the sentence's heaviest word is darkest; a sentence's left strip is its attention weight in "
-        "the document, scaled to the heaviest sentence. Hover a word for its exact weights.</p>",
+        _legend_note(mode),
         "</section>",
         f'<section class="card"><h2>Review</h2><div class="review">{"".join(body)}</div></section>',
         f'<section class="card"><details{open_}><summary>Sentence weights ({len(sentences)})</summary>'

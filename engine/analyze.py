@@ -7,6 +7,7 @@ is cut, however long the review.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +19,8 @@ from engine.model import HANOutput
 from engine.text import Document, normalize, tokenize
 from engine.vocab import UNK_ID
 
-__all__ = ["Analysis", "InputError", "SentenceWeight", "WordWeight", "analyze", "build_analysis",
-           "encode_document", "read_document"]
+__all__ = ["Analysis", "InputError", "SentenceWeight", "WordWeight", "analyze", "analyze_steps",
+           "build_analysis", "encode_document", "read_document"]
 
 
 class InputError(ValueError):
@@ -79,13 +80,30 @@ def encode_document(bundle: ModelBundle, doc: Document) -> list[list[int]]:
     return [bundle.vocab.encode([normalize(t.text) for t in s.tokens]) for s in doc.sentences]
 
 
-@torch.inference_mode()
 def analyze(bundle: ModelBundle, text: str) -> Analysis:
     """Tokenize ``text``, run the model once, and return prediction plus attention."""
+    steps = analyze_steps(bundle, text)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def analyze_steps(bundle: ModelBundle, text: str) -> Generator[str, None, Analysis]:
+    """:func:`analyze` as a generator that yields the name of each finished stage.
+
+    A caller that stops iterating (a GUI worker whose text changed) cancels between stages; the
+    generator's return value is the :class:`Analysis`.
+    """
     doc = read_document(text)
+    yield "tokenized"
     ids, _ = collate([encode_document(bundle, doc)])                       # (1, S, W)
+    yield "encoded"
     model = bundle.model
-    out = model(ids.to(next(model.parameters()).device))
+    with torch.inference_mode():
+        out = model(ids.to(next(model.parameters()).device))
+    yield "scored"
     return build_analysis(bundle, doc, ids, out)
 
 

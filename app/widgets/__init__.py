@@ -1,1 +1,7 @@
-"""app/widgets."""
+"""Qt views. They paint plain data (numpy arrays, dataclasses) and never import torch or PyCUDA."""
+
+from app.widgets._attention_data import MODES, AttentionDisplay, Mode
+from app.widgets._attention_view import AttentionView
+from app.widgets._model_card import ModelCardDialog
+
+__all__ = ["MODES", "AttentionDisplay", "AttentionView", "Mode", "ModelCardDialog"]

@@ -533,13 +533,14 @@ def test_train_zero_batch_size(capsys: pytest.CaptureFixture[str], tmp_path: Pat
 # --------------------------------------------------------------------------------------------------
 
 
-def test_no_arguments_prints_usage() -> None:
+def test_help_lists_the_commands() -> None:
+    """(With no arguments the desktop app opens: tests/app/test_gui_entry.py.)"""
     script = Path(sys.executable).parent / "han-explorer"
-    cmd = [str(script)] if script.is_file() else [sys.executable, "-m", "app.cli"]
+    cmd = [*([str(script)] if script.is_file() else [sys.executable, "-m", "app.cli"]), "--help"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("usage: han-explorer")
-    for command in ("train", "evaluate", "predict"):
+    for command in ("train", "evaluate", "predict", "gru-trace", "conv", "--screenshot"):
         assert command in proc.stdout
     assert proc.stderr == ""
 

@@ -1,0 +1,186 @@
+"""The main window: one tab per explorer in the registry, the model, exports and settings.
+
+Wiring: the window builds an :class:`AppContext` around the loaded model and one controller per
+:data:`app.explorers.EXPLORERS` entry. Menus act on the context (open a model, model card) or on
+the Attention controller (open text, exports, clipboard). Errors go to non-blocking message boxes
+(``last_error`` keeps the text for tests). Geometry and the current tab persist through QSettings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QScrollArea, QTabWidget
+
+from app.context import AppContext, model_card
+from app.explorers import EXPLORERS
+from app.widgets import ModelCardDialog
+
+__all__ = ["MainWindow"]
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, context: AppContext, asynchronous: bool = True) -> None:
+        super().__init__()
+        self.context = context
+        self.controllers: dict[str, Any] = {}
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self._pages: dict[str, QScrollArea] = {}
+        for spec in EXPLORERS:
+            controller = spec.load()(context, asynchronous=asynchronous)
+            self.controllers[spec.name] = controller
+            # A view larger than the window scrolls instead of forcing the window's size up.
+            page = QScrollArea()
+            page.setWidgetResizable(True)
+            page.setFrameShape(QScrollArea.Shape.NoFrame)
+            page.setWidget(controller.widget)
+            self._pages[spec.name] = page
+            self.tabs.addTab(page, spec.title)
+        self.setCentralWidget(self.tabs)
+        self.setAcceptDrops(True)
+        self.last_error = ""
+        self._dialogs: list[Any] = []
+        self._menus()
+        context.model_failed.connect(self._on_model_failed)
+        context.model_changed.connect(lambda _: self._show_model())
+        context.view_requested.connect(self.show_view)
+        if "gru" in self.controllers:
+            self.attention.view.set_gru_available(True)
+        self._show_model()
+        self._restore()
+
+    @property
+    def attention(self) -> Any:
+        return self.controllers["attention"]
+
+    # -- menus --------------------------------------------------------------------------------------
+    def _menus(self) -> None:
+        file = self.menuBar().addMenu("&File")
+        self._action(file, "&Open text…", self.open_text_dialog, QKeySequence.StandardKey.Open)
+        self._action(file, "Open &model…", self.open_model_dialog, "Ctrl+Shift+O")
+        file.addSeparator()
+        self._action(file, "&Export view…", self.export_dialog, "Ctrl+E")
+        self._action(file, "Copy as &HTML", lambda: self._guard(self.attention.copy_html), "Ctrl+Shift+C")
+        self._action(file, "Copy as &image", lambda: self._guard(self.attention.copy_image), "Ctrl+Shift+I")
+        file.addSeparator()
+        self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        model = self.menuBar().addMenu("&Model")
+        self._action(model, "Model &card…", self.show_model_card)
+        self._action(model, "Use the &shipped model", self.use_shipped_model)
+        view = self.menuBar().addMenu("&View")
+        for i, spec in enumerate(EXPLORERS):
+            self._action(view, spec.title, lambda _=False, n=spec.name: self.show_view(n), f"Ctrl+{i + 1}")
+
+    def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        a.triggered.connect(lambda *_: slot())
+        menu.addAction(a)
+        return a
+
+    # -- actions ------------------------------------------------------------------------------------
+    def show_view(self, name: str) -> None:
+        if name in self._pages:
+            self.tabs.setCurrentWidget(self._pages[name])
+
+    @property
+    def current_view(self) -> str:
+        return next((n for n, page in self._pages.items() if page is self.tabs.currentWidget()), "")
+
+    def open_text_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a review", "", "Text files (*.txt);;All files (*)")
+        if path:
+            self.show_view("attention")
+            self.attention.open_file(path)
+
+    def open_model_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a model folder (model.safetensors + model.json)")
+        if path:
+            self.context.load_model(path)
+
+    def use_shipped_model(self) -> None:
+        from resources import model_dir
+
+        self.context.load_model(model_dir())
+
+    def export_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export the attention view", "attention.html",
+            "HTML page (*.html);;PNG image (*.png);;JSON, all weights (*.json)")
+        if path:
+            self._guard(lambda: self.attention.save(path))
+
+    def show_model_card(self) -> ModelCardDialog:
+        dialog = ModelCardDialog(model_card(self.context.bundle), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def _guard(self, action: Any) -> None:
+        try:
+            action()
+        except (ValueError, OSError) as e:
+            self.show_error("Cannot do that", str(e))
+
+    def show_error(self, title: str, message: str) -> None:
+        self.last_error = message
+        box = QMessageBox(QMessageBox.Icon.Critical, title, message, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()  # not exec(): the window keeps running
+
+    def _on_model_failed(self, path: str, message: str) -> None:
+        self.show_error("This model cannot be used",
+                        f"{message}\n\nStill using the model in {self.context.model_path or 'memory'}.")
+
+    def _show_model(self) -> None:
+        b = self.context.bundle
+        name = b.path.name if b.path else "model"
+        acc = b.metadata.get("test_accuracy")
+        acc_text = f", test accuracy {acc:.1%}" if isinstance(acc, float) else ""
+        self.setWindowTitle(f"HAN Explorer — {name}")
+        self.statusBar().showMessage(f"Model: {b.path} ({', '.join(b.label_names)}{acc_text})")
+
+    # -- drops --------------------------------------------------------------------------------------
+    def dragEnterEvent(self, e: QDragEnterEvent) -> None:
+        if e.mimeData().hasUrls() and any(u.isLocalFile() for u in e.mimeData().urls()):
+            e.acceptProposedAction()
+
+    def dropEvent(self, e: QDropEvent) -> None:
+        files = [u.toLocalFile() for u in e.mimeData().urls() if u.isLocalFile()]
+        if files:
+            self.open_path(files[0])
+            e.acceptProposedAction()
+
+    def open_path(self, path: str) -> None:
+        """A dropped path: a model folder is opened as a model, anything else as a review."""
+        p = Path(path)
+        if p.is_dir():
+            self.context.load_model(p)
+        else:
+            self.show_view("attention")
+            self.attention.open_file(p)
+
+    # -- settings -----------------------------------------------------------------------------------
+    def _restore(self) -> None:
+        s = self.context.settings
+        if s is None:
+            return
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        self.show_view(str(s.value("window/view", "attention")))
+
+    def closeEvent(self, e: QCloseEvent) -> None:
+        s = self.context.settings
+        if s is not None:
+            s.setValue("window/geometry", self.saveGeometry())
+            s.setValue("window/view", self.current_view or "attention")
+            s.sync()
+        for c in self.controllers.values():
+            c.shutdown()
+        super().closeEvent(e)

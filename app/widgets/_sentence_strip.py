@@ -1,0 +1,128 @@
+"""The strip beside the review: one bar per sentence, coloured by its sentence attention."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtWidgets import QToolTip, QWidget
+
+from app.colormaps import color, text_color
+from app.widgets._attention_text import AttentionTextEdit
+
+__all__ = ["SentenceStrip"]
+
+
+def _lanes(spans: list[tuple[int, int]]) -> list[int]:
+    """Greedy lane per (top, bottom) span, in order, so that spans in one lane do not overlap."""
+    ends: list[int] = []
+    lanes = []
+    for top, bottom in spans:
+        lane = next((k for k, e in enumerate(ends) if e < top), len(ends))
+        if lane == len(ends):
+            ends.append(bottom)
+        else:
+            ends[lane] = bottom
+        lanes.append(lane)
+    return lanes
+
+
+class SentenceStrip(QWidget):
+    """A strip beside the editor: one bar per sentence, as tall as its text, coloured by its weight.
+
+    The colour is the sentence weight relative to the heaviest sentence, on the view's colour map;
+    the number is the exact weight (where it fits). Sentences sharing a line stand side by side.
+    Click a bar to select its sentence; hover for its weight.
+
+    Signals
+    -------
+    sentence_clicked(int)
+    """
+
+    sentence_clicked = Signal(int)
+    WIDTH = 84
+
+    def __init__(self, editor: AttentionTextEdit, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.editor = editor
+        self.setFixedWidth(self.WIDTH)
+        self.setMouseTracking(True)
+        editor.updateRequest.connect(lambda *_: self.update())
+        editor.verticalScrollBar().valueChanged.connect(lambda *_: self.update())
+        editor.spans_moved.connect(self.update)
+
+    def sizeHint(self) -> QSize:
+        return QSize(self.WIDTH, 100)
+
+    def _bars(self) -> list[tuple[int, QRect]]:
+        """(sentence, rectangle) for the sentences in view, in strip coordinates.
+
+        Sentences that share a line overlap vertically; they are put side by side in lanes.
+        """
+        ed, d = self.editor, self.editor.display
+        if d is None or ed.sentence_start.size == 0:
+            return []
+        lo, hi = ed.visible_range()
+        first = max(0, int(np.searchsorted(ed.sentence_end, lo, side="left")))
+        last = min(ed.sentence_start.size - 1, int(np.searchsorted(ed.sentence_start, hi, side="right")))
+        dy = ed.viewport().mapTo(self.parentWidget(), QPoint(0, 0)).y() - self.y()
+        spans = []
+        for s in range(first, last + 1):
+            top = ed.char_rect(int(ed.sentence_start[s])).top() + dy
+            bottom = ed.char_rect(int(ed.sentence_end[s])).bottom() + dy
+            spans.append((s, top, max(top + 4, bottom)))
+        lanes = _lanes([(t, b) for _, t, b in spans])
+        n = max(lanes, default=0) + 1
+        width = (self.width() - 2) // n
+        return [(s, QRect(1 + lane * width, t + 1, width - 1, b - t - 1))
+                for (s, t, b), lane in zip(spans, lanes, strict=True)]
+
+    def sentence_at(self, y: int) -> int:
+        for s, r in self._bars():
+            if r.top() <= y <= r.bottom():
+                return s
+        return -1
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), self.palette().window())
+        d = self.editor.display
+        bars = self._bars()
+        if d is None or not bars:
+            return
+        top = float(d.sentence_weight.max()) or 1.0
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+        p.setFont(font)
+        for s, r in bars:
+            w = float(d.sentence_weight[s])
+            rgb = color(self.editor.colormap, w / top)
+            p.fillRect(r, QColor(*rgb))
+            p.setPen(QColor(150, 150, 150))
+            p.drawRect(r.adjusted(0, 0, -1, -1))
+            if s == self.editor.selected_sentence:
+                p.setPen(QColor(30, 90, 200))
+                p.drawRect(r.adjusted(0, 0, -1, -1))
+                p.drawRect(r.adjusted(1, 1, -2, -2))
+            label = f"{w:.3g}"
+            fm = p.fontMetrics()
+            if r.height() >= fm.height() and r.width() > fm.horizontalAdvance(label):
+                p.setPen(QColor(*text_color(rgb)))
+                p.drawText(r.adjusted(2, 0, -1, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                           label)
+
+    def mousePressEvent(self, e: QMouseEvent) -> None:
+        s = self.sentence_at(int(e.position().y()))
+        if s >= 0:
+            self.sentence_clicked.emit(s)
+
+    def event(self, e: QEvent) -> bool:
+        if e.type() == QEvent.Type.ToolTip:
+            s = self.sentence_at(e.pos().y())
+            d = self.editor.display
+            if s >= 0 and d is not None:
+                QToolTip.showText(e.globalPos(), d.describe_sentence(s), self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().event(e)
