@@ -28,6 +28,7 @@ class ExplorerSpec:
 EXPLORERS: tuple[ExplorerSpec, ...] = (
     ExplorerSpec("attention", "Attention", "app.attention_controller:AttentionController"),
     ExplorerSpec("gru", "GRU stepper", "app.gru_controller:GRUController"),
+    ExplorerSpec("training", "Training", "app.training_controller:TrainingController"),
 )
 
 
