@@ -29,6 +29,7 @@ EXPLORERS: tuple[ExplorerSpec, ...] = (
     ExplorerSpec("attention", "Attention", "app.attention_controller:AttentionController"),
     ExplorerSpec("gru", "GRU stepper", "app.gru_controller:GRUController"),
     ExplorerSpec("training", "Training", "app.training_controller:TrainingController"),
+    ExplorerSpec("conv", "Convolution tiles", "app.conv_controller:ConvController"),
 )
 
 
