@@ -51,7 +51,10 @@ class AppContext(QObject):
         return self.bundle.path
 
     def set_bundle(self, bundle: ModelBundle) -> None:
+        import gc
+
         self.bundle = bundle
+        gc.freeze()  # the new model's vocabulary and tensors: see app.main_window.freeze_heap
         if self.settings is not None and bundle.path is not None:
             self.settings.setValue("model/path", str(bundle.path))
         self.model_changed.emit(bundle)

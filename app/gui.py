@@ -5,6 +5,7 @@ Imported only when the GUI is asked for: ``han-explorer train`` and the other co
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -71,6 +72,7 @@ def build_window(model: str | Path | None = None, settings: QSettings | None = N
     """The main window on ``model`` (or the last/shipped one) showing ``text`` (or a sample)."""
     application()
     bundle, note = _load(model, settings)
+    gc.collect()  # once, before the window freezes the heap (MainWindow: freeze_heap)
     window = MainWindow(AppContext(bundle, settings), asynchronous=asynchronous)
     if text is None:
         window.attention.load_sample(START_SAMPLE)
