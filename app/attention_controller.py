@@ -32,7 +32,7 @@ __all__ = ["MAX_CHARS", "MAX_FILE_BYTES", "AttentionController", "TextFileError"
 
 MAX_CHARS = 1_000_000         # ~170,000 words: far beyond any review, still scored in seconds
 MAX_FILE_BYTES = 4 * MAX_CHARS
-DEBOUNCE_MS = 30              # typing pauses longer than this start a computation
+DEBOUNCE_MS = 20              # typing pauses longer than this start a computation (a newer one cancels it)
 
 
 class TextFileError(ValueError):

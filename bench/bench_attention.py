@@ -13,7 +13,8 @@ Offscreen Qt, the real main window on the shipped model, asynchronous like the a
 * ``long_review``: a ~5,000-word review is pasted and scored while a 10 ms QTimer records the
   event loop's gaps; then the editor is scrolled through, page by page. Reported: the largest gap
   (the GUI thread is never blocked longer than that) and the time per scroll step (scroll bar set,
-  events processed: editor and sentence strip repainted).
+  events processed: editor and sentence strip repainted), on the first pass (Qt lays out each
+  paragraph as it comes into view) and on a second pass.
 
 The reviews are built from the sample texts in ``resources/samples`` (prose we wrote), repeated.
 """
@@ -103,16 +104,22 @@ def long_review(window: Any, app: Any) -> dict[str, Any]:
     wait(app, lambda: c.display is not None and c.display.text == text and not c.busy)
     scored_ms = (time.perf_counter() - t0) * 1000
     bar = c.view.editor.verticalScrollBar()
-    steps = []
-    while bar.value() < bar.maximum():
-        t = time.perf_counter()
-        bar.setValue(bar.value() + bar.pageStep())
-        app.processEvents()          # the posted repaints of the editor and the sentence strip
-        steps.append((time.perf_counter() - t) * 1000)
+    passes: list[list[float]] = []
+    for _ in range(2):                 # first pass: Qt lays out each block as it comes into view
+        bar.setValue(0)
+        app.processEvents()
+        steps = []
+        while bar.value() < bar.maximum():
+            t = time.perf_counter()
+            bar.setValue(bar.value() + bar.pageStep())
+            app.processEvents()        # the posted repaints of the editor and the sentence strip
+            steps.append((time.perf_counter() - t) * 1000)
+        passes.append(steps)
     timer.stop()
     return {"words": c.display.n_words, "sentences": c.display.n_sentences,
             "paste_to_view_ms": round(scored_ms, 1), "event_loop_gap_ms": summarize(gaps, 1),
-            "scroll_step_ms": summarize(steps, 2), "scroll_steps": len(steps)}
+            "scroll_step_ms_first_pass": summarize(passes[0], 2),
+            "scroll_step_ms_second_pass": summarize(passes[1], 2), "scroll_steps": len(passes[0])}
 
 
 def main() -> int:
@@ -147,12 +154,14 @@ def main() -> int:
         "event_loop_gap_target_ms": 100,
     }
     path = write_result("attention-view", result, a.out, started, machine)
-    t, g, s = result["type_to_view_ms"], long["event_loop_gap_ms"], long["scroll_step_ms"]
+    t, g = result["type_to_view_ms"], long["event_loop_gap_ms"]
+    s1, s2 = long["scroll_step_ms_first_pass"], long["scroll_step_ms_second_pass"]
     print_table([
         ["type → view, 500 words", t["p50"], t["p90"], t["max"]],
         ["5,000 words: paste → view", long["paste_to_view_ms"], None, None],
         ["5,000 words: event-loop gap", g["p50"], g["p90"], g["max"]],
-        ["5,000 words: scroll step repaint", s["p50"], s["p90"], s["max"]],
+        ["5,000 words: page scroll, first pass", s1["p50"], s1["p90"], s1["max"]],
+        ["5,000 words: page scroll, again", s2["p50"], s2["p90"], s2["max"]],
     ], ["ms", "p50", "p90", "max"])
     print(f"wrote {path}")
     return 0
