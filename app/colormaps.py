@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-__all__ = ["COLORMAPS", "DEFAULT_COLORMAP", "color", "hex_color", "text_color"]
+__all__ = ["COLORMAPS", "DEFAULT_COLORMAP", "color", "hex_color", "luminance", "text_color"]
 
 RGB = tuple[int, int, int]
 
@@ -60,7 +60,7 @@ def hex_color(rgb: RGB) -> str:
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
-def _luminance(rgb: RGB) -> float:
+def luminance(rgb: RGB) -> float:
     """WCAG relative luminance of an sRGB colour."""
 
     def lin(c: int) -> float:
@@ -72,5 +72,5 @@ def _luminance(rgb: RGB) -> float:
 
 def text_color(background: RGB) -> RGB:
     """Black or white, whichever has the higher WCAG contrast on ``background``."""
-    lum = _luminance(background)
+    lum = luminance(background)
     return (0, 0, 0) if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else (255, 255, 255)

@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from app.colormaps import COLORMAPS, color, hex_color, text_color
+from app.colormaps import COLORMAPS, DEFAULT_COLORMAP, color, hex_color, luminance, text_color
 
 if TYPE_CHECKING:
     from engine.analyze import Analysis, SentenceWeight, WordWeight
@@ -35,40 +35,7 @@ __all__ = ["render_html", "render_terminal"]
 # Shared helpers
 # --------------------------------------------------------------------------------------------------
 
-# ColorBrewer "OrRd" (9 classes): a sequential ramp from near-white over orange to dark red.
-_RAMP: tuple[tuple[int, int, int], ...] = (
-    (255, 247, 236),
-    (254, 232, 200),
-    (253, 212, 158),
-    (253, 187, 132),
-    (252, 141, 89),
-    (239, 101, 72),
-    (215, 48, 31),
-    (179, 0, 0),
-    (127, 0, 0),
-)
 _LEVELS = 256  # colours are quantized to this many steps (and cached)
-
-
-def _ramp(t: float) -> tuple[int, int, int]:
-    """The colour of intensity ``t`` in [0, 1] (clamped), interpolated linearly between the stops."""
-    t = 0.0 if not t > 0.0 else min(t, 1.0)  # also maps NaN to 0
-    x = t * (len(_RAMP) - 1)
-    i = min(int(x), len(_RAMP) - 2)
-    f = x - i
-    a, b = _RAMP[i], _RAMP[i + 1]
-    return (round(a[0] + (b[0] - a[0]) * f), round(a[1] + (b[1] - a[1]) * f), round(a[2] + (b[2] - a[2]) * f))
-
-
-def _luminance(rgb: tuple[int, int, int]) -> float:
-    """WCAG relative luminance of an sRGB colour."""
-
-    def lin(c: int) -> float:
-        s = c / 255
-        return s / 12.92 if s <= 0.04045 else ((s + 0.055) / 1.055) ** 2.4
-
-    r, g, b = rgb
-    return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
 
 
 def _level(weight: float, top: float) -> int:
@@ -139,8 +106,8 @@ def _make_styles() -> list[str]:
     """Escape prefixes per level: 24-bit background, and black or white text, whichever contrasts more."""
     styles = []
     for k in range(_LEVELS):
-        rgb = _ramp(k / (_LEVELS - 1))
-        fg = "0;0;0" if _luminance(rgb) > 0.179 else "255;255;255"
+        rgb = color(DEFAULT_COLORMAP, k / (_LEVELS - 1))   # ColorBrewer OrRd
+        fg = "0;0;0" if luminance(rgb) > 0.179 else "255;255;255"
         styles.append(f"\x1b[48;2;{rgb[0]};{rgb[1]};{rgb[2]}m\x1b[38;2;{fg}m")
     return styles
 

@@ -335,10 +335,10 @@ def test_settings_persist(qtbot: Any, shipped_bundle: Any) -> None:
 
 def test_colour_maps_are_monotonic_in_lightness() -> None:
     """Read by lightness alone, every map orders weights correctly (what colour-blind readers see)."""
-    from app.colormaps import _luminance
+    from app.colormaps import luminance
 
     for name in COLORMAPS:
-        lum = [_luminance(color(name, t / 32)) for t in range(33)]
+        lum = [luminance(color(name, t / 32)) for t in range(33)]
         assert all(a >= b for a, b in itertools.pairwise(lum)), name
 
 
