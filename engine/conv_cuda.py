@@ -9,6 +9,11 @@ PyCUDA is imported inside functions only, and no CUDA context exists until the f
 :func:`run_cuda`. Each run pushes the device's retained *primary* context (the one PyTorch uses) and
 pops it in ``finally``, so PyTorch and these kernels share one process and any worker thread.
 Modules are compiled once per (strategy, mask size, tile, instrumentation) and kept for the process.
+
+``tma`` reads and writes the image through tensor-map descriptors (``cuTensorMapEncodeTiled``, called
+through ctypes from the driver library PyCUDA loaded); it needs compute capability 9.0 or newer. Its
+rows must start 16 bytes apart, so an image whose width is not a multiple of 4 is copied into (and its
+output read back from) buffers whose rows are padded to a multiple of 4 floats.
 """
 
 from __future__ import annotations
@@ -24,7 +29,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.tiling import REGISTER2D_COLS, REGISTER_ROWS, SHARED_STRATEGIES, TileGeometry, geometry
+from engine.tiling import (
+    BULK_MIN_COMPUTE_CAPABILITY,
+    BULK_STRATEGIES,
+    REGISTER2D_COLS,
+    REGISTER_ROWS,
+    SHARED_STRATEGIES,
+    WIDE_STRATEGIES,
+    TileGeometry,
+    geometry,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -40,6 +54,10 @@ _QUIET_NAN = 0x7FC00000          # float32 bit pattern: outputs start as NaN, so
 _MAX_GRID_Y = 65535              # CUDA's limit on gridDim.y
 _MAX_SIDE = 2**31 - 1            # height and width are passed as int
 _HEADROOM_BYTES = 64 * 2**20     # left free for the module, the mask and the driver
+_TMAP_BYTES = 128                # sizeof(CUtensorMap); 64-byte alignment needed, 128 kept
+_TMAP_FLOAT32 = 7                # CU_TENSOR_MAP_DATA_TYPE_FLOAT32
+_L2_PROMOTION_NONE, _L2_PROMOTION_128B = 0, 2   # CUtensorMapL2promotion
+_TMAP_MAX_BOX = 256              # a tensor copy's box: at most 256 elements per dimension
 
 Block = tuple[int, int]                          # (by, bx)
 Records = dict[Block, dict[str, np.ndarray]]     # block -> {field: (L,) array}
@@ -87,7 +105,7 @@ def kernel_options(geom: TileGeometry, record: bool = False) -> list[str]:
             f"-DBLOCK_X={geom.block[1]}", f"-DSH_H={geom.shared_tile[0]}", f"-DSH_W={geom.shared_tile[1]}"]
     if geom.strategy == "register":
         opts.append(f"-DREG_ROWS={REGISTER_ROWS}")
-    elif geom.strategy == "register2d":
+    elif geom.strategy in WIDE_STRATEGIES:
         opts += [f"-DREG_ROWS={REGISTER_ROWS}", f"-DREG_COLS={REGISTER2D_COLS}", f"-DHALO_X={geom.halo_cols}"]
     if record:
         opts.append("-DRECORD")
@@ -183,8 +201,10 @@ class _Session:
         if key not in self.modules:
             module, log = _compile(source, options, self.arch, _describe(geom))
             func = module.get_function(f"conv_{geom.strategy}")
-            # in, [mask,] out, height, width [, rec, rec_blocks, n_rec]
-            func.prepare(("PPP" if geom.strategy == "naive" else "PP") + "ii" + ("PPi" if record else ""))
+            if geom.strategy in BULK_STRATEGIES:   # tmap_in, tmap_out, in, height, width, pitch [, rec, ...]
+                func.prepare("PPPiii" + ("PPi" if record else ""))
+            else:   # in, [mask,] out, height, width [, rec, rec_blocks, n_rec]
+                func.prepare(("PPP" if geom.strategy == "naive" else "PP") + "ii" + ("PPi" if record else ""))
             self.modules[key] = (module, func, log)
         return self.modules[key]
 
@@ -296,6 +316,11 @@ def run_cuda(image: np.ndarray, mask: np.ndarray, strategy: str, tile: int = 16,
     blocks = _check_record_blocks(geom, record_blocks)
     drv = _driver()
     session = _session(drv)
+    if geom.strategy in BULK_STRATEGIES and session.device.compute_capability() < BULK_MIN_COMPUTE_CAPABILITY:
+        major, minor = BULK_MIN_COMPUTE_CAPABILITY
+        raise ValueError(f"{geom.strategy!r} needs the Tensor Memory Accelerator (compute capability "
+                         f"{major}.{minor} or newer); GPU 0 is {session.device.name()}, "
+                         f"sm_{session.arch[3:]}; use 'register2d', the same kernel with cp.async loads")
     with session.lock:
         try:
             session.context.push()
@@ -312,7 +337,9 @@ def run_cuda(image: np.ndarray, mask: np.ndarray, strategy: str, tile: int = 16,
 def _run(drv: Any, session: _Session, image: np.ndarray, mask: np.ndarray, geom: TileGeometry, repeats: int,
          warmup: int, rotate: int, blocks: list[Block]) -> CudaResult:
     height, width = image.shape
-    nbytes = height * width * 4
+    bulk = geom.strategy in BULK_STRATEGIES
+    pitch = -(-width // 4) * 4 if bulk else width                       # tma: rows start 16 bytes apart
+    nbytes = height * pitch * 4
     free, total = drv.mem_get_info()
     need = (rotate + 1) * nbytes + _HEADROOM_BYTES
     if need > free:
@@ -321,6 +348,10 @@ def _run(drv: Any, session: _Session, image: np.ndarray, mask: np.ndarray, geom:
     module, func, log = session.function(geom, record=False)
     _check_fits(func, geom)
     host_in = np.ascontiguousarray(image, dtype=np.float32)             # (H, W)
+    if pitch != width:
+        padded = np.zeros((height, pitch), dtype=np.float32)             # (H, P): P - W unused columns
+        padded[:, :width] = host_in
+        host_in = padded
     host_mask = np.ascontiguousarray(mask, dtype=np.float32)            # (K, K)
     allocs: list[Any] = []
     try:
@@ -333,12 +364,19 @@ def _run(drv: Any, session: _Session, image: np.ndarray, mask: np.ndarray, geom:
         grid = (geom.grid[1], geom.grid[0], 1)                           # CUDA order (x, y, z)
         block = (geom.block[1], geom.block[0], 1)
 
-        def launch(fn: Any, src: Any, *extra: Any) -> None:
-            fn.prepared_call(grid, block, int(src), *mask_args, int(out), np.int32(height), np.int32(width),
-                             *extra, shared_size=geom.shared_bytes)
+        if bulk:
+            maps = _tensor_maps(drv, geom, ins, out, pitch, allocs)         # buffer -> its descriptor
+
+            def launch(fn: Any, src: Any, *extra: Any) -> None:
+                fn.prepared_call(grid, block, maps[int(src)], maps[int(out)], int(src), np.int32(height),
+                                 np.int32(width), np.int32(pitch), *extra, shared_size=geom.shared_bytes)
+        else:
+            def launch(fn: Any, src: Any, *extra: Any) -> None:
+                fn.prepared_call(grid, block, int(src), *mask_args, int(out), np.int32(height),
+                                 np.int32(width), *extra, shared_size=geom.shared_bytes)
 
         records = _record(drv, session, geom, blocks, launch, ins[0], host_mask, allocs) if blocks else {}
-        drv.memset_d32(out, _QUIET_NAN, height * width)
+        drv.memset_d32(out, _QUIET_NAN, height * pitch)
         launch(func, ins[0])
         drv.Context.synchronize()                                        # surfaces launch errors here
         for i in range(1, warmup):
@@ -350,14 +388,58 @@ def _run(drv: Any, session: _Session, image: np.ndarray, mask: np.ndarray, geom:
             events[i + 1].record()
         events[-1].synchronize()
         times = [events[i].time_till(events[i + 1]) for i in range(repeats)]
-        output = np.empty((height, width), dtype=np.float32)             # (H, W)
+        output = np.empty((height, pitch), dtype=np.float32)             # (H, P)
         drv.memcpy_dtoh(output, out)
+        if pitch != width:
+            output = np.ascontiguousarray(output[:, :width])              # (H, W)
     finally:
         for a in allocs:
             with contextlib.suppress(Exception):
                 a.free()
     return CudaResult(output, geom, times, statistics.median(times), records, f"conv_{geom.strategy}",
                       int(func.num_regs), int(func.local_size_bytes), log)
+
+
+def _tensor_maps(drv: Any, geom: TileGeometry, ins: list[Any], out: Any, pitch: int,
+                 allocs: list[Any]) -> dict[int, int]:
+    """tma's CUtensorMap descriptors, in one GPU buffer: ``{buffer address: descriptor address}``.
+
+    Each input gets a box of the shared tile (SH_W x SH_H, fetched with 128-byte L2 promotion), the output
+    a box of the output tile; both describe the (height, width) image with rows ``pitch`` floats apart, so
+    the copy engine zero-fills (loads) or skips (stores) whatever lies outside it.
+    """
+    import ctypes
+
+    try:
+        encode = ctypes.CDLL("libcuda.so.1").cuTensorMapEncodeTiled
+    except (OSError, AttributeError) as e:
+        raise KernelError(f"the CUDA driver has no cuTensorMapEncodeTiled ({e}); tma needs CUDA 12 or "
+                          f"newer") from e
+    encode.restype = ctypes.c_int
+    u32, u64 = ctypes.c_uint32, ctypes.c_uint64
+    encode.argtypes = [ctypes.c_void_p, ctypes.c_int, u32, ctypes.c_void_p, ctypes.POINTER(u64),
+                       ctypes.POINTER(u64), ctypes.POINTER(u32), ctypes.POINTER(u32), ctypes.c_int,
+                       ctypes.c_int, ctypes.c_int, ctypes.c_int]
+
+    def descriptor(buffer: Any, box: tuple[int, int], promotion: int) -> bytes:   # box (cols, rows)
+        if max(box) > _TMAP_MAX_BOX:
+            raise ValueError(f"{_describe(geom)}: a tensor copy moves at most {_TMAP_MAX_BOX} elements per "
+                             f"dimension; the box is {box[0]}x{box[1]}")
+        raw = ctypes.create_string_buffer(2 * _TMAP_BYTES)
+        at = -(-ctypes.addressof(raw) // 64) * 64                       # 64-byte aligned, as the driver wants
+        dims, strides = (u64 * 2)(geom.width, geom.height), (u64 * 1)(pitch * 4)   # innermost first; bytes
+        rc = encode(at, _TMAP_FLOAT32, 2, int(buffer), dims, strides, (u32 * 2)(*box), (u32 * 2)(1, 1),
+                    0, 0, promotion, 0)                                 # no interleave, no swizzle, zero fill
+        if rc != 0:
+            raise KernelError(f"cuTensorMapEncodeTiled returned CUresult {rc} for {_describe(geom)} "
+                              f"(box {box[0]}x{box[1]}, row pitch {pitch * 4} bytes)")
+        return ctypes.string_at(at, _TMAP_BYTES)
+
+    shared = (geom.shared_tile[1], geom.shared_tile[0])
+    blobs = [descriptor(b, shared, _L2_PROMOTION_128B) for b in ins]
+    blobs.append(descriptor(out, (geom.tile[1], geom.tile[0]), _L2_PROMOTION_NONE))
+    table = _upload(drv, np.frombuffer(b"".join(blobs), dtype=np.uint8), allocs)   # cudaMalloc: 256-aligned
+    return {int(b): int(table) + i * _TMAP_BYTES for i, b in enumerate([*ins, out])}
 
 
 def _upload(drv: Any, host: np.ndarray, allocs: list[Any]) -> Any:

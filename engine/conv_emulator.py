@@ -23,6 +23,10 @@ Counting rules (exact, per strategy), one count per element access:
   register2d: ``R * 4 * K * K`` per thread).
 - ``shared_stores``: one per load-plan slot (ghost slots store 0). register2d's float4 groups count
   4 stores (and up to 4 global loads) each, so the counts stay per element for every strategy.
+- tma computes as register2d and counts by the same rules. Its one tensor copy writes every slot of its
+  wider tile (halo columns r rounded up to 8; the copy engine zero-fills ghost slots and reads nothing
+  for them); the outputs it stages in shared memory for the tensor store are not counted (no strategy
+  counts its output writes).
 """
 
 from __future__ import annotations
@@ -290,22 +294,24 @@ def _register_kernel(run: _Run, by: int, bx: int, record: bool) -> _BlockResult:
 def _register2d_kernel(run: _Run, by: int, bx: int, record: bool) -> _BlockResult:
     """register2d: every thread reads its rows' aligned float4 windows once and keeps R x 4 sums.
 
-    Thread ``(ty, tx)`` reads shared rows ``ty * R + sr`` (``sr < R + K - 1``), columns ``tx * 4`` to
-    ``tx * 4 + 4Q - 1``; output ``(i, j)`` takes window rows ``i .. i + K - 1`` and columns
-    ``h - r + j .. h - r + j + K - 1`` (``h`` = :attr:`~engine.tiling.TileGeometry.halo_cols`), as in the
-    CUDA kernel. All threads compute all sums; only in-image outputs are written.
+    Thread ``(ty, tx)`` reads shared rows ``ty * R + sr`` (``sr < R + K - 1``), columns ``tx * 4 + 4s`` to
+    ``tx * 4 + 4s + 4Q - 1`` where ``(s, c) = divmod(h - r, 4)`` (``h`` =
+    :attr:`~engine.tiling.TileGeometry.halo_cols`; ``s`` is 0 for register2d, 1 for tma's sector-wide
+    halo at even r); output ``(i, j)`` takes window rows ``i .. i + K - 1`` and columns
+    ``c + j .. c + j + K - 1``, as in the CUDA kernel. All threads compute all sums; only in-image
+    outputs are written. tma runs this too: only its shared tile and load plan differ.
     """
     geo = run.geo
     plan = geo.load_plan(by, bx)
     smem = run.shared_tile(plan, record)
     (rows, cols), k, r, width = geo.outputs_per_thread, geo.mask_size, geo.radius, smem.shape[1]
-    quads = (geo.halo_cols + r + 3) // 4 + 1                                      # float4 reads per row
+    skip, c0 = divmod(geo.halo_cols - r, 4)        # float4s left of the first tap; its column in the window
+    quads = (c0 + 2 * r + cols + 3) // 4                                           # float4 reads per row
     all_ty, all_tx = np.divmod(np.arange(geo.threads_per_block, dtype=np.int32), np.int32(geo.block[1]))
-    corner = all_ty * np.int32(rows * width) + all_tx * np.int32(cols)           # (threads,) window corner
+    corner = all_ty * np.int32(rows * width) + all_tx * np.int32(cols) + np.int32(4 * skip)   # (threads,)
     sr = np.arange(rows + k - 1, dtype=np.int32)[:, None] * np.int32(width)       # (R+K-1, 1)
     cols4 = np.arange(4 * quads, dtype=np.int32)                                  # (4Q,) window columns
     window = smem.ravel()[corner[:, None, None] + sr + cols4]                       # (threads, R+K-1, 4Q)
-    c0 = geo.halo_cols - r                                                         # first column used
     acc = np.stack([np.stack([run.sums(window[:, i : i + k, c0 + j : c0 + j + k]) for j in range(cols)],
                              axis=1) for i in range(rows)], axis=1)                # (threads, R, 4)
     ty, tx, oy, ox = geo.thread_outputs(by, bx)
@@ -317,4 +323,4 @@ def _register2d_kernel(run: _Run, by: int, bx: int, record: bool) -> _BlockResul
 
 _KERNELS = {"naive": _global_kernel, "constant": _global_kernel, "input_tile": _shared_kernel,
             "output_tile": _shared_kernel, "cached_halo": _cached_halo_kernel, "register": _register_kernel,
-            "register2d": _register2d_kernel}
+            "register2d": _register2d_kernel, "tma": _register2d_kernel}   # tma: register2d's compute

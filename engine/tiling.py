@@ -8,7 +8,7 @@ shapes, load plans and thread-to-output maps from :func:`geometry`, so they cann
 Sizes in, geometry out: nothing here touches image values. Shapes use ``(H, W)`` for the image,
 ``T`` for the tile side, ``K`` for the mask side, ``r`` for the radius and ``L`` for load-plan rows.
 
-Strategies (tile ``T``, radius ``r``, ``S = T + 2r``, ``h = r`` rounded up to a multiple of 4):
+Strategies (tile ``T``, radius ``r``, ``S = T + 2r``, ``h`` / ``h8`` = r rounded up to a multiple of 4 / 8):
 
 ==============  ===================  =====================  =========================================
 strategy        block (y, x)         shared tile            what each thread does
@@ -26,6 +26,9 @@ register        (T / 4, T)           (S, S)                 loads like output_ti
 register2d      (T / 4, 32)          (S, 128 + 2h)          loads float4 groups: slots ``4g .. 4g+3``,
                                                             ``g = phase*threads + ty*32 + tx``;
                                                             computes a 4 x 4 block of outputs
+tma             (T / 4, 32)          (S, 128 + 2h8)         thread (0, 0) fills the whole tile with one
+                                                            bulk tensor copy (phase 0); computes as
+                                                            register2d; outputs leave by tensor store
 ==============  ===================  =====================  =========================================
 
 register2d's output tile is ``T`` rows by ``REGISTER2D_WIDTH`` = 128 columns (one warp of 32 threads,
@@ -34,6 +37,15 @@ slots starts at an input column that is a multiple of 4 (16-byte global loads). 
 ``STRATEGIES``: those six have square tiles and load one slot per thread and round, the rules
 tests/engine/test_tiling.py checks for each of them; ``ALL_STRATEGIES`` is every strategy
 :func:`geometry` accepts.
+
+tma (``BULK_STRATEGIES``) has register2d's tiles, block and sums, but the tile arrives through the
+Tensor Memory Accelerator (compute capability 9.0+): one thread issues one 2-D tensor copy of the
+whole shared tile, which the copy engine zero-fills where it lies outside the image, so the load plan
+is every slot, thread (0, 0), phase 0. Its halo columns are r rounded up to 8 (``S x (128 + 2h8)``),
+so each row of the copy starts on a 32-byte sector: on the H200 a copy whose rows start 16 bytes
+before a sector boundary (r rounded up to 4) took 7% longer (bench/README.md). Its ``shared_bytes``
+add the output staging tile the tensor store reads (``T x 128`` float32, after the shared tile rounded
+up to 128 bytes) and the 8-byte barrier the copy signals.
 """
 
 from __future__ import annotations
@@ -45,14 +57,32 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["ALL_STRATEGIES", "MAX_CONSTANT_MASK", "MAX_THREADS_PER_BLOCK", "REGISTER2D_COLS",
-           "REGISTER2D_WIDTH", "REGISTER_ROWS", "SHARED_LIMIT_BYTES", "SHARED_STRATEGIES", "STRATEGIES",
-           "VECTOR_STRATEGIES", "LoadPlan", "TileGeometry", "geometry"]
+__all__ = [
+    "ALL_STRATEGIES",
+    "BULK_MIN_COMPUTE_CAPABILITY",
+    "BULK_STRATEGIES",
+    "MAX_CONSTANT_MASK",
+    "MAX_THREADS_PER_BLOCK",
+    "REGISTER2D_COLS",
+    "REGISTER2D_WIDTH",
+    "REGISTER_ROWS",
+    "SHARED_LIMIT_BYTES",
+    "SHARED_STRATEGIES",
+    "STAGING_ALIGN_BYTES",
+    "STRATEGIES",
+    "VECTOR_STRATEGIES",
+    "WIDE_STRATEGIES",
+    "LoadPlan",
+    "TileGeometry",
+    "geometry",
+]
 
 STRATEGIES = ("naive", "constant", "input_tile", "output_tile", "cached_halo", "register")
 VECTOR_STRATEGIES = ("register2d",)      # T x 128 tiles, shared memory filled in float4 groups
-ALL_STRATEGIES = STRATEGIES + VECTOR_STRATEGIES
-SHARED_STRATEGIES = ("input_tile", "output_tile", "cached_halo", "register", "register2d")  # fill shared mem
+BULK_STRATEGIES = ("tma",)               # T x 128 tiles, shared memory filled by one bulk tensor copy
+WIDE_STRATEGIES = VECTOR_STRATEGIES + BULK_STRATEGIES   # T x 128 tiles, 4 x 4 outputs per thread
+ALL_STRATEGIES = STRATEGIES + WIDE_STRATEGIES
+SHARED_STRATEGIES = ("input_tile", "output_tile", "cached_halo", "register", *WIDE_STRATEGIES)  # fill shared
 MAX_CONSTANT_MASK = 63      # K*K*4 bytes must fit the 64 KiB constant bank: 63*63*4 = 15,876 B
 MAX_THREADS_PER_BLOCK = 1024
 SHARED_LIMIT_BYTES = 48 * 1024
@@ -60,7 +90,11 @@ REGISTER_ROWS = 4           # "register" and "register2d": output rows per threa
 REGISTER2D_COLS = 4         # "register2d": output columns per thread, one float4 (16-byte loads and stores)
 REGISTER2D_WIDTH = 32 * REGISTER2D_COLS   # "register2d" tile columns: one warp across the tile
 _VECTOR = 4                 # slots per load in VECTOR_STRATEGIES (one float4)
+_SECTOR = 8                 # floats in a 32-byte memory sector: tma's halo columns are a multiple of it
 _FLOAT_BYTES = 4
+_BARRIER_BYTES = 8          # tma: one mbarrier the tensor copy signals
+STAGING_ALIGN_BYTES = 128   # tma: its output staging tile starts on a 128-byte boundary (tensor store source)
+BULK_MIN_COMPUTE_CAPABILITY = (9, 0)   # tma: the Tensor Memory Accelerator came with Hopper (sm_90)
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,13 +153,23 @@ class TileGeometry:
 
     @property
     def load_width(self) -> int:
-        """Shared slots one thread fills per load round: 4 (a float4) for register2d, else 1."""
+        """Shared slots one thread fills per load: 4 (a float4) for register2d, the whole shared tile
+        (one tensor copy) for tma, else 1."""
+        if self.strategy in BULK_STRATEGIES:
+            return self.shared_tile[0] * self.shared_tile[1]
         return _VECTOR if self.strategy in VECTOR_STRATEGIES else 1
 
     @property
     def halo_cols(self) -> int:
-        """Shared-tile columns left (and right) of the output tile: r, or r rounded up to 4 (register2d)."""
-        return _round_up(self.radius, _VECTOR) if self.strategy in VECTOR_STRATEGIES else self.radius
+        """Shared-tile columns left (and right) of the output tile: r; r rounded up to 4 for register2d
+        (16-byte groups); r rounded up to 8 for tma (each row of its tensor copy starts on a 32-byte
+        sector)."""
+        return _halo_cols(self.strategy, self.radius)
+
+    @property
+    def staging_tile(self) -> tuple[int, int]:
+        """tma: the output tile (rows, cols) its outputs are staged in for the tensor store; else (0, 0)."""
+        return self.tile if self.strategy in BULK_STRATEGIES else (0, 0)
 
     @property
     def load_phases(self) -> int:
@@ -158,7 +202,7 @@ class TileGeometry:
 
     def shared_origin(self, by: int, bx: int) -> tuple[int, int]:
         """Image coordinates of shared slot (0, 0): the input origin, the output origin for cached_halo,
-        and ``halo_cols`` (r rounded up to 4) left of the output tile for register2d."""
+        and ``halo_cols`` (r rounded up to 4, or 8) left of the output tile for register2d (tma)."""
         y0, x0 = self.out_origin(by, bx)
         if self.strategy == "cached_halo":
             return y0, x0
@@ -218,7 +262,7 @@ class TileGeometry:
         ly, lx = np.divmod(np.arange(self.tile[0] * self.tile[1], dtype=np.int32), np.int32(self.tile[1]))
         if self.strategy == "input_tile":
             ty, tx = ly + np.int32(self.radius), lx + np.int32(self.radius)
-        elif self.strategy in ("register", "register2d"):
+        elif self.strategy in ("register", *WIDE_STRATEGIES):
             rows, cols = self.outputs_per_thread
             ty, tx = ly // np.int32(rows), lx // np.int32(cols)
         else:
@@ -245,6 +289,12 @@ def _round_up(n: int, m: int) -> int:
     return -(-n // m) * m
 
 
+def _halo_cols(strategy: str, radius: int) -> int:
+    if strategy in BULK_STRATEGIES:
+        return _round_up(radius, _SECTOR)
+    return _round_up(radius, _VECTOR) if strategy in VECTOR_STRATEGIES else radius
+
+
 def _check_sizes(height: int, width: int, mask_size: int, strategy: str, tile: int) -> None:
     if strategy not in ALL_STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; valid strategies are {', '.join(ALL_STRATEGIES)}")
@@ -259,7 +309,7 @@ def _check_sizes(height: int, width: int, mask_size: int, strategy: str, tile: i
                          f"mask must fit constant memory")
     if tile < 1:
         raise ValueError(f"tile must be at least 1, got {tile}")
-    if strategy in ("register", "register2d") and tile % REGISTER_ROWS:
+    if strategy in ("register", *WIDE_STRATEGIES) and tile % REGISTER_ROWS:
         raise ValueError(f"tile must be a multiple of REGISTER_ROWS ({REGISTER_ROWS}) for {strategy!r}, "
                          f"got {tile}")
 
@@ -279,8 +329,8 @@ def _layout(strategy: str, tile: int, radius: int) -> tuple[_Pair, _Pair, _Pair,
         return square, square, square, (1, 1)
     if strategy == "register":
         return square, (tile // REGISTER_ROWS, tile), (side, side), (REGISTER_ROWS, 1)
-    if strategy == "register2d":
-        cols = REGISTER2D_WIDTH + 2 * _round_up(radius, _VECTOR)
+    if strategy in WIDE_STRATEGIES:
+        cols = REGISTER2D_WIDTH + 2 * _halo_cols(strategy, radius)
         return ((tile, REGISTER2D_WIDTH), (tile // REGISTER_ROWS, REGISTER2D_WIDTH // REGISTER2D_COLS),
                 (side, cols), (REGISTER_ROWS, REGISTER2D_COLS))
     return square, square, (side, side), (1, 1)                                   # output_tile
@@ -296,7 +346,8 @@ def geometry(height: int, width: int, mask_size: int, strategy: str = "output_ti
     register needs ``T`` a multiple of 4 with ``T <= 64``; output_tile and register need
     ``T + 2r <= 110`` (110 * 110 * 4 B <= 48 KiB). register2d's tile is ``T`` rows by 128 columns; it
     needs ``T`` a multiple of 4 and ``(T + 2r) * (128 + 2h) * 4 B <= 48 KiB``: T = 64 up to K = 17,
-    T = 32 up to K = 41.
+    T = 32 up to K = 41. tma's shared tile is ``(T + 2r) x (128 + 2 h8)`` plus the ``T * 128 * 4`` B
+    staging tile: T = 32 up to K = 19, T = 16 up to K = 43.
 
     Raises
     ------
@@ -314,10 +365,15 @@ def geometry(height: int, width: int, mask_size: int, strategy: str = "output_ti
         raise ValueError(f"{strategy!r} with tile {tile} and mask {mask_size} needs {threads} threads per "
                          f"block ({block[0]}x{block[1]}); the limit is {MAX_THREADS_PER_BLOCK}")
     shared_bytes = shared_tile[0] * shared_tile[1] * _FLOAT_BYTES
+    if strategy in BULK_STRATEGIES:     # + the tensor store's staging tile (128-byte aligned) and the barrier
+        shared_bytes = (_round_up(shared_bytes, STAGING_ALIGN_BYTES) + tiles[0] * tiles[1] * _FLOAT_BYTES
+                        + _BARRIER_BYTES)
     if shared_bytes > SHARED_LIMIT_BYTES:
+        parts = f"{shared_tile[0]}x{shared_tile[1]} float32"
+        if strategy in BULK_STRATEGIES:
+            parts += f" and a {tiles[0]}x{tiles[1]} float32 staging tile for the tensor store"
         raise ValueError(f"{strategy!r} with tile {tile} and mask {mask_size} needs {shared_bytes} bytes of "
-                         f"shared memory ({shared_tile[0]}x{shared_tile[1]} float32); the limit is "
-                         f"{SHARED_LIMIT_BYTES}")
+                         f"shared memory ({parts}); the limit is {SHARED_LIMIT_BYTES}")
     grid = (-(-height // tiles[0]), -(-width // tiles[1]))
     return TileGeometry(height, width, mask_size, radius, strategy, tiles, block, grid, shared_tile,
                         shared_bytes, per_thread)

@@ -4,15 +4,15 @@
 //
 // One strategy per compilation: the launcher (engine/conv_cuda.py) defines exactly one of
 // CONV_NAIVE, CONV_CONSTANT, CONV_INPUT_TILE, CONV_OUTPUT_TILE, CONV_CACHED_HALO, CONV_REGISTER,
-// CONV_REGISTER2D, and every size below from engine.tiling.geometry(), so the kernel, its launch and the
+// CONV_REGISTER2D, CONV_TMA, and every size below from engine.tiling.geometry(), so the kernel, its launch and the
 // visualizer agree:
 //
 //   MASK            mask side K (odd)               RADIUS          (K - 1) / 2
 //   TILE_H, TILE_W  output tile of one block        BLOCK_Y, BLOCK_X threads per block
 //   SH_H, SH_W      shared tile (0 when none)       REG_ROWS        output rows per thread (register*)
 //   REG_COLS        output columns per thread       HALO_X          shared-tile columns left and right of
-//                   (register2d: 4, one float4)                     the output tile (register2d: RADIUS
-//                                                                   rounded up to a multiple of 4)
+//                   (register2d, tma: 4, one float4)                the output tile (RADIUS rounded up
+//                                                                   to a multiple of 4; tma: of 8)
 //
 // The shared tile is dynamic shared memory (`extern __shared__`): its size is the launch's
 // geometry().shared_bytes. With RECORD defined, the shared-memory strategies also write, for the
@@ -28,8 +28,8 @@
 #endif
 
 #if (defined(CONV_NAIVE) + defined(CONV_CONSTANT) + defined(CONV_INPUT_TILE) + defined(CONV_OUTPUT_TILE) \
-     + defined(CONV_CACHED_HALO) + defined(CONV_REGISTER) + defined(CONV_REGISTER2D)) != 1
-#error "define exactly one of CONV_NAIVE, CONV_CONSTANT, CONV_INPUT_TILE, CONV_OUTPUT_TILE, CONV_CACHED_HALO, CONV_REGISTER, CONV_REGISTER2D"
+     + defined(CONV_CACHED_HALO) + defined(CONV_REGISTER) + defined(CONV_REGISTER2D) + defined(CONV_TMA)) != 1
+#error "define exactly one of CONV_NAIVE, CONV_CONSTANT, CONV_INPUT_TILE, CONV_OUTPUT_TILE, CONV_CACHED_HALO, CONV_REGISTER, CONV_REGISTER2D, CONV_TMA"
 #endif
 
 static_assert(MASK >= 1 && MASK % 2 == 1, "MASK must be odd and positive");
@@ -68,13 +68,13 @@ __device__ __forceinline__ int record_index(const int* __restrict__ rec_blocks, 
     return -1;
 }
 
-__device__ __forceinline__ void record_load(int* __restrict__ rec, int rec_index, int s, int phase, int sy,
-                                            int sx, int gy, int gx, bool ghost)
+__device__ __forceinline__ void record_slot(int* __restrict__ rec, int rec_index, int s, int ty, int tx, int phase,
+                                            int sy, int sx, int gy, int gx, bool ghost)
 {
     if (rec_index < 0) return;
     int* r = rec + ((index_t)rec_index * SLOTS + s) * REC_FIELDS;
-    r[0] = (int)threadIdx.y;
-    r[1] = (int)threadIdx.x;
+    r[0] = ty;
+    r[1] = tx;
     r[2] = phase;
     r[3] = sy;
     r[4] = sx;
@@ -82,6 +82,13 @@ __device__ __forceinline__ void record_load(int* __restrict__ rec, int rec_index
     r[6] = gx;
     r[7] = ghost ? 1 : 0;
     atomicAdd(&r[8], 1);   // a slot loaded twice (or never) shows up here
+}
+
+// What thread (threadIdx.y, threadIdx.x) loaded into slot s.
+__device__ __forceinline__ void record_load(int* __restrict__ rec, int rec_index, int s, int phase, int sy,
+                                            int sx, int gy, int gx, bool ghost)
+{
+    record_slot(rec, rec_index, s, (int)threadIdx.y, (int)threadIdx.x, phase, sy, sx, gy, gx, ghost);
 }
 #else
 #define RECORD_PARAMS
@@ -359,16 +366,64 @@ conv_register(const float* __restrict__ in, float* __restrict__ out, int height,
 // compile-time constant, so each mask value is an immediate constant-bank operand of its FFMA and acc
 // stays in registers. Outputs leave as float4 stores.
 // ------------------------------------------------------------------------------------------------
-#if defined(CONV_REGISTER2D)
+#if defined(CONV_REGISTER2D) || defined(CONV_TMA)
 #if !defined(REG_ROWS) || !defined(REG_COLS) || !defined(HALO_X)
-#error "register2d: the launcher must define REG_ROWS, REG_COLS and HALO_X"
+#error "register2d and tma: the launcher must define REG_ROWS, REG_COLS and HALO_X"
 #endif
-#define WIN_Q ((HALO_X + RADIUS + 3) / 4 + 1)           // float4 reads per row: columns col0 .. col0 + 4 WIN_Q - 1
+// A thread's first tap column is col0 + HALO_X - RADIUS: WIN_SKIP whole float4s, then WIN_OFF columns in.
+#define WIN_SKIP ((HALO_X - RADIUS) / 4)
+#define WIN_OFF ((HALO_X - RADIUS) % 4)
+#define WIN_Q ((WIN_OFF + 2 * RADIUS + REG_COLS + 3) / 4)   // float4 reads per row, from col0 + 4 WIN_SKIP
 static_assert(REG_COLS == 4, "register2d: 4 output columns per thread (one float4)");
+#if defined(CONV_TMA)
+static_assert(HALO_X % 8 == 0 && HALO_X >= RADIUS && HALO_X < RADIUS + 8, "tma: HALO_X = RADIUS rounded up to 8");
+#else
 static_assert(HALO_X % 4 == 0 && HALO_X >= RADIUS && HALO_X < RADIUS + 4, "HALO_X = RADIUS rounded up to 4");
+#endif
 static_assert(TILE_W == BLOCK_X * REG_COLS && TILE_H == BLOCK_Y * REG_ROWS, "register2d block");
 static_assert(SH_H == TILE_H + 2 * RADIUS && SH_W == TILE_W + 2 * HALO_X, "register2d shared tile");
-static_assert((BLOCK_X - 1) * REG_COLS + 4 * WIN_Q <= SH_W, "the last thread's window stays in the tile");
+static_assert((BLOCK_X - 1) * REG_COLS + 4 * (WIN_SKIP + WIN_Q) <= SH_W, "the last thread's window stays in the tile");
+
+// Thread (ty, tx)'s REG_ROWS x 4 sums from the filled shared tile (see the comment above).
+__device__ __forceinline__ void register2d_sums(const float* __restrict__ tile, float (&acc)[REG_ROWS][REG_COLS])
+{
+    const int row0 = (int)threadIdx.y * REG_ROWS, col0 = (int)threadIdx.x * REG_COLS;   // aligned window start
+#pragma unroll
+    for (int i = 0; i < REG_ROWS; ++i) {
+#pragma unroll
+        for (int j = 0; j < REG_COLS; ++j) acc[i][j] = 0.0f;
+    }
+
+#pragma unroll
+    for (int sr = 0; sr < REG_ROWS + 2 * RADIUS; ++sr) {   // shared row row0 + sr
+        float v[4 * WIN_Q];
+        const float4* src = reinterpret_cast<const float4*>(tile + (row0 + sr) * SH_W + col0) + WIN_SKIP;
+#pragma unroll
+        for (int q = 0; q < WIN_Q; ++q) {
+            const float4 f = src[q];
+            v[4 * q] = f.x;
+            v[4 * q + 1] = f.y;
+            v[4 * q + 2] = f.z;
+            v[4 * q + 3] = f.w;
+        }
+#pragma unroll
+        for (int i = 0; i < REG_ROWS; ++i) {
+            const int k = sr - i;                            // mask row that output row i applies to it
+            if (k >= 0 && k < MASK) {
+#pragma unroll
+                for (int l = 0; l < MASK; ++l) {
+#pragma unroll
+                    for (int j = 0; j < REG_COLS; ++j) {
+                        acc[i][j] += c_mask[k * MASK + l] * v[WIN_OFF + j + l];
+                    }
+                }
+            }
+        }
+    }
+}
+#endif
+
+#if defined(CONV_REGISTER2D)
 
 #define GROUPS (SLOTS / 4)                              // float4 groups of the shared tile (SH_W % 4 == 0)
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
@@ -446,38 +501,7 @@ conv_register2d(const float* __restrict__ in, float* __restrict__ out, int heigh
 
     const int row0 = ty * REG_ROWS, col0 = tx * REG_COLS;   // first shared row; aligned window start
     float acc[REG_ROWS][REG_COLS];
-#pragma unroll
-    for (int i = 0; i < REG_ROWS; ++i) {
-#pragma unroll
-        for (int j = 0; j < REG_COLS; ++j) acc[i][j] = 0.0f;
-    }
-
-#pragma unroll
-    for (int sr = 0; sr < REG_ROWS + 2 * RADIUS; ++sr) {   // shared row row0 + sr
-        float v[4 * WIN_Q];
-        const float4* src = reinterpret_cast<const float4*>(tile + (row0 + sr) * SH_W + col0);
-#pragma unroll
-        for (int q = 0; q < WIN_Q; ++q) {
-            const float4 f = src[q];
-            v[4 * q] = f.x;
-            v[4 * q + 1] = f.y;
-            v[4 * q + 2] = f.z;
-            v[4 * q + 3] = f.w;
-        }
-#pragma unroll
-        for (int i = 0; i < REG_ROWS; ++i) {
-            const int k = sr - i;                            // mask row that output row i applies to it
-            if (k >= 0 && k < MASK) {
-#pragma unroll
-                for (int l = 0; l < MASK; ++l) {
-#pragma unroll
-                    for (int j = 0; j < REG_COLS; ++j) {
-                        acc[i][j] += c_mask[k * MASK + l] * v[HALO_X - RADIUS + j + l];
-                    }
-                }
-            }
-        }
-    }
+    register2d_sums(tile, acc);
 
     const int x = x0 + col0;
     if (x >= width) return;
@@ -495,6 +519,107 @@ conv_register2d(const float* __restrict__ in, float* __restrict__ out, int heigh
                 if (x + j < width) dst[j] = acc[i][j];
             }
         }
+    }
+}
+#endif
+
+// ------------------------------------------------------------------------------------------------
+// tma: register2d's tiles and sums, with the shared tile filled by the Tensor Memory Accelerator.
+//
+// Thread (0, 0) issues one 2-D bulk tensor copy of the whole SH_H x SH_W shared tile, whose top-left is
+// input (y0 - RADIUS, x0 - HALO_X) with HALO_X = RADIUS rounded up to 8, so that each row of the copy
+// starts on a 32-byte sector (rows starting 16 bytes before one made the copy 7% slower on the H200; the
+// extra columns cost less); each thread's window skips the WIN_SKIP float4s left of its taps. The copy engine fetches the in-image part and zero-fills the rest
+// (the ghost cells: nothing is read for them), then signals an mbarrier with the bytes it wrote. Every
+// thread waits on that barrier, computes its REG_ROWS x 4 sums as register2d does, and stores them into a
+// TILE_H x TILE_W staging tile in shared memory; thread (0, 0) then writes the staging tile to the output
+// with one tensor store, which the copy engine clips at the image edge.
+//
+// tmap_in and tmap_out are CUtensorMap descriptors (128 bytes, 64-byte aligned, in global memory) that the
+// launcher builds with cuTensorMapEncodeTiled: float32, 2-D {width, height}, rows `pitch` floats apart
+// (pitch * 4 a multiple of 16), boxes {SH_W, SH_H} (input) and {TILE_W, TILE_H} (output), zero fill.
+// `in` and `pitch` are read only by the instrumented build (RECORD): after the copy landed, every slot is
+// compared with what the copy should have put there (the input element, or 0 for a ghost cell); a slot
+// that matches is recorded as loaded by thread (0, 0) in phase 0, a slot that does not stays unrecorded.
+// Needs compute capability 9.0 (sm_90) or newer.
+// ------------------------------------------------------------------------------------------------
+#if defined(CONV_TMA)
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+#error "tma needs the Tensor Memory Accelerator: compute capability 9.0 (sm_90) or newer"
+#endif
+
+#define TMA_TILE_BYTES (SH_H * SH_W * 4)                       // what the copy writes (ghost cells too)
+#define TMA_STAGE_OFFSET (((SH_H * SH_W + 31) / 32) * 32)      // floats: staging tile 128-byte aligned
+
+__device__ __forceinline__ unsigned shared_address(const void* p)
+{
+    return (unsigned)__cvta_generic_to_shared(p);
+}
+
+__device__ __forceinline__ void tma_wait(unsigned bar, unsigned parity)
+{
+    asm volatile("{\n"
+                 ".reg .pred done;\n"
+                 "TMA_WAIT_%=:\n"
+                 "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+                 "@!done bra TMA_WAIT_%=;\n"
+                 "}\n" :: "r"(bar), "r"(parity) : "memory");
+}
+
+extern "C" __global__ void __launch_bounds__(NTHREADS)
+conv_tma(const void* __restrict__ tmap_in, const void* __restrict__ tmap_out, const float* __restrict__ in,
+         int height, int width, int pitch RECORD_PARAMS)
+{
+    extern __shared__ __align__(128) float smem[];
+    float* tile = smem;                                         // SH_H x SH_W, filled by the copy engine
+    float* stage = smem + TMA_STAGE_OFFSET;                     // TILE_H x TILE_W, read by the tensor store
+    unsigned long long* bar = reinterpret_cast<unsigned long long*>(stage + TILE_H * TILE_W);
+    const int ty = (int)threadIdx.y, tx = (int)threadIdx.x;
+    const bool leader = ty == 0 && tx == 0;
+    const int y0 = (int)blockIdx.y * TILE_H, x0 = (int)blockIdx.x * TILE_W;
+    const unsigned bar_addr = shared_address(bar);
+
+    if (leader) {
+        asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" :: "r"(bar_addr) : "memory");
+        asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");   // visible to the copy engine
+    }
+    __syncthreads();
+    if (leader) {
+        asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;"
+                     :: "r"(bar_addr), "r"(TMA_TILE_BYTES) : "memory");
+        asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+                     " [%0], [%1, {%2, %3}], [%4];"
+                     :: "r"(shared_address(tile)), "l"(tmap_in), "r"(x0 - HALO_X), "r"(y0 - RADIUS), "r"(bar_addr)
+                     : "memory");
+    }
+    tma_wait(bar_addr, 0);                                      // the tile has landed
+
+#if defined(RECORD)
+    RECORD_SETUP
+    for (int s = ty * BLOCK_X + tx; s < SLOTS; s += NTHREADS) {
+        const int sy = s / SH_W, sx = s - (s / SH_W) * SH_W;
+        const int gy = y0 - RADIUS + sy, gx = x0 - HALO_X + sx;
+        const bool ghost = !inside(gy, gx, height, width);
+        const float want = ghost ? 0.0f : in[(index_t)gy * pitch + gx];
+        if (__float_as_uint(tile[s]) == __float_as_uint(want)) record_slot(rec, rec_index, s, 0, 0, 0, sy, sx, gy, gx, ghost);
+    }
+#endif
+
+    float acc[REG_ROWS][REG_COLS];
+    register2d_sums(tile, acc);
+    const int row0 = ty * REG_ROWS, col0 = tx * REG_COLS;
+#pragma unroll
+    for (int i = 0; i < REG_ROWS; ++i) {
+        *reinterpret_cast<float4*>(stage + (row0 + i) * TILE_W + col0) =
+            make_float4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
+    }
+    asm volatile("fence.proxy.async.shared::cta;" ::: "memory");   // the copy engine sees the stores
+    __syncthreads();
+    if (leader) {
+        asm volatile("cp.async.bulk.tensor.2d.global.shared::cta.bulk_group [%0, {%1, %2}], [%3];"
+                     :: "l"(tmap_out), "r"(x0), "r"(y0), "r"(shared_address(stage)) : "memory");
+        asm volatile("cp.async.bulk.commit_group;" ::: "memory");
+        asm volatile("cp.async.bulk.wait_group 0;" ::: "memory");   // done before the block's memory goes
     }
 }
 #endif

@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import types
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -54,7 +55,8 @@ no_gpu_only = pytest.mark.skipif(HAVE_GPU, reason="checks the behaviour on a mac
 
 SIZES = [(1, 1), (37, 53), (1000, 777), (2048, 2048)]
 MASKS = [1, 3, 5, 7, 15]
-CONFIGS = [(s, 16) for s in ALL_STRATEGIES] + [("register", 32), ("register2d", 32)]   # (strategy, tile)
+# (strategy, tile)
+CONFIGS = [(s, 16) for s in ALL_STRATEGIES] + [("register", 32), ("register2d", 32), ("tma", 32)]
 TOLERANCE = 1e-5                                                       # relative L2 error
 
 
@@ -129,6 +131,9 @@ def test_kernel_options_carry_the_geometry() -> None:
     for define in ("-DCONV_REGISTER2D", "-DTILE_H=32", "-DTILE_W=128", "-DBLOCK_Y=8", "-DBLOCK_X=32",
                    "-DSH_H=36", "-DSH_W=136", "-DREG_ROWS=4", "-DREG_COLS=4", "-DHALO_X=4"):
         assert define in wide, define
+    bulk = kernel_options(geometry(100, 90, 5, "tma", 32))   # halo columns: r rounded up to 8
+    assert bulk == ["-DCONV_TMA", *(d.replace("SH_W=136", "SH_W=144").replace("HALO_X=4", "HALO_X=8")
+                                    for d in wide[1:])]
 
 
 def test_importing_the_launcher_loads_no_pycuda() -> None:
@@ -181,6 +186,28 @@ def test_bad_parameters_raise_before_any_gpu_work(kwargs: dict, match: str) -> N
             "strategy": "output_tile"} | kwargs
     with pytest.raises(ValueError, match=match):
         run_cuda(**args)
+
+
+def test_tma_is_refused_on_a_gpu_older_than_hopper(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tma needs the Tensor Memory Accelerator (sm_90+): on an A100 (sm_80) the message names the GPU and
+    register2d; nothing is compiled or launched (the stand-in session has no context or modules)."""
+    import engine.conv_cuda as conv_cuda
+
+    class Device:
+        def compute_capability(self) -> tuple[int, int]:
+            return (8, 0)
+
+        def name(self) -> str:
+            return "NVIDIA A100-SXM4-80GB"
+
+    session = types.SimpleNamespace(device=Device(), arch="sm_80")
+    monkeypatch.setattr(conv_cuda, "_driver", lambda: object())
+    monkeypatch.setattr(conv_cuda, "_session", lambda drv: session)
+    image, mask, _ = case(37, 53, 3)
+    with pytest.raises(ValueError, match=r"'tma' needs the Tensor Memory Accelerator \(compute capability "
+                                         r"9\.0 or newer\); GPU 0 is NVIDIA A100-SXM4-80GB, sm_80; "
+                                         r"use 'register2d'"):
+        run_cuda(image, mask, "tma", tile=16)
 
 
 @pytest.mark.slow
@@ -361,9 +388,14 @@ def test_kernels_run_correctly_on_the_cpu(tmp_path: Path) -> None:
 
 GPU_CASES = [(size, k, strategy, tile) for size in SIZES for k in MASKS for strategy, tile in CONFIGS]
 RECORD_CASES = [(s, 16, k) for s in SHARED_STRATEGIES for k in (1, 5, 15)] + [("register", 32, 5),
-                                                                                ("register2d", 32, 5)]
-# register2d where every row is 16-byte aligned (width % 4 == 0): the float4 / cp.async path, edge tiles
-WIDE_CASES = [((61, 132), 3, 16), ((1000, 1004), 7, 32), ((1000, 1004), 15, 64), ((2048, 2048), 5, 64)]
+                                                                                ("register2d", 32, 5),
+                                                                                ("tma", 32, 5)]
+# register2d where every row is 16-byte aligned (width % 4 == 0): the float4 / cp.async path, edge tiles;
+# tma the same sizes (tile 64 does not fit its staging tile: 32) and a width that needs padded rows
+WIDE_CASES = [("register2d", (61, 132), 3, 16), ("register2d", (1000, 1004), 7, 32),
+              ("register2d", (1000, 1004), 15, 64), ("register2d", (2048, 2048), 5, 64),
+              ("tma", (61, 132), 3, 16), ("tma", (1000, 1004), 7, 32), ("tma", (1000, 1004), 15, 32),
+              ("tma", (2048, 2048), 5, 32), ("tma", (1000, 1001), 9, 32)]
 
 
 @pytest.fixture(scope="module")
@@ -371,8 +403,8 @@ def kernel_cache() -> dict:
     """Every configuration the GPU tests use, compiled in parallel once (nvcc runs dominate otherwise)."""
     configs = [(geometry(64, 64, k, s, t), False) for k in MASKS for s, t in CONFIGS]
     configs += [(geometry(64, 64, k, s, t), True) for s, t, k in RECORD_CASES]
-    configs += [(geometry(64, 64, k, "register2d", t), record)
-                for _, k, t in WIDE_CASES for record in (False, True)]
+    configs += [(geometry(64, 64, k, s, t), record)
+                for s, _, k, t in WIDE_CASES for record in (False, True)]
     try:
         return precompile(configs, workers=16)
     except Exception as e:   # never fatal: each test compiles what it needs and reports its own errors
@@ -411,17 +443,18 @@ def test_recorded_loads_match_the_load_plan(kernel_cache: dict, strategy: str, t
 
 @pytest.mark.cuda
 @needs_gpu
-@pytest.mark.parametrize(("size", "k", "tile"), WIDE_CASES,
-                         ids=[f"t{t}-K{k}-{h}x{w}" for (h, w), k, t in WIDE_CASES])
-def test_register2d_on_aligned_rows(kernel_cache: dict, size: tuple[int, int], k: int, tile: int) -> None:
+@pytest.mark.parametrize(("strategy", "size", "k", "tile"), WIDE_CASES,
+                         ids=[f"{s}-t{t}-K{k}-{h}x{w}" for s, (h, w), k, t in WIDE_CASES])
+def test_wide_kernels_on_aligned_rows(kernel_cache: dict, strategy: str, size: tuple[int, int], k: int,
+                                      tile: int) -> None:
     image, mask, ref = case(*size, k)
-    blocks = corner_and_interior_blocks(*size, k, "register2d", tile)
-    result = run_cuda(image, mask, "register2d", tile=tile, repeats=2, warmup=1, record_blocks=blocks)
+    blocks = corner_and_interior_blocks(*size, k, strategy, tile)
+    result = run_cuda(image, mask, strategy, tile=tile, repeats=2, warmup=1, record_blocks=blocks)
     assert int(np.count_nonzero(np.isnan(result.output))) == 0
     assert relative_error(result.output, ref) < TOLERANCE
     assert result.local_bytes == 0, f"{result.local_bytes} bytes of local memory: registers spill"
     for block in blocks:
-        assert_loads_match_plan(result.load_records[block], "register2d", *size, k, tile, block)
+        assert_loads_match_plan(result.load_records[block], strategy, *size, k, tile, block)
 
 
 # Strategies whose every global read fills a shared slot. cached_halo also reads its halo taps straight

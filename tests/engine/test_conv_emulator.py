@@ -22,7 +22,7 @@ def _scipy(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def _tiles(strategy: str) -> tuple[int, ...]:
-    return (8, 16, 32) if strategy in ("register", "register2d") else (8, 16)
+    return (8, 16, 32) if strategy in ("register", "register2d", "tma") else (8, 16)
 
 
 @pytest.mark.parametrize("mask_size", [1, 3, 5, 7, 15])
@@ -37,7 +37,8 @@ def test_emulate_matches_scipy(strategy: str, tile: int, shape: tuple[int, int],
     assert counters.outputs == shape[0] * shape[1]
 
 
-@pytest.mark.parametrize(("strategy", "tile"), [("output_tile", 16), ("register", 32), ("register2d", 32)])
+@pytest.mark.parametrize(("strategy", "tile"), [("output_tile", 16), ("register", 32), ("register2d", 32),
+                                               ("tma", 32)])
 def test_emulate_matches_scipy_on_a_large_image(strategy: str, tile: int) -> None:
     """1000 x 777: 3,087 blocks of 16 x 16 (775 of 32 x 32, 224 of 32 x 128)."""
     image, mask = _random((1000, 777), seed=1), _random((7, 7), seed=2)
@@ -67,6 +68,8 @@ def test_reference_matches_scipy(shape: tuple[int, int], mask_size: int) -> None
 # register2d (tile 4 x 128, block 1 x 32, shared tile 6 x 136: 4 halo columns, r rounded up to 4): a 2 x 1
 # grid; the shared tiles hold 5 x 5 and 2 x 5 in-image elements (35 loads) in 2 x 816 slots. Each of the
 # 64 threads reads 6 rows of 3 float4 (12 floats) and does 4 x 4 x 9 multiply-adds.
+# tma has register2d's tiles and sums, but its shared tile reaches 8 columns left and right (6 x 144): the
+# same 35 loads, 2 x 864 slots written, and each thread skips one float4 and reads the same 3 per row.
 HAND = {
     "naive": Counters(169, 0, 169, 25, 0),
     "constant": Counters(169, 0, 169, 25, 0),
@@ -75,6 +78,7 @@ HAND = {
     "cached_halo": Counters(25 + 48, 144, 144 + 48, 25, 64),
     "register": Counters(49, 16 * 18, 16 * 36, 25, 144),
     "register2d": Counters(35, 64 * 6 * 12, 64 * 16 * 9, 25, 2 * 6 * 136),
+    "tma": Counters(35, 64 * 6 * 12, 64 * 16 * 9, 25, 2 * 6 * 144),
 }
 
 
@@ -93,7 +97,7 @@ def test_counter_properties() -> None:
     assert c + c == Counters(98, 450, 450, 50, 288)
 
 
-@pytest.mark.parametrize("strategy", ["input_tile", "output_tile", "register", "register2d"])
+@pytest.mark.parametrize("strategy", ["input_tile", "output_tile", "register", "register2d", "tma"])
 def test_global_loads_are_the_non_ghost_slots(strategy: str) -> None:
     image, mask = _random((37, 53), seed=6), _random((5, 5), seed=7)
     _, _, counters = emulate(image, mask, strategy, tile=8)

@@ -15,6 +15,7 @@ import pytest
 
 from engine.tiling import (
     ALL_STRATEGIES,
+    BULK_STRATEGIES,
     REGISTER2D_COLS,
     REGISTER2D_WIDTH,
     REGISTER_ROWS,
@@ -22,6 +23,7 @@ from engine.tiling import (
     SHARED_STRATEGIES,
     STRATEGIES,
     VECTOR_STRATEGIES,
+    WIDE_STRATEGIES,
     TileGeometry,
     geometry,
 )
@@ -38,8 +40,40 @@ def geo(request: pytest.FixtureRequest) -> TileGeometry:
 
 
 def test_strategy_lists() -> None:
-    assert (*STRATEGIES, "register2d") == ALL_STRATEGIES and VECTOR_STRATEGIES == ("register2d",)
-    assert "register2d" in SHARED_STRATEGIES and REGISTER2D_WIDTH == 32 * REGISTER2D_COLS == 128
+    assert (*STRATEGIES, "register2d", "tma") == ALL_STRATEGIES and VECTOR_STRATEGIES == ("register2d",)
+    assert BULK_STRATEGIES == ("tma",) and WIDE_STRATEGIES == ("register2d", "tma")
+    assert {"register2d", "tma"} <= set(SHARED_STRATEGIES) and REGISTER2D_WIDTH == 32 * REGISTER2D_COLS == 128
+
+
+@pytest.mark.parametrize(("h", "w", "k", "t"),
+                         [(100, 300, 5, 32), (37, 53, 15, 16), (1, 1, 1, 4), (61, 132, 3, 8)])
+def test_tma_is_register2d_filled_by_one_tensor_copy(h: int, w: int, k: int, t: int) -> None:
+    """register2d's tiles, block and outputs; halo columns r rounded up to 8 (32-byte sectors); every slot
+    is thread (0, 0)'s, phase 0, in flat order from the shared origin; shared_bytes add the 128-byte-aligned
+    output staging tile and the 8-byte barrier."""
+    tma, r2d = geometry(h, w, k, "tma", t), geometry(h, w, k, "register2d", t)
+    for name in ("tile", "block", "grid", "outputs_per_thread"):
+        assert getattr(tma, name) == getattr(r2d, name), name
+    r = (k - 1) // 2
+    assert tma.halo_cols == -(-r // 8) * 8 and tma.shared_tile == (t + 2 * r, 128 + 2 * tma.halo_cols)
+    slots = tma.shared_tile[0] * tma.shared_tile[1]
+    assert tma.load_width == slots and tma.load_phases == 1
+    assert tma.shared_bytes == -(-slots * 4 // 128) * 128 + tma.tile[0] * tma.tile[1] * 4 + 8
+    for block in tma.blocks():
+        plan, (oy, ox) = tma.load_plan(*block), tma.shared_origin(*block)
+        assert (oy, ox) == (tma.out_origin(*block)[0] - r, tma.out_origin(*block)[1] - tma.halo_cols)
+        assert ox % 8 == 0                                                   # each copy row: a 32-byte sector
+        assert len(plan) == slots
+        assert not plan.thread_y.any() and not plan.thread_x.any() and not plan.phase.any()
+        sy, sx = np.divmod(np.arange(slots), tma.shared_tile[1])
+        np.testing.assert_array_equal(plan.smem_y, sy)
+        np.testing.assert_array_equal(plan.smem_x, sx)
+        np.testing.assert_array_equal(plan.in_y, sy + oy)
+        np.testing.assert_array_equal(plan.in_x, sx + ox)
+        np.testing.assert_array_equal(plan.ghost, (plan.in_y < 0) | (plan.in_y >= h) | (plan.in_x < 0)
+                                      | (plan.in_x >= w))
+        for x, y in zip(tma.thread_outputs(*block), r2d.thread_outputs(*block), strict=True):
+            np.testing.assert_array_equal(x, y)
 
 
 def test_sizes_by_hand() -> None:
@@ -124,6 +158,9 @@ def test_load_groups_are_four_aligned_slots_of_one_thread_and_phase(geo: TileGeo
     ((10, 10, 3, "register2d", 6), r"tile must be a multiple of REGISTER_ROWS \(4\) for 'register2d', got 6"),
     ((10, 10, 3, "register2d", 132), r"needs 1056 threads per block \(33x32\)"),
     ((10, 10, 19, "register2d", 64), r"needs 49856 bytes of shared memory \(82x152 float32\)"),
+    ((10, 10, 5, "tma", 64), r"needs 71944 bytes of shared memory \(68x144 float32 and a 64x128 float32 "
+                             r"staging tile for the tensor store\)"),
+    ((10, 10, 3, "tma", 10), r"tile must be a multiple of REGISTER_ROWS \(4\) for 'tma', got 10"),
 ])
 def test_validation_errors(args: tuple, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -133,3 +170,5 @@ def test_validation_errors(args: tuple, message: str) -> None:
 def test_largest_tiles_fit_shared_memory() -> None:
     assert geometry(8, 8, 17, "register2d", 64).shared_bytes == 80 * 144 * 4 <= SHARED_LIMIT_BYTES
     assert geometry(8, 8, 41, "register2d", 32).shared_bytes == 72 * 168 * 4 <= SHARED_LIMIT_BYTES
+    assert geometry(8, 8, 19, "tma", 32).shared_bytes == 50 * 160 * 4 + 32 * 128 * 4 + 8 <= SHARED_LIMIT_BYTES
+    assert geometry(8, 8, 43, "tma", 16).shared_bytes <= SHARED_LIMIT_BYTES
