@@ -33,7 +33,7 @@ class ConvUsageError(UserError):
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``conv`` and ``conv-bench``; :func:`run` runs either."""
-    from engine.tiling import ALL_STRATEGIES
+    from engine.tiling import ALL_STRATEGIES, BULK_STRATEGIES, WIDE_STRATEGIES
 
     c = sub.add_parser("conv", help="2D convolution with shared-memory tiles (GPU or CPU emulator)")
     src = c.add_mutually_exclusive_group(required=True)
@@ -41,9 +41,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--image", help="an image file (PNG, ...), read as grey levels 0-255")
     src.add_argument("--size", help="HxW: a random image of that size (seed 0)")
     c.add_argument("--mask", required=True, help="a .npy mask, or an odd size K for a K x K box filter")
-    c.add_argument("--strategy", default="output_tile", choices=ALL_STRATEGIES)
+    bulk = " and ".join(BULK_STRATEGIES)
+    c.add_argument("--strategy", default="output_tile", choices=ALL_STRATEGIES,
+                   help=f"which kernel runs (default output_tile); {bulk} fills shared memory with one bulk "
+                        f"tensor copy (TMA) and needs a GPU of compute capability 9.0+ (the emulator runs "
+                        f"every strategy)")
+    wide = " and ".join(WIDE_STRATEGIES)
     c.add_argument("--tile", type=int, default=16,
-                   help="output tile edge (default 16); register2d: the rows of a T x 128 tile")
+                   help=f"output tile edge (default 16); {wide}: the rows of a T x 128 tile")
     c.add_argument("--backend", default="auto", choices=["auto", "cuda", "emulator"])
     c.add_argument("--output", help="write the result as .npy")
     c.add_argument("--json", action="store_true")

@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from engine.tiling import TileGeometry
 
 __all__ = ["AUTO_RUN_PIXELS", "ConvController", "block_display", "counters_display", "emulate_bands",
-           "grid_display"]
+           "grid_display", "shared_parts"]
 
 DEBOUNCE_MS = 120
 AUTO_RUN_PIXELS = 512 * 512      # the emulator runs by itself up to here (well under a second)
@@ -135,7 +135,22 @@ def block_display(geom: TileGeometry, by: int, bx: int,
         input=(iy, ix, iy + sy, ix + sx), ghost=geom.ghost_mask(by, bx), threads=geom.block,
         shared_tile=geom.shared_tile, shared_origin=origin, load_phases=geom.load_phases, loads=table,
         out_thread_y=ty, out_thread_x=tx, out_y=oy, out_x=ox, source=source, note=note, shared=shared,
-        load_width=geom.load_width, outputs_per_thread=geom.outputs_per_thread)
+        load_width=geom.load_width, outputs_per_thread=geom.outputs_per_thread,
+        bulk=geom.strategy in tiling.BULK_STRATEGIES, staging=geom.staging_tile,
+        shared_parts=shared_parts(geom))
+
+
+def shared_parts(geom: TileGeometry) -> tuple[tuple[str, int], ...]:
+    """``(what, bytes)`` of each piece of ``geom.shared_bytes`` when there is more than the shared tile
+    (tma: the tile, its padding to a 128-byte boundary, the output staging tile, the mbarrier); else ()."""
+    (sh, sw), (th, tw) = geom.shared_tile, geom.staging_tile
+    if not th:
+        return ()
+    tile, staging = sh * sw * 4, th * tw * 4
+    pad = -tile % tiling.STAGING_ALIGN_BYTES
+    parts = [("input tile", tile), ("padding", pad), ("output staging tile", staging),
+             ("mbarrier", geom.shared_bytes - tile - pad - staging)]
+    return tuple((what, n) for what, n in parts if n)
 
 
 def _recorded_table(rec: dict[str, np.ndarray], plan: LoadTable) -> LoadTable:
@@ -166,23 +181,44 @@ def counters_display(geom: TileGeometry, c: Counters, occ: occupancy.Occupancy, 
                      registers_note: str) -> CountersDisplay:
     k2 = geom.mask_size ** 2
     (sh, sw), (th, tw), (ph, pw) = geom.shared_tile, geom.tile, geom.outputs_per_thread
+    bulk, slots, lw = geom.strategy in tiling.BULK_STRATEGIES, sh * sw, geom.load_width
     shared = f"{sh}×{sw} floats × 4 B" if geom.shared_bytes else "this strategy uses no shared memory"
     if geom.shared_bytes and geom.halo_cols != geom.radius:
+        m = _halo_multiple(geom.strategy)
+        why = (f"so each row of the tensor copy starts on a {4 * m}-byte boundary" if bulk else
+               f"so every group of {lw} slots is one aligned {4 * lw}-byte load")
         shared += (f": the {th}×{tw} tile, r = {geom.radius} rows above and below, {geom.halo_cols} columns "
-                   f"left and right (r rounded up to {geom.load_width}, so every group of {geom.load_width} "
-                   f"slots is one aligned {4 * geom.load_width}-byte load)")
-    slots, lw = sh * sw, geom.load_width
-    phases = (f"⌈{slots:,} slots / ({geom.threads_per_block} threads × {lw} slot{'s' if lw > 1 else ''} "
-              f"per load)⌉" + (f"; each load is one {4 * lw}-byte group" if lw > 1 else "")
-              if geom.shared_bytes else "no shared tile to fill")
+                   f"left and right (r rounded up to {m}, {why})")
+    if parts := shared_parts(geom):      # tma: more than the input tile
+        align = tiling.STAGING_ALIGN_BYTES
+        why = {"input tile": f"{sh}×{sw}", "padding": f"the staging tile starts on a {align}-byte boundary",
+               "output staging tile": f"{th}×{tw} floats; the tensor store reads it",
+               "mbarrier": "the copy signals it"}
+        shared = (" + ".join(f"{n:,} B {what} ({why[what]})" for what, n in parts)
+                  + f". The input tile: {shared}")
+    if bulk:
+        plan = geom.load_plan(0, 0)           # one thread issues the copy: the plan says which
+        phases = (f"one bulk tensor copy (TMA) issued by thread ({plan.thread_y[0]}, {plan.thread_x[0]}) "
+                  f"fills all {slots:,} slots ({4 * slots:,} B); the copy engine zero-fills the ghost slots "
+                  f"and reads nothing for them; the other {geom.threads_per_block - 1} threads load nothing "
+                  f"and wait on the mbarrier")
+    elif geom.shared_bytes:
+        phases = (f"⌈{slots:,} slots / ({geom.threads_per_block} threads × {lw} slot{'s' if lw > 1 else ''} "
+                  f"per load)⌉" + (f"; each load is one {4 * lw}-byte group" if lw > 1 else ""))
+    else:
+        phases = "no shared tile to fill"
     reuse = (f"{c.reuse:.2f}", f"{c.shared_loads:,} shared reads / {c.shared_stores:,} shared stores")
+    if bulk:
+        reuse = (reuse[0], reuse[1] + " (the slots the tensor copies write; the staging tile's writes and "
+                                      "the tensor store's reads are not counted)")
     if not c.shared_stores:
         reuse = ("–", "no shared tile: every tap is a global (cached) read")
     rows = (
         ("Grid", f"{geom.grid[0]}×{geom.grid[1]} = {geom.grid[0] * geom.grid[1]:,} blocks",
          f"⌈{geom.height}/{geom.tile[0]}⌉ × ⌈{geom.width}/{geom.tile[1]}⌉"),
         ("Block", f"{geom.block[0]}×{geom.block[1]} = {geom.threads_per_block} threads",
-         f"{ph}×{pw} = {ph * pw} output(s) per thread; the output tile is {th}×{tw}"),
+         f"{ph}×{pw} = {ph * pw} output(s) per thread; the output tile is {th}×{tw}"
+         + ("; the outputs are staged in shared memory and leave by one tensor store" if bulk else "")),
         ("Shared memory per block", f"{geom.shared_bytes:,} B", shared),
         ("Load phases", f"{geom.load_phases}", phases),
         ("Global loads per output", f"{c.loads_per_output:.3f}",
@@ -191,9 +227,25 @@ def counters_display(geom: TileGeometry, c: Counters, occ: occupancy.Occupancy, 
         ("Reuse factor", *reuse),
         ("Mask reads", f"{c.mask_loads:,}", "one per multiply-add, from constant memory (naive: global)"),
         ("Occupancy", f"{occ.occupancy:.0%}", f"{occ.blocks_per_sm} blocks × {occ.warps_per_block} warps per "
-                                              f"SM on the {occ.card.name} ({occ.limiter} limit)"),
+                                              f"SM on the {occ.card.name} ({occ.limiter} limit)"
+                                              + _cannot_run(geom, occ.card)),
     )
     return CountersDisplay(rows, occ.derivation, occ.card.name, registers, registers_note)
+
+
+def _halo_multiple(strategy: str) -> int:
+    """What the engine rounds r up to for ``strategy``'s halo columns: its ``halo_cols`` at r = 1."""
+    return tiling.geometry(1, 1, 3, strategy, tiling.REGISTER_ROWS).halo_cols
+
+
+def _cannot_run(geom: TileGeometry, card: occupancy.Card) -> str:
+    """Why ``card`` cannot run ``geom``'s kernel at all ("" when it can): tma needs Hopper's TMA."""
+    digits = "".join(ch for ch in card.arch if ch.isdigit())
+    major, minor = tiling.BULK_MIN_COMPUTE_CAPABILITY
+    if geom.strategy not in tiling.BULK_STRATEGIES or not digits or int(digits) >= 10 * major + minor:
+        return ""
+    return (f". But {geom.strategy} needs compute capability {major}.{minor}+ "
+            f"(the Tensor Memory Accelerator): the {card.name} ({card.arch}) cannot run it at all")
 
 
 # -- the work done off the GUI thread (generators: progress out, cancel at each yield) ---------------

@@ -89,7 +89,7 @@ class ThreadsPanel(QWidget):
         self.stepper.step_changed.connect(self._on_step)
 
     def _arrange(self, stacked: bool) -> None:
-        """Threads and shared tile side by side, or (wide grids: register2d's 136-column tile) stacked."""
+        """Threads and shared tile side by side, or stacked (wide grids: register2d's, tma's 128+ columns)."""
         g = self.grids
         for w in (self.threads_title, self.shared_title, self.threads, self.shared):
             g.removeWidget(w)
@@ -106,7 +106,7 @@ class ThreadsPanel(QWidget):
         self.stacked = stacked
 
     def _fit(self, b: BlockDisplay) -> None:
-        """Stack the grids when the shared tile is over twice as wide as tall (register2d's 136 columns),
+        """Stack the grids when the shared tile is over twice as wide as tall (register2d, tma: 128+ columns),
         and give each stacked grid the height its shape asks for at the full width."""
         stacked = b.load_phases > 0 and b.shared_tile[1] > 2 * b.shared_tile[0]
         if stacked != self.stacked:
@@ -121,11 +121,11 @@ class ThreadsPanel(QWidget):
     def set_block(self, block: BlockDisplay | None, pixel: tuple[int, int] | None) -> None:
         old = len(self.stepper.steps)
         self.block, self.pixel = block, pixel
-        steps = phase_steps(block.load_phases, block.load_width) if block is not None else []
+        steps = _steps(block) if block is not None else []
         self.stepper.set_steps(steps, self.stepper.step if len(steps) == old else len(steps) - 1)
         if block is not None:
             self._fit(block)
-            self.shared.set_group(block.load_width)
+            self.shared.set_group(1 if block.bulk else block.load_width)   # a bulk copy has no groups to draw
         self._header()
         self._repaint()
 
@@ -176,9 +176,15 @@ class ThreadsPanel(QWidget):
             self.header.setText("No block selected.")
             return
         shared = (f"shared tile {b.shared_tile[0]}×{b.shared_tile[1]} = "
-                  f"{b.shared_tile[0] * b.shared_tile[1] * 4:,} B, {b.load_phases} load phase"
-                  f"{'s' if b.load_phases != 1 else ''}" if b.load_phases else "no shared memory")
-        if b.load_phases and b.load_width > 1:
+                  f"{b.shared_tile[0] * b.shared_tile[1] * 4:,} B" if b.load_phases else "no shared memory")
+        if b.load_phases and len(b.shared_parts) > 1:     # tma: a staging tile and an mbarrier besides
+            shared += " (" + "".join(f"+ {n:,} B {what} " for what, n in b.shared_parts[1:])
+            shared += f"= {b.shared_bytes:,} B)"
+        if b.load_phases:
+            shared += f", {b.load_phases} load phase{'s' if b.load_phases != 1 else ''}"
+        if b.load_phases and (who := b.bulk_thread) is not None:
+            shared += f": one bulk tensor copy (TMA) by thread {who}"
+        elif b.load_phases and b.load_width > 1:
             shared += f" of one {4 * b.load_width}-byte group ({b.load_width} slots) per thread"
         (oh, ow), (y0, x0, y1, x1) = b.outputs_per_thread, b.tile_rect
         each = f", {oh}×{ow} outputs each" if oh * ow > 1 else ""
@@ -251,15 +257,17 @@ class ThreadsPanel(QWidget):
         if self.pixel is not None and (who := b.thread_of_output(*self.pixel)) is not None:
             thread_marks.append(who)
         if self.hovered_thread != (-1, -1):
-            phase = self.load_phase()
-            for i in t.rows_of_thread(*self.hovered_thread):
-                slot = (int(t.smem_y[i]), int(t.smem_x[i]))
-                (slot_strong if phase == t.phase[i] else slot_marks).append(slot)
+            rows, phase = t.rows_of_thread(*self.hovered_thread), self.load_phase()
+            now = t.phase[rows] == phase if phase is not None else np.zeros(len(rows), bool)
+            slot_strong += _cells(t.smem_y[rows[now]], t.smem_x[rows[now]])
+            slot_marks += _cells(t.smem_y[rows[~now]], t.smem_x[rows[~now]])
         strong_threads = [self.hovered_thread] if self.hovered_thread != (-1, -1) else []
         if self.hovered_slot != (-1, -1) and (row := t.row_of_slot(*self.hovered_slot)) is not None:
             strong_threads.append((int(t.thread_y[row]), int(t.thread_x[row])))
             slot_strong.append(self.hovered_slot)
-            slot_marks += [(int(t.smem_y[i]), int(t.smem_x[i])) for i in b.group_rows(row) if i != row]
+            group = b.group_rows(row)              # the whole load (a 4-slot group, a bulk copy): one outline
+            if len(group) > 1:
+                slot_marks += _cells(t.smem_y[group], t.smem_x[group])
         self.threads.set_marks(thread_marks, strong_threads)
         self.shared.set_marks(slot_marks, slot_strong)
 
@@ -300,7 +308,10 @@ class ThreadsPanel(QWidget):
         rows = t.rows_of_thread(ty, tx)
         for phase in dict.fromkeys(t.phase[rows].tolist()):        # one load (one slot or group) a phase
             parts.append(f"phase {phase + 1}: {self._load_text(rows[t.phase[rows] == phase])}")
-        if len(parts) == 1:
+        if len(parts) == 1 and (who := b.bulk_thread) is not None:
+            parts.append(f"loads nothing: thread {who}'s one tensor copy fills the whole shared tile; this "
+                         f"thread waits at the mbarrier until the copy has landed")
+        elif len(parts) == 1:
             parts.append("loads nothing into shared memory" if b.load_phases else
                          "reads its taps straight from global memory")
         parts.append(self._compute_text(ty, tx))
@@ -312,6 +323,8 @@ class ThreadsPanel(QWidget):
         assert b is not None
         t = b.loads
         slot = f"slot{'s' if len(rows) > 1 else ''} ({_span(t.smem_y[rows], t.smem_x[rows])})"
+        if b.bulk:
+            return self._bulk_text(rows, slot)
         real, ghost = rows[~t.ghost[rows]], int(t.ghost[rows].sum())
         if len(rows) == 1:
             r = rows[0]
@@ -326,6 +339,20 @@ class ThreadsPanel(QWidget):
         if pad:
             what += " · padding" if pad == len(rows) else f" · {pad} padding"     # the legend explains it
         return f"{slot} ← {what}"
+
+    def _bulk_text(self, rows: np.ndarray, slot: str) -> str:
+        """The bulk tensor copy: ``one tensor copy of slots (...) ← in[...]``, its zero-filled ghost cells."""
+        b = self.block
+        assert b is not None
+        t = b.loads
+        real, ghost = rows[~t.ghost[rows]], int(t.ghost[rows].sum())
+        what = f"in[{_span(t.in_y[real], t.in_x[real])}]" if len(real) else "nothing from global memory"
+        if ghost:
+            what += f" + {ghost:,} ghost cell{'s' if ghost > 1 else ''} the copy engine zero-fills"
+        pad = int((~b.in_input(t.in_y[rows], t.in_x[rows])).sum())
+        if pad:
+            what += f" · {pad:,} padding"
+        return f"one bulk tensor copy (TMA), {4 * len(rows):,} B: {slot} ← {what}"
 
     def _compute_text(self, ty: int, tx: int) -> str:
         b = self.block
@@ -343,8 +370,12 @@ class ThreadsPanel(QWidget):
                     f"({len(outs)} outputs)")
         else:
             text = "computes " + ", ".join(f"out[{y}, {x}]" for y, x in outs)
+        if b.staging != (0, 0):
+            text += f" into the {b.staging[0]}×{b.staging[1]} staging tile; one tensor store writes it out"
         if owns and len(outs) < per:
             text += f"; its other {per - len(outs)} fall outside the image and are not written"
+            if b.staging != (0, 0):
+                text += " (the tensor store drops them)"
         return text
 
     def describe_slot(self, sy: int, sx: int) -> str:
@@ -358,10 +389,15 @@ class ThreadsPanel(QWidget):
             return f"<b>slot ({sy}, {sx})</b>: the recorded kernel never wrote it"
         what = "0 (a ghost cell outside the image; no global load)" if t.ghost[row] else \
             f"in[{t.in_y[row]}, {t.in_x[row]}]"
-        text = (f"<b>slot ({sy}, {sx})</b> ← {what}<br>loaded by thread ({t.thread_y[row]}, "
-                f"{t.thread_x[row]}) in phase {t.phase[row] + 1}")
+        if b.bulk and t.ghost[row]:
+            what = "0 (a ghost cell outside the image: the copy engine zero-fills it, reading nothing)"
+        who, phase = f"thread ({t.thread_y[row]}, {t.thread_x[row]})", f"phase {t.phase[row] + 1}"
+        text = f"<b>slot ({sy}, {sx})</b> ← {what}<br>loaded by {who} in {phase}"
         group = b.group_rows(row)
-        if len(group) > 1:
+        if b.bulk:
+            text = (f"<b>slot ({sy}, {sx})</b> ← {what}<br>written by the one bulk tensor copy (TMA) that "
+                    f"{who} issues in {phase}: all {len(group):,} slots, {4 * len(group):,} B")
+        elif len(group) > 1:
             slots = _span(t.smem_y[group], t.smem_x[group])
             text += f", in one {4 * len(group)}-byte load of slots ({slots})"
         if not b.in_input(t.in_y[row : row + 1], t.in_x[row : row + 1])[0]:
@@ -373,9 +409,30 @@ def _range(a: int, b: int) -> str:
     return f"{a}" if a == b else f"{a}..{b}"
 
 
+_SPAN_CELLS = 8       # scattered cells listed one by one up to here; more are summarised
+
+
 def _span(ys: np.ndarray, xs: np.ndarray) -> str:
-    """``y, x``; ``y, x0..x1`` for a run along one row; else every ``(y, x)``."""
+    """``y, x``; ``y, x0..x1`` for a run along one row; ``y0..y1, x0..x1`` for a whole rectangle (a
+    bulk copy's tile); else every ``(y, x)``, the first few of many."""
     ys, xs = np.asarray(ys), np.asarray(xs)
     if (ys == ys[0]).all() and (np.diff(xs) == 1).all():
         return f"{ys[0]}, {_range(int(xs[0]), int(xs[-1]))}"
-    return "; ".join(f"{y}, {x}" for y, x in zip(ys.tolist(), xs.tolist(), strict=True))
+    y0, y1, x0, x1 = int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max())
+    width = x1 - x0 + 1
+    if len(ys) == (y1 - y0 + 1) * width and len(np.unique((ys - y0) * width + xs - x0)) == len(ys):
+        return f"{_range(y0, y1)}, {_range(x0, x1)}"
+    cells = "; ".join(f"{y}, {x}" for y, x in zip(ys[:_SPAN_CELLS].tolist(), xs[:_SPAN_CELLS].tolist(),
+                                                  strict=True))
+    return cells if len(ys) <= _SPAN_CELLS else f"{cells}; … {len(ys):,} in all"
+
+
+def _cells(ys: np.ndarray, xs: np.ndarray) -> list[tuple[int, int]]:
+    return list(zip(np.asarray(ys).tolist(), np.asarray(xs).tolist(), strict=True))
+
+
+def _steps(b: BlockDisplay) -> list[str]:
+    """The phase stepper's stops for block ``b``."""
+    who = b.bulk_thread
+    return phase_steps(b.load_phases, b.load_width, bulk=b.shared_tile if who is not None else None,
+                       staging=b.staging, thread=who or (0, 0))

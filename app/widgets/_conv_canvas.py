@@ -179,7 +179,7 @@ class ConvCanvas(QWidget):
         if b is None:
             return
         y0, x0, y1, x1 = _extent(b)
-        pad = margin * min(y1 - y0, x1 - x0)      # a wide tile (register2d: T x 128) keeps a useful zoom
+        pad = margin * min(y1 - y0, x1 - x0)      # a wide tile (register2d, tma: T x 128) keeps a useful zoom
         self.view_box.setRange(xRange=(x0 - pad, x1 + pad), yRange=(y0 - pad, y1 + pad), padding=0)
 
     def ensure_visible(self) -> None:

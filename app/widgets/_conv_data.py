@@ -35,7 +35,7 @@ LEGEND = (
     ("footprint", "Mask footprint of the chosen output pixel"),
     ("pixel", "Chosen output pixel (Shift+arrows move it)"),
     ("loads", "Loaded by the hovered thread, or in this phase"),
-    ("padding", "Shared-tile padding: loaded for aligned groups, read by no output"),
+    ("padding", "Shared-tile padding: loaded for alignment, read by no output"),
     ("patch", "Every output of the chosen pixel's thread"),
 )
 OPTIONAL_LEGEND = ("padding", "patch")     # shown only for blocks that have them
@@ -102,10 +102,17 @@ class BlockDisplay:
     ghost : ``(S_y, S_x)`` bool over the input tile ``input``: True outside the image
     out_* : ``(N,)`` int32, which thread ``(out_thread_y, out_thread_x)`` writes output ``(out_y, out_x)``
     shared_origin : image coordinates of shared slot (0, 0); None when the strategy has no shared tile
-    shared : the shared tile in image coordinates (it may reach past ``input``: register2d's aligned
+    shared : the shared tile in image coordinates (it may reach past ``input``: register2d's and tma's aligned
         columns); None when there is none
-    load_width : slots one thread fills per load (4: one 16-byte float4 group), consecutive in ``loads``
+    load_width : slots one thread fills per load (4: one 16-byte float4 group; every slot: one bulk
+        copy), consecutive in ``loads``
     outputs_per_thread : (rows, cols) of outputs one thread computes
+    bulk : the one load is a bulk tensor copy (TMA) of the whole shared tile, issued by one thread;
+        the copy engine zero-fills the ghost cells and signals an mbarrier the other threads wait on
+    staging : (rows, cols) of the shared-memory tile the outputs are staged in for one tensor store;
+        (0, 0) when each thread writes its own outputs
+    shared_parts : ``(what, bytes)`` of every piece of the block's shared memory, the shared tile first,
+        summing to the launch's shared bytes; empty when it is just the shared tile (or nothing)
     """
 
     block: tuple[int, int]
@@ -130,6 +137,25 @@ class BlockDisplay:
     shared: Rect | None = None
     load_width: int = 1
     outputs_per_thread: tuple[int, int] = (1, 1)
+    bulk: bool = False
+    staging: tuple[int, int] = (0, 0)
+    shared_parts: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def shared_bytes(self) -> int:
+        """Bytes of shared memory the block allocates: the shared tile, plus ``shared_parts``' extras."""
+        if self.shared_parts:
+            return sum(n for _, n in self.shared_parts)
+        return self.shared_tile[0] * self.shared_tile[1] * 4 if self.load_phases else 0
+
+    @property
+    def bulk_thread(self) -> tuple[int, int] | None:
+        """The thread that issues the bulk copy (None unless ``bulk`` and the plan has a load)."""
+        t = self.loads
+        if not self.bulk or not t.loaded.any():
+            return None
+        i = int(np.flatnonzero(t.loaded)[0])
+        return int(t.thread_y[i]), int(t.thread_x[i])
 
     def thread_of_output(self, y: int, x: int) -> tuple[int, int] | None:
         hit = np.flatnonzero((self.out_y == y) & (self.out_x == x))
@@ -152,13 +178,33 @@ class BlockDisplay:
         return (y >= y0) & (y < y1) & (x >= x0) & (x < x1)
 
 
-def phase_steps(load_phases: int, load_width: int = 1) -> list[str]:
-    """The stepper's stops: each load phase, the barrier, the compute phase."""
+def phase_steps(load_phases: int, load_width: int = 1, bulk: tuple[int, int] | None = None,
+                staging: tuple[int, int] = (0, 0), thread: tuple[int, int] = (0, 0)) -> list[str]:
+    """The stepper's stops: each load phase, the barrier, the compute phase.
+
+    ``bulk`` is the ``(rows, cols)`` shared tile that ``thread`` fills with one bulk tensor copy (tma),
+    None when every thread loads its own slots; ``staging`` the ``(rows, cols)`` tile the outputs are
+    staged in for one tensor store ((0, 0): each thread stores its own).
+    """
     if load_phases == 0:
         return ["compute (no shared memory: taps come from global memory)"]
-    each = f": one {4 * load_width}-byte group ({load_width} slots) per thread" if load_width > 1 else ""
-    loads = [f"load phase {p + 1} of {load_phases}{each}" for p in range(load_phases)]
-    return [*loads, "__syncthreads(): every slot is filled", "compute"]
+    if bulk is not None:
+        rows, cols = bulk
+        loads = [f"load phase {p + 1} of {load_phases}: thread {thread} issues one bulk tensor copy (TMA) "
+                 f"of the whole {rows}×{cols} tile ({rows * cols * 4:,} B); the copy engine zero-fills ghost "
+                 f"cells without reading them; the other threads load nothing"
+                 for p in range(load_phases)]
+        barrier = "mbarrier wait: every thread waits until the copy has landed and signalled the barrier"
+    else:
+        each = f": one {4 * load_width}-byte group ({load_width} slots) per thread" if load_width > 1 else ""
+        loads = [f"load phase {p + 1} of {load_phases}{each}" for p in range(load_phases)]
+        barrier = "__syncthreads(): every slot is filled"
+    compute = "compute"
+    if staging != (0, 0):
+        compute += (f": each thread writes its outputs into the {staging[0]}×{staging[1]} staging tile in "
+                    f"shared memory; after a barrier, thread (0, 0) issues one tensor store of the tile (the "
+                    f"copy engine drops what lies past the image)")
+    return [*loads, barrier, compute]
 
 
 @dataclass(frozen=True)

@@ -231,7 +231,7 @@ class BlockOverlayItem(_Padded):
 
     def _shared_layers(self, b: BlockDisplay) -> None:
         """Ghost cells (the input tile's, and any shared slot that gets 0) and the shared tile where it
-        reaches past the input tile (register2d's aligned padding columns)."""
+        reaches past the input tile (register2d's and tma's aligned padding columns)."""
         t = b.loads
         gy, gx = np.nonzero(b.ghost)
         gy, gx = gy + b.input[0], gx + b.input[1]

@@ -33,6 +33,7 @@ class CellGrid(QWidget):
         self.colors = np.zeros((0, 0, 4), np.uint8)       # (R, C, RGBA)
         self.marks: list[tuple[int, int]] = []
         self.strong: list[tuple[int, int]] = []
+        self._boxes: tuple[list[tuple[int, int, int, int]], ...] = ([], [])   # the marks as rectangles
         self.group = 1                                    # columns per load group (lines between them)
         self._image = QImage()
         self._hovered = (-1, -1)
@@ -52,8 +53,9 @@ class CellGrid(QWidget):
         self.update()
 
     def set_marks(self, marks: list[tuple[int, int]], strong: list[tuple[int, int]] | None = None) -> None:
-        """Outline ``marks`` thinly and ``strong`` thickly."""
+        """Outline ``marks`` thinly and ``strong`` thickly; neighbouring cells share one outline."""
         self.marks, self.strong = marks, strong or []
+        self._boxes = (_boxes(self.marks), _boxes(self.strong))
         self.update()
 
     def _layout(self) -> tuple[float, float, float]:
@@ -89,11 +91,11 @@ class CellGrid(QWidget):
             p.setPen(QPen(QColor(0, 0, 0, 110), 0))
             for j in range(0, c + 1, self.group):
                 p.drawLine(int(ox + j * cell), int(oy), int(ox + j * cell), int(oy + r * cell))
-        for marks, width in ((self.marks, 1.5), (self.strong, 3.0)):
+        for boxes, width in zip(self._boxes, (1.5, 3.0), strict=True):
             p.setPen(QPen(QColor("black"), width))
             p.setBrush(Qt.BrushStyle.NoBrush)
-            for row, col, n in _runs(marks):          # a 4-slot load group is one outline, not four
-                p.drawRect(QRectF(ox + col * cell, oy + row * cell, n * cell, cell))
+            for row, col, rows, cols in boxes:        # a 4-slot group, a bulk copy's tile: one outline
+                p.drawRect(QRectF(ox + col * cell, oy + row * cell, cols * cell, rows * cell))
         p.end()
 
     def mouseMoveEvent(self, e: QMouseEvent) -> None:
@@ -117,6 +119,21 @@ def _runs(cells: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
         else:
             out.append((row, col, 1))
     return out
+
+
+def _boxes(cells: list[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
+    """``(row, col, rows, cols)`` rectangles covering ``cells``: runs along a row, stacked where the
+    next row has a run of the same columns (a whole shared tile is one rectangle)."""
+    out: list[list[int]] = []
+    last: dict[tuple[int, int], int] = {}          # (col, cols) -> index in out of the box it may extend
+    for row, col, n in _runs(cells):
+        i = last.get((col, n))
+        if i is not None and out[i][0] + out[i][2] == row:
+            out[i][2] += 1
+        else:
+            last[(col, n)] = len(out)
+            out.append([row, col, 1, n])
+    return [(a, b, c, d) for a, b, c, d in out]
 
 
 class PhaseStepper(QWidget):

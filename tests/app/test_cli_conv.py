@@ -19,7 +19,7 @@ def call(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
 
 
 @pytest.mark.parametrize("strategy", ["naive", "constant", "input_tile", "output_tile", "cached_halo",
-                                      "register", "register2d"])
+                                      "register", "register2d", "tma"])
 def test_conv_json_and_output_match_scipy(strategy: str, tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     rng = np.random.default_rng(1)
@@ -27,7 +27,7 @@ def test_conv_json_and_output_match_scipy(strategy: str, tmp_path: Path,
     mask = rng.standard_normal((5, 5)).astype(np.float32)
     np.save(tmp_path / "in.npy", image)
     np.save(tmp_path / "mask.npy", mask)
-    tile = "32" if strategy.startswith("register") else "16"
+    tile = "32" if strategy in ("register", "register2d", "tma") else "16"
     rc, out, err = call(capsys, "--input", str(tmp_path / "in.npy"), "--mask", str(tmp_path / "mask.npy"),
                         "--strategy", strategy, "--tile", tile, "--backend", "emulator",
                         "--output", str(tmp_path / "out.npy"), "--json")
@@ -47,6 +47,29 @@ def test_conv_size_and_box_mask(capsys: pytest.CaptureFixture[str]) -> None:
     assert rc == 0
     report = json.loads(out)
     assert report["image"] == [20, 30] and report["shared_memory_bytes"] == 18 * 18 * 4
+
+
+def test_conv_tma_reports_shared_memory_with_its_staging_tile(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, err = call(capsys, "--size", "20x30", "--mask", "5", "--strategy", "tma", "--backend",
+                        "emulator", "--json")
+    assert rc == 0, err
+    report = json.loads(out)
+    assert report["tile"] == [16, 128] and report["block"] == [4, 32]
+    from engine.tiling import geometry
+
+    geom = geometry(20, 30, 5, "tma", 16)
+    # the engine's figure: the input tile, then the 16 x 128 output staging tile and the 8-byte mbarrier
+    sh, sw = geom.shared_tile
+    assert report["shared_memory_bytes"] == geom.shared_bytes >= sh * sw * 4 + 16 * 128 * 4 + 8
+
+
+def test_conv_help_says_what_tma_needs(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["conv", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "tma fills shared memory with one bulk tensor copy (TMA)" in text
+    assert "compute capability 9.0+" in text
+    assert "register2d and tma: the rows of a T x 128 tile" in text
 
 
 def test_conv_image_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -20,7 +20,7 @@ from app.conv_controller import ConvController, block_display, emulate_bands
 from app.widgets._conv_benchmark import newest_benchmark
 from app.widgets._conv_data import ConvParams
 from app.widgets._conv_sources import make_mask, make_pattern
-from engine import conv_cuda, tiling
+from engine import conv_cuda, occupancy, tiling
 from engine.conv_emulator import emulate
 from engine.tiling import geometry
 
@@ -153,7 +153,7 @@ def test_clicking_a_block_draws_the_engine_geometry(conv: ConvController, qtbot:
         np.testing.assert_array_equal(getattr(shown, name), getattr(plan, name))
     if geom.shared_bytes:
         assert threads.shared.colors.shape[:2] == geom.shared_tile
-    assert threads.stepper.steps[-1] == "compute" or not geom.shared_bytes
+    assert threads.stepper.steps[-1].startswith("compute") or not geom.shared_bytes
     assert len(threads.stepper.steps) == (geom.load_phases + 2 if geom.shared_bytes else 1)
     who = threads.block.thread_of_output(*pixel)
     ty, tx, oy, ox = geom.thread_outputs(*block)
@@ -195,7 +195,8 @@ def test_register2d_threads_load_16_byte_groups_and_compute_4x4_patches(conv: Co
     text = threads.info.text()
     assert f"in[{plan.in_y[1]}, {plan.in_x[1]}]" in text and "alignment padding" in text
     assert "in one 16-byte load of slots (0, 0..3)" in text
-    assert threads.shared.strong == [(0, 1)] and sorted(threads.shared.marks) == [(0, 0), (0, 2), (0, 3)]
+    assert threads.shared.strong == [(0, 1)]                  # the whole group: one thin outline
+    assert sorted(threads.shared.marks) == [(0, 0), (0, 1), (0, 2), (0, 3)]
     legend = conv.view.canvas.legend.labels
     assert legend["padding"].isVisible() and legend["patch"].isVisible()
     conv.set_params(strategy="output_tile")                   # square tiles, one output a thread
@@ -222,6 +223,110 @@ def test_register2d_ghost_groups_are_zero_filled(conv: ConvController, tmp_path:
     assert conv.load_benchmark_file(bench)
     assert "40 registers per thread: what nvcc gave register2d" in conv.view.counters.registers_note.text()
     assert "10,880 B + 1,024 B reserved" in conv.view.counters.occupancy.text()   # the 20 x 136 tile
+
+
+def test_tma_one_thread_fills_the_tile_with_one_bulk_tensor_copy(conv: ConvController) -> None:
+    conv.set_params(**WIDE, strategy="tma")
+    geom = geometry(70, 300, 5, "tma", 16)
+    (sh, sw), slots = geom.shared_tile, geom.shared_tile[0] * geom.shared_tile[1]
+    block = _block_of(geom, BORDER)                     # past the image's corner: ghost cells
+    conv.select_block(*block, BORDER)
+    threads, plan = conv.view.threads, geom.load_plan(*block)
+    assert geom.load_phases == 1 and (plan.thread_y == 0).all() and (plan.thread_x == 0).all()
+    assert plan.ghost.any() and not plan.ghost.all()
+    steps = threads.stepper.steps
+    assert len(steps) == 3
+    assert steps[0] == (f"load phase 1 of 1: thread (0, 0) issues one bulk tensor copy (TMA) of the "
+                        f"whole {sh}×{sw} tile ({4 * slots:,} B); the copy engine zero-fills ghost cells "
+                        f"without reading them; the other threads load nothing")
+    assert steps[1].startswith("mbarrier wait: every thread waits until the copy has landed")
+    assert steps[2].startswith("compute: each thread writes its outputs into the 16×128 staging tile")
+    assert "one tensor store" in steps[2]
+    assert not any("byte group" in step or "__syncthreads" in step for step in steps)
+    header = threads.header.text()
+    staging, barrier = 16 * 128 * 4, 8
+    pad = geom.shared_bytes - 4 * slots - staging - barrier
+    extra = (f"+ {pad} B padding " if pad else "") + f"+ {staging:,} B output staging tile + 8 B mbarrier"
+    assert (f"shared tile {sh}×{sw} = {4 * slots:,} B ({extra} = {geom.shared_bytes:,} B), 1 load phase: one "
+            f"bulk tensor copy (TMA) by thread (0, 0)") in header
+    assert "byte group" not in header
+    assert threads.shared.group == 1                   # no 4-slot group lines over the tile
+    threads.set_step(0)                                # the load phase: only thread (0, 0) loads
+    loading = (threads.threads.colors != threads.threads.colors[1, 1]).any(axis=2)
+    assert np.argwhere(loading).tolist() == [[0, 0]]
+    # thread (0, 0): the whole tile in one copy, named as a rectangle, outlined as one
+    threads.threads.cell_hovered.emit(0, 0)
+    iy, ix = plan.in_y[~plan.ghost], plan.in_x[~plan.ghost]
+    text = threads.info.text()
+    assert (f"phase 1: one bulk tensor copy (TMA), {4 * slots:,} B: slots (0..{sh - 1}, 0..{sw - 1}) ← "
+            f"in[{iy.min()}..{iy.max()}, {ix.min()}..{ix.max()}] + {int(plan.ghost.sum()):,} ghost cells the "
+            f"copy engine zero-fills") in text
+    assert len(threads.shared.strong) == len(plan) and threads.shared._boxes[1] == [(0, 0, sh, sw)]
+    ys, xs = threads.highlight()
+    assert sorted(zip(ys.tolist(), xs.tolist(), strict=True)) == sorted(
+        zip(plan.in_y.tolist(), plan.in_x.tolist(), strict=True))
+    # any other thread loads nothing and waits at the barrier
+    threads.threads.cell_hovered.emit(1, 10)
+    text = threads.info.text()
+    assert "loads nothing: thread (0, 0)'s one tensor copy fills the whole shared tile" in text
+    assert "waits at the mbarrier" in text and "phase 1" not in text
+    assert threads.shared.strong == [] and threads.shared.marks == []
+    assert len(threads.highlight()[0]) == 0
+    # its outputs past the image are staged, then dropped by the tensor store
+    assert ("computes out[68..69, 296..299] (8 outputs) into the 16×128 staging tile; one tensor store "
+            "writes it out; its other 8 fall outside the image and are not written (the tensor store drops "
+            "them)") in text
+    threads.threads.cell_hovered.emit(-1, -1)
+    g = int(np.flatnonzero(plan.ghost)[0])
+    threads.shared.cell_hovered.emit(int(plan.smem_y[g]), int(plan.smem_x[g]))
+    text = threads.info.text()
+    assert "the copy engine zero-fills it, reading nothing" in text
+    assert (f"written by the one bulk tensor copy (TMA) that thread (0, 0) issues in phase 1: all {slots:,} "
+            f"slots") in text
+    assert threads.shared._boxes[0] == [(0, 0, sh, sw)]      # the whole copy, one thin outline
+
+
+def test_tma_counters_show_the_staging_tile_and_the_bulk_copy(conv: ConvController) -> None:
+    conv.set_params(**WIDE, strategy="tma")
+    geom = geometry(70, 300, 5, "tma", 16)
+    (sh, sw), slots = geom.shared_tile, geom.shared_tile[0] * geom.shared_tile[1]
+    shown = cc.counters_display(conv.geometry, conv.counters, occupancy.occupancy(conv.geometry), 32, "")
+    rows = {name: (value, how) for name, value, how in shown.rows}
+    value, how = rows["Shared memory per block"]
+    assert value == f"{geom.shared_bytes:,} B"
+    assert how.startswith(f"{4 * slots:,} B input tile ({sh}×{sw}) + ")
+    assert ("+ 8,192 B output staging tile (16×128 floats; the tensor store reads it) + 8 B mbarrier (the "
+            "copy signals it). The input tile") in how
+    r, h = geom.radius, geom.halo_cols
+    assert (f"the 16×128 tile, r = {r} rows above and below, {h} columns left and right (r rounded up to "
+            f"{h}, so each row of the tensor copy starts on a {4 * h}-byte boundary)") in how   # r = 2: h = 8
+    value, how = rows["Load phases"]
+    assert value == "1" and "byte group" not in how
+    assert how.startswith(f"one bulk tensor copy (TMA) issued by thread (0, 0) fills all {slots:,} slots "
+                          f"({4 * slots:,} B)")
+    assert "the other 127 threads load nothing and wait on the mbarrier" in how
+    assert "leave by one tensor store" in rows["Block"][1]
+    assert "cannot run" not in rows["Occupancy"][1]          # the H200 is sm_90
+    text = conv.view.counters.table.text()
+    assert "8,192 B output staging tile" in text and f"{geom.shared_bytes:,} B" in text
+    conv.set_card("NVIDIA A100")
+    assert ("tma needs compute capability 9.0+ (the Tensor Memory Accelerator): the NVIDIA A100 (sm_80) "
+            "cannot run it at all") in conv.view.counters.table.text()
+    conv.set_params(strategy="register2d")                    # no staging tile, and the A100 runs it
+    text = conv.view.counters.table.text()
+    assert "10,880 B" in text and "staging" not in text and "cannot run" not in text and "16-byte" in text
+
+
+@pytest.mark.parametrize(("mask", "tile"), [(3, 16), (5, 16), (5, 32), (9, 8), (21, 16)])
+def test_tma_shared_parts_add_up_to_the_engines_shared_bytes(mask: int, tile: int) -> None:
+    geom = geometry(100, 300, mask, "tma", tile)
+    parts = dict(cc.shared_parts(geom))
+    assert sum(parts.values()) == geom.shared_bytes
+    assert parts["input tile"] == geom.shared_tile[0] * geom.shared_tile[1] * 4
+    assert parts["output staging tile"] == tile * 128 * 4 and parts["mbarrier"] == 8
+    assert (parts["input tile"] + parts.get("padding", 0)) % 128 == 0    # the staging tile: 128-byte aligned
+    assert ("padding" in parts) == bool(parts["input tile"] % 128)
+    assert cc.shared_parts(geometry(100, 300, mask, "register2d", tile)) == ()
 
 
 def test_arrow_keys_move_the_block_and_shift_moves_the_pixel(conv: ConvController, qtbot: Any) -> None:

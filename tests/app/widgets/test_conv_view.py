@@ -22,7 +22,7 @@ from app.widgets._conv_data import (
     phase_steps,
 )
 from app.widgets._conv_items import CHUNK_LINES, TileGridItem, cell_runs
-from app.widgets._conv_threads import _runs
+from app.widgets._conv_threads import _boxes, _runs
 
 
 def _table(rows: list[tuple[int, ...]]) -> LoadTable:
@@ -65,6 +65,22 @@ def _vector_block() -> BlockDisplay:
                         out_thread_y=np.zeros(4, np.int32), out_thread_x=np.array([0, 0, 1, 1], np.int32),
                         out_y=np.zeros(4, np.int32), out_x=np.arange(4, dtype=np.int32),
                         shared=(-1, -2, 2, 6), load_width=4, outputs_per_thread=(1, 2))
+
+
+def _bulk_block() -> BlockDisplay:
+    """A hand-made tma-like block: _vector_block's 3 x 8 shared tile and 1 x 2 threads, but thread (0, 0)
+    fills every slot in one bulk copy (phase 0), and the 1 x 4 outputs leave through a staging tile."""
+    v = _vector_block()
+    t = v.loads
+    loads = LoadTable(np.zeros(24, np.int32), np.zeros(24, np.int32), np.zeros(24, np.int32), t.smem_y,
+                      t.smem_x, t.in_y, t.in_x, t.ghost, t.loaded)
+    parts = (("input tile", 96), ("padding", 32), ("output staging tile", 16), ("mbarrier", 8))
+    return BlockDisplay(block=v.block, strategy="made_up", mask_size=3, radius=1, output=v.output,
+                        tile_rect=v.tile_rect, input=v.input, ghost=v.ghost, threads=v.threads,
+                        shared_tile=v.shared_tile, shared_origin=v.shared_origin, load_phases=1, loads=loads,
+                        out_thread_y=v.out_thread_y, out_thread_x=v.out_thread_x, out_y=v.out_y,
+                        out_x=v.out_x, shared=v.shared, load_width=24, outputs_per_thread=(1, 2), bulk=True,
+                        staging=(1, 4), shared_parts=parts)
 
 
 @pytest.fixture
@@ -168,7 +184,8 @@ def test_group_loads_are_described_and_drawn_as_groups(view: ConvView) -> None:
     threads.shared.cell_hovered.emit(1, 7)                          # in[0, 5]: right of the input tile
     text = threads.info.text()
     assert "in one 16-byte load of slots (1, 4..7)" in text and "alignment padding" in text
-    assert threads.shared.strong == [(1, 7)] and sorted(threads.shared.marks) == [(1, 4), (1, 5), (1, 6)]
+    assert threads.shared.strong == [(1, 7)]                        # the whole group: one thin outline
+    assert sorted(threads.shared.marks) == [(1, 4), (1, 5), (1, 6), (1, 7)]
     shapes = view.canvas.overlay.shapes
     assert _cells(shapes["padding"]) == {(0, 5), (1, 5)}            # loaded, read by no output
     assert [(r.top(), r.left(), r.bottom(), r.right()) for r in shapes["shared"]] == [(-1, -2, 2, 6)]
@@ -182,6 +199,55 @@ def test_group_loads_are_described_and_drawn_as_groups(view: ConvView) -> None:
 
 def test_marks_on_neighbouring_cells_are_one_outline() -> None:
     assert _runs([(0, 2), (1, 0), (0, 1), (0, 4), (0, 2)]) == [(0, 1, 2), (0, 4, 1), (1, 0, 1)]
+    whole = [(y, x) for y in range(36) for x in range(136)]         # a bulk copy's 36 x 136 tile
+    assert _boxes(whole) == [(0, 0, 36, 136)]
+    assert _boxes([(0, 1), (0, 2), (1, 1), (1, 2), (2, 1), (3, 1), (3, 2)]) == [(0, 1, 2, 2), (2, 1, 1, 1),
+                                                                                (3, 1, 1, 2)]
+
+
+def test_a_bulk_copy_is_one_load_by_one_thread(view: ConvView) -> None:
+    view.set_grid(GridDisplay(3, 6, (1, 4), (3, 2)))
+    block = _bulk_block()
+    assert block.shared_bytes == 152 and block.bulk_thread == (0, 0) and _block().shared_bytes == 36
+    view.set_block(block, (0, 3))
+    threads = view.threads
+    steps = threads.stepper.steps
+    assert steps == phase_steps(1, 24, bulk=(3, 8), staging=(1, 4))
+    assert steps[0] == ("load phase 1 of 1: thread (0, 0) issues one bulk tensor copy (TMA) of the whole 3×8 "
+                        "tile (96 B); the copy engine zero-fills ghost cells without reading them; the other "
+                        "threads load nothing")
+    assert steps[1] == "mbarrier wait: every thread waits until the copy has landed and signalled the barrier"
+    assert steps[2] == ("compute: each thread writes its outputs into the 1×4 staging tile in shared "
+                        "memory; after a barrier, thread (0, 0) issues one tensor store of the tile "
+                        "(the copy engine drops what lies past the image)")
+    assert ("shared tile 3×8 = 96 B (+ 32 B padding + 16 B output staging tile + 8 B mbarrier = 152 B), "
+            "1 load phase: one bulk tensor copy (TMA) by thread (0, 0)") in threads.header.text()
+    assert threads.stacked and threads.shared.group == 1            # no group lines across a bulk copy
+    threads.set_step(0)
+    loading = (threads.threads.colors != threads.threads.colors[0, 1]).any(axis=2)
+    assert loading.tolist() == [[True, False]]                      # only thread (0, 0) loads
+    threads.threads.cell_hovered.emit(0, 0)
+    text = threads.info.text()
+    assert ("phase 1: one bulk tensor copy (TMA), 96 B: slots (0..2, 0..7) ← in[0..1, 0..5] + 12 ghost cells "
+            "the copy engine zero-fills · 6 padding") in text
+    assert threads.shared._boxes == ([], [(0, 0, 3, 8)])            # the whole tile: one strong outline
+    assert len(threads.highlight()[0]) == 24 and len(_cells(view.canvas.overlay.shapes["loads"])) == 24
+    threads.set_step(2)                                             # computing: the copy is done, thin
+    assert threads.shared._boxes == ([(0, 0, 3, 8)], [])
+    threads.threads.cell_hovered.emit(0, 1)
+    text = threads.info.text()
+    assert ("loads nothing: thread (0, 0)'s one tensor copy fills the whole shared tile; this thread waits "
+            "at the mbarrier until the copy has landed") in text
+    assert ("computes out[0, 2..3] (2 outputs) into the 1×4 staging tile; one tensor store writes it "
+            "out") in text
+    assert threads.shared._boxes == ([], []) and len(threads.highlight()[0]) == 0
+    threads.threads.cell_hovered.emit(-1, -1)
+    threads.shared.cell_hovered.emit(0, 3)                          # in[-1, 1]: above the image
+    text = threads.info.text()
+    assert ("<b>slot (0, 3)</b> ← 0 (a ghost cell outside the image: the copy engine zero-fills it, "
+            "reading nothing)<br>written by the one bulk tensor copy (TMA) that thread (0, 0) issues in "
+            "phase 1: all 24 slots, 96 B") in text
+    assert threads.shared.strong == [(0, 3)] and threads.shared._boxes[0] == [(0, 0, 3, 8)]
 
 
 def test_the_phase_stepper_walks_loads_barrier_compute(view: ConvView, qtbot: Any) -> None:
