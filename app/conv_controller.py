@@ -143,14 +143,7 @@ def block_display(geom: TileGeometry, by: int, bx: int,
 def shared_parts(geom: TileGeometry) -> tuple[tuple[str, int], ...]:
     """``(what, bytes)`` of each piece of ``geom.shared_bytes`` when there is more than the shared tile
     (tma: the tile, its padding to a 128-byte boundary, the output staging tile, the mbarrier); else ()."""
-    (sh, sw), (th, tw) = geom.shared_tile, geom.staging_tile
-    if not th:
-        return ()
-    tile, staging = sh * sw * 4, th * tw * 4
-    pad = -tile % tiling.STAGING_ALIGN_BYTES
-    parts = [("input tile", tile), ("padding", pad), ("output staging tile", staging),
-             ("mbarrier", geom.shared_bytes - tile - pad - staging)]
-    return tuple((what, n) for what, n in parts if n)
+    return geom.shared_parts
 
 
 def _recorded_table(rec: dict[str, np.ndarray], plan: LoadTable) -> LoadTable:
@@ -184,7 +177,7 @@ def counters_display(geom: TileGeometry, c: Counters, occ: occupancy.Occupancy, 
     bulk, slots, lw = geom.strategy in tiling.BULK_STRATEGIES, sh * sw, geom.load_width
     shared = f"{sh}×{sw} floats × 4 B" if geom.shared_bytes else "this strategy uses no shared memory"
     if geom.shared_bytes and geom.halo_cols != geom.radius:
-        m = _halo_multiple(geom.strategy)
+        m = tiling.halo_multiple(geom.strategy)
         why = (f"so each row of the tensor copy starts on a {4 * m}-byte boundary" if bulk else
                f"so every group of {lw} slots is one aligned {4 * lw}-byte load")
         shared += (f": the {th}×{tw} tile, r = {geom.radius} rows above and below, {geom.halo_cols} columns "
@@ -231,11 +224,6 @@ def counters_display(geom: TileGeometry, c: Counters, occ: occupancy.Occupancy, 
                                               + _cannot_run(geom, occ.card)),
     )
     return CountersDisplay(rows, occ.derivation, occ.card.name, registers, registers_note)
-
-
-def _halo_multiple(strategy: str) -> int:
-    """What the engine rounds r up to for ``strategy``'s halo columns: its ``halo_cols`` at r = 1."""
-    return tiling.geometry(1, 1, 3, strategy, tiling.REGISTER_ROWS).halo_cols
 
 
 def _cannot_run(geom: TileGeometry, card: occupancy.Card) -> str:

@@ -12,7 +12,6 @@ import json
 import math
 import os
 import platform
-import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,33 +24,14 @@ IMDB = ROOT.parent / "shared" / "data" / "aclimdb"   # ../shared/data/aclimdb fr
 if str(ROOT) not in sys.path:  # run as `python bench/x.py` without the editable install
     sys.path.insert(0, str(ROOT))
 
+from engine.conv_bench import commit_info  # noqa: E402  (after the path; one git reader for every benchmark)
+
 __all__ = ["IMDB", "RESULTS", "ROOT", "commit_info", "machine_info", "print_table", "summarize",
            "utc_now", "write_result"]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _git(*args: str) -> str | None:
-    try:
-        r = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return r.stdout if r.returncode == 0 else None
-
-
-def commit_info() -> dict[str, Any]:
-    """HEAD's full sha and whether the working tree differs from it (``git status --porcelain``)."""
-    sha = (_git("rev-parse", "HEAD") or "").strip() or None
-    status = _git("status", "--porcelain")
-    paths = [line[3:] for line in status.splitlines() if line.strip()] if status is not None else None
-    return {
-        "commit": sha,
-        "dirty": bool(paths) if paths is not None else None,
-        # what makes it dirty, so a reader can tell new bench/results files from engine changes
-        "dirty_paths": paths[:100] if paths is not None else None,
-    }
 
 
 def _meminfo_total_mib() -> float | None:

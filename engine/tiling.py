@@ -75,6 +75,7 @@ __all__ = [
     "LoadPlan",
     "TileGeometry",
     "geometry",
+    "halo_multiple",
 ]
 
 STRATEGIES = ("naive", "constant", "input_tile", "output_tile", "cached_halo", "register")
@@ -165,6 +166,13 @@ class TileGeometry:
         (16-byte groups); r rounded up to 8 for tma (each row of its tensor copy starts on a 32-byte
         sector)."""
         return _halo_cols(self.strategy, self.radius)
+
+    @property
+    def shared_parts(self) -> tuple[tuple[str, int], ...]:
+        """``(what, bytes)`` of each piece of ``shared_bytes`` when it holds more than the shared tile
+        (tma: ``input tile``, ``padding`` to a 128-byte boundary when needed, ``output staging tile``,
+        ``mbarrier``); () for the other strategies."""
+        return _shared_parts(self.strategy, self.shared_tile, self.tile)
 
     @property
     def staging_tile(self) -> tuple[int, int]:
@@ -289,10 +297,26 @@ def _round_up(n: int, m: int) -> int:
     return -(-n // m) * m
 
 
-def _halo_cols(strategy: str, radius: int) -> int:
+def halo_multiple(strategy: str) -> int:
+    """What ``strategy`` rounds the radius up to for its halo columns: 8 (tma: 32-byte sectors), 4
+    (register2d: 16-byte groups) or 1."""
     if strategy in BULK_STRATEGIES:
-        return _round_up(radius, _SECTOR)
-    return _round_up(radius, _VECTOR) if strategy in VECTOR_STRATEGIES else radius
+        return _SECTOR
+    return _VECTOR if strategy in VECTOR_STRATEGIES else 1
+
+
+def _halo_cols(strategy: str, radius: int) -> int:
+    return _round_up(radius, halo_multiple(strategy))
+
+
+def _shared_parts(strategy: str, shared_tile: _Pair, tile: _Pair) -> tuple[tuple[str, int], ...]:
+    """tma's shared memory piece by piece (see :attr:`TileGeometry.shared_parts`); () for the others."""
+    if strategy not in BULK_STRATEGIES:
+        return ()
+    tile_bytes = shared_tile[0] * shared_tile[1] * _FLOAT_BYTES
+    parts = (("input tile", tile_bytes), ("padding", -tile_bytes % STAGING_ALIGN_BYTES),
+             ("output staging tile", tile[0] * tile[1] * _FLOAT_BYTES), ("mbarrier", _BARRIER_BYTES))
+    return tuple((what, n) for what, n in parts if n)
 
 
 def _check_sizes(height: int, width: int, mask_size: int, strategy: str, tile: int) -> None:
@@ -364,10 +388,8 @@ def geometry(height: int, width: int, mask_size: int, strategy: str = "output_ti
     if threads > MAX_THREADS_PER_BLOCK:
         raise ValueError(f"{strategy!r} with tile {tile} and mask {mask_size} needs {threads} threads per "
                          f"block ({block[0]}x{block[1]}); the limit is {MAX_THREADS_PER_BLOCK}")
-    shared_bytes = shared_tile[0] * shared_tile[1] * _FLOAT_BYTES
-    if strategy in BULK_STRATEGIES:     # + the tensor store's staging tile (128-byte aligned) and the barrier
-        shared_bytes = (_round_up(shared_bytes, STAGING_ALIGN_BYTES) + tiles[0] * tiles[1] * _FLOAT_BYTES
-                        + _BARRIER_BYTES)
+    parts = _shared_parts(strategy, shared_tile, tiles)
+    shared_bytes = sum(n for _, n in parts) if parts else shared_tile[0] * shared_tile[1] * _FLOAT_BYTES
     if shared_bytes > SHARED_LIMIT_BYTES:
         parts = f"{shared_tile[0]}x{shared_tile[1]} float32"
         if strategy in BULK_STRATEGIES:

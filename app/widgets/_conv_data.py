@@ -202,8 +202,8 @@ def phase_steps(load_phases: int, load_width: int = 1, bulk: tuple[int, int] | N
     compute = "compute"
     if staging != (0, 0):
         compute += (f": each thread writes its outputs into the {staging[0]}×{staging[1]} staging tile in "
-                    f"shared memory; after a barrier, thread (0, 0) issues one tensor store of the tile (the "
-                    f"copy engine drops what lies past the image)")
+                    f"shared memory; after a barrier, thread {thread} issues one tensor store of the tile "
+                    f"(the copy engine drops what lies past the image)")
     return [*loads, barrier, compute]
 
 
