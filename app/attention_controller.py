@@ -137,7 +137,7 @@ class AttentionController(QObject):
         v.mode_changed.connect(lambda _: v.set_mode(v.mode))          # restyle + legend
         v.colormap_changed.connect(lambda _: v.set_colormap(v.colormap))
         v.sentence_selected.connect(self.select_sentence)
-        v.gru_requested.connect(lambda _: self.context.view_requested.emit("gru"))
+        v.gru_requested.connect(self.step_through)
         self.context.model_changed.connect(lambda _: self.request())
 
     def _restore(self) -> None:
@@ -249,10 +249,16 @@ class AttentionController(QObject):
 
     # -- selection ----------------------------------------------------------------------------------
     def select_sentence(self, index: int) -> None:
+        """Mark sentence ``index`` in this view only: focus, text and the other tabs stay as they are."""
         self.view.set_selected_sentence(index)
-        if self.display is not None and 0 <= index < self.display.n_sentences:
-            d = self.display
-            self.context.select_sentence(d.text[d.sentence_start[index]:d.sentence_end[index]])
+
+    def step_through(self, index: int) -> None:
+        """The user asked to step through sentence ``index``: the GRU stepper opens it, in front."""
+        d = self.display
+        if d is None or not 0 <= index < d.n_sentences:
+            return
+        self.context.select_sentence(d.text[d.sentence_start[index]:d.sentence_end[index]])
+        self.context.view_requested.emit("gru")
 
     # -- exports ------------------------------------------------------------------------------------
     def export_json(self) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Colour maps for shading text by a weight, shared by the attention view and its HTML export.
 
-Each map runs from a light colour (weight 0) to a dark one (the heaviest weight), so text on a low
-weight stays readable, and lightness rises monotonically along every map: the order of two weights
+Each map runs from the page's white (weight 0) to a dark colour (the heaviest weight), its distance
+from white growing with the weight, so a low weight reads as background in every shading mode and
+text on it stays readable; lightness falls monotonically along every map: the order of two weights
 can be read by lightness alone, whatever the viewer's colour vision. ``cividis`` is designed for
 colour-vision deficiency (Nuñez et al. 2018); ``viridis`` is the perceptually uniform default of
 matplotlib, here run from its light end to its dark end. The ColorBrewer ramps (Brewer 2003) are
@@ -28,12 +29,13 @@ COLORMAPS: dict[str, tuple[RGB, ...]] = {
     # ColorBrewer Greys, 9 classes (for print in black and white)
     "Greys": ((255, 255, 255), (240, 240, 240), (217, 217, 217), (189, 189, 189), (150, 150, 150),
               (115, 115, 115), (82, 82, 82), (37, 37, 37), (0, 0, 0)),
-    # cividis, light end first (sampled at 9 points)
-    "Cividis": ((255, 255, 255), (255, 234, 70), (224, 203, 93), (188, 175, 111), (155, 148, 119),
-                (124, 123, 120), (96, 100, 111), (64, 77, 107), (0, 32, 77)),
-    # viridis, light end first (sampled at 9 points)
-    "Viridis": ((255, 255, 255), (253, 231, 37), (170, 220, 49), (92, 200, 98), (39, 173, 128),
-                (33, 144, 140), (44, 113, 142), (59, 81, 139), (68, 1, 84)),
+    # cividis and viridis run from their light (yellow) end to their dark end, faded into white over
+    # the first 45% (sampled at 9 points): their yellow end is as saturated as a highlighter, so
+    # unfaded, a word of low weight would look marked.
+    "Cividis": ((255, 255, 255), (248, 242, 209), (223, 214, 172), (182, 174, 139), (140, 136, 120),
+                (114, 114, 117), (88, 94, 110), (56, 71, 103), (0, 32, 77)),
+    "Viridis": ((255, 255, 255), (234, 246, 198), (176, 227, 161), (92, 195, 140), (36, 158, 134),
+                (37, 132, 141), (48, 105, 141), (60, 71, 132), (68, 1, 84)),
 }
 DEFAULT_COLORMAP = "Orange–red"
 

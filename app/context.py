@@ -16,7 +16,7 @@ from superqt.utils import create_worker
 if TYPE_CHECKING:
     from engine.bundle import ModelBundle
 
-__all__ = ["AppContext", "model_card"]
+__all__ = ["AppContext", "about_sections", "display_path", "model_card", "model_title"]
 
 
 class AppContext(QObject):
@@ -108,9 +108,108 @@ def model_card(bundle: ModelBundle) -> list[tuple[str, str]]:
         if isinstance(meta.get(key), int | float):
             rows.append((title, f"{meta[key]:.2%}"))
     ev = meta.get("test_evaluation")
-    if isinstance(ev, dict) and "n" in ev:
+    if isinstance(ev, dict) and isinstance(ev.get("n"), int):
         rows.append(("Test set", f"{ev.get('data', '?')}, {ev['n']:,} documents"))
+        rows += _per_class_rows(ev)
     for key, title in (("best_epoch", "Best epoch"), ("created", "Created"), ("command", "Command")):
         if meta.get(key) is not None:
             rows.append((title, str(meta[key])))
     return rows
+
+
+def _per_class_rows(ev: dict[str, Any]) -> list[tuple[str, str]]:
+    """Precision, recall, F1 and support of every class, and the confusion matrix, as recorded."""
+    rows = []
+    per_class = ev.get("per_class")
+    if isinstance(per_class, dict):
+        for label, f in per_class.items():
+            if isinstance(f, dict) and all(isinstance(f.get(k), int | float)
+                                           for k in ("precision", "recall", "f1", "support")):
+                rows.append((f"Test, class {label}", f"precision {f['precision']:.3f}, recall "
+                             f"{f['recall']:.3f}, F1 {f['f1']:.3f} ({int(f['support']):,} documents)"))
+    labels, confusion = ev.get("labels"), ev.get("confusion")
+    if isinstance(labels, list) and isinstance(confusion, list) and len(confusion) == len(labels) \
+            and all(isinstance(r, list) and len(r) == len(labels) for r in confusion):
+        cells = "; ".join(f"true {t}: " + ", ".join(f"{n:,} as {p}" for p, n in zip(labels, row, strict=True))
+                          for t, row in zip(labels, confusion, strict=True))
+        rows.append(("Test confusion", cells))
+    return rows
+
+
+def display_path(path: Path | None) -> str:
+    """``path`` relative to the working folder when it lies inside it (screenshots, status bar)."""
+    if path is None:
+        return "(in memory)"
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        home = Path.home()
+        try:
+            return "~/" + str(Path(path).resolve().relative_to(home))
+        except ValueError:
+            return str(path)
+
+
+def model_title(bundle: ModelBundle) -> tuple[str, str]:
+    """The window title's model name and the status bar's line for ``bundle``.
+
+    The name says which model this is: "shipped model", else the folder (its parent when the folder
+    is a run's ``model/``), with the dataset it was trained on.
+    """
+    from resources import model_dir
+
+    path = bundle.path
+    if path is not None and Path(path).resolve() == Path(model_dir()).resolve():
+        name = "shipped model"
+    elif path is not None:
+        p = Path(path).resolve()
+        name = p.parent.name if p.name == "model" and p.parent.name else p.name
+    else:
+        name = "model in memory"
+    data = bundle.metadata.get("dataset")
+    data_name = Path(str(data.get("path"))).name if isinstance(data, dict) and data.get("path") else ""
+    title = f"{name} (trained on {data_name})" if data_name else name
+    acc = bundle.metadata.get("test_accuracy")
+    acc_text = f", test accuracy {acc:.1%}" if isinstance(acc, float) else ""
+    status = f"Model: {display_path(path)} — {', '.join(bundle.label_names)}{acc_text}"
+    return title, status
+
+
+def about_sections(bundle: ModelBundle) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Help → About: the app's version and libraries, the model in use, and the data's terms."""
+    from importlib import metadata
+
+    def version(dist: str) -> str:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    title, _ = model_title(bundle)
+    return [
+        ("HAN Explorer", [
+            ("Version", version("han-explorer")),
+            ("What it is", "A tool for learning how Hierarchical Attention Networks (Yang et al., NAACL "
+                           "2016), GRUs and tiled GPU convolutions work; every number is computed by "
+                           "the shipped code."),
+            ("Licence", "MIT"),
+        ]),
+        ("Model in use", [("Model", title), ("Folder", display_path(bundle.path)),
+                          ("Classes", ", ".join(bundle.label_names))]),
+        ("Data", [
+            ("IMDB reviews", "Large Movie Review Dataset, Maas et al. (ACL 2011), “Learning Word Vectors for "
+                             "Sentiment Analysis”. The shipped model was trained on its 25,000 training "
+                             "reviews. No licence is stated; the authors ask that the paper be cited. The "
+                             "texts are IMDb user reviews, for research and evaluation."),
+            ("Review polarity v2.0", "Pang & Lee (ACL 2004); used only to measure transfer, never to train. "
+                                     "No licence is stated; cite the paper."),
+            ("Sample reviews", "Written by the HAN Explorer team (MIT, as the app)."),
+            ("Datasets", "Read from a path, never shipped with the app."),
+        ]),
+        ("Libraries", [(name, f"{version(dist)} — {lic}") for name, dist, lic in (
+            ("Qt for Python (PySide6)", "PySide6-Essentials", "LGPL-3.0"),
+            ("PyTorch", "torch", "BSD-3-Clause"), ("NumPy", "numpy", "BSD-3-Clause"),
+            ("pyqtgraph", "pyqtgraph", "MIT"), ("superqt", "superqt", "BSD-3-Clause"),
+            ("safetensors", "safetensors", "Apache-2.0"), ("syntok", "syntok", "MIT"),
+            ("Pillow", "pillow", "MIT-CMU"))]),
+    ]

@@ -29,6 +29,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app._idle import process_events_until
+from app.present import count
 from app.widgets import FlowDisplay, GateTerms, GRUDisplay, GRUView
 
 if TYPE_CHECKING:
@@ -302,7 +303,6 @@ class GRUController(QObject):
         self.view.set_encoder("word")
         self._save("gru/encoder", "word")
         self.set_text(text)
-        self.view.setFocus()              # when its tab comes up, → ← Space Home End step at once
 
     def _on_text_edited(self) -> None:
         self.generation += 1              # whatever is running now is stale
@@ -364,7 +364,8 @@ class GRUController(QObject):
         prepared, display = result
         self._prepared = prepared
         self._apply(gen, display)
-        self.view.set_message(f"{display.n_steps} steps, {display.hidden_size} units; traced in "
+        self.view.set_message(f"{count(display.n_steps, 'step')}, {count(display.hidden_size, 'unit')}; "
+                              f"traced in "
                               f"{display.seconds * 1000:.0f} ms.")
         req = FlowRequest(gen, prepared, tuple(sorted(display.offsets.items())))
         self._flows.clear()               # an older flow still waiting is stale now

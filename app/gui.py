@@ -33,11 +33,18 @@ class GuiError(Exception):
 
 
 def has_display() -> bool:
-    if os.environ.get("QT_QPA_PLATFORM"):
-        return True
-    if sys.platform != "linux":
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    from app._platform import display_problem
+
+    return display_problem() is None
+
+
+def check_platform() -> None:
+    """Raise :class:`GuiError` (one line) where ``QApplication()`` would abort the process."""
+    from app._platform import display_problem, platform_problem
+
+    problem = platform_problem() or display_problem()
+    if problem is not None:
+        raise GuiError(problem)
 
 
 def application() -> QApplication:
@@ -97,9 +104,8 @@ def _read(path: str | None) -> str | None:
 def run(model: str | None = None, view: str | None = None, text_file: str | None = None,
         quit_after_ms: int | None = None) -> int:
     """Open the main window and run the event loop until it closes."""
-    if not has_display():
-        raise GuiError("no display to open a window on (DISPLAY is not set); run it on a desktop, under "
-                       "xvfb-run, or use --screenshot OUT.png")
+    if QApplication.instance() is None:
+        check_platform()
     app = application()
     window = build_window(model, QSettings(), text=_read(text_file))
     if view is not None:

@@ -12,15 +12,41 @@ import gc
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QPoint, QRect, QSize, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QScrollArea, QTabWidget
 
-from app.context import AppContext, model_card
+from app.context import AppContext, about_sections, model_card, model_title
 from app.explorers import EXPLORERS
-from app.widgets import ModelCardDialog
+from app.widgets import AboutDialog, KeyboardDialog, ModelCardDialog
 
-__all__ = ["MainWindow", "freeze_heap"]
+__all__ = ["MainWindow", "default_geometry", "fits_a_screen", "freeze_heap"]
+
+MIN_SIZE = QSize(640, 480)      # below this the views stop making sense; 1024 x 700 is fully usable
+
+
+def default_geometry(available: QRect) -> QRect:
+    """The first window on a screen whose free area is ``available``: most of it, centred.
+
+    Small screens (laptops up to 1600 px wide) get nearly all of it, larger ones 80%, never more than
+    1800 x 1100 (a lecture hall projector shows the same proportions as a laptop).
+    """
+    share = 0.94 if available.width() < 1600 else 0.8
+    w = min(available.width(), max(MIN_SIZE.width(), min(1800, round(available.width() * share))))
+    h = min(available.height(), max(MIN_SIZE.height(), min(1100, round(available.height() * share))))
+    return QRect(available.center() - QPoint(w // 2, h // 2) + QPoint(1, 1), QSize(w, h))
+
+
+def fits_a_screen(frame: QRect, screens: list[QRect]) -> bool:
+    """Whether a window frame can be used where it is: its top strip (the title bar, where a window is
+    grabbed to move it) lies on one of ``screens`` and the window is no larger than that screen."""
+    title = QRect(frame.left(), frame.top(), frame.width(), min(frame.height(), 30))
+    for s in screens:
+        shared = title.intersected(s)
+        if shared.width() >= min(200, frame.width() // 2) and frame.width() <= s.width() \
+                and frame.height() <= s.height():
+            return True
+    return False
 
 
 def freeze_heap() -> None:
@@ -61,10 +87,10 @@ class MainWindow(QMainWindow):
         context.view_requested.connect(self.show_view)
         if "gru" in self.controllers:
             self.attention.view.set_gru_available(True)
+        self.setMinimumSize(MIN_SIZE)
         self._show_model()
         self._restore()
         freeze_heap()
-
 
     @property
     def attention(self) -> Any:
@@ -87,6 +113,9 @@ class MainWindow(QMainWindow):
         view = self.menuBar().addMenu("&View")
         for i, spec in enumerate(EXPLORERS):
             self._action(view, spec.title, lambda _=False, n=spec.name: self.show_view(n), f"Ctrl+{i + 1}")
+        help_ = self.menuBar().addMenu("&Help")
+        self._action(help_, "&Keyboard", self.show_keyboard, QKeySequence.StandardKey.HelpContents)
+        self._action(help_, "&About HAN Explorer", self.show_about)
 
     def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
         a = QAction(text, self)
@@ -129,9 +158,17 @@ class MainWindow(QMainWindow):
             self._guard(lambda: self.attention.save(path))
 
     def show_model_card(self) -> ModelCardDialog:
-        dialog = ModelCardDialog(model_card(self.context.bundle), self)
+        return self._open_dialog(ModelCardDialog(model_card(self.context.bundle), self))
+
+    def show_keyboard(self) -> KeyboardDialog:
+        return self._open_dialog(KeyboardDialog(self))
+
+    def show_about(self) -> AboutDialog:
+        return self._open_dialog(AboutDialog(about_sections(self.context.bundle), self))
+
+    def _open_dialog(self, dialog: Any) -> Any:
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()
+        dialog.open()    # window-modal, not exec(): the window keeps running
         return dialog
 
     def _guard(self, action: Any) -> None:
@@ -143,6 +180,7 @@ class MainWindow(QMainWindow):
     def show_error(self, title: str, message: str) -> None:
         self.last_error = message
         box = QMessageBox(QMessageBox.Icon.Critical, title, message, QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(Qt.TextFormat.PlainText)   # messages quote file names and file contents
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()  # not exec(): the window keeps running
 
@@ -151,12 +189,9 @@ class MainWindow(QMainWindow):
                         f"{message}\n\nStill using the model in {self.context.model_path or 'memory'}.")
 
     def _show_model(self) -> None:
-        b = self.context.bundle
-        name = b.path.name if b.path else "model"
-        acc = b.metadata.get("test_accuracy")
-        acc_text = f", test accuracy {acc:.1%}" if isinstance(acc, float) else ""
-        self.setWindowTitle(f"HAN Explorer — {name}")
-        self.statusBar().showMessage(f"Model: {b.path} ({', '.join(b.label_names)}{acc_text})")
+        title, status = model_title(self.context.bundle)
+        self.setWindowTitle(f"HAN Explorer — {title}")
+        self.statusBar().showMessage(status)
 
     # -- drops --------------------------------------------------------------------------------------
     def dragEnterEvent(self, e: QDragEnterEvent) -> None:
@@ -181,12 +216,19 @@ class MainWindow(QMainWindow):
     # -- settings -----------------------------------------------------------------------------------
     def _restore(self) -> None:
         s = self.context.settings
-        if s is None:
-            return
-        geometry = s.value("window/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        self.show_view(str(s.value("window/view", "attention")))
+        geometry = s.value("window/geometry") if s is not None else None
+        if not (isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)
+                and fits_a_screen(self.frameGeometry(), _screens())):
+            self.place_default()
+        if s is not None:
+            self.show_view(str(s.value("window/view", "attention")))
+
+    def place_default(self) -> None:
+        """Most of the screen's free area, centred (first launch, or a saved place on no screen)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if self.isMaximized() or self.isFullScreen():
+            self.showNormal()
+        self.setGeometry(default_geometry(screen.availableGeometry()))
 
     def closeEvent(self, e: QCloseEvent) -> None:
         s = self.context.settings
@@ -197,3 +239,7 @@ class MainWindow(QMainWindow):
         for c in self.controllers.values():
             c.shutdown()
         super().closeEvent(e)
+
+
+def _screens() -> list[QRect]:
+    return [s.availableGeometry() for s in QGuiApplication.screens()]

@@ -7,7 +7,7 @@ It paints an :class:`AttentionDisplay` and reports what the user does; the contr
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.colormaps import COLORMAPS
+from app.present import count
 from app.widgets._attention_data import MODES, AttentionDisplay, Mode
 from app.widgets._attention_panels import ColorLegend, ProbabilityBars
 from app.widgets._attention_text import AttentionTextEdit
@@ -73,7 +74,10 @@ class AttentionView(QWidget):
             lambda _: self.mode_changed.emit(self.mode_box.currentData()))
         self.colormap_box.currentTextChanged.connect(self.colormap_changed)
         self.open_button.clicked.connect(self.open_requested)
-        self.gru_button.clicked.connect(lambda: self.gru_requested.emit(self.editor.selected_sentence))
+        self.gru_button.clicked.connect(self._request_gru)
+        step = QShortcut(QKeySequence("Ctrl+Return"), self, self._request_gru,
+                         context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        step.setObjectName("step_through_shortcut")
 
     # -- layout -------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -140,10 +144,12 @@ class AttentionView(QWidget):
         sel = QGroupBox("Selected sentence")
         scol = QVBoxLayout(sel)
         self.selection_label = QLabel("Click a sentence (or its bar) to select it.")
+        self.selection_label.setTextFormat(Qt.TextFormat.PlainText)   # quotes the review
         self.selection_label.setWordWrap(True)
         self.selection_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         scol.addWidget(self.selection_label)
         self.gru_button = QPushButton("Step through it in the GRU stepper")
+        self.gru_button.setToolTip("Open this sentence in the GRU stepper (Ctrl+Enter)")
         self.gru_button.setEnabled(False)
         self.gru_button.hide()
         scol.addWidget(self.gru_button)
@@ -151,7 +157,14 @@ class AttentionView(QWidget):
         self.info = QLabel()
         self.info.setWordWrap(True)
         col.addWidget(self.info)
+        self.warning = QLabel()
+        self.warning.setWordWrap(True)
+        self.warning.setTextFormat(Qt.TextFormat.PlainText)
+        self.warning.setStyleSheet("color: #8a4b00; font-weight: bold;")
+        self.warning.hide()
+        col.addWidget(self.warning)
         self.message = QLabel()
+        self.message.setTextFormat(Qt.TextFormat.PlainText)   # messages quote file names
         self.message.setWordWrap(True)
         self.message.setFrameShape(QFrame.Shape.NoFrame)
         col.addWidget(self.message)
@@ -202,13 +215,14 @@ class AttentionView(QWidget):
             self.label.setText("–")
             self.probabilities.set_probabilities(())
             self.info.setText("")
+            self.warning.hide()
         else:
             self.label.setText(display.label)
             self.probabilities.set_probabilities(display.probabilities)
-            unknown = int((~display.word_known).sum())
-            self.info.setText(f"{display.n_words:,} words in {display.n_sentences:,} sentences; "
-                              f"{unknown:,} unknown to the model (dotted underline). "
-                              f"Scored in {display.seconds * 1000:.0f} ms.")
+            self.info.setText(f"{display.summary()}. Scored in {display.seconds * 1000:.0f} ms.")
+            warning = display.warning()
+            self.warning.setText(warning)
+            self.warning.setVisible(bool(warning))
         self._update_legend()
         self._update_selection()
         self.strip.update()
@@ -226,6 +240,10 @@ class AttentionView(QWidget):
         self.message.setStyleSheet("color: #b00020;" if error else "color: palette(mid);")
 
     # -- helpers ------------------------------------------------------------------------------------
+    def _request_gru(self) -> None:
+        if self.gru_button.isVisible() and self.gru_button.isEnabled():
+            self.gru_requested.emit(self.editor.selected_sentence)
+
     def _on_editor_text_changed(self) -> None:
         # Qt also says "text changed" when only the shading (the layout's formats) changed.
         text = self.editor.toPlainText()
@@ -258,13 +276,13 @@ class AttentionView(QWidget):
             self.gru_button.setEnabled(False)
             return
         words = d.words_of(s)
-        n = words.stop - words.start
+        n = int(d.word_is_word[words].sum())
         top = ""
-        if n:
+        if words.stop > words.start:
             i = words.start + int(d.word_weight[words].argmax())
             top = f"; heaviest word “{d.text[d.word_start[i]:d.word_end[i]]}” ({d.word_weight[i]:.3f})"
         snippet = " ".join(d.text[d.sentence_start[s]:d.sentence_end[s]].split())
         if len(snippet) > 160:
             snippet = snippet[:157] + "…"
-        self.selection_label.setText(f"{d.describe_sentence(s)}, {n} words{top}.\n“{snippet}”")
+        self.selection_label.setText(f"{d.describe_sentence(s)}, {count(n, 'word')}{top}.\n“{snippet}”")
         self.gru_button.setEnabled(True)

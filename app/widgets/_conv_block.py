@@ -58,6 +58,8 @@ class ThreadsPanel(QWidget):
         self.shared = CellGrid()
         self.threads_title = QLabel("Threads (threadIdx.y × threadIdx.x)")
         self.shared_title = QLabel("Shared-memory tile (slots)")
+        for title in (self.threads_title, self.shared_title):
+            title.setWordWrap(True)   # two titles side by side in a 300 px column
         self.info = QLabel(HINT)
         self.info.setWordWrap(True)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -67,7 +69,9 @@ class ThreadsPanel(QWidget):
         self.info_scroll.setWidgetResizable(True)
         self.info_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.info_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.info_scroll.setMinimumHeight(128)   # eight lines: a register2d thread's loads and outputs
+        # Eight lines (a register2d thread's loads and outputs) when there is room; on a short
+        # screen three, and the rest scrolls: the grids keep their room.
+        self.info_scroll.setMinimumHeight(3 * self.info.fontMetrics().lineSpacing() + 6)
         self.info_scroll.setMaximumHeight(150)
         self.key = QLabel(f"{_swatch('loads')} loads in this phase &nbsp; {_swatch('loads', 0.35)} loaded "
                           f"earlier &nbsp; {_swatch('ghost')} ghost (stores 0)<br>{_swatch('output')} "

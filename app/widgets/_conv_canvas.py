@@ -65,6 +65,7 @@ class Legend(QWidget):
                      else f"background: {COLORS[key]}; border: 1px solid #333;")
             swatch.setStyleSheet(style)
             label = QLabel(text)
+            label.setWordWrap(True)   # two columns of long names fit a narrow canvas
             self.labels[key], self._swatches[key] = label, swatch
             grid.addWidget(swatch, i // 2, (i % 2) * 2)
             grid.addWidget(label, i // 2, (i % 2) * 2 + 1)

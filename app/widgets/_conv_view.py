@@ -11,6 +11,7 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from app.widgets._adaptive import AdaptivePanes
 from app.widgets._conv_block import ThreadsPanel
 from app.widgets._conv_canvas import ConvCanvas
 from app.widgets._conv_data import (
@@ -99,19 +100,18 @@ class ConvView(QWidget):
         right.setSizes([470, 370])      # the counters tab scrolls; the threads need the room
         right.setMinimumWidth(380)
         center = QWidget()
+        center.setMinimumWidth(420)     # below this the image is too small to click a block in
         col = QVBoxLayout(center)
         col.setContentsMargins(0, 0, 0, 0)
         col.addWidget(self.canvas, 1)
         col.addWidget(self.message)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        for w in (left, center, right):
-            split.addWidget(w)
-        split.setStretchFactor(1, 1)
-        split.setCollapsible(1, False)
-        split.setSizes([300, 620, 460])
+        # Narrower than the three columns need (a 1024 px laptop), the parameters and the block's
+        # panels become two tabs beside the image.
+        self.panes = AdaptivePanes([("Parameters", left), ("Image", center), ("Block", right)], main=1,
+                                   sizes=[300, 620, 460])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(split)
+        layout.addWidget(self.panes)
 
     def _forward(self) -> None:
         p, c = self.params, self.canvas

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -30,7 +30,8 @@ SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)   # steps per second the speed slider o
 BIAS_RANGE = 6.0                           # what-if offsets run from −6 to +6 (σ(±6) ≈ 0.0025 / 0.9975)
 _TICKS_PER_UNIT = 10                       # slider resolution 0.1
 ENCODERS = {"word": "Word GRU (a sentence's words)", "sentence": "Sentence GRU (the review's sentences)"}
-DIRECTIONS = {"forward": "Forward (first word first)", "backward": "Backward (last word first)"}
+DIRECTIONS = {"forward": "Forward (first {item} first)", "backward": "Backward (last {item} first)"}
+_ITEM = {"word": "word", "sentence": "sentence"}    # what one step reads, by encoder
 
 
 def _combo(items: dict[str, str]) -> QComboBox:
@@ -55,13 +56,16 @@ class SentenceBar(QWidget):
     encoder_changed = Signal(str)
     direction_changed = Signal(str)
     sentence_changed = Signal(int)
+    left = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.editor = QPlainTextEdit()
         self.editor.setPlaceholderText("Type a sentence, or select one in the Attention view and click "
                                        "“Step through it in the GRU stepper”.")
-        self.editor.setFixedHeight(self.editor.fontMetrics().lineSpacing() * 2 + 14)
+        # Three lines show a long sentence whole; a longer text scrolls inside the box.
+        self.editor.setFixedHeight(self.editor.fontMetrics().lineSpacing() * 3 + 14)
+        self.editor.installEventFilter(self)
         self.encoder_box, self.direction_box = _combo(ENCODERS), _combo(DIRECTIONS)
         self.sentence_box = QSpinBox()
         self.sentence_box.setRange(1, 1)
@@ -79,9 +83,21 @@ class SentenceBar(QWidget):
         grid.addLayout(row, 1, 1, 1, 2)
         grid.setColumnStretch(0, 1)
         self.editor.textChanged.connect(self.text_edited)
+        self._relabel_directions()
+        self.encoder_box.currentIndexChanged.connect(lambda _: self._relabel_directions())
         self.encoder_box.currentIndexChanged.connect(lambda _: self.encoder_changed.emit(self.encoder))
         self.direction_box.currentIndexChanged.connect(lambda _: self.direction_changed.emit(self.direction))
         self.sentence_box.valueChanged.connect(lambda v: self.sentence_changed.emit(v - 1))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Enter or Escape in the sentence box hands the keys back to the stepper (Shift+Enter: new line)."""
+        if watched is self.editor and event.type() == QEvent.Type.KeyPress:
+            key, mods = event.key(), event.modifiers()
+            if key == Qt.Key.Key_Escape or (key in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                                            and not mods & Qt.KeyboardModifier.ShiftModifier):
+                self.left.emit()
+                return True
+        return super().eventFilter(watched, event)
 
     def text(self) -> str:
         return self.editor.toPlainText()
@@ -105,6 +121,12 @@ class SentenceBar(QWidget):
     def set_encoder(self, encoder: str) -> None:
         with QSignalBlocker(self.encoder_box):
             self.encoder_box.setCurrentIndex(max(self.encoder_box.findData(encoder), 0))
+        self._relabel_directions()
+
+    def _relabel_directions(self) -> None:
+        item = _ITEM.get(self.encoder, "word")
+        for i, title in enumerate(DIRECTIONS.values()):
+            self.direction_box.setItemText(i, title.format(item=item))
 
     def set_direction(self, direction: str) -> None:
         with QSignalBlocker(self.direction_box):

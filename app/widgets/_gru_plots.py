@@ -38,9 +38,12 @@ def _cache_curves(*items: pg.PlotDataItem) -> None:
         it.scatter.setCacheMode(_CACHE)
 
 
+_TICK_PX = 66      # room one step label needs on an axis (9 characters and a gap)
+
+
 def step_ticks(labels: tuple[str, ...], max_ticks: int = 18, max_chars: int = 9) -> list[tuple[float, str]]:
     """Tick labels for the step axis: every token when few, else every k-th; long ones elided."""
-    k = max(1, -(-len(labels) // max_ticks))
+    k = max(1, -(-len(labels) // max(1, max_ticks)))
     return [(float(t), s if len(s) <= max_chars else s[: max_chars - 1] + "…")
             for t, s in enumerate(labels) if t % k == 0]
 
@@ -57,10 +60,11 @@ def _style(plot: pg.PlotItem) -> None:
     plot.setMouseEnabled(False, False)
     plot.hideButtons()
     plot.setMenuEnabled(False)
-    for name in ("left", "bottom"):
+    for name in ("left", "bottom", "top"):
         axis = plot.getAxis(name)
         axis.setPen(_AXIS)
         axis.setTextPen(_AXIS)
+        axis.enableAutoSIPrefix(False)   # steps and units are counts: never "(x0.001)"
     plot.getAxis("left").setWidth(_LEFT_AXIS_WIDTH)
 
 
@@ -111,12 +115,16 @@ class GatePlots(pg.GraphicsLayoutWidget):
         self._cursors: list[_StepCursor] = []
         self._unit_lines: list[pg.InfiniteLine] = []
         self._hidden = 0
+        self._labels: tuple[str, ...] = ()
         for row, q in enumerate(QUANTITIES):
             plot = self.addPlot(row=row, col=0)
             _style(plot)
             plot.invertY(True)
             plot.setLabel("left", f"{q}: unit", color=_AXIS.name())
             plot.getAxis("bottom").setStyle(showValues=False)
+            if row == 0:   # the tokens over the first map: each column is named where it starts
+                plot.showAxis("top")
+                plot.getAxis("top").setStyle(showValues=True)
             img = pg.ImageItem(axisOrder="row-major")
             img.setCacheMode(_CACHE)   # a step's cursor moves over it: blit, do not rescale the image
             plot.addItem(img)
@@ -124,7 +132,8 @@ class GatePlots(pg.GraphicsLayoutWidget):
                                   width=11, colorMapMenu=False)
             bar.getAxis("right").setPen(_AXIS)
             bar.getAxis("right").setTextPen(_AXIS)
-            bar.getAxis("right").setLabel(QUANTITIES[q], color=_AXIS.name())
+            bar.getAxis("right").setLabel(q, color=_AXIS.name())   # short: a map may be 80 px tall
+            bar.setToolTip(QUANTITIES[q])
             bar.setImageItem(img)
             self.addItem(bar, row=row, col=1)
             for color, style in (("white", Qt.PenStyle.SolidLine), ("black", Qt.PenStyle.DashLine)):
@@ -153,7 +162,8 @@ class GatePlots(pg.GraphicsLayoutWidget):
                 img.clear()
             self._hidden = 0
             self.lines.clear()
-            self.lines.getAxis("bottom").setTicks(None)
+            self._labels = ()
+            self._tick_steps()
             return
         T, H = d.n_steps, d.hidden_size
         for q, img in self.images.items():
@@ -161,8 +171,21 @@ class GatePlots(pg.GraphicsLayoutWidget):
             img.setRect(QRectF(-0.5, -0.5, T, H))
             self.heatmaps[q].setYRange(-0.5, H - 0.5, padding=0)
         self.lines.setXRange(-0.5, T - 0.5, padding=0)
-        self.lines.getAxis("bottom").setTicks([step_ticks(labels or d.tokens)])
+        self._labels = labels or d.tokens
         self._hidden = H
+        self._tick_steps()
+
+    def _tick_steps(self) -> None:
+        """As many token labels as the plots' width holds without overlapping."""
+        fit = max(1, int(self.lines.vb.width() // _TICK_PX)) if self.lines.vb.width() > 0 else 8
+        ticks = [step_ticks(self._labels, fit)] if self._labels else None
+        self.lines.getAxis("bottom").setTicks(ticks)
+        self.heatmaps[next(iter(self.heatmaps))].getAxis("top").setTicks(ticks)
+
+    def resizeEvent(self, ev: Any) -> None:
+        super().resizeEvent(ev)
+        if hasattr(self, "lines"):   # pyqtgraph resizes once inside __init__, before the plots exist
+            self._tick_steps()
 
     def set_step(self, step: int) -> None:
         for c in self._cursors:

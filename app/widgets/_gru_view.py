@@ -13,15 +13,16 @@ from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from app.shortcuts import GRU_STEPPER
 from app.widgets._gru_controls import SentenceBar, Transport, WhatIfPanel
 from app.widgets._gru_data import (
     QUANTITIES,
@@ -98,22 +99,22 @@ class GRUView(QWidget):
         self.units_edit = QLineEdit()
         self.units_edit.setPlaceholderText("units, e.g. 3, 17")
         self.units_edit.setMaximumWidth(120)
-        bar = QHBoxLayout()
-        bar.addWidget(self.transport)
-        bar.addStretch(1)
-        bar.addWidget(QLabel("Lines:"))
-        bar.addWidget(self.quantity_box)
-        bar.addWidget(QLabel("of"))
-        bar.addWidget(self.units_edit)
+        lines_bar = QHBoxLayout()       # under the plots: what the line plot at their foot shows
+        lines_bar.addWidget(QLabel("Lines:"))
+        lines_bar.addWidget(self.quantity_box)
+        lines_bar.addWidget(QLabel("of"))
+        lines_bar.addWidget(self.units_edit)
         self.units_key = QLabel()  # the colour of each plotted unit (the plot has no legend to hide data)
-        bar.addWidget(self.units_key)
+        lines_bar.addWidget(self.units_key)
+        lines_bar.addStretch(1)
         self.plots = GatePlots()
         left = QWidget()
         lcol = QVBoxLayout(left)
         lcol.setContentsMargins(0, 0, 0, 0)
         lcol.addWidget(self.strip)
-        lcol.addLayout(bar)
+        lcol.addWidget(self.transport)
         lcol.addWidget(self.plots, 1)
+        lcol.addLayout(lines_bar)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
@@ -126,29 +127,34 @@ class GRUView(QWidget):
         layout.addWidget(splitter, 1)
 
     def _side_panel(self) -> QWidget:
+        """The current step, then one tab each: the unit's equations, the gradient flow, what-if."""
         panel = QWidget()
-        panel.setMinimumWidth(350)
+        panel.setMinimumWidth(300)
         panel.setMaximumWidth(480)
         col = QVBoxLayout(panel)
         col.setContentsMargins(4, 0, 0, 0)
         self.step_box = StepBox()
         col.addWidget(self.step_box)
         self.inspector = UnitInspector()
-        col.addWidget(self.inspector)
-        flow_box = QGroupBox("Gradient flow: GRU against a plain RNN")
-        flow_box.setToolTip("‖∂h_T/∂h_t‖: the Frobenius norm of the Jacobian of the last state with respect "
-                            "to the state after step t, by autograd (inputs and weights fixed, h0 = 0).\n"
-                            "A curve that drops towards the first steps is a vanishing gradient: the last "
-                            "state has forgotten them.")
-        fcol = QVBoxLayout(flow_box)
+        flow_page = QWidget()
+        flow_page.setToolTip("‖∂h_T/∂h_t‖: the Frobenius norm of the Jacobian of the last state with respect "
+                             "to the state after step t, by autograd (inputs and weights fixed, h0 = 0).\n"
+                             "A curve that drops towards the first steps is a vanishing gradient: the last "
+                             "state has forgotten them.")
+        fcol = QVBoxLayout(flow_page)
+        fcol.addWidget(QLabel("How much the last state depends on each step: GRU against a plain RNN"))
+        fcol.itemAt(0).widget().setWordWrap(True)
         self.flow_plot = GradientFlowPlot()
         self.flow_plot.setMinimumHeight(120)
         self.flow_caption = RichText()
         fcol.addWidget(self.flow_plot, 1)
         fcol.addWidget(self.flow_caption)
-        col.addWidget(flow_box, 1)
         self.what_if = WhatIfPanel()
-        col.addWidget(self.what_if)
+        self.side_tabs = QTabWidget()
+        pages = ((self.inspector, "Unit"), (flow_page, "Gradient flow"), (self.what_if, "What-if"))
+        for page, title in pages:
+            self.side_tabs.addTab(page, title)
+        col.addWidget(self.side_tabs, 1)
         return panel
 
     def _wire(self) -> None:
@@ -171,11 +177,13 @@ class GRUView(QWidget):
         self.inspector.plot_clicked.connect(self._on_plot_clicked)
         self.quantity_box.currentIndexChanged.connect(lambda _: self._redraw_lines())
         self.units_edit.editingFinished.connect(self._on_units_edited)
-        context = Qt.ShortcutContext.WidgetWithChildrenShortcut
-        for key, slot in ((Qt.Key.Key_Right, self.step_forward), (Qt.Key.Key_Left, self.step_back),
-                          (Qt.Key.Key_Space, self.toggle_play), (Qt.Key.Key_Home, self.go_start),
-                          (Qt.Key.Key_End, self.go_end)):
-            QShortcut(QKeySequence(key), self, slot, context=context)
+        # Window shortcuts owned by this view are live only while it is visible (its tab is shown),
+        # wherever the focus is. A text box claims plain keys first (ShortcutOverride), so typing
+        # is never stolen; the Alt forms step even then. The table is Help → Keyboard's too.
+        self.shortcuts = [QShortcut(QKeySequence(key), self, getattr(self, s.action),
+                                    context=Qt.ShortcutContext.WindowShortcut)
+                          for s in GRU_STEPPER for key in s.keys]
+        self.sentence_bar.left.connect(self.setFocus)
 
     # -- what the controller reads ------------------------------------------------------------------
     def text(self) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.present import count, plural
 from app.widgets._attention_data import AttentionDisplay
 
 __all__ = ["CutSummary", "DatasetSummary", "HistogramData", "ProbeSnapshot", "RunProgress", "duration"]
@@ -47,10 +48,11 @@ class DatasetSummary:
                 ("Balance", f"{self.balance:.2f} (rarest ÷ commonest class)"),
                 ("Malformed rows", f"{self.skipped:,} skipped ({why})" if self.skipped else "none")]
         if self.empty_documents:
-            rows.append(("Without words", f"{self.empty_documents:,} documents (training leaves them out)"))
-        return [*rows, ("Text", f"{self.words:,} words in {self.sentences:,} sentences"),
-                ("Training part", f"{self.training_documents:,} documents (the dev split held out): the "
-                                  "histograms below")]
+            rows.append(("Without words", f"{count(self.empty_documents, 'document')} (training leaves "
+                                          f"{plural(self.empty_documents, 'it', 'them')} out)"))
+        return [*rows, ("Text", f"{count(self.words, 'word')} in {count(self.sentences, 'sentence')}"),
+                ("Training part", f"{count(self.training_documents, 'document')} (the dev split held "
+                                  "out): the histograms below")]
 
 
 @dataclass(frozen=True)

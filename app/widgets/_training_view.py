@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.widgets._adaptive import AdaptivePanes
 from app.widgets._training_curves import TrainingCurves
 from app.widgets._training_data import CutSummary, DatasetSummary, HistogramData, RunProgress
 from app.widgets._training_form import SettingsForm
@@ -98,15 +99,12 @@ class TrainingView(QWidget):
         for w in (QLabel("Dataset:"), self.path, self.file_button, self.folder_button, QLabel("Format:"),
                   self.format_box):
             top.addWidget(w, 1 if w is self.path else 0)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        for column in (self._data_column(), self._settings_column(), self._run_column()):
-            splitter.addWidget(column)
-            splitter.setCollapsible(splitter.count() - 1, False)
-        splitter.setSizes([420, 330, 650])
-        splitter.setStretchFactor(2, 1)
+        # On a narrow screen the data and the settings become two tabs beside the run.
+        self.panes = AdaptivePanes([("Data", self._data_column()), ("Settings", self._settings_column()),
+                                    ("Training", self._run_column())], main=2, sizes=[420, 330, 650])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.panes, 1)
 
     def _data_column(self) -> QWidget:
         box = QGroupBox("Data")
@@ -157,6 +155,7 @@ class TrainingView(QWidget):
 
     def _run_column(self) -> QWidget:
         box = QGroupBox("Training")
+        box.setMinimumWidth(480)        # two curves side by side and a readable probe
         col = QVBoxLayout(box)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html.parser
 import itertools
 import json
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -114,24 +115,37 @@ def test_hover_gives_the_exact_weights(qtbot: Any, window: Any, shipped_bundle: 
         QPoint(r.left() + 1, r.center().y()))
 
 
-def test_sentence_click_selects_it_for_other_explorers(qtbot: Any, window: Any) -> None:
+def test_sentence_click_selects_it_here_only(qtbot: Any, window: Any) -> None:
+    """A click marks the sentence in this view; no other tab changes and typing goes on where clicked."""
     c = window.attention
     text = "The first sentence is long enough to read.\n\nThe second one is the pick."
     type_and_wait(qtbot, c, text)
+    sent: list[str] = []
+    window.context.sentence_selected.connect(sent.append)
+    gru_text = window.controllers["gru"].view.text()
     strip = c.view.strip
     bars = strip._bars()
     assert [s for s, _ in bars] == [0, 1]
-    with qtbot.waitSignal(window.context.sentence_selected, timeout=2000) as blocker:
-        qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=bars[1][1].center())
-    assert blocker.args == ["The second one is the pick."]
+    qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=bars[1][1].center())
     assert c.view.editor.selected_sentence == 1
     assert "sentence 2 of 2" in c.view.selection_label.text()
-    # clicking in the text selects the sentence under the cursor
+    # clicking a word selects its sentence, keeps the focus in the editor and the caret where clicked
     ed = c.view.editor
-    r = ed.char_rect(3)
+    ed.setFocus()
+    r = ed.char_rect(4)    # inside "first"
+    qtbot.mouseClick(ed.viewport(), Qt.MouseButton.LeftButton, pos=r.center())
+    assert c.view.editor.selected_sentence == 0
+    assert window.current_view == "attention" and sent == []
+    assert window.controllers["gru"].view.text() == gru_text
+    qtbot.keyClicks(ed, "X")
+    assert c.view.text().startswith("The Xfirst") or c.view.text().startswith("The fXirst")
+    # the stepper gets the sentence only when asked
+    type_and_wait(qtbot, c, text)
+    c.select_sentence(1)
     with qtbot.waitSignal(window.context.sentence_selected, timeout=2000) as blocker:
-        qtbot.mouseClick(ed.viewport(), Qt.MouseButton.LeftButton, pos=r.center())
-    assert blocker.args == ["The first sentence is long enough to read."]
+        qtbot.mouseClick(c.view.gru_button, Qt.MouseButton.LeftButton)
+    assert blocker.args == ["The second one is the pick."]
+    assert window.current_view == "gru"
 
 
 def test_typing_updates_and_stale_results_are_dropped(qtbot: Any, window: Any) -> None:
@@ -340,6 +354,34 @@ def test_colour_maps_are_monotonic_in_lightness() -> None:
     for name in COLORMAPS:
         lum = [luminance(color(name, t / 32)) for t in range(33)]
         assert all(a >= b for a, b in itertools.pairwise(lum)), name
+
+
+def _lab(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
+    """CIELAB (D65) of an sRGB colour."""
+
+    def lin(c: int) -> float:
+        v = c / 255
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (lin(c) for c in rgb)
+    xyz = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.9505, 0.2126 * r + 0.7152 * g + 0.0722 * b, \
+        (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.089
+    fx, fy, fz = (t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116 for t in xyz)
+    return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
+
+
+@pytest.mark.parametrize("name", list(COLORMAPS))
+def test_low_weights_read_as_background(name: str) -> None:
+    """A word's colour departs from the white page in step with its weight, in every map: a word at
+    10% of the top weight must not look highlighted (unfaded cividis was bright yellow there)."""
+    white = _lab((255, 255, 255))
+
+    def distance(t: float) -> float:
+        return math.dist(white, _lab(color(name, t)))
+
+    full = distance(1.0)
+    for t in (0.05, 0.1, 0.2, 0.3, 0.5):
+        assert distance(t) <= (t + 0.2) * full, (name, t, distance(t) / full)
 
 
 def test_shift_spans_follows_edits() -> None:

@@ -250,7 +250,7 @@ def test_stats_cuts_and_report(view: TrainingView) -> None:
     view.set_stats(summary, "skipped 2 malformed rows (a.jsonl lines 3, 9)")
     text = view.stats.text()
     for part in ("400 (jsonl)", "neg 100 (25%), pos 300 (75%)", "0.33", "2 skipped (invalid JSON 1, empty "
-                 "text 1)", "1 documents (training leaves them out)", "12,345 words in 1,200 sentences",
+                 "text 1)", "1 document (training leaves it out)", "12,345 words in 1,200 sentences",
                  "359 documents"):
         assert part in text, part
     assert view.report.text().startswith("skipped 2") and "b00020" not in view.report.styleSheet()
