@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["GuiError", "build_window", "has_display", "run", "screenshot"]
 
 ORGANIZATION, APPLICATION = "HAN Explorer", "han-explorer"
-SCREENSHOT_SIZE = (1400, 900)
+SCREENSHOT_SIZE = (1366, 768)   # a common laptop screen: what the docs show
 START_SAMPLE = "mixed_feelings"
 
 
@@ -111,6 +111,8 @@ def run(model: str | None = None, view: str | None = None, text_file: str | None
     if view is not None:
         window.show_view(view)
     window.show()
+    window.raise_()
+    window.activateWindow()     # typing goes to the new window, even where no window manager gives focus
     if quit_after_ms is not None:
         QTimer.singleShot(quit_after_ms, window.close)
     return app.exec()

@@ -7,6 +7,7 @@ Kovesi's diverging CET-D1 for the candidate and the state in [−1, 1] (both per
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,9 +37,6 @@ def _cache_curves(*items: pg.PlotDataItem) -> None:
     for it in items:
         it.curve.setCacheMode(_CACHE)
         it.scatter.setCacheMode(_CACHE)
-
-
-_TICK_PX = 66      # room one step label needs on an axis (9 characters and a gap)
 
 
 def step_ticks(labels: tuple[str, ...], max_ticks: int = 18, max_chars: int = 9) -> list[tuple[float, str]]:
@@ -176,9 +174,20 @@ class GatePlots(pg.GraphicsLayoutWidget):
         self._tick_steps()
 
     def _tick_steps(self) -> None:
-        """As many token labels as the plots' width holds without overlapping."""
-        fit = max(1, int(self.lines.vb.width() // _TICK_PX)) if self.lines.vb.width() > 0 else 8
-        ticks = [step_ticks(self._labels, fit)] if self._labels else None
+        """Every k-th token label, k the smallest for which no two neighbouring labels overlap."""
+        ticks = None
+        if self._labels:
+            column = self.lines.vb.width() / len(self._labels) if self.lines.vb.width() > 0 else 20.0
+            metrics = self.fontMetrics()
+            every = 1
+            while every < len(self._labels):
+                shown = step_ticks(self._labels, -(-len(self._labels) // every))
+                widths = [metrics.horizontalAdvance(s) for _, s in shown]
+                gap = (shown[1][0] - shown[0][0]) * column if len(shown) > 1 else float("inf")
+                if all((a + b) / 2 + 8 <= gap for a, b in itertools.pairwise(widths)):
+                    break
+                every += 1
+            ticks = [step_ticks(self._labels, -(-len(self._labels) // every))]
         self.lines.getAxis("bottom").setTicks(ticks)
         self.heatmaps[next(iter(self.heatmaps))].getAxis("top").setTicks(ticks)
 

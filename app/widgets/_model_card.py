@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QVBoxLayout, QWidget
+
+from app.widgets._help import plain_label
 
 __all__ = ["ModelCardDialog"]
 
@@ -16,11 +17,8 @@ class ModelCardDialog(QDialog):
         self.setWindowTitle("Model card")
         self.rows = rows
         form = QFormLayout()
-        for key, value in rows:
-            label = QLabel(value)
-            label.setWordWrap(True)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            form.addRow(f"{key}:", label)
+        for key, value in rows:   # values come from the model's JSON: shown as plain text, never HTML
+            form.addRow(plain_label(f"{key}:", wrap=False, selectable=False), plain_label(value))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

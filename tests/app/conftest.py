@@ -14,29 +14,6 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 
-@pytest.fixture(autouse=True)
-def _isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """QSettings write to a temporary folder, never to the user's real settings."""
-    try:
-        from PySide6.QtCore import QSettings
-    except ImportError:  # the CLI tests also run where Qt is absent (a GPU machine)
-        yield
-        return
-
-    folder = tmp_path_factory.mktemp("settings")
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
-    yield
-
-
-@pytest.fixture(scope="session")
-def shipped_bundle() -> Any:
-    from engine.bundle import load_bundle
-    from resources import model_dir
-
-    return load_bundle(model_dir())
-
-
 @pytest.fixture
 def context(qapp: Any, shipped_bundle: Any) -> Any:
     from app.context import AppContext

@@ -1,0 +1,271 @@
+"""The app as people meet it: a real X server, Qt's xcb platform, real clicks and key presses.
+
+Launch tests start the real program (``python -m app.cli``) on an Xvfb screen of a given size and read
+its window from outside with xdotool; the other tests drive an in-process window with xdotool's
+X events (not Qt's synthetic ones), so focus and shortcuts go through the same path as a user's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QPoint, QRect
+from PySide6.QtWidgets import QApplication, QLabel, QPlainTextEdit
+
+from app.explorers import explorer_names
+from tests.realwindow._layout import layout_problems
+from tests.realwindow.conftest import start_xvfb
+
+ROOT = Path(__file__).resolve().parents[2]
+SIZES = [(1280, 720), (1366, 768), (1024, 700)]
+TIMEOUT = 20_000
+
+
+# -- launching the real program ----------------------------------------------------------------------
+class Launched:
+    """``han-explorer`` running on its own Xvfb screen, seen from outside with xdotool."""
+
+    def __init__(self, home: Path, screen: tuple[int, int]) -> None:
+        self.xvfb, self.display = start_xvfb(*screen)
+        self.env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"),
+                    "DISPLAY": self.display, "QT_QPA_PLATFORM": "xcb", "LANG": "C.UTF-8"}
+        self.log = home / f"app-{self.display[1:]}.log"
+        with self.log.open("w") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "app.cli"], cwd=ROOT, env=self.env,
+                                         stdout=log, stderr=subprocess.STDOUT)
+        self.window = self._xdo("search", "--sync", "--onlyvisible", "--name", "HAN Explorer", timeout=120)
+        self.window = self.window.split()[0]
+
+    def _xdo(self, *args: str, timeout: float = 30) -> str:
+        r = subprocess.run(["xdotool", *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+        if r.returncode != 0:
+            raise AssertionError(f"xdotool {' '.join(args)}: {r.stderr}; app: {self.stderr()}")
+        return r.stdout
+
+    def stderr(self) -> str:
+        return self.log.read_text(errors="replace")[-2000:]
+
+    def geometry(self) -> QRect:
+        """The window's frame on the screen, as the X server has it (settled: two equal reads)."""
+        last = None
+        for _ in range(50):
+            shell = dict(line.split("=", 1) for line in self._xdo("getwindowgeometry", "--shell",
+                                                                 self.window).split())
+            rect = QRect(int(shell["X"]), int(shell["Y"]), int(shell["WIDTH"]), int(shell["HEIGHT"]))
+            if rect == last:
+                return rect
+            last = rect
+            time.sleep(0.2)
+        return last
+
+    def move(self, x: int, y: int) -> None:
+        self._xdo("windowmove", self.window, str(x), str(y))
+        time.sleep(0.5)
+
+    def focused(self) -> bool:
+        """Whether the window has the keyboard (the app asks for it when it opens)."""
+        r = subprocess.run(["xdotool", "getwindowfocus"], env=self.env, capture_output=True, text=True,
+                           timeout=30)
+        return r.returncode == 0 and r.stdout.strip() == self.window
+
+    def quit(self) -> int:
+        """Ctrl+Q typed into the window, as a user would."""
+        if not self.focused():      # what a window manager does when the window is clicked
+            self._xdo("windowfocus", "--sync", self.window)
+        self._xdo("key", "ctrl+q")
+        try:
+            return self.proc.wait(60)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.xvfb.terminate()
+        self.xvfb.wait(10)
+
+
+@pytest.fixture
+def launch(home: Path) -> Iterator[Any]:
+    started: list[Launched] = []
+
+    def run(screen: tuple[int, int]) -> Launched:
+        started.append(Launched(home, screen))
+        return started[-1]
+
+    yield run
+    for app in started:
+        app.close()
+
+
+@pytest.mark.parametrize("screen", [(1366, 768), (1024, 700), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_first_launch_fills_most_of_the_screen(launch: Any, screen: tuple[int, int]) -> None:
+    """No saved settings: the window takes most of the screen, centred, all of it on the screen."""
+    app = launch(screen)
+    frame = app.geometry()
+    width, height = screen
+    assert QRect(0, 0, width, height).contains(frame), frame
+    assert frame.width() >= 0.75 * width and frame.height() >= 0.75 * height, frame
+    assert abs(frame.center().x() - width / 2) <= 2 and abs(frame.center().y() - height / 2) <= 2, frame
+    deadline = time.monotonic() + 10
+    while not app.focused() and time.monotonic() < deadline:   # typing goes to the new window at once
+        time.sleep(0.2)
+    assert app.focused()
+    assert app.quit() == 0
+
+
+def test_a_place_saved_on_a_larger_screen_is_not_used(launch: Any, home: Path) -> None:
+    """Saved at the bottom right of a 2560 x 1440 screen, reopened on 1024 x 700: it opens on screen."""
+    big = launch((2560, 1440))
+    big.move(1900, 1000)
+    assert big.geometry().topLeft() == QRect(1900, 1000, 1, 1).topLeft()
+    assert big.quit() == 0
+    assert "geometry" in (home / "config" / "HAN Explorer" / "han-explorer.conf").read_text()
+    small = launch((1024, 700))
+    frame = small.geometry()
+    assert QRect(0, 0, 1024, 700).contains(frame), frame
+    assert frame.width() >= 0.75 * 1024, frame
+    assert small.quit() == 0
+
+
+# -- an in-process window driven by X events ---------------------------------------------------------
+@pytest.fixture
+def window(qtbot: Any, shipped_bundle: Any) -> Iterator[Any]:
+    """The main window as the app builds it (asynchronous workers), no settings, on the lane's screen."""
+    from app.context import AppContext
+    from app.main_window import MainWindow
+
+    w = MainWindow(AppContext(shipped_bundle, None))
+    qtbot.addWidget(w)
+    w.setGeometry(0, 0, 1366, 768)
+    w.attention.load_sample("mixed_feelings")
+    w.show()
+    qtbot.waitExposed(w)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: w.attention.display is not None and not w.attention.busy, timeout=TIMEOUT)
+    yield w
+    for c in w.controllers.values():
+        c.shutdown()
+    for c in w.controllers.values():
+        with contextlib.suppress(Exception):
+            c.wait_idle(5_000)
+
+
+def settle(qtbot: Any, ms: int = 300) -> None:
+    qtbot.wait(ms)
+
+
+def click(xdo: Any, widget: Any, point: QPoint) -> None:
+    """A real mouse click (X events) at ``point`` of ``widget``."""
+    g = widget.mapToGlobal(point)
+    xdo("mousemove", "--sync", str(g.x()), str(g.y()))
+    xdo("click", "1")
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("view", explorer_names())
+def test_every_view_is_whole_at_laptop_sizes(qtbot: Any, window: Any, view: str,
+                                             size: tuple[int, int]) -> None:
+    """Nothing cut off, no panel off-screen, no two labels on top of each other, no page scrolling."""
+    window.setGeometry(0, 0, *size)
+    window.show_view(view)
+    controller = window.controllers[view]
+    qtbot.waitUntil(lambda: not controller.busy, timeout=TIMEOUT)
+    settle(qtbot)
+    assert window.geometry().size().toTuple() == size
+    assert layout_problems(window._pages[view], window) == []
+
+
+def test_clicking_a_word_then_typing_edits_the_review(qtbot: Any, window: Any, xdo: Any) -> None:
+    att = window.attention
+    editor = att.view.editor
+    gru_text = window.controllers["gru"].view.text()
+    text = att.view.text()
+    at = text.index("quiet") + 2                       # inside the word "quiet"
+    rect = editor.char_rect(at)
+    click(xdo, editor.viewport(), rect.center())
+    qtbot.waitUntil(lambda: editor.textCursor().position() in (at, at + 1), timeout=TIMEOUT)
+    assert QApplication.focusWidget() is editor
+    xdo("type", "--delay", "30", "ZZ")
+    qtbot.waitUntil(lambda: "ZZ" in att.view.text(), timeout=TIMEOUT)
+    assert "quZZiet" in att.view.text() or "quiZZet" in att.view.text()
+    assert window.current_view == "attention"                           # no tab changed
+    assert window.controllers["gru"].view.text() == gru_text            # the stepper was left alone
+    assert editor.selected_sentence == 0 and "sentence 1 of" in att.view.selection_label.text()
+    # the review is scored again, from the typed text
+    qtbot.waitUntil(lambda: att.display is not None and "ZZ" in att.display.text, timeout=TIMEOUT)
+
+
+def test_step_through_sends_the_sentence_only_when_asked(qtbot: Any, window: Any, xdo: Any) -> None:
+    att, gru = window.attention, window.controllers["gru"]
+    second = att.analysis.sentences[1]
+    click(xdo, att.view.editor.viewport(), att.view.editor.char_rect(second.start + 3).center())
+    qtbot.waitUntil(lambda: att.view.editor.selected_sentence == 1, timeout=TIMEOUT)
+    assert window.current_view == "attention"
+    xdo("key", "ctrl+Return")
+    qtbot.waitUntil(lambda: window.current_view == "gru", timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: gru.display is not None and gru.view.text() == second.text, timeout=TIMEOUT)
+
+
+def test_stepper_keys_and_a_text_box(qtbot: Any, window: Any, xdo: Any) -> None:
+    gru = window.controllers["gru"]
+    xdo("key", "ctrl+2")
+    qtbot.waitUntil(lambda: window.current_view == "gru", timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: gru.display is not None and not gru.busy, timeout=TIMEOUT)
+    view = gru.view
+    # the tab is shown: plain keys step, wherever the focus is
+    xdo("key", "End")
+    qtbot.waitUntil(lambda: view.step == gru.display.n_steps - 1, timeout=TIMEOUT)
+    xdo("key", "Home")
+    qtbot.waitUntil(lambda: view.step == 0, timeout=TIMEOUT)
+    xdo("key", "Right")
+    qtbot.waitUntil(lambda: view.step == 1, timeout=TIMEOUT)
+    # typing in the sentence box: the arrows move its cursor, not the stepper
+    box: QPlainTextEdit = view.editor
+    click(xdo, box.viewport(), QPoint(8, 8))
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is box, timeout=TIMEOUT)
+    before = box.textCursor().position()
+    xdo("key", "Right")
+    qtbot.waitUntil(lambda: box.textCursor().position() == before + 1, timeout=TIMEOUT)
+    assert view.step == 1
+    # Alt+arrows step even while typing; Escape hands the plain keys back
+    xdo("key", "alt+Right")
+    qtbot.waitUntil(lambda: view.step == 2, timeout=TIMEOUT)
+    assert QApplication.focusWidget() is box
+    xdo("key", "Escape")
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not box, timeout=TIMEOUT)
+    xdo("key", "Right")
+    qtbot.waitUntil(lambda: view.step == 3, timeout=TIMEOUT)
+    # the stepper's keys are dead while another tab is shown
+    xdo("key", "ctrl+1")
+    qtbot.waitUntil(lambda: window.current_view == "attention", timeout=TIMEOUT)
+    xdo("key", "End")
+    settle(qtbot)
+    assert view.step == 3
+
+
+def test_help_pages(qtbot: Any, window: Any, xdo: Any) -> None:
+    from app.widgets import AboutDialog, KeyboardDialog
+
+    xdo("key", "F1")
+    qtbot.waitUntil(lambda: any(isinstance(w, KeyboardDialog) and w.isVisible()
+                                for w in QApplication.topLevelWidgets()), timeout=TIMEOUT)
+    dialog = next(w for w in QApplication.topLevelWidgets() if isinstance(w, KeyboardDialog))
+    texts = [w.text() for w in dialog.findChildren(QLabel)]
+    assert any("Alt+Right" in t for t in texts)
+    assert any("Ctrl+Enter" in t or "Ctrl+Return" in t for t in texts)
+    dialog.close()
+    about = window.show_about()
+    labels = [w.text() for w in about.findChildren(QLabel)]
+    assert any("Maas" in t for t in labels) and any("shipped model" in t for t in labels)
+    assert isinstance(about, AboutDialog)
+    about.close()
