@@ -387,4 +387,8 @@ def _os_message(e: OSError) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run the importable module's main: under ``python -m app.cli`` this file is ``__main__``, and
+    # errors defined here (UserError) must be the same classes app.cli_conv raises
+    from app.cli import main as _main
+
+    sys.exit(_main())

@@ -78,6 +78,15 @@ def _read_image(a: argparse.Namespace) -> np.ndarray:
     return read_npy(a.input, what="the input") if a.input else read_image(a.image)
 
 
+def _output_path(given: str) -> Path:
+    """Where ``--output`` writes: np.save's rule (a name without .npy gets it), checked before work."""
+    from engine.atomic import WriteError, check_output_file
+
+    if Path(given).is_dir():
+        raise WriteError(given, "it is a folder")
+    return check_output_file(given if given.endswith(".npy") else given + ".npy")
+
+
 def _backend(name: str) -> str:
     from engine.conv_cuda import cuda_available
 
@@ -115,14 +124,12 @@ def _compute(a: argparse.Namespace, image: np.ndarray, mask: np.ndarray, backend
 def run(a: argparse.Namespace) -> int:
     if a.command == "conv-bench":
         return run_bench(a)
-    from engine.atomic import WriteError, check_output_file, open_atomic
+    from engine.atomic import WriteError, open_atomic
     from engine.conv_emulator import validate_inputs
     from engine.images import parse_mask
 
     try:
-        # np.save's rule: a name without .npy gets it
-        output = check_output_file(a.output if a.output.endswith(".npy") else a.output + ".npy") \
-            if a.output else None
+        output = _output_path(a.output) if a.output else None
     except WriteError as e:
         raise ConvUsageError(f"--output: {e}") from None
     try:

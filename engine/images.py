@@ -214,7 +214,9 @@ def _npy_header(f: BinaryIO, p: Path) -> tuple[tuple[int, ...], np.dtype]:
         read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                        else np.lib.format.read_array_header_2_0)
         shape, _, dtype = read_header(f)
-    except (ValueError, SyntaxError, TypeError, EOFError) as e:
+    except OSError:
+        raise
+    except Exception as e:  # numpy's header parser raises ValueError, SyntaxError, tokenize errors...
         raise ImageFileError(f"{p} is not a plain .npy array: {_one_line(e)}") from None
     return shape, dtype
 
@@ -251,7 +253,9 @@ def read_image(path: str | Path) -> np.ndarray:
     p = Path(path)
     try:
         with warnings.catch_warnings():
-            # Pillow warns, then refuses, past its own pixel limit: both mean "too large" here
+            # Pillow warns, then refuses, past its own pixel limit: both mean "too large" here;
+            # its other warnings (odd metadata) are not for the user
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(p) as im:
                 w, h = im.size
