@@ -23,6 +23,7 @@ from superqt.utils import create_worker
 from app._idle import process_events_until
 from app.colormaps import COLORMAPS, DEFAULT_COLORMAP
 from app.widgets import AttentionDisplay, AttentionView
+from engine.textio import TextFileError, read_text_file
 
 if TYPE_CHECKING:
     from app.context import AppContext
@@ -33,33 +34,6 @@ __all__ = ["MAX_CHARS", "MAX_FILE_BYTES", "AttentionController", "TextFileError"
 MAX_CHARS = 1_000_000         # ~170,000 words: far beyond any review, still scored in seconds
 MAX_FILE_BYTES = 4 * MAX_CHARS
 DEBOUNCE_MS = 20              # typing pauses longer than this start a computation (a newer one cancels it)
-
-
-class TextFileError(ValueError):
-    """A file that cannot be opened as a review; the message is one line."""
-
-
-def read_text_file(path: str | Path) -> str:
-    """Read a UTF-8 (or UTF-16 with BOM) text file, refusing binary, huge and undecodable files."""
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-        if not p.is_file():
-            raise TextFileError(f"{p.name} is not a file")
-        if size > MAX_FILE_BYTES:
-            raise TextFileError(f"{p.name} is {size / 1e6:.1f} MB; reviews up to "
-                                f"{MAX_FILE_BYTES / 1e6:.0f} MB can be opened")
-        raw = p.read_bytes()
-    except OSError as e:
-        raise TextFileError(f"cannot read {p}: {e.strerror or e}") from None
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
-    if b"\x00" in raw[:4096]:
-        raise TextFileError(f"{p.name} looks like a binary file, not text")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise TextFileError(f"{p.name} is not UTF-8 text (byte {e.start}); save it as UTF-8") from None
 
 
 def to_display(analysis: Analysis, seconds: float = 0.0) -> AttentionDisplay:

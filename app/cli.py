@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
@@ -34,8 +36,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="runs/han", help="output folder (model/, checkpoint/, logs/)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    p.add_argument("--force", action="store_true",
+                   help="replace the run already in OUT (without it, training refuses to overwrite one)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    skip = {"data", "format", "out", "device", "resume", "command"}
+    skip = {"data", "format", "out", "device", "resume", "command", "force"}
     for f in fields(TrainConfig):
         if f.name in skip:
             continue
@@ -67,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true")
     e.add_argument("--device", default="auto")
     e.add_argument("--record", default=None, metavar="FIELD",
-                   help="also store the result in the model's JSON under FIELD (e.g. test)")
+                   help="also store the result in the model's JSON under FIELD (e.g. test); needs --model "
+                        "(the shipped model is read-only) and the whole dataset (no --limit)")
     q = sub.add_parser("predict", help="class and attention for one review")
     q.add_argument("file", nargs="?", default="-", help="text file, or - for standard input")
     q.add_argument("--model", default=None)
@@ -107,14 +112,17 @@ def _load_model(path: str | None, device: str = "cpu") -> Any:
 
 def _cmd_train(a: argparse.Namespace, argv: Sequence[str]) -> int:
     from engine.train import TrainConfig, train
+    from engine.word_cache import check_cache_dir
 
     kw = {f.name: getattr(a, f.name) for f in fields(TrainConfig)
           if getattr(a, f.name, None) is not None and f.name != "command"}
     try:
         cfg = TrainConfig(**kw, command=shlex.join(["han-explorer", *argv]))
+        if cfg.cache_dir:
+            check_cache_dir(cfg.cache_dir)
         rc = _run_training(a, train(cfg))
-    except (ValueError, RuntimeError) as e:  # settings, data or checkpoint problems: one line
-        raise UserError(str(e)) from None
+    except (ValueError, RuntimeError) as e:  # settings, data, checkpoint, divergence: one line
+        raise UserError(_one_line(e)) from None
     return rc
 
 
@@ -145,23 +153,42 @@ def _run_training(a: argparse.Namespace, records: Any) -> int:
     return 0
 
 
+def _check_record(a: argparse.Namespace) -> None:
+    """``evaluate --record`` writes into a model: refuse, before any work, what must not be written."""
+    from engine.runs import is_shipped_model
+
+    if a.model is None:
+        raise UserError("--record writes into the model folder, and the shipped model is read-only: "
+                        "give --model DIR (a copy of it, or your own model)")
+    if a.limit is not None:
+        raise UserError("--record stores a figure for the whole dataset: drop --limit")
+    if is_shipped_model(a.model):
+        raise UserError(f"--record: {a.model} is the shipped model, which is read-only")
+    if Path(a.model).is_dir() and not os.access(a.model, os.W_OK | os.X_OK):
+        raise UserError(f"--record: cannot write {a.model}: the folder is read-only")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", a.record):
+        raise UserError(f"--record {a.record!r}: use a short name of letters, digits, - or _ (e.g. test)")
+
+
 def _cmd_evaluate(a: argparse.Namespace) -> int:
     from engine.bundle import update_metadata
     from engine.data import load_dataset
     from engine.evaluate import evaluate
     from engine.train import resolve_device
 
+    if a.record:
+        _check_record(a)
     try:
         bundle = _load_model(a.model, str(resolve_device(a.device)))
         ds = load_dataset(a.data, a.format, label_names=bundle.label_names, limit=a.limit)
         report = evaluate(bundle, ds)
+        if a.record:
+            assert bundle.path is not None
+            update_metadata(bundle.path, **{f"{a.record}_accuracy": report["accuracy"],
+                                            f"{a.record}_evaluation": {**report, "data": a.data,
+                                                                       "data_sha256": ds.sha256}})
     except (ValueError, RuntimeError) as e:
-        raise UserError(str(e)) from None
-    if a.record:
-        assert bundle.path is not None
-        update_metadata(bundle.path, **{f"{a.record}_accuracy": report["accuracy"],
-                                        f"{a.record}_evaluation": {**report, "data": a.data,
-                                                                   "data_sha256": ds.sha256}})
+        raise UserError(_one_line(e)) from None
     if a.json:
         print(json.dumps(report))
     else:
@@ -175,36 +202,54 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
 
 
 def _read_text(file: str) -> str:
-    """The exact text (no newline translation), so offsets index the file as it is."""
-    if file == "-":
-        if not hasattr(sys.stdin, "buffer"):  # already text (an in-process caller replaced stdin)
-            return sys.stdin.read()
-        raw, name = sys.stdin.buffer.read(), "standard input"
-    else:
-        p = Path(file)
-        if not p.is_file():
-            raise UserError(f"no such file: {file}")
-        raw, name = p.read_bytes(), file
+    """The exact text (no newline translation), so offsets index the file as it is.
+
+    One reader for the CLI and the app (:mod:`engine.textio`): UTF-8 or UTF-16 with a BOM, bounded
+    reads (an endless stream is refused after ``MAX_TEXT_BYTES``), one-line refusals.
+    """
+    from engine.limits import MAX_TEXT_CHARS
+    from engine.textio import TextFileError, read_text_file, read_text_stream
+
     try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UserError(f"{name} is not UTF-8 text") from None
+        if file != "-":
+            return read_text_file(file)
+        if hasattr(sys.stdin, "buffer"):
+            return read_text_stream(sys.stdin.buffer)
+        text = sys.stdin.read(MAX_TEXT_CHARS + 1)  # already text (an in-process caller replaced stdin)
+    except TextFileError as e:
+        raise UserError(str(e)) from None
+    if len(text) > MAX_TEXT_CHARS:
+        raise UserError(f"standard input holds more than {MAX_TEXT_CHARS:,} characters, the most a review "
+                        f"may have")
+    return text
+
+
+def _output_file(path: str, flag: str) -> Path:
+    """Refuse, before any work, an output file that cannot be written."""
+    from engine.atomic import WriteError, check_output_file
+
+    try:
+        return check_output_file(path)
+    except WriteError as e:
+        raise UserError(f"{flag}: {e}") from None
 
 
 def _cmd_predict(a: argparse.Namespace) -> int:
-    from app.render import render_html, render_terminal
+    from app.render import json_for_terminal, render_html, render_terminal
     from engine.analyze import InputError, analyze
+    from engine.atomic import write_text
 
+    html_path = _output_file(a.html, "--html") if a.html else None
     text = _read_text(a.file)
     bundle = _load_model(a.model)
     try:
         result = analyze(bundle, text)
     except InputError as e:
         raise UserError(str(e)) from None
-    if a.html:
-        Path(a.html).write_text(render_html(result), encoding="utf-8")
+    if html_path is not None:
+        write_text(html_path, render_html(result))
     if a.json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        print(json_for_terminal(result.to_dict()))
     else:
         color = not a.no_color and sys.stdout.isatty()
         print(render_terminal(result, color=color))
@@ -231,7 +276,9 @@ def _cmd_gru_trace(a: argparse.Namespace) -> int:
     except ValueError as e:  # empty text (InputError), sentence out of range
         raise UserError(str(e)) from None
     if a.json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        from app.render import json_for_terminal
+
+        print(json_for_terminal(result.to_dict()))
     else:
         print(_gru_table(result, a))
     return 0
@@ -241,6 +288,8 @@ def _gru_table(result: Any, a: argparse.Namespace) -> str:
     """step, token, mean z, mean r, |h| and the three units whose state moved most (Δh = h − h_prev)."""
     import numpy as np
 
+    from app.render import terminal_safe
+
     where = f", sentence {a.sentence}" if a.encoder == "word" else ""
     order = "last token first" if a.direction == "backward" else "text order"
     lines = [f"{a.encoder} GRU, {a.direction}{where}: {len(result)} steps ({order}), "
@@ -249,7 +298,7 @@ def _gru_table(result: Any, a: argparse.Namespace) -> str:
     for t, token in enumerate(result.tokens):
         dh = result.h[t] - result.h_prev[t]
         top = np.argsort(-np.abs(dh), kind="stable")[:3]
-        token = " ".join(token.split())  # a sentence may span lines
+        token = " ".join(terminal_safe(token).split())  # no controls; a sentence may span lines
         shown = token if len(token) <= 16 else token[:15] + "…"
         moves = " ".join(f"{int(u)}:{dh[u]:+.3f}" for u in top)
         lines.append(f"{t:>4}  {shown:<16} {result.z[t].mean():>6.3f} {result.r[t].mean():>6.3f} "
@@ -284,19 +333,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from engine.data import DatasetError
 
     try:
-        if a.command == "train":
-            return _cmd_train(a, argv)
-        if a.command == "evaluate":
-            return _cmd_evaluate(a)
-        if a.command == "gru-trace":
-            return _cmd_gru_trace(a)
-        if a.command in ("conv", "conv-bench"):
-            from app import cli_conv
-
-            return cli_conv.run(a)
-        return _cmd_predict(a)
+        with warnings.catch_warnings():
+            if not sys.warnoptions:  # numpy/Pillow/torch warnings are not messages for the user
+                warnings.simplefilter("ignore")
+            return _run_command(a, argv)
     except (UserError, DatasetError) as e:
-        print(f"han-explorer {a.command}: {e}", file=sys.stderr)
+        print(f"han-explorer {a.command}: {_one_line(e)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
@@ -305,7 +347,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except OSError as e:  # a file we had to write or read: full disk, read-only folder, ...
+        print(f"han-explorer {a.command}: {_os_message(e)}", file=sys.stderr)
+        return EXIT_USAGE
+    except (MemoryError, RuntimeError) as e:
+        if not isinstance(e, MemoryError) and "allocate" not in str(e):
+            raise
+        print(f"han-explorer {a.command}: not enough memory for this input", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _run_command(a: argparse.Namespace, argv: Sequence[str]) -> int:
+    if a.command == "train":
+        return _cmd_train(a, argv)
+    if a.command == "evaluate":
+        return _cmd_evaluate(a)
+    if a.command == "gru-trace":
+        return _cmd_gru_trace(a)
+    if a.command in ("conv", "conv-bench"):
+        from app import cli_conv
+
+        return cli_conv.run(a)
+    return _cmd_predict(a)
+
+
+def _one_line(e: BaseException) -> str:
+    """An exception's message as one line (the first line of a multi-line one), no class name."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    return lines[0] if lines else type(e).__name__
+
+
+def _os_message(e: OSError) -> str:
+    from engine.atomic import WriteError
+
+    if isinstance(e, WriteError) or not e.strerror:
+        return _one_line(e)
+    where = f"{e.filename}: " if e.filename else ""
+    return f"{where}{e.strerror[0].lower()}{e.strerror[1:]}"
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run the importable module's main: under ``python -m app.cli`` this file is ``__main__``, and
+    # errors defined here (UserError) must be the same classes app.cli_conv raises
+    from app.cli import main as _main
+
+    sys.exit(_main())

@@ -33,14 +33,18 @@ class ConvUsageError(UserError):
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``conv`` and ``conv-bench``; :func:`run` runs either."""
+    from engine.limits import MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, MAX_MASK
     from engine.tiling import ALL_STRATEGIES, BULK_STRATEGIES, WIDE_STRATEGIES
 
     c = sub.add_parser("conv", help="2D convolution with shared-memory tiles (GPU or CPU emulator)")
     src = c.add_mutually_exclusive_group(required=True)
     src.add_argument("--input", help="2-D array in a .npy file")
-    src.add_argument("--image", help="an image file (PNG, ...), read as grey levels 0-255")
-    src.add_argument("--size", help="HxW: a random image of that size (seed 0)")
-    c.add_argument("--mask", required=True, help="a .npy mask, or an odd size K for a K x K box filter")
+    src.add_argument("--image", help="an image file (PNG, ...), read as grey levels in [0, 1], like the app")
+    src.add_argument("--size", help=f"HxW: a random image of that size (seed 0); at most {MAX_IMAGE_SIDE} "
+                                    f"on a side and {MAX_IMAGE_PIXELS:,} pixels")
+    c.add_argument("--mask", required=True,
+                   help=f"K (a K x K box), box:K, gauss:K, sobel-x:K, sobel-y:K, sharpen:K (K odd, at most "
+                        f"{MAX_MASK}; 3 if left out), or a .npy file")
     bulk = " and ".join(BULK_STRATEGIES)
     c.add_argument("--strategy", default="output_tile", choices=ALL_STRATEGIES,
                    help=f"which kernel runs (default output_tile); {bulk} fills shared memory with one bulk "
@@ -63,42 +67,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _read_image(a: argparse.Namespace) -> np.ndarray:
+    """The input image, through the engine's one reader (:mod:`engine.images`); sizes checked first."""
+    from engine.images import random_image, read_image, read_npy
+
     if a.size:
         m = re.fullmatch(r"(\d+)[xX](\d+)", a.size)
         if not m:
             raise ConvUsageError(f"--size must look like 480x640, not {a.size!r}")
-        h, w = int(m.group(1)), int(m.group(2))
-        if h * w > 1 << 30:
-            raise ConvUsageError(f"--size {a.size} is too large (over 2^30 pixels)")
-        return np.random.default_rng(0).random((h, w), dtype=np.float32)
-    path = Path(a.input or a.image)
-    if not path.is_file():
-        raise ConvUsageError(f"no such file: {path}")
-    if a.input:
-        try:
-            return np.load(path, allow_pickle=False)
-        except ValueError as e:
-            raise ConvUsageError(f"{path} is not a plain .npy array: {e}") from None
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("L"), dtype=np.float32)
-    except UnidentifiedImageError:
-        raise ConvUsageError(f"{path} is not an image file") from None
+        return random_image(int(m.group(1)), int(m.group(2)))
+    return read_npy(a.input, what="the input") if a.input else read_image(a.image)
 
 
-def _read_mask(spec: str) -> np.ndarray:
-    if re.fullmatch(r"\d+", spec):
-        k = int(spec)
-        return np.full((k, k), 1.0 / max(k * k, 1), dtype=np.float32)
-    path = Path(spec)
-    if not path.is_file():
-        raise ConvUsageError(f"--mask must be an odd size K or a .npy file; no such file: {spec}")
-    try:
-        return np.load(path, allow_pickle=False)
-    except ValueError as e:
-        raise ConvUsageError(f"{path} is not a plain .npy array: {e}") from None
+def _output_path(given: str) -> Path:
+    """Where ``--output`` writes: np.save's rule (a name without .npy gets it), checked before work."""
+    from engine.atomic import WriteError, check_output_file
+
+    if Path(given).is_dir():
+        raise WriteError(given, "it is a folder")
+    return check_output_file(given if given.endswith(".npy") else given + ".npy")
 
 
 def _backend(name: str) -> str:
@@ -138,18 +124,25 @@ def _compute(a: argparse.Namespace, image: np.ndarray, mask: np.ndarray, backend
 def run(a: argparse.Namespace) -> int:
     if a.command == "conv-bench":
         return run_bench(a)
+    from engine.atomic import WriteError, open_atomic
     from engine.conv_emulator import validate_inputs
+    from engine.images import parse_mask
 
     try:
-        image, mask, notes = validate_inputs(_read_image(a), _read_mask(a.mask))
+        output = _output_path(a.output) if a.output else None
+    except WriteError as e:
+        raise ConvUsageError(f"--output: {e}") from None
+    try:
+        image, mask, notes = validate_inputs(_read_image(a), parse_mask(a.mask))
         backend = _backend(a.backend)
         info = _compute(a, image, mask, backend)
     except ValueError as e:
         raise ConvUsageError(str(e)) from None
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
-    if a.output:
-        np.save(a.output, info["output"])
+    if output is not None:
+        with open_atomic(output, "wb") as f:
+            np.save(f, info["output"], allow_pickle=False)
     geom, counters = info["geometry"], info["counters"]
     report = {
         "strategy": a.strategy, "backend": backend, "image": list(image.shape), "mask": mask.shape[0],

@@ -18,6 +18,7 @@ Pure standard library: no Qt, torch or numpy is imported here.
 from __future__ import annotations
 
 import html
+import json
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -28,7 +29,7 @@ from app.colormaps import COLORMAPS, DEFAULT_COLORMAP, color, hex_color, luminan
 if TYPE_CHECKING:
     from engine.analyze import Analysis, SentenceWeight, WordWeight
 
-__all__ = ["render_html", "render_terminal"]
+__all__ = ["json_for_terminal", "render_html", "render_terminal", "terminal_safe"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -93,10 +94,15 @@ _CONTINUATION = " " * (_GUTTER - 2) + "│ "
 _MIN_TEXT_WIDTH = 20
 
 # Controls must never reach the terminal: whitespace controls become spaces, the others U+FFFD.
+# Bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069) would reorder what follows
+# them on the line, so a review could make its own words, or the prediction, read differently.
+_BIDI_CONTROLS = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
 _SANITIZE = {
     c: (" " if chr(c) in "\t\n\v\f\r\x1c\x1d\x1e\x1f\x85" else "\ufffd")
-    for c in [*range(0x20), *range(0x7F, 0xA0)]
+    for c in [*range(0x20), *range(0x7F, 0xA0), *_BIDI_CONTROLS]
 }
+# JSON escapes C0 controls itself; these it would print raw (with ensure_ascii=False)
+_JSON_ESCAPES = {c: f"\\u{c:04x}" for c in [*range(0x7F, 0xA0), *_BIDI_CONTROLS]}
 _SPACE_RUN = re.compile(r"\s+")
 _NEWLINE_RUN = re.compile(r"\s*[\r\n]\s*")
 _ZERO_WIDTH_CATEGORIES = frozenset({"Mn", "Me", "Cf"})
@@ -240,6 +246,18 @@ def _wrap(units: list[tuple[str, list[tuple[str, str]], int]], room: int) -> lis
 
 
 _HARD_BREAK = re.compile(r"<br\s*/?\s*>|[\r\n]", re.IGNORECASE)
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters (C0, C1, ESC, BEL) and bidirectional overrides replaced:
+    whitespace controls by a space, the others by U+FFFD. For any file-borne string on a terminal."""
+    return text if text.isprintable() else text.translate(_SANITIZE)
+
+
+def json_for_terminal(value: object) -> str:
+    """``json.dumps(value, ensure_ascii=False)`` with C1 controls and bidi overrides escaped as
+    ``\\uXXXX``: the same JSON value, but nothing in it can steer the terminal that shows it."""
+    return json.dumps(value, ensure_ascii=False).translate(_JSON_ESCAPES)
 
 
 def render_terminal(analysis: Analysis, color: bool = True, width: int = 100) -> str:

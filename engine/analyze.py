@@ -1,8 +1,9 @@
 """One call for the attention use case: ``analyze(bundle, text) -> Analysis``.
 
 The CLI's ``predict --json``, its terminal and HTML views and the GUI all render this one value;
-none of them recomputes weights. Inference uses the whole text: no length limit applies, so nothing
-is cut, however long the review.
+none of them recomputes weights. Inference uses the whole text: the training length limits do not
+apply, so nothing is cut. Texts up to :data:`engine.limits.MAX_TEXT_CHARS` are accepted, and the
+memory they take grows linearly with their length (:mod:`engine.inference`).
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ from typing import Any
 
 import torch
 
-from engine.batching import collate
 from engine.bundle import ModelBundle
+from engine.inference import DocumentScores, score_documents
+from engine.limits import MAX_TEXT_CHARS
 from engine.model import HANOutput
 from engine.text import Document, normalize, tokenize
 from engine.vocab import UNK_ID
 
 __all__ = ["Analysis", "InputError", "SentenceWeight", "WordWeight", "analyze", "analyze_steps",
-           "build_analysis", "encode_document", "read_document"]
+           "build_analysis", "encode_document", "read_document", "scores_to_analysis"]
 
 
 class InputError(ValueError):
@@ -98,19 +100,20 @@ def analyze_steps(bundle: ModelBundle, text: str) -> Generator[str, None, Analys
     """
     doc = read_document(text)
     yield "tokenized"
-    ids, _ = collate([encode_document(bundle, doc)])                       # (1, S, W)
+    ids = encode_document(bundle, doc)
     yield "encoded"
-    model = bundle.model
     with torch.inference_mode():
-        out = model(ids.to(next(model.parameters()).device))
+        scores = score_documents(bundle.model, [ids])[0]
     yield "scored"
-    return build_analysis(bundle, doc, ids, out)
+    return scores_to_analysis(bundle, doc, ids, scores)
 
 
 def read_document(text: str) -> Document:
-    """Tokenize ``text``; :class:`InputError` if there is nothing to read."""
+    """Tokenize ``text``; :class:`InputError` if there is nothing to read or it is too long."""
     if not isinstance(text, str) or not text.strip():
         raise InputError("the text is empty: give a review with at least one word")
+    if len(text) > MAX_TEXT_CHARS:
+        raise InputError(f"the text has {len(text):,} characters; up to {MAX_TEXT_CHARS:,} can be read")
     doc = tokenize(text)
     if not doc.sentences:
         raise InputError("the text has no words to read")
@@ -118,15 +121,25 @@ def read_document(text: str) -> Document:
 
 
 def build_analysis(bundle: ModelBundle, doc: Document, ids: torch.Tensor, out: HANOutput) -> Analysis:
-    """Pair the model's output for one document (ids ``(1, S, W)``) with the document's spans."""
+    """Pair a padded forward pass for one document (ids ``(1, S, W)``) with the document's spans."""
+    counts = [len(s.tokens) for s in doc.sentences]
+    w_att = out.word_attention[0]                                          # (S, W)
+    scores = DocumentScores(out.logits[0], out.sentence_attention[0],
+                            torch.cat([w_att[i, :n] for i, n in enumerate(counts)]), tuple(counts))
+    return scores_to_analysis(bundle, doc, [row[:n] for row, n in zip(ids[0].tolist(), counts, strict=True)],
+                              scores)
+
+
+def scores_to_analysis(bundle: ModelBundle, doc: Document, ids: list[list[int]],
+                       scores: DocumentScores) -> Analysis:
+    """Pair one document's scores with its spans; ``ids`` are its sentences' word ids."""
     text = doc.text
-    probs = torch.softmax(out.logits[0].double(), -1).tolist()
-    w_att = out.word_attention[0].double().cpu().tolist()                  # (S, W)
-    s_att = out.sentence_attention[0].double().cpu().tolist()              # (S,)
-    id_rows = ids[0].tolist()
+    probs = torch.softmax(scores.logits.double(), -1).tolist()
+    w_att = iter(scores.word_attention.double().cpu().tolist())           # (T,) sentence after sentence
+    s_att = scores.sentence_attention.double().cpu().tolist()             # (S,)
     sentences = tuple(
         SentenceWeight(text[s.start : s.end], s.start, s.end, s_att[i], tuple(
-            WordWeight(t.text, t.start, t.end, w_att[i][j], id_rows[i][j] != UNK_ID)
+            WordWeight(t.text, t.start, t.end, next(w_att), ids[i][j] != UNK_ID)
             for j, t in enumerate(s.tokens)))
         for i, s in enumerate(doc.sentences)
     )

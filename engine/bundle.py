@@ -7,10 +7,6 @@ fails with a :class:`ModelError` whose message is one clear line.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +15,23 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from engine.atomic import WriteError, recover_dir, replace_dir, write_json
 from engine.batching import LengthLimits
+from engine.limits import MAX_META_BYTES
 from engine.model import HAN, HANConfig
+from engine.runs import RunDirError, is_shipped_model
+from engine.textio import JSONFileError, read_json_file
+from engine.validate import (
+    FLOAT_DTYPES,
+    FieldError,
+    check_config,
+    check_labels,
+    check_limits,
+    check_vocab,
+    expected_shapes,
+    header_shapes,
+    short_repr,
+)
 from engine.vocab import Vocab
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "ModelBundle", "ModelError", "load_bundle", "save_bundle",
@@ -51,26 +62,16 @@ class ModelBundle:
         return self.model.config
 
 
-def _atomic_dir_write(target: Path, write: Any) -> None:
-    """Write a directory via a temp sibling and rename, so readers never see half a model."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        write(tmp)
-        old = target.with_name(f".{target.name}.old")
-        if target.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(target, old)
-        os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
 def save_bundle(bundle: ModelBundle, directory: str | Path, embedding_dtype: str = "float32") -> Path:
-    """Save atomically. ``embedding_dtype="float16"`` halves the largest tensor (shipped model)."""
+    """Save atomically. ``embedding_dtype="float16"`` halves the largest tensor (shipped model).
+
+    Replaces ``directory`` whole: call :func:`engine.runs.check_model_dir` first where the folder
+    comes from a user. The shipped model is refused here too (:class:`~engine.runs.RunDirError`);
+    a failed write raises :class:`~engine.atomic.WriteError` and leaves the old folder as it was.
+    """
     directory = Path(directory)
+    if is_shipped_model(directory):
+        raise RunDirError(f"{directory} is the shipped model, which is read-only: save to another folder")
     state = {k: v.detach().to("cpu").contiguous() for k, v in bundle.model.state_dict().items()}
     if embedding_dtype == "float16":
         state["embedding.weight"] = state["embedding.weight"].half()
@@ -85,10 +86,13 @@ def save_bundle(bundle: ModelBundle, directory: str | Path, embedding_dtype: str
     }
 
     def write(tmp: Path) -> None:
-        save_file(state, str(tmp / WEIGHTS))
-        (tmp / META).write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        try:
+            save_file(state, str(tmp / WEIGHTS))
+        except SafetensorError as e:  # safetensors reports a full disk as its own error
+            raise WriteError(directory / WEIGHTS, e) from None
+        write_json(tmp / META, meta)
 
-    _atomic_dir_write(directory, write)
+    replace_dir(directory, write)
     bundle.path = directory
     return directory
 
@@ -100,54 +104,68 @@ def _read_meta(directory: Path) -> dict[str, Any]:
         if not (directory / name).is_file():
             raise ModelError(f"not a model directory: {directory} has no {name}")
     try:
-        meta = json.loads((directory / META).read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ModelError(f"corrupt {META} in {directory}: {e}") from None
+        meta = read_json_file(directory / META, MAX_META_BYTES, META)
+    except JSONFileError as e:
+        raise ModelError(str(e)) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelError(f"{directory / META} is not a {FORMAT} file")
     if meta.get("format_version") != FORMAT_VERSION:
-        raise ModelError(f"unsupported model format version {meta.get('format_version')!r}")
+        raise ModelError(f"unsupported model format version {short_repr(meta.get('format_version'))}")
     for key, kind in (("config", dict), ("label_names", list), ("vocab", list), ("limits", dict)):
         if not isinstance(meta.get(key), kind):
             raise ModelError(f"{directory / META}: field {key!r} missing or not a {kind.__name__}")
     return meta
 
 
-def _build(meta: dict[str, Any], directory: Path) -> tuple[HAN, Vocab, tuple[str, ...], LengthLimits]:
+def _check(meta: dict[str, Any], directory: Path) -> tuple[HANConfig, Vocab, tuple[str, ...], LengthLimits]:
+    """Every field of ``model.json`` checked, and the weights' header against the config."""
     try:
-        config = HANConfig.from_dict(meta["config"])
-        vocab = Vocab(tuple(meta["vocab"]))
-        limits = LengthLimits(**meta["limits"])
-    except (TypeError, ValueError) as e:
+        config = check_config(meta["config"])
+        vocab = check_vocab(meta["vocab"], config.vocab_size)
+        labels = check_labels(meta["label_names"], config.num_classes)
+        limits = check_limits(meta["limits"])
+        expected = expected_shapes(config)
+    except FieldError as e:
         raise ModelError(f"{directory / META}: {e}") from None
-    labels = tuple(str(x) for x in meta["label_names"])
-    if len(vocab) != config.vocab_size:
-        raise ModelError(f"vocabulary has {len(vocab)} words but the config says {config.vocab_size}")
-    if len(labels) != config.num_classes or len(set(labels)) != len(labels):
-        raise ModelError(f"label_names {labels} do not match {config.num_classes} classes")
-    return HAN(config), vocab, labels, limits
-
-
-def load_bundle(directory: str | Path, device: str | torch.device = "cpu") -> ModelBundle:
-    """Load and validate a model directory; raises :class:`ModelError` on any problem."""
-    directory = Path(directory)
-    meta = _read_meta(directory)
-    model, vocab, labels, limits = _build(meta, directory)
     try:
-        state = load_file(str(directory / WEIGHTS))
-    except (SafetensorError, OSError, ValueError) as e:
-        raise ModelError(f"corrupt {WEIGHTS} in {directory}: {e}") from None
-    expected = model.state_dict()
-    missing, extra = set(expected) - set(state), set(state) - set(expected)
+        header = header_shapes(directory / WEIGHTS)
+    except FieldError as e:
+        raise ModelError(f"{e} in {directory}") from None
+    missing, extra = set(expected) - set(header), set(header) - set(expected)
     if missing or extra:
         raise ModelError(f"{WEIGHTS} does not match the config: missing {sorted(missing)[:3]}, "
                          f"unexpected {sorted(extra)[:3]}")
-    for k, v in expected.items():
-        if state[k].shape != v.shape:
-            raise ModelError(f"{WEIGHTS}: {k} has shape {tuple(state[k].shape)}, expected {tuple(v.shape)}")
-        if not torch.isfinite(state[k].float()).all():
+    for k, shape in expected.items():
+        got, dtype = header[k]
+        if got != shape:
+            raise ModelError(f"{WEIGHTS}: {k} has shape {got}, expected {shape}")
+        if dtype not in FLOAT_DTYPES:
+            raise ModelError(f"{WEIGHTS}: {k} is {dtype}, expected floating point")
+    return config, vocab, labels, limits
+
+
+def load_bundle(directory: str | Path, device: str | torch.device = "cpu") -> ModelBundle:
+    """Load and validate a model directory; raises :class:`ModelError` on any problem.
+
+    Every field and the weights' header are checked before the model is built, so a wrong or
+    hostile ``model.json`` costs no memory. A folder that a kill left as ``.NAME.old`` is put back.
+    """
+    directory = recover_dir(Path(directory))
+    meta = _read_meta(directory)
+    config, vocab, labels, limits = _check(meta, directory)
+    try:
+        state = load_file(str(directory / WEIGHTS))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise ModelError(f"corrupt {WEIGHTS} in {directory}: {' '.join(str(e).split())}") from None
+    for k, v in state.items():
+        if not torch.isfinite(v.float()).all():
             raise ModelError(f"{WEIGHTS}: {k} holds NaN or infinite values")
-    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+    model = HAN(config)
+    expected = model.state_dict()
+    try:
+        model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+    except RuntimeError as e:  # shapes were checked; keep any other complaint to one line
+        raise ModelError(f"{WEIGHTS} cannot be loaded: {str(e).splitlines()[0]}") from None
     model.to(device).eval()
     own = ("format", "format_version", "config", "vocab", "label_names", "limits")
     extra_meta = {k: v for k, v in meta.items() if k not in own}
@@ -155,10 +173,14 @@ def load_bundle(directory: str | Path, device: str | torch.device = "cpu") -> Mo
 
 
 def update_metadata(directory: str | Path, **fields_: Any) -> None:
-    """Set top-level fields of ``model.json`` (e.g. a recorded test accuracy), atomically."""
-    directory = Path(directory)
+    """Set top-level fields of ``model.json`` (e.g. a recorded test accuracy), atomically.
+
+    The shipped model is read-only: :class:`~engine.runs.RunDirError` (a ``ValueError``); a folder
+    that cannot be written: :class:`~engine.atomic.WriteError` (an ``OSError``).
+    """
+    directory = recover_dir(Path(directory))
+    if is_shipped_model(directory):
+        raise RunDirError(f"{directory} is the shipped model, which is read-only")
     meta = _read_meta(directory)
     meta.update(fields_)
-    tmp = directory / f".{META}.tmp"
-    tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, directory / META)
+    write_json(directory / META, meta)

@@ -1,13 +1,14 @@
 """Resumable training checkpoints: ``state.safetensors`` (model, optimizer, RNG) + ``state.json``.
 
 Optimizer state is flattened into named tensors plus JSON hyper-parameters, so resuming never
-unpickles anything. Directories are replaced atomically (see :mod:`engine.bundle`).
+unpickles anything. Directories are replaced atomically (:func:`engine.atomic.replace_dir`), and
+every field of ``state.json`` is checked on load: a wrong one is a one-line ``ModelError``.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,8 +16,12 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from engine.atomic import WriteError, recover_dir, replace_dir, write_json
 from engine.batching import LengthLimits
-from engine.bundle import ModelError, _atomic_dir_write
+from engine.bundle import ModelError
+from engine.limits import MAX_META_BYTES
+from engine.textio import JSONFileError, read_json_file
+from engine.validate import FieldError, check_float, check_int, check_limits, check_vocab
 from engine.vocab import Vocab
 
 if TYPE_CHECKING:
@@ -27,7 +32,7 @@ __all__ = ["Resumed", "TrainState", "load", "restore", "save"]
 
 # settings that may differ on resume; everything else must match the checkpoint
 _MAY_CHANGE = {"epochs", "resume", "patience", "checkpoint_every", "workers", "command", "device", "out",
-               "cache_dir"}
+               "cache_dir", "force"}
 
 
 @dataclass
@@ -67,30 +72,87 @@ def save(directory: Path, cfg: TrainConfig, model: HAN, opt: torch.optim.Optimiz
             "param_groups": osd["param_groups"]}
 
     def write(tmp: Path) -> None:
-        save_file(tensors, str(tmp / "state.safetensors"))
-        (tmp / "state.json").write_text(json.dumps(meta), encoding="utf-8")
+        try:
+            save_file(tensors, str(tmp / "state.safetensors"))
+        except SafetensorError as e:  # safetensors reports a full disk as its own error
+            raise WriteError(directory / "state.safetensors", e) from None
+        write_json(tmp / "state.json", meta, indent=None)
 
-    _atomic_dir_write(directory, write)
+    replace_dir(directory, write)
 
 
 def load(directory: Path, cfg: TrainConfig) -> Resumed:
+    """Read and check a checkpoint; :class:`~engine.bundle.ModelError` (one line) if unusable."""
+    directory = recover_dir(directory)
     if not (directory / "state.json").is_file():
         raise ModelError(f"cannot resume: no checkpoint in {directory}")
     try:
-        meta = json.loads((directory / "state.json").read_text(encoding="utf-8"))
+        meta = read_json_file(directory / "state.json", MAX_META_BYTES, "checkpoint file")
         tensors = load_file(str(directory / "state.safetensors"))
-    except (json.JSONDecodeError, SafetensorError, OSError, ValueError) as e:
-        raise ModelError(f"cannot resume: corrupt checkpoint in {directory}: {e}") from None
-    changed = [k for k, v in asdict(cfg).items()
-               if k not in _MAY_CHANGE and meta["config"].get(k) != v]
+    except (JSONFileError, SafetensorError, OSError, ValueError) as e:
+        raise ModelError(f"cannot resume: corrupt checkpoint in {directory}: "
+                         f"{' '.join(str(e).split())}") from None
+    try:
+        resumed = _checked(meta, tensors)
+    except FieldError as e:
+        raise ModelError(f"cannot resume: {directory / 'state.json'}: {e}") from None
+    config = meta["config"]
+    changed = [k for k, v in asdict(cfg).items() if k not in _MAY_CHANGE and config.get(k) != v]
     if changed:
         raise ValueError(f"cannot resume: settings differ from the checkpoint: {', '.join(changed)}")
-    return Resumed(TrainState(**meta["state"]), Vocab(tuple(meta["vocab"])), LengthLimits(**meta["limits"]),
-                   meta["data_sha256"], tensors, meta["param_groups"])
+    return resumed
+
+
+def _checked(meta: object, tensors: dict[str, torch.Tensor]) -> Resumed:
+    """A :class:`Resumed` from ``state.json``'s content, every field checked (:class:`FieldError`)."""
+    if not isinstance(meta, dict):
+        raise FieldError("not a JSON object")
+    for key, kind in (("state", dict), ("config", dict), ("vocab", list), ("limits", dict),
+                      ("data_sha256", str), ("param_groups", list)):
+        if not isinstance(meta.get(key), kind):
+            raise FieldError(f"field {key!r} missing or not a {'JSON ' + kind.__name__}")
+    if not re.fullmatch(r"[0-9a-f]{64}", meta["data_sha256"]):
+        raise FieldError("data_sha256 is not a sha256 digest")
+    groups = meta["param_groups"]
+    if not groups or not all(isinstance(g, dict) and isinstance(g.get("params"), list) for g in groups):
+        raise FieldError("param_groups must be a list of optimizer groups with 'params'")
+    if not isinstance(tensors.get("rng.torch"), torch.Tensor) or tensors["rng.torch"].dtype != torch.uint8:
+        raise FieldError("the random state (rng.torch) is missing or not bytes")
+    return Resumed(_state(meta["state"]), check_vocab(meta["vocab"]), check_limits(meta["limits"]),
+                   meta["data_sha256"], tensors, groups)
+
+
+def _state(d: dict[str, Any]) -> TrainState:
+    known = {f.name for f in fields(TrainState)}
+    if set(d) - known:
+        raise FieldError(f"unknown state fields: {sorted(set(d) - known)[:5]}")
+    kw: dict[str, Any] = {k: check_int(d.get(k, 0), f"state.{k}", 0)
+                          for k in ("epoch", "step", "step_in_epoch", "best_epoch", "bad_epochs")}
+    best = d.get("best_dev_accuracy")
+    kw["best_dev_accuracy"] = None if best is None else check_float(best, "state.best_dev_accuracy", 0.0, 1.0)
+    history = d.get("history", [])
+    if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+        raise FieldError("state.history must be a list of objects")
+    return TrainState(**kw, history=history)
 
 
 def restore(r: Resumed, model: HAN, opt: torch.optim.Optimizer) -> None:
-    model.load_state_dict({k[6:]: v for k, v in r.tensors.items() if k.startswith("model.")})
+    """Put a checkpoint's weights, optimizer state and random state back; ModelError if they do not fit."""
+    try:
+        _restore(r, model, opt)
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
+        raise ModelError(f"cannot resume: the checkpoint does not fit this model: "
+                         f"{(str(e).splitlines() or [type(e).__name__])[0]}") from None
+
+
+def _restore(r: Resumed, model: HAN, opt: torch.optim.Optimizer) -> None:
+    weights = {k[6:]: v for k, v in r.tensors.items() if k.startswith("model.")}
+    expected = model.state_dict()
+    for k, v in expected.items():
+        if k not in weights or tuple(weights[k].shape) != tuple(v.shape):
+            got = tuple(weights[k].shape) if k in weights else "nothing"
+            raise ValueError(f"model.{k} is {got}, expected {tuple(v.shape)}")
+    model.load_state_dict(weights)
     device = next(model.parameters()).device
     state: dict[int, dict[str, torch.Tensor]] = {}
     for k, v in r.tensors.items():

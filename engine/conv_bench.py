@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.atomic import WriteError, write_text
 from engine.conv_cuda import NoGPUError
 
 __all__ = ["BENCHMARK", "CROP", "TARGET_SIZE", "TOLERANCE", "Bench", "BenchSettings", "Checker", "check_gpu",
@@ -615,8 +616,9 @@ def out_path(out: str | Path | None, folder: Path, commit: str | None = None,
 
 def save(path: Path, record: dict[str, Any]) -> None:
     """Write ``record`` as indented JSON, atomically (a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=1, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise WriteError(path, e) from None
+    write_text(path, json.dumps(record, indent=1, default=str) + "\n")
 

@@ -51,6 +51,9 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = "\ufeff"
 _DETECT_LINES = 100  # how far detection looks for a valid JSON object when line 1 is broken
 _READ_ERRORS = (OSError, EOFError, zlib.error)
+# The csv module refuses fields over 131,072 characters by default; a dataset row may hold any
+# review (the 2 MB ones included), so the limit is raised to this while a CSV file is read.
+_CSV_FIELD_LIMIT = 1 << 26
 
 
 class DatasetError(ValueError):
@@ -101,18 +104,43 @@ class Dataset:
         return dict(zip(self.label_names, counts, strict=True))
 
     def skipped_summary(self, limit: int = 10) -> str:
-        """One line such as "skipped 3 malformed rows (train.jsonl lines 4, 9, 12)"; "" if none."""
-        total = len(self.skipped)
-        if not total:
-            return ""
-        noun = "row" if total == 1 else "rows"
-        shown = self.skipped[:max(limit, 0)]
-        if not shown:
-            return f"skipped {total} malformed {noun}"
-        where = _describe_rows(shown)
-        if total > len(shown):
-            where = f"{where}, and {total - len(shown)} more"
-        return f"skipped {total} malformed {noun} ({where})"
+        """One line such as "skipped 3 malformed rows (train.jsonl lines 4, 9, 12)"; "" if none.
+
+        Rows with a label the model does not know, and rows whose text is over the CSV field
+        limit, are reported apart with their reason ("; " between the parts).
+        """
+        groups: dict[str, list[SkippedRow]] = {}
+        for row in self.skipped:
+            groups.setdefault(_skip_group(row.reason), []).append(row)
+        return "; ".join(_group_summary(kind, rows, limit) for kind, rows in sorted(groups.items()))
+
+
+def _skip_group(reason: str) -> str:
+    if reason.startswith("unknown label"):
+        return "b-unknown"
+    if reason.startswith("text longer than"):
+        return "c-long"
+    return "a-malformed"
+
+
+def _group_summary(kind: str, rows: list[SkippedRow], limit: int) -> str:
+    total = len(rows)
+    noun = "row" if total == 1 else "rows"
+    if kind == "b-unknown":
+        labels = sorted({r.reason.removeprefix("unknown label ") for r in rows})
+        shown_labels = ", ".join(labels[:5]) + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
+        what = f"{total} {noun} with a label the model does not know ({shown_labels})"
+    elif kind == "c-long":
+        what = f"{total} {noun} whose text is longer than {_CSV_FIELD_LIMIT:,} characters"
+    else:
+        what = f"{total} malformed {noun}"
+    shown = rows[:max(limit, 0)]
+    if not shown:
+        return f"skipped {what}"
+    where = _describe_rows(shown)
+    if total > len(shown):
+        where = f"{where}, and {total - len(shown)} more"
+    return f"skipped {what} ({where})"
 
 
 def detect_format(path: str | Path) -> str:
@@ -125,7 +153,7 @@ def detect_format(path: str | Path) -> str:
         with _open_text_lines(p) as lines:
             return _format_of_lines(lines, path)
     except _READ_ERRORS as exc:
-        raise DatasetError(f"cannot read {path}: {exc}") from exc
+        raise _read_error(path, exc) from None
 
 
 def load_dataset(path: str | Path, format: str = "auto", label_names: Sequence[str] | None = None,
@@ -147,7 +175,7 @@ def load_dataset(path: str | Path, format: str = "auto", label_names: Sequence[s
     try:
         sha = _READERS[fmt](p, str(path), sink)
     except _READ_ERRORS as exc:
-        raise DatasetError(f"cannot read {path}: {exc}") from exc
+        raise _read_error(path, exc) from None
     return sink.build(str(path), fmt, sha)
 
 
@@ -259,6 +287,13 @@ def _describe_group(name: str, lines: list[int]) -> str:
 def _require_exists(p: Path, given: str | Path) -> None:
     if not p.exists():
         raise DatasetError(f"dataset not found: {given}")
+    if not p.is_file() and not p.is_dir():  # a FIFO would block the reader forever, a device never end
+        raise DatasetError(f"{given} is not a regular file or folder (a pipe or device cannot be a dataset)")
+
+
+def _read_error(path: str | Path, exc: BaseException) -> DatasetError:
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else " ".join(str(exc).split())
+    return DatasetError(f"cannot read {path}: {reason}")
 
 
 def _resolve_format(p: Path, given: str | Path, fmt: str) -> str:
@@ -289,7 +324,7 @@ def _format_of_lines(lines: Iterator[str], path: str | Path) -> str:
         return "yelp" if "stars" in obj and "label" not in obj else "jsonl"
     try:
         _csv_columns(next(csv.reader([first]), []), path)
-    except DatasetError:
+    except (DatasetError, csv.Error):  # csv.Error: e.g. a bare carriage return inside the line
         raise DatasetError(f"cannot detect the format of {path}: not JSON Lines, and not a CSV whose "
                            f"header names a text column ({', '.join(TEXT_COLUMNS)}) and a label column "
                            f"({', '.join(LABEL_COLUMNS)})") from None
@@ -532,8 +567,19 @@ def _csv_row(row: list[str], columns: tuple[int, int]) -> tuple[str, str]:
     return text, label
 
 
+@contextmanager
+def _csv_field_limit() -> Iterator[None]:
+    """Raise the csv module's (process-wide) field limit while a file is read, then restore it."""
+    before = csv.field_size_limit()
+    csv.field_size_limit(max(before, _CSV_FIELD_LIMIT))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(before)
+
+
 def _read_csv(p: Path, source: str, sink: _Sink) -> str:
-    with _HashedFile(p) as f:
+    with _csv_field_limit(), _HashedFile(p) as f:
         bad: set[int] = set()
         reader = csv.reader(line for _, line in _lenient_lines(f.lines(), bad))
         try:
@@ -549,7 +595,9 @@ def _read_csv(p: Path, source: str, sink: _Sink) -> str:
                 break
             except csv.Error as exc:
                 bad.clear()
-                sink.skip(start, source, f"CSV error: {exc}")
+                too_long = "field limit" in str(exc)
+                sink.skip(start, source, f"text longer than {_CSV_FIELD_LIMIT:,} characters" if too_long
+                          else f"CSV error: {exc}")
                 continue
             undecodable = bool(bad)
             bad.clear()

@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine.batching import collate
 from engine.bundle import ModelBundle
 from engine.data import Dataset
+from engine.inference import score_documents
 from engine.preprocess import encode_words, texts_to_words
 
 __all__ = ["evaluate", "predict_labels"]
@@ -18,15 +18,18 @@ __all__ = ["evaluate", "predict_labels"]
 @torch.inference_mode()
 def predict_labels(bundle: ModelBundle, texts: list[str] | tuple[str, ...], batch_size: int = 128,
                    workers: int | None = None) -> np.ndarray:
-    """Predicted class index per text (-1 for a text with no words), on full-length documents."""
-    docs = encode_words(texts_to_words(texts, workers), bundle.vocab)
+    """Predicted class index per text (-1 for a text with no words), on full-length documents.
+
+    Memory stays linear in the longest document: a batch is never padded to its longest sentence
+    or document (:func:`engine.inference.score_documents`).
+    """
+    docs = [[s for s in d if s] for d in encode_words(texts_to_words(texts, workers), bundle.vocab)]
     preds = np.full(len(docs), -1, dtype=np.int64)
-    device = next(bundle.model.parameters()).device
-    order = sorted((i for i in range(len(docs)) if any(docs[i])), key=lambda i: sum(map(len, docs[i])))
+    order = sorted((i for i in range(len(docs)) if docs[i]), key=lambda i: sum(map(len, docs[i])))
     for k in range(0, len(order), batch_size):
         idx = order[k : k + batch_size]
-        ids, _ = collate([docs[i] for i in idx])
-        preds[idx] = bundle.model(ids.to(device)).logits.argmax(-1).cpu().numpy()
+        scores = score_documents(bundle.model, [docs[i] for i in idx], keep_attention=False)
+        preds[idx] = torch.stack([s.logits for s in scores]).argmax(-1).numpy()
     return preds
 
 

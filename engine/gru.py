@@ -25,11 +25,10 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
 
 from engine.analyze import encode_document, read_document
 from engine.bundle import ModelBundle
-from engine.vocab import PAD_ID
+from engine.inference import encode_sentences
 
 __all__ = ["DIRECTIONS", "ENCODERS", "GATES", "GRUWeights", "Gates", "GradientFlow", "RNNWeights",
            "Trace", "gradient_flow", "sentence_vectors", "step", "trace", "trace_text"]
@@ -325,22 +324,13 @@ def _eval_mode(model: nn.Module) -> Iterator[None]:
 def sentence_vectors(bundle: ModelBundle, ids: Sequence[Sequence[int]]) -> torch.Tensor:
     """The sentence vectors the HAN's word level makes, (S, 2 Hw), for one document's word ids.
 
-    Runs the model's own embedding, word GRU (packed, as in training) and word attention. Call it
-    in eval mode under no_grad (as :func:`trace_text` does): dropout is not applied here.
+    Runs the model's own embedding, word GRU (packed, as in training) and word attention, in
+    length-sorted chunks so memory stays linear in the text (:mod:`engine.inference`). Call it in
+    eval mode under no_grad (as :func:`trace_text` does), so that no dropout applies.
     """
-    model = bundle.model
-    device = next(model.parameters()).device
-    rows = [torch.tensor(list(s), dtype=torch.long) for s in ids]
-    if not rows or any(len(r) == 0 for r in rows):
+    if not ids:
         raise ValueError("every sentence needs at least one word")
-    padded = pad_sequence(rows, batch_first=True, padding_value=PAD_ID).to(device)   # (S, W)
-    lengths = torch.tensor([len(r) for r in rows])
-    packed = pack_padded_sequence(model.embedding(padded), lengths, batch_first=True, enforce_sorted=False)
-    out, _ = model.word_gru(packed)
-    h_words, _ = pad_packed_sequence(out, batch_first=True, total_length=padded.shape[1])  # (S, W, 2Hw)
-    mask = torch.arange(padded.shape[1], device=device) < lengths.to(device)[:, None]
-    pooled, _ = model.word_attention(h_words, mask)
-    return pooled
+    return encode_sentences(bundle.model, [list(s) for s in ids], keep_attention=False)[0]
 
 
 def trace_text(bundle: ModelBundle, text: str, encoder: str = "word", direction: str = "forward",

@@ -19,7 +19,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from engine.vocab import PAD_ID
 
-__all__ = ["HAN", "Attention", "HANConfig", "HANOutput"]
+__all__ = ["HAN", "Attention", "HANConfig", "HANOutput", "encode_packed"]
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class Attention(nn.Module):
         return pooled, weights
 
 
-def _encode(gru: nn.GRU, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+def encode_packed(gru: nn.GRU, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Run a batch-first GRU over padded x (N, T, D) with true lengths -> (N, T, 2H), 0 on pad."""
     packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
     out, _ = gru(packed)
@@ -114,7 +114,7 @@ class HAN(nn.Module):
         real_ids = ids.reshape(B * S, W)[flat]                   # (N, W), N real sentences
         emb = self.embedding(real_ids)                           # (N, W, E)
         emb = self.embed_dropout(emb.transpose(1, 2)).transpose(1, 2)  # drop features per sentence
-        h_words = _encode(self.word_gru, emb, word_len.reshape(-1)[flat])  # (N, W, 2Hw)
+        h_words = encode_packed(self.word_gru, emb, word_len.reshape(-1)[flat])  # (N, W, 2Hw)
         sent_vecs, w_att = self.word_attention(h_words, word_mask.reshape(B * S, W)[flat])
         # scatter the N real sentences back into their (B, S) slots
         sents = sent_vecs.new_zeros(B * S, sent_vecs.shape[-1])
@@ -122,7 +122,7 @@ class HAN(nn.Module):
         word_attention = w_att.new_zeros(B * S, W)
         word_attention[flat] = w_att
         sents = self.dropout(sents.view(B, S, -1))               # (B, S, 2Hw)
-        h_sents = _encode(self.sentence_gru, sents, sent_mask.sum(-1))  # (B, S, 2Hs)
+        h_sents = encode_packed(self.sentence_gru, sents, sent_mask.sum(-1))  # (B, S, 2Hs)
         doc, s_att = self.sentence_attention(h_sents, sent_mask)  # (B, 2Hs), (B, S)
         logits = self.classifier(self.dropout(doc))              # (B, C)
         return HANOutput(logits, word_attention.view(B, S, W), s_att)

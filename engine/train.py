@@ -22,7 +22,6 @@ own threads must not wait on training.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import math
@@ -42,6 +41,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from engine import checkpoint
 from engine.analyze import Analysis, analyze, read_document
+from engine.atomic import WriteError
 from engine.batching import (
     EncodedDoc,
     LengthLimits,
@@ -54,11 +54,13 @@ from engine.batching import (
 from engine.bundle import ModelBundle, save_bundle
 from engine.data import Dataset, load_dataset
 from engine.model import HAN, HANConfig
-from engine.preprocess import encode_words, texts_to_words
+from engine.preprocess import encode_words
+from engine.runs import check_run_dir
 from engine.vocab import Vocab
 from engine.word2vec import train_word2vec
+from engine.word_cache import cached_words
 
-__all__ = ["Progress", "TrainConfig", "evaluate_docs", "resolve_device", "split_dev", "train"]
+__all__ = ["Diverged", "Progress", "TrainConfig", "evaluate_docs", "resolve_device", "split_dev", "train"]
 
 
 @dataclass(frozen=True)
@@ -100,12 +102,15 @@ class TrainConfig:
     workers: int | None = None       # tokenizer processes
     cache_dir: str | None = None     # keep tokenized text here, keyed by the data's hash
     command: str = ""                # the command line that made the run, recorded in the model
+    force: bool = False              # replace a run already in ``out`` (else: resume or refuse)
 
     def __post_init__(self) -> None:
         checks = [
             (self.epochs >= 1, "epochs must be at least 1"),
             (self.batch_size >= 1, "batch size must be at least 1"),
-            (self.lr > 0, "learning rate must be positive"),
+            (0 < self.lr < math.inf, "learning rate must be positive and finite"),
+            (0 < self.clip < math.inf, "clip must be positive and finite"),
+            (0 <= self.weight_decay < math.inf, "weight decay must be >= 0 and finite"),
             (self.lr_schedule in ("cosine", "constant"), "lr schedule must be cosine or constant"),
             (0 < self.dev_fraction < 1, "dev fraction must be between 0 and 1"),
             (self.patience >= 1, "patience must be at least 1"),
@@ -189,7 +194,9 @@ def _prepare(cfg: TrainConfig, vocab: Vocab | None, limits: LengthLimits | None
     if not dev_idx or not train_idx:
         raise ValueError(f"dataset of {len(ds)} rows is too small for a dev split of {cfg.dev_fraction}")
     yield Progress("setup", message=f"tokenizing {len(ds)} documents")
-    words = _cached_words(ds, cfg)
+    words, note = cached_words(ds, cfg.cache_dir, cfg.workers)
+    if note:
+        yield Progress("setup", message=note)
     if vocab is None:
         vocab = Vocab.build((words[i] for i in train_idx), cfg.min_count, cfg.max_vocab)
     encoded = encode_words(words, vocab)
@@ -202,25 +209,6 @@ def _prepare(cfg: TrainConfig, vocab: Vocab | None, limits: LengthLimits | None
         limits = choose_limits([encoded[i] for i in train_idx], cfg.word_quantile, cfg.sentence_quantile)
     yield _Prepared(ds, vocab, limits, [encoded[i] for i in train_idx], [ds.labels[i] for i in train_idx],
                     [encoded[i] for i in dev_idx], [ds.labels[i] for i in dev_idx], dropped)
-
-
-def _cached_words(ds: Dataset, cfg: TrainConfig) -> list[list[list[str]]]:
-    """Tokenized documents, read from ``cfg.cache_dir`` when an earlier run stored them."""
-    if not cfg.cache_dir:
-        return texts_to_words(ds.texts, cfg.workers)
-    path = Path(cfg.cache_dir) / f"words-{ds.sha256[:16]}-{len(ds)}.json.gz"
-    if path.is_file():
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            words: list[list[list[str]]] = json.load(f)
-        if len(words) == len(ds):
-            return words
-    words = texts_to_words(ds.texts, cfg.workers)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    with gzip.open(tmp, "wt", encoding="utf-8") as f:
-        json.dump(words, f)
-    os.replace(tmp, path)
-    return words
 
 
 @torch.no_grad()
@@ -343,12 +331,23 @@ def train(cfg: TrainConfig, probe: str | None = None) -> Iterator[Progress]:
     probe = probe if probe is not None and probe.strip() else None
     if probe is not None:
         read_document(probe)
-    out = Path(cfg.out)
+    out = _writable(check_run_dir(cfg.out, cfg.resume, cfg.force))
     dd = _Dist(cfg.device)
     try:
         yield from _train(cfg, out, dd, probe)
     finally:
         dd.close()
+
+
+def _writable(out: Path) -> Path:
+    """Create ``out``; :class:`~engine.atomic.WriteError` now rather than after hours of training."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise WriteError(out, e) from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise WriteError(out, "the folder is read-only")
+    return out
 
 
 def _score_probe(model: HAN, prep: _Prepared, text: str | None) -> dict[str, Analysis]:
@@ -425,12 +424,15 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
             loss = loss_fn(logits, labels_all[idx].to(dd.device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            # the norm is taken after DDP's all-reduce: every rank sees the same value and stops together
+            grad_norm = nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            loss_value = loss.item()
+            if not (math.isfinite(loss_value) and math.isfinite(float(grad_norm))):
+                raise Diverged(_diverged(cfg, out, state, epoch, loss_value, float(grad_norm)))
             opt.step()
             state.step += 1
             state.step_in_epoch = b + 1
             docs_seen += len(idx)
-            loss_value = loss.item()
             loss_sum += loss_value
             rate = docs_seen * dd.world / max(time.perf_counter() - t0, 1e-9)
             rec = Progress("step", state.step, epoch + 1, total, loss_value, None, state.best_dev_accuracy,
@@ -447,6 +449,8 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
         state.history.append({"epoch": epoch + 1, "train_loss": loss_sum / max(len(mine), 1),
                               "dev_accuracy": dev_acc,
                               "seconds": time.perf_counter() - t0})
+        if not _finite_weights(model):
+            raise Diverged(_diverged(cfg, out, state, epoch, math.nan, math.nan))
         if dev_acc > (state.best_dev_accuracy or -1.0):
             state.best_dev_accuracy, state.best_epoch, state.bad_epochs = dev_acc, epoch + 1, 0
             if dd.main:
@@ -473,6 +477,25 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
                            "model_dir": str(out / "model"), "history": state.history})
     log.write(done)
     yield done
+
+
+class Diverged(ValueError):
+    """Training stopped because the loss or the weights stopped being finite numbers."""
+
+
+def _finite_weights(model: nn.Module) -> bool:
+    return all(bool(torch.isfinite(p).all()) for p in model.parameters())
+
+
+def _diverged(cfg: TrainConfig, out: Path, state: checkpoint.TrainState, epoch: int, loss: float,
+              grad_norm: float) -> str:
+    what = (f"the loss became {loss}" if not math.isfinite(loss) else
+            f"the gradient norm became {grad_norm}" if not math.isfinite(grad_norm) else
+            "the weights became NaN or infinite")
+    kept = (f"the last good model is in {out / 'model'} (dev accuracy {state.best_dev_accuracy:.4f})"
+            if state.best_dev_accuracy is not None else "no model was saved")
+    return (f"training stopped at step {state.step + 1} (epoch {epoch + 1}): {what}; {kept}; "
+            f"try a lower --lr (now {cfg.lr:g}) or --clip")
 
 
 def _save_checkpoint(cfg: TrainConfig, out: Path, dd: _Dist, model: HAN, opt: torch.optim.Optimizer,

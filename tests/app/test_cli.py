@@ -224,9 +224,11 @@ def test_predict_terminal_view_is_plain_when_not_a_tty(capsys: pytest.CaptureFix
 
 @pytest.mark.slow
 def test_predict_one_megabyte_review(tmp_path: Path) -> None:
+    from engine.limits import MAX_TEXT_CHARS
+
     unit = SAMPLES["mixed_feelings"].read_text(encoding="utf-8").strip() + " "
-    text = unit * (1_000_000 // len(unit) + 1)
-    assert len(text.encode("utf-8")) >= 1_000_000
+    text = unit * (MAX_TEXT_CHARS // len(unit))                 # as long as a review may be
+    assert MAX_TEXT_CHARS - len(unit) < len(text) <= MAX_TEXT_CHARS
     path = tmp_path / "long.txt"
     path.write_text(text, encoding="utf-8")
     proc = run_cli("predict", "--json", str(path), timeout=120)
