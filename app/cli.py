@@ -94,8 +94,8 @@ def _add_gru_trace(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     g.add_argument("--encoder", default="word", choices=["word", "sentence"])
     g.add_argument("--direction", default="forward", choices=["forward", "backward"])
-    g.add_argument("--sentence", type=int, default=0, metavar="N",
-                   help="which sentence the word encoder reads (0-based; default 0)")
+    g.add_argument("--sentence", type=int, default=1, metavar="N",
+                   help="which sentence the word encoder reads, counted from 1 as the app does (default 1)")
     g.add_argument("--json", action="store_true", help="print every step's gates and states as JSON")
 
 
@@ -272,7 +272,7 @@ def _cmd_gru_trace(a: argparse.Namespace) -> int:
     text = _gru_text(a)
     bundle = _load_model(a.model)
     try:
-        result = trace_text(bundle, text, a.encoder, a.direction, a.sentence)
+        result = trace_text(bundle, text, a.encoder, a.direction, a.sentence - 1)   # the engine counts from 0
     except ValueError as e:  # empty text (InputError), sentence out of range
         raise UserError(str(e)) from None
     if a.json:

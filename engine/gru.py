@@ -355,8 +355,8 @@ def trace_text(bundle: ModelBundle, text: str, encoder: str = "word", direction:
             gru = model.sentence_gru
         else:
             if isinstance(sentence, bool) or not 0 <= sentence < len(doc.sentences):
-                raise ValueError(f"sentence {sentence} is out of range: the text has "
-                                 f"{len(doc.sentences)} sentence(s), numbered from 0")
+                raise ValueError(f"there is no sentence {sentence + 1}: the text has "
+                                 f"{len(doc.sentences)} sentence(s), counted from 1")
             device = next(model.parameters()).device
             inputs = model.embedding(torch.tensor(ids[sentence], device=device))      # (W, E)
             tokens = [t.text for t in doc.sentences[sentence].tokens]

@@ -73,7 +73,7 @@ def assert_one_line_error(rc: int, out: str, err: str) -> None:
 
 @pytest.mark.parametrize("direction", ["forward", "backward"])
 def test_word_trace_json(capsys: pytest.CaptureFixture[str], direction: str) -> None:
-    data = trace_json(capsys, TEXT, "--sentence", "1", "--direction", direction)
+    data = trace_json(capsys, TEXT, "--sentence", "2", "--direction", direction)
     words = [t.text for t in tokenize(TEXT).sentences[1].tokens]
     check_trace(data, words if direction == "forward" else words[::-1])
     assert data["direction"] == direction
@@ -105,11 +105,11 @@ def test_explicit_model_dir(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_table(capsys: pytest.CaptureFixture[str]) -> None:
-    data = trace_json(capsys, TEXT, "--sentence", "1")
-    rc, out, err = call(capsys, "gru-trace", TEXT, "--sentence", "1")
+    data = trace_json(capsys, TEXT, "--sentence", "2")
+    rc, out, err = call(capsys, "gru-trace", TEXT, "--sentence", "2")
     assert rc == 0 and err == ""
     header, columns, *rows = out.splitlines()
-    assert header.startswith("word GRU, forward, sentence 1: 13 steps")
+    assert header.startswith("word GRU, forward, sentence 2: 13 steps")
     assert columns.split()[:5] == ["step", "token", "mean", "z", "mean"]
     assert len(rows) == len(data["steps"]) == 13
     for t, (row, s) in enumerate(zip(rows, data["steps"], strict=True)):
@@ -142,6 +142,7 @@ def test_table_sentence_backward_one_line_per_sentence(capsys: pytest.CaptureFix
     ["   \n "],                                    # empty text
     ["", "--encoder", "sentence"],
     [TEXT, "--sentence", "99"],                    # sentence out of range
+    [TEXT, "--sentence", "0"],                     # sentences count from 1, as in the app
     [TEXT, "--sentence", "-1"],
     ["A fine film.", "--model", str(ROOT / "tests")],   # not a model directory
     ["A fine film.", "--model", str(ROOT / "no-such-model")],

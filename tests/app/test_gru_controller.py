@@ -194,9 +194,9 @@ def test_screenshot_writes_a_png(tmp_path: Path, capsys: Any) -> None:
     assert main(["--screenshot", str(out), "--view", "gru", "--text", sample]) == 0
     assert f"wrote {out}" in capsys.readouterr().out
     img = QImage(str(out))
-    assert (img.width(), img.height()) == (1400, 900)
+    assert (img.width(), img.height()) == (1366, 768)
     # the heatmaps are there: plenty of distinct colours, not a blank window
-    colors = {img.pixel(x, y) for x in range(0, 1400, 7) for y in range(150, 700, 7)}
+    colors = {img.pixel(x, y) for x in range(0, 1366, 7) for y in range(150, 700, 7)}
     assert len(colors) > 500
 
 

@@ -277,8 +277,8 @@ def test_trace_text_keeps_the_models_mode(shipped: ModelBundle) -> None:
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"encoder": "char"}, "encoder"),
     ({"direction": "sideways"}, "direction"),
-    ({"sentence": 99}, "out of range"),
-    ({"sentence": -1}, "out of range"),
+    ({"sentence": 99}, "no sentence 100"),
+    ({"sentence": -1}, "no sentence 0"),
 ])
 def test_trace_text_bad_arguments(shipped: ModelBundle, kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
