@@ -38,13 +38,16 @@ _TMP = re.compile(r"\.(?P<name>.+)\.tmp-(?P<pid>\d+)-[0-9a-f]{8}")
 class WriteError(OSError):
     """Writing ``path`` failed; ``str()`` is one line, ``errno`` the cause's."""
 
-    def __init__(self, path: str | Path, cause: BaseException | str) -> None:
-        code = cause.errno if isinstance(cause, OSError) else None
+    def __init__(self, path: str | Path, cause: BaseException | str, code: int | None = None) -> None:
+        code = cause.errno if isinstance(cause, OSError) else code
         super().__init__(code, _reason(cause))
         self.path = str(path)
 
     def __str__(self) -> str:
         return f"cannot write {self.path}: {self.strerror}"
+
+    def __reduce__(self) -> tuple[Any, ...]:  # crosses a process pipe (engine.train_process) intact
+        return (WriteError, (self.path, self.strerror or "", self.errno))
 
 
 def _reason(cause: BaseException | str) -> str:

@@ -69,6 +69,15 @@ def test_full_disk_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.Monkey
     assert _leftovers(tmp_path) == []
 
 
+def test_write_errors_cross_a_process_pipe_intact(tmp_path: Path) -> None:
+    """The GUI trains in a child process: its WriteError must arrive as itself, not as text."""
+    import pickle
+
+    e = WriteError(tmp_path / "model", OSError(errno.ENOSPC, "No space left on device"))
+    back = pickle.loads(pickle.dumps(e))
+    assert isinstance(back, WriteError) and back.errno == errno.ENOSPC and str(back) == str(e)
+
+
 def test_full_disk_on_a_real_tiny_filesystem(tmp_path: Path) -> None:
     mount = tmp_path / "small"
     mount.mkdir()
