@@ -1,62 +1,43 @@
 """Controller of the Attention explorer.
 
-Wiring: the view's ``text_edited`` restarts a short debounce timer; when it fires, the controller
-builds a request (generation number, text, model) and runs :func:`engine.analyze.analyze_steps`
-in a superqt generator worker. A newer request quits the running worker at its next stage and any
-response whose generation is not the latest is dropped, so the view never shows weights of text
-that is no longer there. Results become an :class:`AttentionDisplay` here; the view never sees the
-engine. Exports render the same display (HTML through :mod:`app.render`).
+Wiring: the view's ``text_edited`` pokes a debouncer (superqt); when it fires, the text is scored by
+:func:`engine.analyze.analyze_steps` through the job runner (:mod:`app.jobs`): a newer request stops
+the running one at its next stage, and only the newest answer is shown, so the view never shows the
+weights of text that is no longer there. A failed request clears "Scoring…" and says why. The
+presenter (:mod:`app.present`) turns the ``Analysis`` into the arrays the view paints; exports
+render the same ``Analysis`` and are written atomically (:mod:`engine.atomic`).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from PySide6.QtCore import QMimeData, QObject, QTimer, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QObject, Signal
 from PySide6.QtGui import QGuiApplication, QImage
-from superqt.utils import create_worker
+from superqt.utils import QSignalDebouncer
 
-from app._idle import process_events_until
 from app.colormaps import COLORMAPS, DEFAULT_COLORMAP
-from app.widgets import AttentionDisplay, AttentionView
+from app.jobs import Jobs
+from app.present import attention_display, attention_json
+from app.widgets import AttentionView
+from engine.limits import MAX_TEXT_CHARS
 from engine.textio import TextFileError, read_text_file
 
 if TYPE_CHECKING:
     from app.context import AppContext
+    from app.display import AttentionDisplay
     from engine.analyze import Analysis
 
-__all__ = ["MAX_CHARS", "MAX_FILE_BYTES", "AttentionController", "TextFileError", "read_text_file"]
+__all__ = ["AttentionController", "TextFileError", "read_text_file"]
 
-MAX_CHARS = 1_000_000         # ~170,000 words: far beyond any review, still scored in seconds
-MAX_FILE_BYTES = 4 * MAX_CHARS
 DEBOUNCE_MS = 20              # typing pauses longer than this start a computation (a newer one cancels it)
 
 
-def to_display(analysis: Analysis, seconds: float = 0.0) -> AttentionDisplay:
-    """Flatten an engine ``Analysis`` into the arrays the view draws."""
-    words = [(w, i) for i, s in enumerate(analysis.sentences) for w in s.words]
-    ss = analysis.sentences
-    return AttentionDisplay(
-        text=analysis.text,
-        label=analysis.label,
-        probabilities=tuple(analysis.probabilities.items()),
-        word_start=np.array([w.start for w, _ in words], dtype=np.int64),
-        word_end=np.array([w.end for w, _ in words], dtype=np.int64),
-        word_weight=np.array([w.weight for w, _ in words], dtype=np.float64),
-        word_sentence=np.array([i for _, i in words], dtype=np.int64),
-        word_known=np.array([w.known for w, _ in words], dtype=bool),
-        sentence_start=np.array([s.start for s in ss], dtype=np.int64),
-        sentence_end=np.array([s.end for s in ss], dtype=np.int64),
-        sentence_weight=np.array([s.weight for s in ss], dtype=np.float64),
-        seconds=seconds,
-    )
-
-
-def _run(bundle: Any, text: str):  # a generator, for superqt's GeneratorWorker
+def _score(bundle: Any, text: str) -> Generator[str, None, tuple[Analysis, float]]:
     from engine.analyze import analyze_steps
 
     t0 = time.perf_counter()
@@ -65,7 +46,7 @@ def _run(bundle: Any, text: str):  # a generator, for superqt's GeneratorWorker
 
 
 class AttentionController(QObject):
-    """Owns the attention view, the requests to the engine and the last analysis.
+    """Owns the attention view, its requests to the engine and the last analysis.
 
     Signals
     -------
@@ -85,21 +66,32 @@ class AttentionController(QObject):
         self.context = context
         self.view = view or AttentionView()
         self.widget = self.view
-        self.asynchronous = asynchronous  # False: compute inline (screenshots, some tests)
+        self.jobs = Jobs(asynchronous, self)
         self.analysis: Analysis | None = None
         self.display: AttentionDisplay | None = None
-        self.generation = 0
         self.applied_generation = 0
-        self.dropped = 0               # stale responses dropped (tests read it)
-        self._worker: Any = None
-        self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
-        self._timer.timeout.connect(self.request)
+        self._edited = False           # typed text waits for the debouncer
+        self._debounce = QSignalDebouncer(parent=self)
+        self._debounce.setTimeout(DEBOUNCE_MS)
+        self._debounce.triggered.connect(self._on_debounced)
         self._wire()
         self._restore()
         from resources import sample_texts
 
         self._samples = sample_texts()
         self.view.set_samples(list(self._samples))
+
+    @property
+    def asynchronous(self) -> bool:
+        return self.jobs.asynchronous
+
+    @property
+    def generation(self) -> int:
+        return self.jobs.generation("score")
+
+    @property
+    def dropped(self) -> int:
+        return self.jobs.dropped
 
     def _wire(self) -> None:
         v = self.view
@@ -146,51 +138,39 @@ class AttentionController(QObject):
         return True
 
     def _on_text_edited(self) -> None:
-        self.generation += 1               # whatever is running now is stale
+        self.jobs.invalidate("score")      # whatever is running now is stale
         if self.asynchronous:
-            self._timer.start()
+            self._edited = True
+            self._debounce.throttle()
+
+    def _on_debounced(self) -> None:
+        if self._edited:
+            self.request()
 
     # -- requests -----------------------------------------------------------------------------------
     def request(self) -> None:
         """Score the current text with the current model (off-thread unless synchronous)."""
-        self._timer.stop()
-        self.generation += 1
-        gen, text = self.generation, self.view.text()
+        self._edited = False
+        text = self.view.text()
         self.context.review_text = text
-        if self._worker is not None:
-            self._worker.quit()            # stops at the engine's next stage; its result is dropped
-            self._worker = None
         if not text.strip():
-            self._apply_empty(gen)
+            self.jobs.cancel("score")
+            self._apply_empty(self.generation)
             return
-        if len(text) > MAX_CHARS:
-            self._fail(gen, f"The text has {len(text):,} characters; up to {MAX_CHARS:,} can be scored.")
+        if len(text) > MAX_TEXT_CHARS:
+            self.jobs.cancel("score")
+            self._fail(self.generation, f"The text has {len(text):,} characters; up to "
+                                        f"{MAX_TEXT_CHARS:,} can be scored.")
             return
-        if not self.asynchronous:
-            gen_ = _run(self.context.bundle, text)
-            try:
-                while True:
-                    next(gen_)
-            except StopIteration as done:
-                self._on_result(gen, done.value)
-            except ValueError as e:
-                self._fail(gen, str(e))
-            return
-        worker = create_worker(_run, self.context.bundle, text, _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(lambda result, g=gen: self._on_result(g, result))
-        worker.errored.connect(lambda e, g=gen: self._fail(g, str(e)))
-        self._worker = worker
-        self.view.set_message("Scoring…")
-        worker.start()
+        if self.asynchronous:
+            self.view.set_message("Scoring…")
+        self.jobs.submit("score", _score, self.context.bundle, text, on_result=self._on_result,
+                         on_error=self._fail)
 
     def _on_result(self, gen: int, result: tuple[Analysis, float]) -> None:
-        if gen != self.generation or result is None:
-            self.dropped += 1
-            return
-        self._worker = None
         analysis, seconds = result
         self.analysis = analysis
-        self.display = to_display(analysis, seconds)
+        self.display = attention_display(analysis, seconds)
         self.view.set_display(self.display)
         self.view.set_message("")
         self.applied_generation = gen
@@ -204,22 +184,18 @@ class AttentionController(QObject):
         self.display_applied.emit(gen)
 
     def _fail(self, gen: int, message: str) -> None:
-        if gen != self.generation:
-            self.dropped += 1
-            return
-        self._worker = None
         self.analysis = self.display = None
-        self.view.set_display(None)
+        self.view.set_display(None)        # no weights of older text stay on screen
         self.view.set_message(message, error=True)
         self.request_failed.emit(gen, message)
 
     @property
     def busy(self) -> bool:
-        return self._timer.isActive() or self._worker is not None or self.view.editor.shading_pending
+        return self._edited or self.jobs.busy or self.view.editor.shading_pending
 
     def wait_idle(self, timeout_ms: int = 10_000) -> bool:
         """Process events until no request is pending (tests, screenshots)."""
-        return process_events_until(lambda: not self.busy, timeout_ms)
+        return self.jobs.wait_idle(timeout_ms, also=lambda: self.busy)
 
     # -- selection ----------------------------------------------------------------------------------
     def select_sentence(self, index: int) -> None:
@@ -235,36 +211,42 @@ class AttentionController(QObject):
         self.context.view_requested.emit("gru")
 
     # -- exports ------------------------------------------------------------------------------------
-    def export_json(self) -> dict[str, Any]:
+    def _scored(self) -> Analysis:
         if self.analysis is None:
             raise ValueError("nothing to export: there is no scored review")
+        return self.analysis
+
+    def export_json(self) -> dict[str, Any]:
         bundle = self.context.bundle
-        return {"model": str(bundle.path) if bundle.path else None, "text": self.analysis.text,
-                "view": {"mode": self.view.mode, "colormap": self.view.colormap},
-                **self.analysis.to_dict()}
+        return attention_json(self._scored(), str(bundle.path) if bundle.path else None, self.view.mode,
+                              self.view.colormap)
 
     def export_html(self) -> str:
         from app.render import render_html
 
-        if self.analysis is None:
-            raise ValueError("nothing to export: there is no scored review")
-        return render_html(self.analysis, mode=self.view.mode, colormap=self.view.colormap)
+        return render_html(self._scored(), mode=self.view.mode, colormap=self.view.colormap)
 
     def export_image(self) -> QImage:
         return self.view.grab().toImage()
 
     def save(self, path: str | Path) -> Path:
-        """Export by suffix: .html, .json or .png."""
+        """Export by suffix (.html, .json or .png), written atomically: a failed write leaves the
+        file that was there whole."""
+        from engine import atomic
+
         p = Path(path)
         suffix = p.suffix.lower()
         if suffix in (".html", ".htm"):
-            p.write_text(self.export_html(), encoding="utf-8")
+            atomic.write_text(p, self.export_html())
         elif suffix == ".json":
-            data = json.dumps(self.export_json(), ensure_ascii=False, indent=1)
-            p.write_text(data + "\n", encoding="utf-8")
+            atomic.write_text(p, json.dumps(self.export_json(), ensure_ascii=False, indent=1) + "\n")
         elif suffix == ".png":
-            if not self.export_image().save(str(p), "PNG"):
-                raise OSError(f"could not write {p}")
+            data = QByteArray()
+            buffer = QBuffer(data)
+            buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+            if not self.export_image().save(buffer, "PNG"):
+                raise OSError(f"could not encode the view as PNG for {p.name}")
+            atomic.write_bytes(p, bytes(data.data()))
         else:
             kind = suffix or "a file without a suffix"
             raise ValueError(f"cannot export as {kind}: use .html, .png or .json")
@@ -280,7 +262,6 @@ class AttentionController(QObject):
         QGuiApplication.clipboard().setImage(self.export_image())
 
     def shutdown(self) -> None:
-        self._timer.stop()
-        if self._worker is not None:
-            self._worker.quit()
-            self._worker = None
+        self._edited = False
+        self._debounce.cancel()
+        self.jobs.shutdown()

@@ -27,15 +27,7 @@ from PySide6.QtWidgets import QFileDialog
 from superqt.utils import create_worker
 
 from app._idle import process_events_until
-from app.widgets import ConvView
-from app.widgets._conv_benchmark import (
-    benchmark_choices,
-    benchmark_registers,
-    compare_from_benchmark,
-    load_benchmark,
-    newest_benchmark,
-)
-from app.widgets._conv_data import (
+from app.display import (
     BlockDisplay,
     CompareDisplay,
     ConvParams,
@@ -44,8 +36,18 @@ from app.widgets._conv_data import (
     LoadTable,
     RunDisplay,
 )
+from app.present import (
+    benchmark_choices,
+    benchmark_registers,
+    compare_from_benchmark,
+    load_benchmark,
+    newest_benchmark,
+)
+from app.widgets import ConvView
 from app.widgets._conv_params import CUSTOM_MASK
-from app.widgets._conv_sources import (
+from engine import conv_cuda, occupancy, tiling
+from engine.conv_emulator import Counters, emulate, validate_inputs
+from engine.images import (
     MASKS,
     PATTERNS,
     ImageFileError,
@@ -54,8 +56,6 @@ from app.widgets._conv_sources import (
     read_image,
     resized,
 )
-from engine import conv_cuda, occupancy, tiling
-from engine.conv_emulator import Counters, emulate, validate_inputs
 
 if TYPE_CHECKING:
     from app.context import AppContext

@@ -29,8 +29,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app._idle import process_events_until
-from app.present import count
-from app.widgets import FlowDisplay, GateTerms, GRUDisplay, GRUView
+from app.display import FlowDisplay, GateTerms, GRUDisplay, count
+from app.widgets import GRUView
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -224,6 +224,11 @@ class Jobs(QObject):
         self._notify()
 
     # -- state --------------------------------------------------------------------------------------
+    def worker(self, kind: str) -> Any:
+        """The superqt worker running ``kind`` now, or None (tests watch it being told to stop)."""
+        lane = self._lanes.get(kind)
+        return lane.running[1] if lane is not None and lane.running is not None else None
+
     def busy_with(self, kind: str) -> bool:
         lane = self._lanes.get(kind)
         return lane is not None and (lane.running is not None or lane.waiting is not None)

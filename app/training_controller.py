@@ -38,8 +38,9 @@ from PySide6.QtCore import QEvent, QObject, QThreadPool, QTimer, Signal
 from superqt.utils import create_worker
 
 from app._idle import process_events_until
-from app.attention_controller import to_display
-from app.widgets import CutSummary, DatasetSummary, HistogramData, ProbeSnapshot, RunProgress, TrainingView
+from app.present import attention_display as to_display
+from app.display import CutSummary, DatasetSummary, HistogramData, ProbeSnapshot, RunProgress
+from app.widgets import TrainingView
 from engine.train import TrainConfig
 
 if TYPE_CHECKING:

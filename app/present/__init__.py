@@ -1,8 +1,23 @@
-"""Qt-free presenters: engine values and counts turned into the words and numbers the views show.
+"""Qt-free presenters: engine values turned into the display values (:mod:`app.display`) the views paint.
 
-Importable and tested without a QApplication (and without torch).
+A presenter may import the engine, never Qt; the views never import a presenter (import-linter).
 """
 
-from app.present._words import count, plural
+from app.present._attention import attention_display, attention_json
+from app.present._conv_benchmark import (
+    benchmark_choices,
+    benchmark_registers,
+    compare_from_benchmark,
+    load_benchmark,
+    newest_benchmark,
+)
 
-__all__ = ["count", "plural"]
+__all__ = [
+    "attention_display",
+    "attention_json",
+    "benchmark_choices",
+    "benchmark_registers",
+    "compare_from_benchmark",
+    "load_benchmark",
+    "newest_benchmark",
+]

@@ -23,7 +23,7 @@ from app.colormaps import color, text_color
 if TYPE_CHECKING:
     from PySide6.QtGui import QTextDocument
 
-    from app.widgets._attention_data import AttentionDisplay, Mode
+    from app.display import AttentionDisplay, Mode
 
 __all__ = ["AttentionTextEdit", "shift_spans"]
 

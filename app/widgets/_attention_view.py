@@ -22,8 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.colormaps import COLORMAPS
-from app.present import count
-from app.widgets._attention_data import MODES, AttentionDisplay, Mode
+from app.display import MODES, AttentionDisplay, Mode, count
 from app.widgets._attention_panels import ColorLegend, ProbabilityBars
 from app.widgets._attention_text import AttentionTextEdit
 from app.widgets._sentence_strip import SentenceStrip

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from app.widgets._conv_data import COLORS, BlockDisplay, phase_steps
+from app.display import COLORS, BlockDisplay, phase_steps
 from app.widgets._conv_threads import CellGrid, PhaseStepper
 
 __all__ = ["ThreadsPanel"]

@@ -15,7 +15,7 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.widgets._conv_data import COLORS, LEGEND, OPTIONAL_LEGEND, BlockDisplay, GridDisplay
+from app.display import COLORS, LEGEND, OPTIONAL_LEGEND, BlockDisplay, GridDisplay
 from app.widgets._conv_items import BlockOverlayItem, TileGridItem
 
 __all__ = ["ConvCanvas", "ConvPlot", "Legend"]

@@ -22,7 +22,7 @@ from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPicture
 from PySide6.QtWidgets import QGraphicsItem
 
-from app.widgets._conv_data import COLORS, BlockDisplay, GridDisplay
+from app.display import COLORS, BlockDisplay, GridDisplay
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.widgets._conv_data import CountersDisplay
+from app.display import CountersDisplay
 
 __all__ = ["CountersPanel", "HardwarePanel"]
 

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.widgets._conv_data import ConvParams
+from app.display import ConvParams
 
 __all__ = ["CUSTOM_MASK", "MAX_TABLE", "MaskTable", "ParamsPanel"]
 

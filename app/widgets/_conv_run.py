@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.widgets._conv_data import COLORS, CompareDisplay, RunDisplay
+from app.display import COLORS, CompareDisplay, RunDisplay
 
 __all__ = ["ComparePanel", "RunPanel"]
 

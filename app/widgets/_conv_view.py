@@ -11,10 +11,7 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from app.widgets._adaptive import AdaptivePanes
-from app.widgets._conv_block import ThreadsPanel
-from app.widgets._conv_canvas import ConvCanvas
-from app.widgets._conv_data import (
+from app.display import (
     BlockDisplay,
     CompareDisplay,
     ConvParams,
@@ -22,6 +19,9 @@ from app.widgets._conv_data import (
     GridDisplay,
     RunDisplay,
 )
+from app.widgets._adaptive import AdaptivePanes
+from app.widgets._conv_block import ThreadsPanel
+from app.widgets._conv_canvas import ConvCanvas
 from app.widgets._conv_panels import CountersPanel, HardwarePanel
 from app.widgets._conv_params import ParamsPanel
 from app.widgets._conv_run import ComparePanel, RunPanel

@@ -16,10 +16,10 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QWidget
 
-from app.widgets._gru_data import QUANTITIES
+from app.display import QUANTITIES
 
 if TYPE_CHECKING:
-    from app.widgets._gru_data import FlowDisplay, GRUDisplay
+    from app.display import FlowDisplay, GRUDisplay
 
 __all__ = ["LINE_COLORS", "GatePlots", "GradientFlowPlot", "decade_ticks", "step_ticks"]
 

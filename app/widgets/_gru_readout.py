@@ -30,10 +30,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.widgets._gru_data import step_info
+from app.display import step_info
 
 if TYPE_CHECKING:
-    from app.widgets._gru_data import GRUDisplay
+    from app.display import GRUDisplay
 
 __all__ = ["RichText", "ShareBar", "StepBox", "UnitInspector"]
 

@@ -22,9 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.shortcuts import GRU_STEPPER
-from app.widgets._gru_controls import SentenceBar, Transport, WhatIfPanel
-from app.widgets._gru_data import (
+from app.display import (
     QUANTITIES,
     FlowDisplay,
     GRUDisplay,
@@ -35,6 +33,8 @@ from app.widgets._gru_data import (
     parse_units,
     read_unit,
 )
+from app.shortcuts import GRU_STEPPER
+from app.widgets._gru_controls import SentenceBar, Transport, WhatIfPanel
 from app.widgets._gru_plots import LINE_COLORS, GatePlots, GradientFlowPlot
 from app.widgets._gru_readout import RichText, StepBox, UnitInspector
 from app.widgets._gru_strip import TokenStrip

@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from app.widgets._training_data import HistogramData
+from app.display import HistogramData
 
 __all__ = ["LengthHistogram"]
 

@@ -11,9 +11,9 @@ from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
 from app.colormaps import DEFAULT_COLORMAP
+from app.display import ProbeSnapshot
 from app.widgets._attention_text import AttentionTextEdit
 from app.widgets._sentence_strip import SentenceStrip
-from app.widgets._training_data import ProbeSnapshot
 
 __all__ = ["ProbePanel"]
 

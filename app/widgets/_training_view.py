@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.display import CutSummary, DatasetSummary, HistogramData, RunProgress
 from app.widgets._adaptive import AdaptivePanes
 from app.widgets._training_curves import TrainingCurves
-from app.widgets._training_data import CutSummary, DatasetSummary, HistogramData, RunProgress
 from app.widgets._training_form import SettingsForm
 from app.widgets._training_histogram import LengthHistogram
 from app.widgets._training_probe import ProbePanel

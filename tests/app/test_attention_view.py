@@ -154,8 +154,8 @@ def test_typing_updates_and_stale_results_are_dropped(qtbot: Any, window: Any) -
     c.display_applied.connect(lambda _g: applied.append(c.display.text))
     long_text = review(5000)
     c.view.set_text(long_text)
-    qtbot.waitUntil(lambda: c._worker is not None, timeout=TIMEOUT)   # long review is being scored
-    running = c._worker
+    qtbot.waitUntil(lambda: c.jobs.worker("score") is not None, timeout=TIMEOUT)   # being scored
+    running = c.jobs.worker("score")
     c.view.editor.moveCursor(c.view.editor.textCursor().MoveOperation.End)
     qtbot.keyClicks(c.view.editor, " Brilliant.")
     final = long_text + " Brilliant."
@@ -191,7 +191,7 @@ def test_gui_thread_never_blocked_while_a_long_review_is_scored(qtbot: Any, wind
 
 
 def test_empty_and_huge_text_say_so_and_lose_nothing(qtbot: Any, window: Any) -> None:
-    from app.attention_controller import MAX_CHARS
+    from engine.limits import MAX_TEXT_CHARS as MAX_CHARS
 
     c = window.attention
     type_and_wait(qtbot, c, "   \n ")
@@ -404,3 +404,26 @@ def test_shift_spans_follows_edits() -> None:
     s5, e5 = shift_spans(s, e, 4, 0, 1)
     assert [("good! bad ugly")[a:b] for a, b in zip(s5, e5, strict=True)] == ["good", "bad", "ugly"]
     assert text  # the original is a plain string; nothing was mutated
+
+
+def test_a_runtime_error_in_scoring_clears_scoring_and_says_why(qtbot: Any, window: Any,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression (issue 13): superqt swallowed a RuntimeError ending the worker; the view stayed on
+    "Scoring…" for ever with the previous review's weights on screen."""
+    import engine.analyze
+
+    c = window.attention
+    type_and_wait(qtbot, c, "A fine film. The end drags.")
+    assert c.display is not None
+
+    def broken(bundle: Any, text: str) -> Any:
+        yield "tokenized"
+        raise RuntimeError("CUDA error: an illegal memory access was encountered\nmore detail")
+
+    monkeypatch.setattr(engine.analyze, "analyze_steps", broken)
+    with qtbot.waitSignal(c.request_failed, timeout=TIMEOUT) as blocker:
+        c.view.set_text("Another review entirely.")
+    assert blocker.args[1] == "unexpected error: CUDA error: an illegal memory access was encountered"
+    qtbot.waitUntil(lambda: not c.busy, timeout=TIMEOUT)
+    assert "Scoring" not in c.view.message.text() and "illegal memory access" in c.view.message.text()
+    assert c.display is None and c.view.label.text() == "–"      # no weights of the older text

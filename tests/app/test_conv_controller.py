@@ -17,11 +17,11 @@ from scipy.signal import correlate2d
 from app import conv_controller as cc
 from app.context import AppContext
 from app.conv_controller import ConvController, block_display, emulate_bands
-from app.widgets._conv_benchmark import newest_benchmark
-from app.widgets._conv_data import ConvParams
-from app.widgets._conv_sources import make_mask, make_pattern
+from app.display import ConvParams
+from app.present import newest_benchmark
 from engine import conv_cuda, occupancy, tiling
 from engine.conv_emulator import emulate
+from engine.images import make_mask, make_pattern
 from engine.tiling import geometry
 
 TIMEOUT = 20_000

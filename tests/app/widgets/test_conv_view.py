@@ -11,8 +11,7 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QPointF, QRectF
 
-from app.widgets import ConvView
-from app.widgets._conv_data import (
+from app.display import (
     BlockDisplay,
     CompareDisplay,
     ConvParams,
@@ -21,6 +20,7 @@ from app.widgets._conv_data import (
     LoadTable,
     phase_steps,
 )
+from app.widgets import ConvView
 from app.widgets._conv_items import CHUNK_LINES, TileGridItem, cell_runs
 from app.widgets._conv_threads import _boxes, _runs
 

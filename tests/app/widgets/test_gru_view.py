@@ -13,8 +13,8 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextDocument
 
-from app.widgets import GateTerms, GRUDisplay, GRUView
-from app.widgets._gru_data import equations_html, parse_units, read_unit
+from app.display import GateTerms, GRUDisplay, equations_html, parse_units, read_unit
+from app.widgets import GRUView
 from app.widgets._gru_plots import decade_ticks, step_ticks
 
 TOKENS = ("The", "zorblax", "was", "great", "fun", ".")
@@ -243,7 +243,7 @@ def test_a_what_if_rerun_keeps_the_step(view: GRUView) -> None:
 
 
 def test_flow_plot(view: GRUView) -> None:
-    from app.widgets import FlowDisplay
+    from app.display import FlowDisplay
 
     rnn = np.array([1e-6, 1e-4, 1e-3, 0.1, 1, 2.0])
     view.set_flow(FlowDisplay(np.array([1.0, 2.0, 2.0, 3.0, 5.0, 2.0]), rnn))

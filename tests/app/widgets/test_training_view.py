@@ -13,17 +13,17 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox
 
-from app.widgets import (
+from app.display import (
     AttentionDisplay,
     CutSummary,
     DatasetSummary,
     HistogramData,
     ProbeSnapshot,
     RunProgress,
-    TrainingView,
+    duration,
 )
+from app.widgets import TrainingView
 from app.widgets._training_curves import smooth
-from app.widgets._training_data import duration
 from app.widgets._training_form import FIELDS, SettingsForm
 from app.widgets._training_histogram import LengthHistogram
 

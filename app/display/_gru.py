@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["GATES", "QUANTITIES", "FlowDisplay", "GRUDisplay", "GateTerms", "UnitReading", "equations_html",
-           "read_unit"]
+__all__ = ["GATES", "QUANTITIES", "FlowDisplay", "GRUDisplay", "GateTerms", "UnitReading", "axis_labels",
+           "chip_labels", "chip_tip", "equations_html", "parse_units", "read_unit", "step_info"]
 
 GATES = ("r", "z", "n")
 QUANTITIES: dict[str, str] = {  # what the heatmaps and line plots can show, in display order

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.present import count, plural
-from app.widgets._attention_data import AttentionDisplay
+from app.display._attention import AttentionDisplay
+from app.display._words import count, plural
 
 __all__ = ["CutSummary", "DatasetSummary", "HistogramData", "ProbeSnapshot", "RunProgress", "duration"]
 

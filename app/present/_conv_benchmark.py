@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from app.widgets._conv_data import CompareDisplay
+from app.display import CompareDisplay
 
 __all__ = ["benchmark_choices", "benchmark_registers", "compare_from_benchmark", "load_benchmark",
            "newest_benchmark"]

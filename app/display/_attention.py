@@ -8,7 +8,7 @@ from typing import Literal
 
 import numpy as np
 
-from app.present import count
+from app.display._words import count
 
 __all__ = ["MODES", "AttentionDisplay", "Mode"]
 
