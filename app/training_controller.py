@@ -3,9 +3,9 @@
 Wiring:
 
 * **Dataset.** ``set_dataset`` (the view's path field, File… or Folder…) runs
-  :func:`engine.dataset_stats.dataset_stats_steps` in a generator worker. Requests carry a
-  generation number; a newer one quits the older worker and stale results are dropped. A dataset
-  the readers refuse shows the engine's one-line message.
+  :func:`engine.dataset_stats.dataset_stats_steps` through the job runner (:mod:`app.jobs`): a newer
+  dataset stops the older reading and only the newest answer is shown. A dataset the readers refuse
+  shows the engine's one-line message.
 * **Cuts.** The training part (dev fraction, seed and first-rows settings) gives a
   :class:`~engine.dataset_stats.LengthProfile`, cached per setting; its ``cut`` is exactly the
   limits training will choose. A dragged histogram line asks the profile for the quantile that
@@ -13,64 +13,77 @@ Wiring:
 * **Run.** ``start`` builds a :class:`~engine.train.TrainConfig` from the form (whose defaults are
   ``TrainConfig``'s) and runs :func:`engine.train.train`, with the probe review, in a child process
   (:class:`engine.train_process.TrainingProcess`: in a thread of this process it stalled the event
-  loop for 100-300 ms); a superqt generator worker relays the records. They land in plain buffers,
+  loop for 100-300 ms); the job runner relays the records. They land in plain buffers,
   and a 10 Hz timer pushes them to the curves and the progress bar, so a fast run cannot flood the
   event loop; records of an older run are dropped. ``cancel`` asks the child to stop at its next
   step (its generator is closed there: the last checkpoint and best model stay as they were); the
   run is finished once the child has exited. ``shutdown`` also terminates it after a timeout.
-* **Model.** Save loads the run's best model and writes it with :func:`engine.bundle.save_bundle`;
-  "Use in Attention view" opens it through the context and brings the Attention view to the front.
+* **Model.** Save loads the run's best model and writes it with :func:`engine.bundle.save_bundle`
+  (atomically), after :func:`engine.runs.check_model_dir`: the shipped model is never written, and
+  a folder that holds a model is replaced only when the user confirms. A run folder that already
+  holds a run is likewise replaced only on confirmation. "Use in Attention view" opens the model
+  through the context and brings the Attention view to the front.
+
+New runs go to the user's own data folder (``runs_root()``), never a shared temporary path.
 """
 
 from __future__ import annotations
 
 import os
 import shlex
-import tempfile
-import time
+import stat
 from dataclasses import MISSING, fields, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QThreadPool, QTimer, Signal
-from superqt.utils import create_worker
+from PySide6.QtCore import QEvent, QObject, QStandardPaths, QThreadPool, QTimer, Signal
+from superqt.utils import QSignalDebouncer
 
-from app._idle import process_events_until
-from app.present import attention_display as to_display
 from app.display import CutSummary, DatasetSummary, HistogramData, ProbeSnapshot, RunProgress
+from app.jobs import Jobs
+from app.present import attention_display
 from app.widgets import TrainingView
 from engine.train import TrainConfig
 
 if TYPE_CHECKING:
-    from collections.abc import Generator, Iterator
+    from collections.abc import Generator
 
     from app.context import AppContext
     from engine.dataset_stats import DatasetStats, LengthCut, LengthProfile
     from engine.train import Progress
     from engine.train_process import TrainingProcess
 
-__all__ = ["RUNS_DIR", "TrainingController", "TrainingError", "command_line"]
+__all__ = ["TrainingController", "command_line", "runs_root"]
 
-RUNS_DIR = Path(tempfile.gettempdir()) / "han-explorer" / "runs"
 REFRESH_MS = 100              # curves and progress bar are redrawn at most this often
 NICE = 10                     # CPU priority the training process gives up to the window
 CUT_DEBOUNCE_MS = 60
 _CUT_FIELDS = {"word_quantile", "sentence_quantile", "dev_fraction", "seed", "limit"}
+_FLAGS = {"resume", "force"}  # TrainConfig booleans that are command-line switches
 
 
-class TrainingError(Exception):
-    """A RuntimeError raised by the engine, re-raised as a type superqt reports through ``errored``
-    (it treats a RuntimeError from a generator as a deleted worker and drops it)."""
+def runs_root() -> Path:
+    """The user's own folder for training runs (``~/.local/share/HAN Explorer/han-explorer/runs`` on
+    Linux), created private. A shared temporary folder let another user plant a symlink there."""
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
+    root = Path(base or Path.home() / ".han-explorer") / "runs"
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    info = root.lstat()
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise OSError(f"{root} is not a folder of yours: remove it or choose an output folder")
+    return root
 
 
-def _records(records: Generator[Any, None, Any]) -> Generator[Any, None, Any]:
-    """Drive ``records`` in a worker: its yields and its return value pass through."""
+def _relay(records: Generator[Progress, None, Any]) -> Generator[Progress, None, Any]:
+    """A run's records, passed on; the probe check's error says it is about the probe."""
+    from engine.analyze import InputError
+
     try:
         return (yield from records)
-    except RuntimeError as e:
-        raise TrainingError(str(e)) from e
+    except InputError as e:   # train() reads the probe before anything else
+        raise InputError(f"Probe review: {e}") from None
 
 
 def command_line(cfg: TrainConfig) -> str:
@@ -78,9 +91,10 @@ def command_line(cfg: TrainConfig) -> str:
     args = ["han-explorer", "train", "--data", cfg.data, "--out", cfg.out]
     for f in fields(TrainConfig):
         value = getattr(cfg, f.name)
-        if f.name not in ("data", "out", "command", "resume") and value != f.default:
+        if f.name not in ("data", "out", "command", *_FLAGS) and value != f.default:
             args += [f"--{f.name.replace('_', '-')}", str(value)]
-    return shlex.join([*args, "--resume"] if cfg.resume else args)
+    args += [f"--{flag}" for flag in sorted(_FLAGS) if getattr(cfg, flag)]
+    return shlex.join(args)
 
 
 class _Run:
@@ -133,7 +147,6 @@ class TrainingController(QObject):
                  ) -> None:
         super().__init__()
         self.context = context
-        self.asynchronous = asynchronous  # False: compute inline (screenshots, some tests)
         self.defaults = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
         self.view = view or TrainingView(self.defaults)
         self.widget = self.view
@@ -141,23 +154,22 @@ class TrainingController(QObject):
         self.cut: LengthCut | None = None
         self._profiles: dict[tuple[Any, ...], LengthProfile] = {}
         self._histogram_key: tuple[Any, ...] | None = None
-        self.generation = self.applied_generation = self.dropped = 0
-        self._stats_worker: Any = None
+        self.jobs = Jobs(asynchronous, self)
+        self.applied_generation = 0
         self.run: _Run | None = None
         self.saved_path: Path | None = None
-        self._run_id = 0
-        self._gen: Iterator[Progress] | None = None
         self._child: TrainingProcess | None = None
-        self._worker: Any = None
         self._running = False
         self._probe_follows_attention = True
         self._restored = False
         self._auto_out = self._new_run_dir()
-        self.view.set_out_dir(str(self._auto_out))
+        self.view.set_out_dir(str(self._auto_out) if self._auto_out else "")
         self._refresh = QTimer(self, interval=REFRESH_MS)
         self._refresh.timeout.connect(self._flush)
-        self._cut_timer = QTimer(self, singleShot=True, interval=CUT_DEBOUNCE_MS)
-        self._cut_timer.timeout.connect(self.update_cut)
+        self._cut_pending = False
+        self._cut_debounce = QSignalDebouncer(parent=self)
+        self._cut_debounce.setTimeout(CUT_DEBOUNCE_MS)
+        self._cut_debounce.triggered.connect(self._on_cut_debounced)
         self._wire()
         self.view.installEventFilter(self)
         pool = QThreadPool.globalInstance()  # a long run takes a thread; keep others for scoring
@@ -176,6 +188,14 @@ class TrainingController(QObject):
         v.probe.probe_edited.connect(self._on_probe_edited)
         v.probe.from_attention_requested.connect(self._probe_from_attention)
         v.probe.snapshot_selected.connect(self._on_snapshot_selected)
+
+    @property
+    def generation(self) -> int:
+        return self.jobs.generation("stats")
+
+    @property
+    def dropped(self) -> int:
+        return self.jobs.dropped
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.view and event.type() == QEvent.Type.Show:
@@ -201,11 +221,7 @@ class TrainingController(QObject):
             self.view.set_format(fmt)
         path = str(path)
         self.view.set_dataset_path(path)
-        self.generation += 1
-        gen = self.generation
-        if self._stats_worker is not None:
-            self._stats_worker.quit()
-            self._stats_worker = None
+        self.jobs.cancel("stats")
         self.stats, self.cut, self._histogram_key = None, None, None
         self._profiles.clear()
         self.view.set_can_start(False)
@@ -214,32 +230,18 @@ class TrainingController(QObject):
             self.view.set_stats(None, "")
             return
         self.view.set_stats(None, f"Reading {Path(path).name}…")
-        steps = dataset_stats_steps(path, self.view.dataset_format)
-        if not self.asynchronous:
-            try:
-                while True:
-                    next(steps)
-            except StopIteration as done:
-                self._on_stats(gen, done.value)
-            except Exception as e:  # every failure becomes the view's report
-                self._on_stats_error(gen, e)
-            return
-        worker = create_worker(_records, steps, _start_thread=False, _ignore_errors=True)
-        worker.yielded.connect(lambda line, g=gen: self._on_stats_progress(g, line))
-        worker.returned.connect(lambda stats, g=gen: self._on_stats(g, stats))
-        worker.errored.connect(lambda e, g=gen: self._on_stats_error(g, e))
-        self._stats_worker = worker
-        worker.start()
+        self.jobs.submit("stats", dataset_stats_steps, path, self.view.dataset_format,
+                         on_result=self._on_stats, on_error=self._on_stats_error,
+                         on_progress=self._on_stats_progress)
+
+    @property
+    def asynchronous(self) -> bool:
+        return self.jobs.asynchronous
 
     def _on_stats_progress(self, gen: int, line: str) -> None:
-        if gen == self.generation:
-            self.view.set_stats(None, f"Reading {Path(self.view.path.text()).name}: {line}…")
+        self.view.set_stats(None, f"Reading {Path(self.view.path.text()).name}: {line}…")
 
     def _on_stats(self, gen: int, stats: DatasetStats) -> None:
-        if gen != self.generation:
-            self.dropped += 1
-            return
-        self._stats_worker = None
         self.stats = stats
         self.update_cut()
         self.applied_generation = gen
@@ -248,12 +250,7 @@ class TrainingController(QObject):
             self.context.settings.setValue("training/format", self.view.dataset_format)
         self.stats_applied.emit(gen)
 
-    def _on_stats_error(self, gen: int, e: BaseException) -> None:
-        if gen != self.generation:
-            self.dropped += 1
-            return
-        self._stats_worker = None
-        message = str(e) if isinstance(e, ValueError | OSError) else f"{type(e).__name__}: {e}"
+    def _on_stats_error(self, gen: int, message: str) -> None:
         self.view.set_stats(None, f"This dataset cannot be used: {message}", error=True)
         self.stats_failed.emit(gen, message)
 
@@ -273,9 +270,17 @@ class TrainingController(QObject):
             self._profiles[key] = self.stats.training_part(*key)
         return self._profiles[key]
 
+    def _schedule_cut(self) -> None:
+        self._cut_pending = True
+        self._cut_debounce.throttle()
+
+    def _on_cut_debounced(self) -> None:
+        if self._cut_pending:
+            self.update_cut()
+
     def update_cut(self) -> None:
         """Recompute the cuts from the form's settings and show them."""
-        self._cut_timer.stop()
+        self._cut_pending = False
         if self.stats is None:
             return
         v = self.view.form.values()
@@ -304,11 +309,11 @@ class TrainingController(QObject):
             return
         q = self._profile().quantile_for("words" if kind == "words" else "sentences", length)
         self.view.form.set_values({"word_quantile" if kind == "words" else "sentence_quantile": q})
-        self._cut_timer.start()
+        self._schedule_cut()
 
     def _on_setting_changed(self, name: str) -> None:
         if name in _CUT_FIELDS:
-            self._cut_timer.start()
+            self._schedule_cut()
 
     # -- the probe ----------------------------------------------------------------------------------
     def set_text(self, text: str) -> None:
@@ -332,25 +337,53 @@ class TrainingController(QObject):
     def running(self) -> bool:
         return self._running
 
-    def _new_run_dir(self) -> Path:
-        base = RUNS_DIR / f"run-{datetime.now():%Y%m%d-%H%M%S}"
+    def _new_run_dir(self) -> Path | None:
+        """A new folder name under :func:`runs_root` (None where that folder cannot be made)."""
+        try:
+            root = runs_root()
+        except OSError:
+            return None
+        base = root / f"run-{datetime.now():%Y%m%d-%H%M%S}"
         path, n = base, 1
-        while path.exists():
+        while path.exists() or path.is_symlink():
             n += 1
             path = base.with_name(f"{base.name}-{n}")
         return path
 
-    def config(self) -> TrainConfig:
+    def config(self, force: bool = False) -> TrainConfig:
         """The settings in the view as a TrainConfig; ValueError (one line) if they are not valid."""
+        from engine.runs import check_run_dir
+
         if self.stats is None:
             raise ValueError("pick a dataset first")
         out, values = self.view.out_dir(), self.view.form.values()
-        if not out or (out == str(self._auto_out) and self._auto_out.exists() and not values["resume"]):
+        auto = str(self._auto_out) if self._auto_out else None
+        if not out or (out == auto and Path(out).exists() and not values["resume"]):
             self._auto_out = self._new_run_dir()  # a fresh default folder for every run
+            if self._auto_out is None:
+                raise ValueError("no folder of yours for runs could be made: choose an output folder")
             out = str(self._auto_out)
             self.view.set_out_dir(out)
-        cfg = TrainConfig(data=self.stats.source, out=out, format=self.stats.format, **values)
+        cfg = TrainConfig(data=self.stats.source, out=out, format=self.stats.format, force=force, **values)
+        check_run_dir(cfg.out, cfg.resume, cfg.force)     # RunDirError is a ValueError
         return replace(cfg, command=command_line(cfg))
+
+    def _confirmed_config(self) -> TrainConfig:
+        """:meth:`config`, asking before a run already in the output folder is replaced."""
+        from engine.runs import RunDirError
+
+        try:
+            return self.config()
+        except RunDirError as refused:
+            try:
+                cfg = self.config(force=True)
+            except ValueError:
+                raise refused from None
+            if not self.view.confirm("Replace the run?", f"{cfg.out} already holds a training run. "
+                                     "Replace its model, checkpoint and logs with a new run?\n\n(Tick "
+                                     "“Resume” instead to continue it.)"):
+                raise ValueError("the output folder already holds a run: kept it") from None
+            return cfg
 
     def start(self) -> bool:
         """Start training with the view's settings and probe; False (and a message) if it cannot."""
@@ -359,11 +392,10 @@ class TrainingController(QObject):
         if self.running:
             return False
         try:
-            cfg = self.config()
+            cfg = self._confirmed_config()
         except ValueError as e:
             self.view.set_status(f"Cannot start: {e}", error=True)
             return False
-        self._run_id += 1
         self.run = _Run(cfg)
         self.saved_path = None
         probe = self.view.probe.probe_text()
@@ -376,33 +408,20 @@ class TrainingController(QObject):
         self.view.set_model_ready(False)
         self.view.set_running(True)
         self._running = True
-        if not self.asynchronous:
-            self._gen = train(cfg, probe=probe)
-            self._run_inline(self._run_id, self._gen)
+        if not self.asynchronous:     # train() itself, inline (tests): the same records
+            self.jobs.submit("run", lambda: _relay(train(cfg, probe=probe)), on_result=self._on_finished,
+                             on_error=self._on_error, on_progress=self._on_record)
             return True
         from engine.train_process import TrainingProcess
 
         # a core and the first turn on the CPU are left to the window
         self._child = TrainingProcess(cfg, probe, threads=max(1, (os.cpu_count() or 2) - 1), nice=NICE)
         self.view.set_status("Starting the training process…")
-        worker = create_worker(_records, self._child.records(), _start_thread=False,
-                               _ignore_errors=True)  # errors go to _on_error, not re-raised
-        rid = self._run_id
-        worker.yielded.connect(lambda rec, r=rid: self._on_record(r, rec))
-        worker.errored.connect(lambda e, r=rid: self._on_error(r, e))
-        worker.finished.connect(lambda r=rid: self._on_finished(r))
-        self._worker = worker
         self._refresh.start()
-        worker.start()
+        child = self._child
+        self.jobs.submit("run", lambda: _relay(child.records()), on_result=self._on_finished,
+                         on_error=self._on_error, on_progress=self._on_record)
         return True
-
-    def _run_inline(self, rid: int, records: Iterator[Progress]) -> None:
-        try:
-            for rec in _records(records):
-                self._on_record(rid, rec)
-        except Exception as e:  # shown like a worker's error
-            self._on_error(rid, e)
-        self._on_finished(rid)
 
     def cancel(self) -> None:
         """Stop at the next step; the last checkpoint and the best model so far stay."""
@@ -412,9 +431,9 @@ class TrainingController(QObject):
                 self._child.stop()           # the run reports finished once the child has stopped
             self.view.set_status("Cancelling at the next step…")
 
-    def _on_record(self, rid: int, rec: Progress) -> None:
+    def _on_record(self, _gen: int, rec: Progress) -> None:
         run = self.run
-        if run is None or rid != self._run_id:
+        if run is None:
             return
         if rec.kind == "step":
             run.first_step = run.first_step or rec
@@ -434,7 +453,7 @@ class TrainingController(QObject):
             run.total = rec.total_steps
         if "probe" in rec.extra:
             self._add_snapshot(run, ProbeSnapshot("before training", 0.0, rec.step, None,
-                                                  to_display(rec.extra["probe"])))
+                                                  attention_display(rec.extra["probe"])))
 
     def _on_eval(self, run: _Run, rec: Progress) -> None:
         acc = rec.dev_accuracy or 0.0
@@ -447,7 +466,7 @@ class TrainingController(QObject):
                              f"(best {best:.2%}, epoch {run.best_epoch}).")
         if "probe" in rec.extra:
             self._add_snapshot(run, ProbeSnapshot(f"epoch {rec.epoch}", float(rec.epoch), rec.step, acc,
-                                                  to_display(rec.extra["probe"])))
+                                                  attention_display(rec.extra["probe"])))
 
     def _add_snapshot(self, run: _Run, snap: ProbeSnapshot) -> None:
         panel = self.view.probe
@@ -479,23 +498,19 @@ class TrainingController(QObject):
         self.view.set_progress(RunProgress(last.step, run.total, last.epoch, run.cfg.epochs, last.elapsed_s,
                                            left, rate))
 
-    def _on_error(self, rid: int, e: BaseException) -> None:
-        from engine.analyze import InputError
+    def _on_error(self, gen: int, message: str) -> None:
+        if self.run is not None:
+            self.run.outcome = "failed"
+            self.run.message = message
+            self.view.set_status(f"Training failed: {message}", error=True)
+        self._on_finished(gen)
 
-        if self.run is None or rid != self._run_id:
-            return
-        self.run.outcome = "failed"
-        text = str(e) if isinstance(e, ValueError | OSError | TrainingError) else f"{type(e).__name__}: {e}"
-        self.run.message = f"Probe review: {text}" if isinstance(e, InputError) else text
-        self.view.set_status(f"Training failed: {self.run.message}", error=True)
-
-    def _on_finished(self, rid: int) -> None:
+    def _on_finished(self, _gen: int, _result: Any = None) -> None:
         run = self.run
-        if run is None or rid != self._run_id:
+        if run is None or not self._running:
             return
         self._refresh.stop()
-        self._close_generator()
-        self._worker = self._child = None
+        self._child = None
         self._running = False
         self._flush()
         self.view.set_running(False)
@@ -512,11 +527,6 @@ class TrainingController(QObject):
             run.outcome = "cancelled"
         self.run_finished.emit(run.outcome)
 
-    def _close_generator(self) -> None:
-        gen, self._gen = self._gen, None
-        if gen is not None:
-            gen.close()  # runs train()'s finally blocks; it stopped at a yield, between writes
-
     # -- the trained model --------------------------------------------------------------------------
     @property
     def model_dir(self) -> Path | None:
@@ -524,20 +534,32 @@ class TrainingController(QObject):
         return run.model_dir if run is not None and (run.model_dir / "model.json").is_file() else None
 
     def save_model(self, path: str | Path) -> Path | None:
-        """Write the run's best model to the new folder ``path`` (the engine's model format)."""
+        """Write the run's best model to the folder ``path`` (the engine's model format, atomically).
+
+        Never the shipped model; a folder holding another model is replaced only if the user says so.
+        """
         from engine.bundle import ModelError, load_bundle, save_bundle
+        from engine.runs import RunDirError, check_model_dir
 
         src, dest = self.model_dir, Path(path)
         if src is None or self.run is None:
             self.view.set_status("There is no trained model to save yet.", error=True)
             return None
-        if dest.exists() and not (dest / "model.json").is_file() and (dest.is_file() or any(dest.iterdir())):
-            self.view.set_status(f"{dest} already exists and is not a model folder: choose a new name.",
-                                 error=True)
-            return None
+        try:
+            check_model_dir(dest)
+        except RunDirError as refused:
+            try:
+                check_model_dir(dest, force=True)
+            except RunDirError:
+                self.view.set_status(f"Not saved: {refused}", error=True)
+                return None
+            if not self.view.confirm("Replace the model?", f"{dest} already holds a model. Replace it "
+                                     f"with this run's best model (epoch {self.run.best_epoch})?"):
+                self.view.set_status(f"Not saved: {dest} keeps its model.")
+                return None
         try:
             save_bundle(load_bundle(src), dest, self.run.cfg.embedding_dtype)
-        except (ModelError, OSError) as e:
+        except (ModelError, OSError) as e:   # WriteError (full disk, read-only) is an OSError
             self.view.set_status(f"Could not save the model: {e}", error=True)
             return None
         self.saved_path = dest
@@ -565,27 +587,19 @@ class TrainingController(QObject):
     # -- lifecycle ----------------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
-        return self._stats_worker is not None or self.running or self._cut_timer.isActive()
+        return self.jobs.busy or self.running or self._cut_pending
 
     def wait_idle(self, timeout_ms: int = 10_000) -> bool:
         """Process events until no dataset is being read and no run goes on (tests, screenshots)."""
-        return process_events_until(lambda: not self.busy, timeout_ms)
+        return self.jobs.wait_idle(timeout_ms, also=lambda: self.busy)
 
     def shutdown(self, timeout_s: float = 30.0) -> None:
-        """Cancel a run and wait for its thread to stop (the window is closing)."""
-        self._cut_timer.stop()
+        """Cancel a run and wait for the training process to stop (the window is closing)."""
+        self._cut_pending = False
+        self._cut_debounce.cancel()
         self._refresh.stop()
-        if self._stats_worker is not None:
-            self._stats_worker.quit()
-            self._stats_worker = None
-        worker, child = self._worker, self._child
-        self._worker = self._child = None
+        child, self._child = self._child, None
         self._running = False
-        self._run_id += 1                     # records still queued from the old run are dropped
+        self.jobs.shutdown()                  # records still queued from the run are dropped
         if child is not None:
             child.end(timeout_s)
-        if worker is not None:
-            worker.quit()
-            deadline = time.monotonic() + 5
-            while worker.is_running and time.monotonic() < deadline:
-                time.sleep(0.01)

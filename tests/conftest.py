@@ -20,8 +20,10 @@ else:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """QSettings write to a temporary folder, never to the user's real settings."""
+def _isolated_settings(tmp_path_factory: pytest.TempPathFactory,
+                       monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """QSettings and the app's data folder (training runs) are temporary, never the user's own."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
     try:
         from PySide6.QtCore import QSettings
     except ImportError:  # the CLI tests also run where Qt is absent (a GPU machine)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -258,6 +259,14 @@ class TrainingView(QWidget):
         self.words_histogram.set_cut(*cut.words_cut())
         self.sentences_histogram.set_cut(*cut.sentences_cut())
         self.cut_summary.setText(cut.summary())
+
+    def confirm(self, title: str, text: str) -> bool:
+        """Ask a yes/no question (No is the default); True for Yes."""
+        box = QMessageBox(QMessageBox.Icon.Question, title, text,
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setTextFormat(Qt.TextFormat.PlainText)     # it quotes folder names
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        return box.exec() == QMessageBox.StandardButton.Yes
 
     def out_dir(self) -> str:
         return self.out.text().strip()

@@ -367,3 +367,104 @@ def test_screenshot_of_the_training_view(tmp_path: Path) -> None:
     out = gui.screenshot(tmp_path / "training.png", "training")
     image = QImage(str(out))
     assert (image.width(), image.height()) == gui.SCREENSHOT_SIZE
+
+
+# -- nothing of the user's is overwritten unasked (issue 13) ------------------------------------------
+
+
+def _trained(sync_controller: TrainingController, tmp_path: Path) -> TrainingController:
+    c = sync_controller
+    c.set_dataset(write_toy(tmp_path / "small.jsonl", 60, seed=2))
+    c.view.form.set_values({**TINY, "epochs": 1})
+    c.view.set_out_dir(str(tmp_path / "out"))
+    assert c.start() and c.run is not None and c.run.outcome == "done"
+    return c
+
+
+def test_save_never_writes_the_shipped_model(sync_controller: TrainingController, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from resources import model_dir
+
+    c = _trained(sync_controller, tmp_path)
+    shipped = Path(model_dir())
+    before = {p.name: p.stat().st_mtime_ns for p in shipped.iterdir()}
+    monkeypatch.setattr(c.view, "confirm", lambda *a: True)        # even a "yes" changes nothing
+    assert c.save_model(shipped) is None
+    assert "shipped model" in c.view.status.text() and "read-only" in c.view.status.text()
+    assert {p.name: p.stat().st_mtime_ns for p in shipped.iterdir()} == before
+
+
+def test_save_over_a_model_asks_first(sync_controller: TrainingController, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    c = _trained(sync_controller, tmp_path)
+    first = c.save_model(tmp_path / "mine")
+    assert first is not None
+    before = (first / "model.safetensors").read_bytes()
+    asked: list[str] = []
+    monkeypatch.setattr(c.view, "confirm", lambda title, text: asked.append(text) or False)
+    assert c.save_model(first) is None                      # "No": the model stays as it was
+    assert asked and "already holds a model" in asked[0]
+    assert (first / "model.safetensors").read_bytes() == before
+    monkeypatch.setattr(c.view, "confirm", lambda title, text: True)
+    assert c.save_model(first) == first
+
+
+def test_save_on_a_full_disk_says_so_and_keeps_the_old_model(sync_controller: TrainingController,
+                                                            tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import engine.bundle
+
+    c = _trained(sync_controller, tmp_path)
+    target = c.save_model(tmp_path / "mine")
+    assert target is not None
+    before = (target / "model.json").read_bytes()
+
+    def no_space(*a: Any, **k: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(c.view, "confirm", lambda *a: True)
+    monkeypatch.setattr(engine.bundle, "save_file", no_space)
+    assert c.save_model(target) is None
+    status = c.view.status.text()
+    assert "Could not save" in status and "space" in status and "\n" not in status
+    assert (target / "model.json").read_bytes() == before
+
+
+def test_new_runs_go_to_a_private_folder_of_the_user(sync_controller: TrainingController) -> None:
+    import stat
+
+    from app.training_controller import runs_root
+
+    root = runs_root()
+    assert not str(root).startswith("/tmp/han-explorer")
+    assert stat.S_IMODE(root.stat().st_mode) & 0o077 == 0
+    assert Path(sync_controller.view.out_dir()).parent == root
+
+
+def test_a_planted_symlink_is_not_followed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          qapp: Any) -> None:
+    from app.training_controller import runs_root
+
+    data = tmp_path / "data"
+    (data / "HAN Explorer" / "han-explorer").mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (data / "HAN Explorer" / "han-explorer" / "runs").symlink_to(elsewhere)
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    with pytest.raises(OSError, match="not a folder of yours"):
+        runs_root()
+
+
+def test_starting_into_a_folder_with_a_run_asks_first(sync_controller: TrainingController, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    c = _trained(sync_controller, tmp_path)
+    model = (tmp_path / "out" / "model" / "model.safetensors").read_bytes()
+    monkeypatch.setattr(c.view, "confirm", lambda *a: False)
+    assert not c.start()
+    assert "already holds a run" in c.view.status.text()
+    assert (tmp_path / "out" / "model" / "model.safetensors").read_bytes() == model
+    monkeypatch.setattr(c.view, "confirm", lambda *a: True)
+    assert c.start() and c.run is not None and c.run.cfg.force and c.run.outcome == "done"
+    assert "--force" in c.run.cfg.command
