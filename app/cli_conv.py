@@ -99,25 +99,21 @@ def _backend(name: str) -> str:
 
 
 def _compute(a: argparse.Namespace, image: np.ndarray, mask: np.ndarray, backend: str) -> dict[str, Any]:
-    from engine.conv_emulator import emulate
+    from engine.conv_emulator import emulate_geometry
+    from engine.tiling import geometry
 
-    info: dict[str, Any] = {}
+    geom = geometry(image.shape[0], image.shape[1], mask.shape[0], a.strategy, a.tile)   # built once
+    info: dict[str, Any] = {"geometry": geom, "time_ms": None, "counters": None}
     if backend == "cuda":
-        from engine.conv_cuda import run_cuda
+        from engine.conv_cuda import run_cuda_geometry
 
-        res = run_cuda(image, mask, a.strategy, a.tile)
-        info["output"], geom = res.output, res.geometry
+        res = run_cuda_geometry(image, mask, geom)
+        info["output"] = res.output
         info["time_ms"] = {"median": res.median_ms, "runs": list(res.times_ms)}
-        counters = None
         if image.size <= _COUNTER_PIXELS:
-            counters = emulate(image, mask, a.strategy, a.tile)[2]
+            info["counters"] = emulate_geometry(image, mask, geom)[2]
     else:
-        out, _, counters = emulate(image, mask, a.strategy, a.tile)
-        from engine.tiling import geometry
-
-        info["output"], geom = out, geometry(*image.shape, mask.shape[0], a.strategy, a.tile)
-        info["time_ms"] = None
-    info["geometry"], info["counters"] = geom, counters
+        info["output"], _, info["counters"] = emulate_geometry(image, mask, geom)
     return info
 
 

@@ -18,6 +18,7 @@ from engine.bundle import ModelBundle
 from engine.inference import DocumentScores, score_documents
 from engine.limits import MAX_TEXT_CHARS
 from engine.model import HANOutput
+from engine.steps import run_to_end
 from engine.text import Document, normalize, tokenize
 from engine.vocab import UNK_ID
 
@@ -84,12 +85,7 @@ def encode_document(bundle: ModelBundle, doc: Document) -> list[list[int]]:
 
 def analyze(bundle: ModelBundle, text: str) -> Analysis:
     """Tokenize ``text``, run the model once, and return prediction plus attention."""
-    steps = analyze_steps(bundle, text)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value
+    return run_to_end(analyze_steps(bundle, text))
 
 
 def analyze_steps(bundle: ModelBundle, text: str) -> Generator[str, None, Analysis]:

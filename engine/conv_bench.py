@@ -444,7 +444,7 @@ class Bench:
 
     def ours(self, n: int, k: int, host: np.ndarray, mask: np.ndarray, strategy: str, tile: int,
              checker: Checker) -> None:
-        from engine.conv_cuda import run_cuda
+        from engine.conv_cuda import run_cuda_geometry
         from engine.tiling import geometry
 
         base = {"size": n, "mask": k, "impl": "ours", "strategy": strategy, "tile": tile}
@@ -452,12 +452,12 @@ class Bench:
             self.add(base | {"error": self.ours_error})
             return
         try:
-            geometry(n, n, k, strategy, tile)
+            geom = geometry(n, n, k, strategy, tile)
         except ValueError:
             return                                                             # not a valid configuration
         s = self.s
-        res = self.guarded(base, lambda: run_cuda(host, mask, strategy, tile=tile, repeats=s.repeats,
-                                                  warmup=s.warmup, rotate=s.rotate))
+        res = self.guarded(base, lambda: run_cuda_geometry(host, mask, geom, repeats=s.repeats,
+                                                           warmup=s.warmup, rotate=s.rotate))
         if res is not None:
             self.add(base | figures(res.times_ms, n, k) | checker.check(res.output)
                      | {"registers": res.registers, "local_bytes": res.local_bytes,

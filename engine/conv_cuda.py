@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
 __all__ = ["RECORD_FIELDS", "CudaResult", "KernelError", "NoGPUError", "cuda_available", "describe_gpu",
-           "kernel_options", "kernel_source", "precompile", "run_cuda"]
+           "kernel_options", "kernel_source", "precompile", "run_cuda", "run_cuda_geometry"]
 
 KERNEL_FILE = "conv2d.cu"
 # One int32 per field and shared slot in instrumented runs; the first eight are LoadPlan's fields.
@@ -307,10 +307,21 @@ def run_cuda(image: np.ndarray, mask: np.ndarray, strategy: str, tile: int = 16,
         nvcc failed (with its log) or a CUDA call failed.
     """
     image, mask = _check_arrays(image, mask)
+    geom = geometry(image.shape[0], image.shape[1], mask.shape[0], strategy, tile)
+    return run_cuda_geometry(image, mask, geom, repeats, record_blocks, warmup=warmup, rotate=rotate)
+
+
+def run_cuda_geometry(image: np.ndarray, mask: np.ndarray, geom: TileGeometry, repeats: int = 20,
+                      record_blocks: Iterable[Block] = (), *, warmup: int = 2, rotate: int = 1) -> CudaResult:
+    """:func:`run_cuda` with the geometry already built; ValueError unless ``geom`` fits the arrays.
+
+    The launch is the one :func:`run_cuda` makes for ``geom``'s strategy and tile.
+    """
+    image, mask = _check_arrays(image, mask)
+    geom.check_inputs(image.shape, mask.shape[0])
     for name, value in (("repeats", repeats), ("warmup", warmup), ("rotate", rotate)):
         if int(value) < 1:
             raise ValueError(f"{name} must be at least 1, got {value}")
-    geom = geometry(image.shape[0], image.shape[1], mask.shape[0], strategy, tile)
     if geom.grid[0] > _MAX_GRID_Y:
         raise ValueError(f"{_describe(geom)} needs {geom.grid[0]} block rows; CUDA allows {_MAX_GRID_Y}")
     blocks = _check_record_blocks(geom, record_blocks)

@@ -31,7 +31,7 @@ Counting rules (exact, per strategy), one count per element access:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -39,7 +39,10 @@ import numpy as np
 
 from engine.tiling import MAX_CONSTANT_MASK, LoadPlan, TileGeometry, geometry
 
-__all__ = ["Counters", "LoadMap", "emulate", "reference", "validate_inputs"]
+__all__ = ["BAND_PIXELS", "Counters", "LoadMap", "emulate", "emulate_geometry", "emulate_in_bands",
+           "reference", "validate_inputs"]
+
+BAND_PIXELS = 1 << 18     # output pixels per band of emulate_in_bands: a fraction of a second each
 
 
 @dataclass(frozen=True)
@@ -143,23 +146,63 @@ def emulate(image: np.ndarray, mask: np.ndarray, strategy: str, tile: int = 16,
             record_blocks: Sequence[tuple[int, int]] = ()) -> tuple[np.ndarray, LoadMap, Counters]:
     """Run ``strategy``'s kernel on the CPU: ``(out (H, W) float32, load map, counters)``.
 
-    ``record_blocks`` chooses the blocks whose global loads go into the :class:`LoadMap`.
+    ``record_blocks`` chooses the blocks whose global loads go into the :class:`LoadMap`. A caller
+    that already holds the :class:`~engine.tiling.TileGeometry` passes it to :func:`emulate_geometry`.
     """
     img, msk, _ = validate_inputs(image, mask)
-    geo = geometry(img.shape[0], img.shape[1], msk.shape[0], strategy, tile)
-    recorded = _recorded(geo, record_blocks)
-    run = _Run(geo, img.astype(np.float64), msk.astype(np.float64).ravel(), np.zeros(img.shape, np.int32))
+    geom = geometry(img.shape[0], img.shape[1], msk.shape[0], strategy, tile)
+    return _emulate(img, msk, geom, record_blocks)
+
+
+def emulate_geometry(image: np.ndarray, mask: np.ndarray, geom: TileGeometry,
+                     record_blocks: Sequence[tuple[int, int]] = ()) -> tuple[np.ndarray, LoadMap, Counters]:
+    """:func:`emulate` with the geometry already built (ValueError unless it fits the arrays)."""
+    img, msk, _ = validate_inputs(image, mask)
+    geom.check_inputs(img.shape, msk.shape[0])
+    return _emulate(img, msk, geom, record_blocks)
+
+
+def _emulate(img: np.ndarray, msk: np.ndarray, geom: TileGeometry,
+             record_blocks: Sequence[tuple[int, int]]) -> tuple[np.ndarray, LoadMap, Counters]:
+    """The emulation of checked float32 arrays that ``geom`` fits."""
+    recorded = _recorded(geom, record_blocks)
+    run = _Run(geom, img.astype(np.float64), msk.astype(np.float64).ravel(), np.zeros(img.shape, np.int32))
     out = np.full(img.shape, np.nan, dtype=np.float32)
     total = Counters(0, 0, 0, 0)
     plans: dict[tuple[int, int], LoadPlan] = {}
-    for by, bx in geo.blocks():
+    for by, bx in geom.blocks():
         record = (by, bx) in recorded
-        oy, ox, values, counters, plan = _KERNELS[strategy](run, by, bx, record)
+        oy, ox, values, counters, plan = _KERNELS[geom.strategy](run, by, bx, record)
         out[oy, ox] = values
         total += counters
         if record:
             plans[(by, bx)] = plan
     return out, LoadMap(tuple(recorded), run.count, plans), total
+
+
+def emulate_in_bands(image: np.ndarray, mask: np.ndarray, geom: TileGeometry,
+                     band_pixels: int = BAND_PIXELS) -> Generator[float, None, np.ndarray]:
+    """The emulator's output ``(H, W)`` float32, a band of block rows at a time; yields the fraction done.
+
+    Each band is emulated on the rows it needs: its own blocks plus ``q = ceil(r / T)`` block rows
+    above and below, cut at block boundaries, so the band's blocks see the same grid, the same input
+    and the same index arithmetic as in one :func:`emulate_geometry` call; the output is the same.
+    A band holds about ``band_pixels`` output pixels (at least one block row), so a caller can show
+    progress and stop between bands.
+    """
+    img, msk, _ = validate_inputs(image, mask)
+    geom.check_inputs(img.shape, msk.shape[0])
+    t, h = geom.tile[0], geom.height
+    q = -(-geom.radius // t)                                  # block rows of halo above and below
+    per_band = max(1, band_pixels // (t * geom.width))
+    out = np.empty(img.shape, np.float32)                     # (H, W)
+    for b0 in range(0, geom.grid[0], per_band):
+        b1 = min(geom.grid[0], b0 + per_band)
+        c0, c1 = max(0, b0 - q) * t, min(h, (b1 + q) * t)     # input rows the band's blocks read
+        part = _emulate(img[c0:c1], msk, geom.resized(c1 - c0, geom.width), ())[0]
+        out[b0 * t : min(b1 * t, h)] = part[b0 * t - c0 : min(b1 * t, h) - c0]
+        yield b1 / geom.grid[0]
+    return out
 
 
 def _recorded(geo: TileGeometry, blocks: Sequence[tuple[int, int]]) -> dict[tuple[int, int], None]:

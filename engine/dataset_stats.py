@@ -26,6 +26,7 @@ import numpy as np
 from engine.batching import EncodedDoc, LengthLimits, Truncation, choose_limits, count_truncation
 from engine.data import load_dataset
 from engine.preprocess import texts_to_words
+from engine.steps import run_to_end
 from engine.train import split_dev
 
 __all__ = ["QUANTILE_STEP", "DatasetStats", "LengthCut", "LengthProfile", "dataset_stats",
@@ -187,12 +188,7 @@ class DatasetStats:
 def dataset_stats(path: str | Path, format: str = "auto", limit: int | None = None,
                   workers: int | None = None) -> DatasetStats:
     """Read and tokenize a dataset and count what training needs to know. See the module docstring."""
-    steps = dataset_stats_steps(path, format, limit, workers)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value
+    return run_to_end(dataset_stats_steps(path, format, limit, workers))
 
 
 def dataset_stats_steps(path: str | Path, format: str = "auto", limit: int | None = None,

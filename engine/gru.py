@@ -9,17 +9,19 @@ to ``W_hn h + b_hn``)::
     n = tanh(W_in x + b_in + r ∘ (W_hn h + b_hn))
     h' = z ∘ h + (1 − z) ∘ n
 
-:func:`trace` steps a whole sequence and keeps every gate; :func:`trace_text` does it for the
-shipped HAN's word or sentence encoder on a review. :func:`gradient_flow` puts numbers on the
-vanishing-gradient story: how strongly the final state still depends on each earlier state, for
-the GRU and for a plain tanh RNN of the same size.
+:func:`trace` steps a whole sequence and keeps every gate, with each gate's pre-activation in its
+parts; :func:`prepare` readies the shipped HAN's word or sentence encoder on a review from one
+tokenization (weights, inputs, tokens, attention, the base trace), :func:`retrace` and
+:func:`prepared_flow` re-run it with what-if bias offsets, and :func:`trace_text` is its base trace.
+:func:`gradient_flow` puts numbers on the vanishing-gradient story: how strongly the final state
+still depends on each earlier state, for the GRU and for a plain tanh RNN of the same size.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -28,10 +30,13 @@ from torch import nn
 
 from engine.analyze import encode_document, read_document
 from engine.bundle import ModelBundle
-from engine.inference import encode_sentences
+from engine.inference import encode_sentences, score_vectors
+from engine.text import normalize
+from engine.vocab import UNK_ID
 
-__all__ = ["DIRECTIONS", "ENCODERS", "GATES", "GRUWeights", "Gates", "GradientFlow", "RNNWeights",
-           "Trace", "gradient_flow", "sentence_vectors", "step", "trace", "trace_text"]
+__all__ = ["DIRECTIONS", "ENCODERS", "GATES", "GRUWeights", "GateTerms", "Gates", "GradientFlow", "Prepared",
+           "RNNWeights", "Trace", "gradient_flow", "prepare", "prepared_flow", "retrace", "sentence_vectors",
+           "step", "trace", "trace_text"]
 
 DIRECTIONS = ("forward", "backward")
 ENCODERS = ("word", "sentence")
@@ -216,6 +221,34 @@ def _rnn_step(weights: RNNWeights, x: torch.Tensor, h_prev: torch.Tensor) -> tor
 # --------------------------------------------------------------------------------------------------
 
 _GATE_FIELDS = tuple(f.name for f in fields(Gates))
+
+
+@dataclass(frozen=True, eq=False)
+class GateTerms:
+    """One gate's pre-activation over a sequence, in the parts the cell adds (read-only float32).
+
+    input: (T, H), ``x W_i^T``. b_i: (H,). hidden: (T, H), ``h_prev W_h^T``. b_h: (H,). In stepped
+    order, with the trace's offset ``o`` of the gate::
+
+        r_pre = input + b_i + hidden + b_h + o          (z likewise)
+        n_pre = input + b_i + r * (hidden + b_h) + o    (hidden + b_h is the trace's hn)
+    """
+
+    input: np.ndarray
+    b_i: np.ndarray
+    hidden: np.ndarray
+    b_h: np.ndarray
+
+
+def _gate_terms(weights: GRUWeights, xs: torch.Tensor, h_prev: torch.Tensor) -> dict[str, GateTerms]:
+    """:class:`GateTerms` of every gate for stepped inputs xs (T, I) and states h_prev (T, H)."""
+    lin = torch.nn.functional.linear
+    w = {name: getattr(weights, name) for name in _tensor_fields(weights)}
+    return {g: GateTerms(_readonly(lin(xs, w[f"W_i{g}"])), _readonly(w[f"b_i{g}"]),
+                         _readonly(lin(h_prev, w[f"W_h{g}"])), _readonly(w[f"b_h{g}"]))
+            for g in GATES}
+
+
 _TRACE_ARRAYS = ("x", "h_prev", "h", "r", "z", "n", "r_pre", "z_pre", "n_pre", "hn")
 
 
@@ -228,6 +261,8 @@ class Trace:
 
     tokens: (T,) strings. x: (T, I) inputs. h_prev, h: (T, H), the state before and after each step
     (``h_prev[t + 1] == h[t]``). r, z, n, r_pre, z_pre, n_pre, hn: (T, H), as in :class:`Gates`.
+    terms: each gate's pre-activation in parts (:class:`GateTerms`), keyed "r", "z", "n".
+    offsets: the bias offset added to each gate's pre-activation (0.0 for the trained cell).
     """
 
     tokens: tuple[str, ...]
@@ -242,6 +277,8 @@ class Trace:
     z_pre: np.ndarray
     n_pre: np.ndarray
     hn: np.ndarray
+    terms: Mapping[str, GateTerms] = field(default_factory=dict)
+    offsets: Mapping[str, float] = field(default_factory=lambda: dict.fromkeys(GATES, 0.0))
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -302,7 +339,9 @@ def trace(weights: GRUWeights, inputs: torch.Tensor, tokens: Sequence[str], h0: 
         for k, v in (("x", x), ("h_prev", h), ("h", h_next), *((f, getattr(g, f)) for f in _GATE_FIELDS)):
             rows[k].append(v)
         h = h_next
-    return Trace(tuple(toks), weights.direction, **{k: _readonly(torch.stack(v)) for k, v in rows.items()})
+    stacked = {k: torch.stack(v) for k, v in rows.items()}                       # each (T, I) or (T, H)
+    return Trace(tuple(toks), weights.direction, **{k: _readonly(v) for k, v in stacked.items()},
+                 terms=_gate_terms(weights, stacked["x"], stacked["h_prev"]), offsets=_offsets(bias_offsets))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -333,35 +372,113 @@ def sentence_vectors(bundle: ModelBundle, ids: Sequence[Sequence[int]]) -> torch
     return encode_sentences(bundle.model, [list(s) for s in ids], keep_attention=False)[0]
 
 
-def trace_text(bundle: ModelBundle, text: str, encoder: str = "word", direction: str = "forward",
-               sentence: int = 0) -> Trace:
-    """Trace the shipped HAN's word or sentence GRU on ``text``.
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """One (model, text, encoder, direction, sentence) made ready to trace, from one tokenization.
+
+    ``weights``: the encoder's GRU, one direction of layer 0. ``inputs``: (T, I) tensor in text order
+    (a backward cell reads it last first). ``tokens``, ``keys`` (the vocabulary key, ``"<unk>"`` for
+    an unknown word; ``""`` for a sentence), ``known`` (T,) bool and ``attention`` (T,) float64 are in
+    text order: the items' HAN attention, words within sentence ``sentence`` for the word encoder,
+    sentences within the text for the sentence encoder (the weights :func:`engine.analyze.analyze`
+    reports). ``base`` is the trained cell's :class:`Trace` (stepped order).
+    """
+
+    text: str
+    encoder: str
+    direction: str
+    sentence: int
+    n_sentences: int
+    weights: GRUWeights
+    inputs: torch.Tensor
+    tokens: tuple[str, ...]
+    keys: tuple[str, ...]
+    known: np.ndarray
+    attention: np.ndarray
+    base: Trace
+
+
+def _sentence_index(sentence: int, n: int, clamp: bool) -> int:
+    if clamp:
+        return min(max(int(sentence), 0), n - 1)
+    if isinstance(sentence, bool) or not 0 <= sentence < n:
+        raise ValueError(f"there is no sentence {sentence + 1}: the text has {n} sentence(s), "
+                         f"counted from 1")
+    return int(sentence)
+
+
+def prepare(bundle: ModelBundle, text: str, encoder: str = "word", direction: str = "forward",
+            sentence: int = 0, *, clamp_sentence: bool = False) -> Prepared:
+    """Tokenize ``text`` once and get everything a GRU view needs: weights, inputs, tokens, attention,
+    the base trace (see :class:`Prepared`).
 
     ``encoder="word"``: the word GRU over the embeddings of sentence ``sentence`` (0-based); the
     tokens are its words as written. ``encoder="sentence"``: the sentence GRU over the vectors the
-    word level makes for every sentence (:func:`sentence_vectors`); the tokens are the sentences'
-    texts. Raises ValueError (``engine.analyze.InputError`` for empty text) on bad arguments.
+    word level makes for every sentence; the tokens are the sentences' texts. ``clamp_sentence``
+    moves an out-of-range ``sentence`` to the nearest one instead of raising (a view whose text just
+    got shorter). Raises ValueError (``engine.analyze.InputError`` for empty text) on bad arguments.
     """
     if encoder not in ENCODERS:
         raise ValueError(f"encoder must be 'word' or 'sentence', not {encoder!r}")
     _check_direction(direction)
     doc = read_document(text)
-    ids = encode_document(bundle, doc)
+    ids = encode_document(bundle, doc)                                           # S lists of word ids
+    n = len(doc.sentences)
+    index = _sentence_index(sentence, n, clamp_sentence or encoder == "sentence")
     model = bundle.model
+    weights = GRUWeights.from_gru(model.word_gru if encoder == "word" else model.sentence_gru, 0, direction)
     with torch.inference_mode(), _eval_mode(model):
+        vecs, word_att = encode_sentences(model, ids)                            # (S, 2Hw), S x (W_i,)
+        scores = score_vectors(model, vecs, word_att, [[len(s) for s in ids]])[0]
         if encoder == "sentence":
-            inputs = sentence_vectors(bundle, ids)
-            tokens = [text[s.start : s.end] for s in doc.sentences]
-            gru = model.sentence_gru
+            inputs, attention = vecs, scores.sentence_attention                  # (S, 2Hw), (S,)
         else:
-            if isinstance(sentence, bool) or not 0 <= sentence < len(doc.sentences):
-                raise ValueError(f"there is no sentence {sentence + 1}: the text has "
-                                 f"{len(doc.sentences)} sentence(s), counted from 1")
             device = next(model.parameters()).device
-            inputs = model.embedding(torch.tensor(ids[sentence], device=device))      # (W, E)
-            tokens = [t.text for t in doc.sentences[sentence].tokens]
-            gru = model.word_gru
-        return trace(GRUWeights.from_gru(gru, 0, direction), inputs, tokens)
+            inputs = model.embedding(torch.tensor(ids[index], device=device))   # (W, E)
+            attention = word_att[index]                                          # (W,)
+    inputs = inputs.clone()              # a normal tensor: what-if runs and autograd may use it
+    if encoder == "sentence":
+        tokens = tuple(text[s.start : s.end] for s in doc.sentences)
+        keys, known = ("",) * n, np.ones(n, dtype=bool)
+    else:
+        words = doc.sentences[index].tokens
+        tokens = tuple(t.text for t in words)
+        known = np.array([i != UNK_ID for i in ids[index]], dtype=bool)
+        keys = tuple(normalize(t.text) if k else "<unk>" for t, k in zip(words, known, strict=True))
+    base = trace(weights, inputs, tokens)
+    return Prepared(text, encoder, direction, index, n, weights, inputs, tokens, keys, known,
+                    attention.double().cpu().numpy(), base)
+
+
+def retrace(prepared: Prepared, bias_offsets: Mapping[str, float] | None = None) -> Trace:
+    """The prepared cell traced again with ``bias_offsets`` (as in :func:`step`); the base trace when
+    every offset is 0."""
+    offsets = _offsets(bias_offsets)
+    if not any(offsets.values()):
+        return prepared.base
+    return trace(prepared.weights, prepared.inputs, prepared.tokens, bias_offsets=offsets)
+
+
+def prepared_flow(prepared: Prepared, bias_offsets: Mapping[str, float] | None = None) -> GradientFlow:
+    """:func:`gradient_flow` of the prepared cell, with ``bias_offsets`` folded into the input biases.
+
+    Adding an offset to ``b_i*`` is exactly adding it to the gate's pre-activation, as :func:`step`
+    does with ``bias_offsets``.
+    """
+    off, w = _offsets(bias_offsets), prepared.weights
+    if any(off.values()):
+        w = replace(w, b_ir=w.b_ir + off["r"], b_iz=w.b_iz + off["z"], b_in=w.b_in + off["n"])
+    return gradient_flow(w, prepared.inputs)
+
+
+def trace_text(bundle: ModelBundle, text: str, encoder: str = "word", direction: str = "forward",
+               sentence: int = 0) -> Trace:
+    """Trace the shipped HAN's word or sentence GRU on ``text``: :func:`prepare`'s base trace.
+
+    ``sentence`` must be in range for the word encoder (the sentence encoder reads every sentence).
+    Raises ValueError (``engine.analyze.InputError`` for empty text) on bad arguments.
+    """
+    return prepare(bundle, text, encoder, direction, sentence).base
 
 
 # --------------------------------------------------------------------------------------------------

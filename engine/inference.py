@@ -28,7 +28,7 @@ from engine.limits import INFERENCE_BUDGET
 from engine.model import HAN, encode_packed
 from engine.vocab import PAD_ID
 
-__all__ = ["DocumentScores", "encode_sentences", "length_chunks", "score_documents"]
+__all__ = ["DocumentScores", "encode_sentences", "length_chunks", "score_documents", "score_vectors"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,23 +103,35 @@ def score_documents(model: HAN, docs: Sequence[Sequence[Sequence[int]]], budget:
     """
     if any(len(d) == 0 for d in docs):
         raise ValueError("every document needs at least one sentence")
+    vecs, word_att = encode_sentences(model, [s for d in docs for s in d], budget, keep_attention)  # (N, 2Hw)
+    return score_vectors(model, vecs, word_att, [[len(s) for s in d] for d in docs], budget)
+
+
+def score_vectors(model: HAN, vecs: torch.Tensor, word_attention: Sequence[torch.Tensor],
+                  word_counts: Sequence[Sequence[int]],
+                  budget: int = INFERENCE_BUDGET) -> list[DocumentScores]:
+    """The sentence level of :func:`score_documents`, from :func:`encode_sentences`' output.
+
+    ``vecs`` (N, 2Hw) holds every document's sentence vectors, document after document;
+    ``word_counts[b]`` lists document b's sentence lengths (so ``N = sum of their lengths``) and
+    ``word_attention`` is empty or has one (W_i,) tensor per sentence.
+    """
+    if any(len(d) == 0 for d in word_counts):
+        raise ValueError("every document needs at least one sentence")
     c = model.config
     device = next(model.parameters()).device
-    flat = [s for d in docs for s in d]
-    vecs, word_att = encode_sentences(model, flat, budget, keep_attention)           # (N, 2Hw)
-    starts = torch.tensor([0, *(len(d) for d in docs)]).cumsum(0).tolist()
+    starts = torch.tensor([0, *(len(d) for d in word_counts)]).cumsum(0).tolist()
     width = max(2 * c.word_hidden, 2 * c.sentence_hidden, c.sentence_attention_dim)
-    results: list[DocumentScores | None] = [None] * len(docs)
-    for chunk in length_chunks([len(d) for d in docs], width, budget):
+    results: list[DocumentScores | None] = [None] * len(word_counts)
+    for chunk in length_chunks([len(d) for d in word_counts], width, budget):
         sents, lengths, mask = _padded([vecs[starts[b] : starts[b + 1]] for b in chunk], device)
         sents = model.dropout(sents)                                                  # (n, S, 2Hw)
         h = encode_packed(model.sentence_gru, sents, lengths)                         # (n, S, 2Hs)
         doc_vecs, s_att = model.sentence_attention(h, mask)                           # (n, 2Hs), (n, S)
         logits = model.classifier(model.dropout(doc_vecs))                            # (n, C)
         for j, b in enumerate(chunk):
-            own = word_att[starts[b] : starts[b + 1]]
+            own = word_attention[starts[b] : starts[b + 1]]
             results[b] = DocumentScores(
-                logits[j].cpu(), s_att[j, : len(docs[b])].cpu(),
-                torch.cat(own) if own else torch.empty(0),
-                tuple(len(s) for s in docs[b]))
+                logits[j].cpu(), s_att[j, : len(word_counts[b])].cpu(),
+                torch.cat(list(own)) if own else torch.empty(0), tuple(word_counts[b]))
     return [r for r in results if r is not None]

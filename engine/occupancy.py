@@ -1,9 +1,10 @@
 """What one convolution launch configuration costs: exact counters and an occupancy estimate.
 
-:func:`launch_counters` gives the emulator's :class:`~engine.conv_emulator.Counters` for any image
-size in milliseconds. Emulating a 4096 x 4096 image block by block takes tens of seconds, but a
-block's counts depend only on how close it lies to the image's edges: every block at least
-``q = ceil(r / T)`` tiles from the top and whose input tile ends inside the image counts the same.
+:func:`launch_counters` (:func:`launch_counters_geometry` when the geometry is built) gives the
+emulator's :class:`~engine.conv_emulator.Counters` for any image size in milliseconds. Emulating
+a 4096 x 4096 image block by block takes tens of seconds, but a block's counts depend only on how
+close it lies to the image's edges: every block at least ``q = ceil(r / T)`` tiles from the top
+and whose input tile ends inside the image counts the same.
 So the totals are bilinear in the number of block rows and block columns once both exceed
 ``2q + 3``, and four emulations of small images with the same remainders give them exactly.
 
@@ -19,10 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.conv_emulator import Counters, emulate
+from engine.conv_emulator import Counters, emulate_geometry
 from engine.tiling import TileGeometry, geometry
 
-__all__ = ["CARDS", "DEFAULT_CARD", "DEFAULT_REGISTERS", "Card", "Occupancy", "launch_counters", "occupancy"]
+__all__ = ["CARDS", "DEFAULT_CARD", "DEFAULT_REGISTERS", "Card", "Occupancy", "launch_counters",
+           "launch_counters_geometry", "occupancy"]
 
 DEFAULT_REGISTERS = 32      # per thread, when no compiled kernel told us (our kernels use 18-32)
 _WARP = 32
@@ -129,23 +131,28 @@ def occupancy(geom: TileGeometry, card: Card | str = DEFAULT_CARD,
 
 
 def launch_counters(height: int, width: int, mask_size: int, strategy: str, tile: int = 16) -> Counters:
-    """The :func:`~engine.conv_emulator.emulate` counters of this launch, without emulating all of it.
-
-    Exact: equal to ``emulate(image, mask, strategy, tile)[2]`` for any ``(height, width)`` image,
-    found from at most four emulations of images at most ``2q + 4`` tiles on a side.
+    """:func:`launch_counters_geometry` of :func:`engine.tiling.geometry`'s geometry for these sizes.
 
     Raises
     ------
     ValueError
         Whatever :func:`engine.tiling.geometry` rejects.
     """
-    geom = geometry(height, width, mask_size, strategy, tile)
+    return launch_counters_geometry(geometry(height, width, mask_size, strategy, tile))
+
+
+def launch_counters_geometry(geom: TileGeometry) -> Counters:
+    """The :func:`~engine.conv_emulator.emulate` counters of ``geom``'s launch, without emulating all of it.
+
+    Exact: equal to ``emulate_geometry(image, mask, geom)[2]`` for any image of ``geom``'s size,
+    found from at most four emulations of images at most ``2q + 4`` tiles on a side.
+    """
     q = -(-geom.radius // geom.tile[0])
     n0 = 2 * q + 3
-    rows = _sample_sides(height, geom.grid[0], geom.tile[0], n0)
-    cols = _sample_sides(width, geom.grid[1], geom.tile[1], n0)
-    mask = np.zeros((mask_size, mask_size), np.float32)
-    f = {(i, j): _fields(emulate(np.zeros((h, w), np.float32), mask, strategy, tile)[2])
+    rows = _sample_sides(geom.height, geom.grid[0], geom.tile[0], n0)
+    cols = _sample_sides(geom.width, geom.grid[1], geom.tile[1], n0)
+    mask = np.zeros((geom.mask_size, geom.mask_size), np.float32)
+    f = {(i, j): _fields(emulate_geometry(np.zeros((h, w), np.float32), mask, geom.resized(h, w))[2])
          for i, (_, h) in enumerate(rows) for j, (_, w) in enumerate(cols)}
     dn = geom.grid[0] - rows[0][0]       # block rows beyond the first sample (0 when it is exact)
     dm = geom.grid[1] - cols[0][0]

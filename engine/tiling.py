@@ -185,6 +185,19 @@ class TileGeometry:
         slots = self.shared_tile[0] * self.shared_tile[1]
         return math.ceil(slots / (self.threads_per_block * self.load_width))
 
+    def resized(self, height: int, width: int) -> TileGeometry:
+        """The same strategy, mask and tile on an ``(height, width)`` image (a band, a sample)."""
+        if (height, width) == (self.height, self.width):
+            return self
+        return geometry(height, width, self.mask_size, self.strategy, self.tile[0])
+
+    def check_inputs(self, image_shape: tuple[int, ...], mask_side: int) -> None:
+        """ValueError unless this geometry was built for an image of ``image_shape`` and a
+        ``mask_side`` mask (a geometry passed down must describe the arrays it comes with)."""
+        if tuple(image_shape) != (self.height, self.width) or mask_side != self.mask_size:
+            raise ValueError(f"the geometry is for a {self.height}x{self.width} image and a mask of side "
+                             f"{self.mask_size}, not {'x'.join(map(str, image_shape))} and {mask_side}")
+
     def blocks(self) -> list[tuple[int, int]]:
         """Every block index ``(by, bx)`` of the grid, row-major."""
         return [(by, bx) for by in range(self.grid[0]) for bx in range(self.grid[1])]
