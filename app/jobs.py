@@ -34,6 +34,7 @@ from PySide6.QtCore import QObject, Signal
 from superqt.utils import create_worker
 
 from app._idle import process_events_until
+from engine.steps import run_to_end
 
 __all__ = ["Jobs", "error_message"]
 
@@ -89,16 +90,6 @@ class _Lane:
     generation: int = 0
     running: tuple[int, Any] | None = None        # (generation, worker)
     waiting: _Job | None = None
-
-
-def _run_to_end(gen: Generator[Any, None, Any], on_yield: Callable[[Any], None] | None) -> Any:
-    try:
-        while True:
-            value = next(gen)
-            if on_yield is not None:
-                on_yield(value)
-    except StopIteration as done:
-        return done.value
 
 
 class Jobs(QObject):
@@ -179,7 +170,7 @@ class Jobs(QObject):
 
     def _run_inline(self, kind: str, job: _Job) -> None:
         progress = None if job.on_progress is None else (lambda v: self._progress(kind, job, v))
-        outcome = _run_to_end(_guarded(job.fn, job.args), progress)
+        outcome = run_to_end(_guarded(job.fn, job.args), progress)
         self._finish(kind, job, outcome)
 
     def _start(self, kind: str, lane: _Lane, job: _Job) -> None:

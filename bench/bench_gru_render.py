@@ -5,7 +5,7 @@
 
 The view (``app.widgets.GRUView``, 1400 x 860 px, the size of the stepper's tab in a 1400 x 900
 window) shows a real trace: the shipped HAN's word GRU on one sentence of a sample review, built by
-the controller's own ``compute_trace`` and ``compute_flow``. Then, for each timed run:
+the controller's own jobs, ``app.present.trace_job`` and ``flow_job``. Then, for each timed run:
 
 * ``step_paint_ms`` (the target): ``set_step(t)`` and the event loop run until the heatmaps'
   viewport and the token strip have both painted (counted with an event filter): moving the step
@@ -16,8 +16,8 @@ the controller's own ``compute_trace`` and ``compute_flow``. Then, for each time
 * ``step_grab_ms``: ``set_step(t)`` and ``grab()`` of the whole view, a full synchronous render of
   every widget into a pixmap (an upper bound: it repaints what did not change too).
 
-For context, without targets: ``retrace_ms``, a what-if re-run (``compute_trace`` with a bias
-offset on the prepared inputs, off the GUI thread in the app) and ``flow_ms`` (``compute_flow``).
+For context, without targets: ``retrace_ms``, a what-if re-run (``trace_job`` with a bias
+offset on the prepared inputs, off the GUI thread in the app) and ``flow_ms`` (``flow_job``).
 
 Target: p50 of ``step_paint_ms`` < 16 ms (one frame at 60 Hz).
 """
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_info()
     from PySide6.QtWidgets import QApplication
 
-    from app.gru_controller import FlowRequest, TraceRequest, compute_flow, compute_trace
+    from app.present import TraceRequest, flow_job, trace_job
     from app.widgets import GRUView
     from engine.bundle import load_bundle
     from resources import model_dir
@@ -120,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     bundle = load_bundle(model_dir(), "cpu")
     text = a.text.read_text(encoding="utf-8")
-    prep, display = compute_trace(TraceRequest(1, bundle, text, "word", "forward", a.sentence))
-    flow = compute_flow(FlowRequest(1, prep))
+    prep, display = trace_job(TraceRequest(bundle, text, "word", "forward", a.sentence))
+    flow = flow_job(prep, ())
     view = GRUView()
     view.resize(*SIZE)
     view.show()
@@ -138,11 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     retrace, flow_ms = [], []
     for k in range(max(3, a.runs // 20)):
         t0 = time.perf_counter_ns()
-        compute_trace(TraceRequest(2, bundle, text, "word", "forward", a.sentence, (("z", 0.1 * k),), prep))
+        trace_job(TraceRequest(bundle, text, "word", "forward", a.sentence, (("z", 0.1 * k),), prep))
         retrace.append(round((time.perf_counter_ns() - t0) / 1e6, 4))
     for k in range(3):
         t0 = time.perf_counter_ns()
-        compute_flow(FlowRequest(2, prep, (("z", 0.5 * k),)))
+        flow_job(prep, (("z", 0.5 * k),))
         flow_ms.append(round((time.perf_counter_ns() - t0) / 1e6, 4))
     view.close()
 

@@ -11,13 +11,19 @@ from app.present._conv_benchmark import (
     load_benchmark,
     newest_benchmark,
 )
+from app.present._gru import TraceRequest, flow_display, flow_job, gru_display, trace_job
 
 __all__ = [
+    "TraceRequest",
     "attention_display",
     "attention_json",
     "benchmark_choices",
     "benchmark_registers",
     "compare_from_benchmark",
+    "flow_display",
+    "flow_job",
+    "gru_display",
     "load_benchmark",
     "newest_benchmark",
+    "trace_job",
 ]
