@@ -11,14 +11,11 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from app.cli import UserError
-
-if TYPE_CHECKING:
-    from engine.conv_bench import BenchSettings
 
 __all__ = ["add_parser", "run", "run_bench"]
 
@@ -56,14 +53,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--backend", default="auto", choices=["auto", "cuda", "emulator"])
     c.add_argument("--output", help="write the result as .npy")
     c.add_argument("--json", action="store_true")
+    from engine.conv_bench import add_arguments
+
     b = sub.add_parser("conv-bench", help="time our convolution kernels against cuDNN, cupyx and a copy "
                                           "(needs an NVIDIA GPU)")
     b.add_argument("--json", action="store_true",
                    help="print the whole record as JSON (progress goes to standard error)")
-    b.add_argument("--quick", action="store_true",
-                   help="1024x1024, masks 3 and 5, 5 repeats: checks that it works (not figures to quote)")
-    b.add_argument("--out", metavar="FILE", default=None,
-                   help="also write the record to FILE (.json), or into a folder under a dated name")
+    add_arguments(b, out_help="also write the record to this file (.json), or into this folder under a "
+                              "dated name that names the card")
 
 
 def _read_image(a: argparse.Namespace) -> np.ndarray:
@@ -163,36 +160,27 @@ def run(a: argparse.Namespace) -> int:
     return 0
 
 
-def bench_settings(a: argparse.Namespace) -> BenchSettings:
-    """The :class:`engine.conv_bench.BenchSettings` that ``conv-bench``'s options ask for."""
-    from engine.conv_bench import BenchSettings
-
-    return BenchSettings.quick_run() if a.quick else BenchSettings()
-
-
 def run_bench(a: argparse.Namespace) -> int:
     """``han-explorer conv-bench``: the table (or ``--json``: the record) on standard output."""
-    from engine.conv_bench import check_gpu, format_summary, out_path, run_benchmark, save
+    from engine import conv_bench
     from engine.conv_cuda import NoGPUError
 
-    settings = bench_settings(a)
+    settings = conv_bench.settings_from_args(a)
     try:
-        check_gpu()
+        card = conv_bench.check_gpu()
     except NoGPUError as e:
         raise ConvUsageError(str(e)) from None
-    path = out_path(a.out, Path.cwd()) if a.out else None
+    path = conv_bench.out_path(a.out, Path.cwd(), conv_bench.benchmark_name(card)) if a.out else None
     log_file = sys.stderr if a.json else sys.stdout
 
     def log(line: str) -> None:
         print(line, file=log_file, flush=True)
 
-    record = run_benchmark(settings, log=log, on_progress=(lambda rec: save(path, rec)) if path else None)
-    if path is not None:
-        save(path, record)
+    record = conv_bench.run_and_save(settings, path, log=log)
     if a.json:
         print(json.dumps(record, default=str))
     else:
-        print("\n" + format_summary(record))
+        print("\n" + conv_bench.format_summary(record))
     if path is not None:
         print(f"wrote {path}", file=sys.stderr)
     return 0

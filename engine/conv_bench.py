@@ -22,36 +22,42 @@ torch, cupy and PyCUDA are imported inside functions; nothing here imports Qt or
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import hashlib
 import importlib.resources
 import json
 import os
-import platform
-import subprocess
 import time
 import traceback
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from engine.atomic import WriteError, write_text
 from engine.conv_cuda import NoGPUError
+from engine.provenance import (
+    card_slug,
+    dated_path,
+    gpu_info,
+    header,
+    machine_info,
+    table_lines,
+    utc_now,
+    write_record,
+)
 
-__all__ = ["BENCHMARK", "CROP", "TARGET_SIZE", "TOLERANCE", "Bench", "BenchSettings", "Checker", "check_gpu",
-           "crop_reference", "figures", "format_summary", "out_path", "run_benchmark", "save", "targets",
-           "time_events"]
+__all__ = ["CROP", "TARGET_SIZE", "TOLERANCE", "Bench", "BenchSettings", "Checker", "add_arguments",
+           "benchmark_name", "check_gpu", "crop_reference", "figures", "format_summary", "out_path",
+           "run_and_save", "run_benchmark", "settings_from_args", "source_hashes", "targets", "time_events"]
 
-BENCHMARK = "conv-h200"
 TOLERANCE = 1e-5          # relative L2 error against the float64 reference and the whole-image output
 CROP = 128                # side of the three reference crops
 TARGET_SIZE = 8192        # the issue's targets are for 8192^2
-_ROOT = Path(__file__).resolve().parents[1]
 
 Log = Callable[[str], None]
 
@@ -84,6 +90,79 @@ class BenchSettings:
             raise ValueError("sizes, masks and tiles each need at least one value")
 
 
+# --------------------------------------------------------------------------------------------------
+# Options: one parser for `han-explorer conv-bench` and bench/bench_conv.py
+# --------------------------------------------------------------------------------------------------
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, not {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers of at least 1, not {text!r}")
+    return values
+
+
+def _strategies(text: str) -> tuple[str, ...] | None:
+    from engine.tiling import ALL_STRATEGIES
+
+    if text == "all":
+        return None
+    chosen = tuple(x.strip() for x in text.split(",") if x.strip())
+    unknown = [x for x in chosen if x not in ALL_STRATEGIES]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"unknown strategy {', '.join(unknown) or text!r}; choose among "
+                                         f"{', '.join(ALL_STRATEGIES)} or all")
+    return chosen
+
+
+def add_arguments(parser: argparse.ArgumentParser, out_help: str) -> None:
+    """Add the benchmark's options to ``parser``; :func:`settings_from_args` reads them back.
+
+    Every option defaults to None, meaning "as in :class:`BenchSettings`" (or its quick run with
+    ``--quick``), so an option given with ``--quick`` changes the quick run.
+    """
+    d = BenchSettings()
+
+    def listed(values: tuple[int, ...]) -> str:
+        return ",".join(map(str, values))
+
+    add = parser.add_argument
+    add("--out", metavar="PATH", default=None, help=out_help)
+    add("--quick", action="store_true",
+        help="1024x1024, masks 3 and 5, 5 repeats: checks that it works (not figures to quote)")
+    add("--sizes", type=_ints, help=f"square image sides, comma-separated (default {listed(d.sizes)})")
+    add("--masks", type=_ints, help=f"mask sides, comma-separated (default {listed(d.masks)})")
+    add("--strategies", type=_strategies,
+        help="comma-separated strategies of engine.tiling.ALL_STRATEGIES, or all (the default)")
+    add("--tiles", type=_ints, help=f"tiles tried for each strategy, invalid ones skipped (default "
+                                    f"{listed(d.tiles)})")
+    add("--repeats", type=_count, help=f"timed launches per measurement (default {d.repeats})")
+    add("--warmup", type=_count, help=f"launches before timing (default {d.warmup})")
+    add("--rotate", type=_count, help=f"input copies the timed launches cycle through (default {d.rotate})")
+    add("--budget-s", type=float, help=f"skip what is left after this many s (default {d.budget_s:g})")
+    add("--seed", type=int, help=f"seed of the random image and masks (default {d.seed})")
+
+
+def _count(text: str) -> int:
+    values = _ints(text)
+    if len(values) != 1:
+        raise argparse.ArgumentTypeError(f"expected one integer of at least 1, not {text!r}")
+    return values[0]
+
+
+def settings_from_args(a: argparse.Namespace) -> BenchSettings:
+    """The :class:`BenchSettings` that :func:`add_arguments`' options ask for."""
+    base = BenchSettings.quick_run() if a.quick else BenchSettings()
+    names = ("sizes", "masks", "tiles", "repeats", "warmup", "rotate", "budget_s", "seed")
+    chosen: dict[str, Any] = {n: getattr(a, n) for n in names if getattr(a, n) is not None}
+    if a.strategies is not None:
+        chosen["strategies"] = a.strategies
+    return replace(base, **chosen)
+
+
 def check_gpu(require_pycuda: bool = True) -> str:
     """``"<GPU name>"`` when torch (and PyCUDA) can use GPU 0; NoGPUError with the reason otherwise."""
     try:
@@ -109,12 +188,11 @@ def run_benchmark(settings: BenchSettings, *, log: Log = print,
     NoGPUError
         torch is missing or sees no CUDA GPU (PyCUDA problems only fail our rows, with the reason).
     """
-    started = _utc_now()
-    record: dict[str, Any] = {"benchmark": BENCHMARK, **commit_info(),
-                              "timestamp": started.isoformat(timespec="seconds"),
-                              "settings": asdict(settings) | {"tolerance": TOLERANCE, "crop": CROP},
-                              "sources_sha256": source_hashes()}
-    check_gpu(require_pycuda=False)
+    started = utc_now()
+    card = check_gpu(require_pycuda=False)
+    record: dict[str, Any] = header(benchmark_name(card), started) | {
+        "settings": asdict(settings) | {"tolerance": TOLERANCE, "crop": CROP},
+        "sources_sha256": source_hashes()}
     import torch
 
     torch.backends.cudnn.benchmark = True
@@ -122,7 +200,7 @@ def run_benchmark(settings: BenchSettings, *, log: Log = print,
         warnings.simplefilter("ignore")                 # newer torch may call these flags legacy
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cuda.matmul.allow_tf32 = False
-    record["machine"] = machine_info(torch) | {"gpu": gpu_info(torch)}
+    record["machine"] = machine_info() | {"gpu": gpu_info()}
     log(json.dumps(record["machine"]["gpu"], indent=1))
     bench = Bench(settings, torch, log)
     record["settings"] |= {"strategies": bench.strategies, "cupy_error": bench.cupy_error,
@@ -130,7 +208,7 @@ def run_benchmark(settings: BenchSettings, *, log: Log = print,
 
     def progress() -> None:
         record.update(rows=bench.rows, targets=targets(bench.rows), elapsed_s=round(bench.elapsed(), 1),
-                      finished=_utc_now().isoformat(timespec="seconds"))
+                      finished=utc_now().isoformat(timespec="seconds"))
         if on_progress is not None:
             on_progress(record)
 
@@ -141,6 +219,18 @@ def run_benchmark(settings: BenchSettings, *, log: Log = print,
             bench.guarded({"size": n, "impl": "setup"}, lambda n=n: bench.size(n, rng, progress))
     finally:
         progress()
+    return record
+
+
+def run_and_save(settings: BenchSettings, path: Path | None, *, log: Log = print) -> dict[str, Any]:
+    """:func:`run_benchmark`, writing the record to ``path`` (when given) after every (size, mask) and at
+    the end (:func:`engine.provenance.write_record`), so a run cut short still leaves its figures."""
+    def save(record: dict[str, Any]) -> None:
+        if path is not None:
+            write_record(path, record)
+
+    record = run_benchmark(settings, log=log, on_progress=save)
+    save(record)
     return record
 
 
@@ -245,38 +335,6 @@ class _CupyEvent:
 
     def elapsed_time(self, end: _CupyEvent) -> float:
         return float(self._cp.cuda.get_elapsed_time(self._event, end._event))
-
-
-def gpu_info(torch: Any) -> dict[str, Any]:
-    """nvidia-smi's view, the device, and the versions of torch, cuDNN, cupy and PyCUDA."""
-    info: dict[str, Any] = {}
-    try:
-        info["nvidia_smi_L"] = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True,
-                                              timeout=30, check=False).stdout.strip()
-        info["nvidia_smi"] = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem",
-             "--format=csv,noheader"], capture_output=True, text=True, timeout=30, check=False).stdout.strip()
-    except (OSError, subprocess.SubprocessError) as e:
-        info["nvidia_smi_error"] = repr(e)
-    props = torch.cuda.get_device_properties(0)
-    info |= {"device": torch.cuda.get_device_name(0), "sm_count": props.multi_processor_count,
-             "memory_gib": round(props.total_memory / 2**30, 1), "torch": torch.__version__,
-             "torch_cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version(),
-             "numpy": np.__version__}
-    for name, attr in (("cupy", "__version__"), ("pycuda", "VERSION_TEXT")):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                info[name] = getattr(__import__(name), attr)
-        except Exception as e:
-            info[name] = f"unavailable: {type(e).__name__}: {e}"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        info["cudnn_allow_tf32"] = torch.backends.cudnn.allow_tf32
-        info["cudnn_benchmark"] = torch.backends.cudnn.benchmark
-        with contextlib.suppress(Exception):
-            info["cudnn_conv_fp32_precision"] = torch.backends.cudnn.conv.fp32_precision
-    return info
 
 
 # --------------------------------------------------------------------------------------------------
@@ -524,7 +582,7 @@ def format_summary(record: dict[str, Any]) -> str:
             line.append(f"{best['median_ms']:.4f} [{best['tile']}]" if best else ("!" if cands else "-"))
         table.append(line)
     text = ["Median ms (ours: fastest verified tile, in brackets; '!' = failed or unverified)",
-            *_table(table, ["size", "K", "copy", "cudnn", "cupyx", *strategies])]
+            *table_lines(table, ["size", "K", "copy", "cudnn", "cupyx", *strategies])]
     bad = [r for r in rows if "error" in r or r.get("verified") is False]
     text.append(f"\n{len(bad)} failed or unverified measurement(s)" + (":" if bad else ""))
     for r in bad:
@@ -533,43 +591,15 @@ def format_summary(record: dict[str, Any]) -> str:
                                  f"whole-image error {r.get('rel_error_vs_full')}")
         text.append(f"  {what}: {why}")
     text.append("\nTargets (our fastest verified kernel)")
-    goals = [[t["target"], t["limit"], t["measured"], t["ours"], "yes" if t["met"] else "NO"]
-             for t in record.get("targets", {}).values()]
-    text += _table(goals, ["target", "limit", "measured", "ours", "met"])
+    goals = [[t["target"], str(t["limit"]), None if t["measured"] is None else str(t["measured"]), t["ours"],
+              bool(t["met"])] for t in record.get("targets", {}).values()]
+    text += table_lines(goals, ["target", "limit", "measured", "ours", "met"])
     return "\n".join(text)
 
 
-def _table(rows: list[list[Any]], header: list[str]) -> list[str]:
-    cells = [["-" if c is None else str(c) for c in row] for row in [header, *rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
-    return [lines[0], "  ".join("-" * w for w in widths), *lines[1:]]
-
-
 # --------------------------------------------------------------------------------------------------
-# Where it ran, and the file
+# What ran, and the file
 # --------------------------------------------------------------------------------------------------
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _git(*args: str) -> str | None:
-    try:
-        r = subprocess.run(["git", *args], cwd=_ROOT, capture_output=True, text=True, timeout=30, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return r.stdout if r.returncode == 0 else None
-
-
-def commit_info() -> dict[str, Any]:
-    """HEAD's sha and ``git status --porcelain``'s paths; None where there is no git checkout."""
-    sha = (_git("rev-parse", "HEAD") or "").strip() or None
-    status = _git("status", "--porcelain")
-    paths = [line[3:] for line in status.splitlines() if line.strip()] if status is not None else None
-    return {"commit": sha, "dirty": bool(paths) if paths is not None else None,
-            "dirty_paths": paths[:100] if paths is not None else None}
 
 
 def source_hashes() -> dict[str, str]:
@@ -582,43 +612,15 @@ def source_hashes() -> dict[str, str]:
     return out
 
 
-def machine_info(torch: Any) -> dict[str, Any]:
-    """Platform, CPUs, memory, Python and torch versions, and the load average at the start."""
-    try:
-        load: list[float] | None = [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        load = None
-    mem = None
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        line = next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal:"))
-        mem = round(int(line.split()[1]) / 1024, 1)                  # the file says kB (KiB)
-    return {"platform": platform.platform(), "processor": platform.processor() or None,
-            "cpu_count": os.cpu_count(), "memory_total_mib": mem, "python_version": platform.python_version(),
-            "torch_version": torch.__version__, "torch_num_threads": torch.get_num_threads(),
-            "loadavg_1_5_15_at_start": load}
+def benchmark_name(card: str | None) -> str:
+    """The record's name for a run on ``card`` (``torch.cuda.get_device_name``): "conv-h200" on an H200."""
+    return f"conv-{card_slug(card)}"
 
 
-def out_path(out: str | Path | None, folder: Path, commit: str | None = None,
+def out_path(out: str | Path | None, folder: Path, name: str, commit: str | None = None,
              started: datetime | None = None) -> Path:
-    """``out`` if it names a .json file; else ``<out or folder>/<UTC date>-conv-h200-<short sha>.json``
-    (HEAD's sha unless ``commit`` is given), with ``-2``, ``-3``, ... so nothing is overwritten."""
+    """``out`` if it names a .json file; else a new dated file in ``out`` (a folder) or ``folder``:
+    ``<UTC date>-<name>-<short sha>.json`` (:func:`engine.provenance.dated_path`)."""
     if out is not None and str(out).endswith(".json"):
         return Path(out)
-    folder = Path(out) if out is not None else folder
-    started = started or _utc_now()
-    commit = commit or commit_info()["commit"]
-    stem = f"{started.strftime('%Y-%m-%d')}-{BENCHMARK}-{(commit or 'nocommit')[:7]}"
-    path, k = folder / f"{stem}.json", 2
-    while path.exists():
-        path, k = folder / f"{stem}-{k}.json", k + 1
-    return path
-
-
-def save(path: Path, record: dict[str, Any]) -> None:
-    """Write ``record`` as indented JSON, atomically (a reader never sees half a file)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise WriteError(path, e) from None
-    write_text(path, json.dumps(record, indent=1, default=str) + "\n")
-
+    return dated_path(Path(out) if out is not None else folder, name, commit, started)

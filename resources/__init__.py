@@ -1,4 +1,4 @@
-"""Files shipped with HAN Explorer: the trained model, sample texts and icons.
+"""Files shipped with HAN Explorer: the trained model, sample texts, icons and benchmark records.
 
 Every lookup goes through :func:`path`, so nothing else hard-codes where resources live.
 """

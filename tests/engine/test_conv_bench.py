@@ -12,18 +12,19 @@ import pytest
 from engine.conv_bench import (
     BenchSettings,
     Checker,
+    benchmark_name,
     check_gpu,
     crop_reference,
     figures,
     format_summary,
     out_path,
     run_benchmark,
-    save,
     source_hashes,
     targets,
 )
 from engine.conv_cuda import NoGPUError
 from engine.conv_emulator import reference
+from engine.provenance import write_record
 
 
 def _random(shape: tuple[int, int], seed: int) -> np.ndarray:
@@ -122,13 +123,16 @@ def test_summary_table() -> None:
 
 def test_out_path_never_overwrites(tmp_path: Path) -> None:
     started = datetime(2026, 11, 28, tzinfo=UTC)
-    first = out_path(None, tmp_path, "abcdef123", started)
+    name = benchmark_name("NVIDIA H200")
+    first = out_path(None, tmp_path, name, "abcdef123", started)
     assert first == tmp_path / "2026-11-28-conv-h200-abcdef1.json"
-    save(first, {"a": 1})
+    write_record(first, {"a": 1})
     assert json.loads(first.read_text()) == {"a": 1}
-    assert out_path(None, tmp_path, "abcdef123", started).name == "2026-11-28-conv-h200-abcdef1-2.json"
-    assert out_path(str(tmp_path / "x.json"), tmp_path) == tmp_path / "x.json"
-    assert out_path(str(tmp_path / "sub"), tmp_path, None, started).parent == tmp_path / "sub"
+    assert out_path(None, tmp_path, name, "abcdef123", started).name == "2026-11-28-conv-h200-abcdef1-2.json"
+    assert out_path(str(tmp_path / "x.json"), tmp_path, name) == tmp_path / "x.json"
+    assert out_path(str(tmp_path / "sub"), tmp_path, name, None, started).parent == tmp_path / "sub"
+    h100 = out_path(None, tmp_path, benchmark_name("NVIDIA H100 80GB HBM3"), "abcdef123", started)
+    assert h100.name == "2026-11-28-conv-h100-abcdef1.json"      # the card that ran it, not a constant
 
 
 def test_source_hashes_name_the_kernel_and_the_engine() -> None:
@@ -164,3 +168,21 @@ def test_quick_run_on_the_gpu() -> None:
     assert record["machine"]["gpu"]["device"] and record["compile"]["failed"] == {}
     assert set(record["targets"]) >= {"mask5_vs_cudnn", "mask3_vs_copy"}
     assert "Targets" in format_summary(record) and lines
+
+
+def test_run_and_save_writes_after_every_mask_and_at_the_end(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.conv_bench
+
+    path = tmp_path / "runs" / "r.json"
+    seen: list[object] = []
+
+    def fake(settings: BenchSettings, *, log: object, on_progress: object) -> dict:
+        on_progress({"rows": [1]})                                    # type: ignore[operator]
+        seen.append(json.loads(path.read_text()))
+        return {"rows": [1, 2]}
+
+    monkeypatch.setattr(engine.conv_bench, "run_benchmark", fake)
+    assert engine.conv_bench.run_and_save(BenchSettings.quick_run(), path) == {"rows": [1, 2]}
+    assert seen == [{"rows": [1]}] and json.loads(path.read_text()) == {"rows": [1, 2]}
+    assert engine.conv_bench.run_and_save(BenchSettings.quick_run(), None) == {"rows": [1, 2]}
