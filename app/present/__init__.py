@@ -4,12 +4,22 @@ A presenter may import the engine, never Qt; the views never import a presenter 
 """
 
 from app.present._attention import attention_display, attention_json
+from app.present._conv import (
+    block_display,
+    compare_display,
+    compare_job,
+    counters_display,
+    counters_job,
+    grid_display,
+    hardware_job,
+    image_job,
+    run_job,
+    shared_parts,
+)
 from app.present._conv_benchmark import (
     benchmark_choices,
     benchmark_registers,
     compare_from_benchmark,
-    load_benchmark,
-    newest_benchmark,
 )
 from app.present._gru import TraceRequest, flow_display, flow_job, gru_display, trace_job
 
@@ -19,11 +29,19 @@ __all__ = [
     "attention_json",
     "benchmark_choices",
     "benchmark_registers",
+    "block_display",
+    "compare_display",
     "compare_from_benchmark",
+    "compare_job",
+    "counters_display",
+    "counters_job",
     "flow_display",
     "flow_job",
+    "grid_display",
     "gru_display",
-    "load_benchmark",
-    "newest_benchmark",
+    "hardware_job",
+    "image_job",
+    "run_job",
+    "shared_parts",
     "trace_job",
 ]

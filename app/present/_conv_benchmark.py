@@ -1,31 +1,12 @@
-"""Benchmark JSON (``bench/bench_conv.py``'s rows) as the comparison bar chart's data: no Qt, no engine."""
+"""A benchmark record (:mod:`engine.conv_records`) as the comparison bar chart's data."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from app.display import CompareDisplay
 
-__all__ = ["benchmark_choices", "benchmark_registers", "compare_from_benchmark", "load_benchmark",
-           "newest_benchmark"]
-
-
-def load_benchmark(path: str | Path) -> dict[str, Any]:
-    """A ``bench/bench_conv.py`` result: a dict whose ``rows`` hold ``impl``, ``size`` and ``median_ms``."""
-    p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise ValueError(f"cannot read {p.name}: {e}") from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{p.name} is not JSON ({e.msg}, line {e.lineno})") from None
-    rows = data.get("rows") if isinstance(data, dict) else None
-    if not isinstance(rows, list) or not any(_is_row(r) for r in rows):
-        raise ValueError(f"{p.name} is not a convolution benchmark: it has no rows with impl, size and "
-                         f"median_ms (bench/bench_conv.py writes them)")
-    return data
+__all__ = ["benchmark_choices", "benchmark_registers", "compare_from_benchmark"]
 
 
 def _is_row(r: Any) -> bool:
@@ -75,18 +56,3 @@ def benchmark_registers(data: dict[str, Any] | None, strategy: str, mask: int, t
     return None
 
 
-def newest_benchmark(folder: Path) -> Path | None:
-    """The newest convolution benchmark in ``folder`` (file names start with the date), or None.
-
-    Names are compared without ".json", so a re-run's name (``...-h200-v2``, ``...-2``) sorts after the
-    run it repeats (with the suffix, "." sorts after "-" and the older file would win).
-    """
-    if not folder.is_dir():
-        return None
-    for path in sorted(folder.glob("*conv*.json"), key=lambda p: p.stem, reverse=True):
-        try:
-            load_benchmark(path)
-        except ValueError:
-            continue
-        return path
-    return None

@@ -14,11 +14,11 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import QPointF, Qt
 from scipy.signal import correlate2d
 
-from app import conv_controller as cc
 from app.context import AppContext
-from app.conv_controller import ConvController, block_display, emulate_bands
+from app.conv_controller import ConvController
 from app.display import ConvParams
-from app.present import newest_benchmark
+from app.present import _conv as present_conv
+from app.present import block_display, counters_display, shared_parts
 from engine import conv_cuda, occupancy, tiling
 from engine.conv_emulator import emulate
 from engine.images import make_mask, make_pattern
@@ -290,7 +290,7 @@ def test_tma_counters_show_the_staging_tile_and_the_bulk_copy(conv: ConvControll
     conv.set_params(**WIDE, strategy="tma")
     geom = geometry(70, 300, 5, "tma", 16)
     (sh, sw), slots = geom.shared_tile, geom.shared_tile[0] * geom.shared_tile[1]
-    shown = cc.counters_display(conv.geometry, conv.counters, occupancy.occupancy(conv.geometry), 32, "")
+    shown = counters_display(conv.geometry, conv.counters, occupancy.occupancy(conv.geometry), 32, "")
     rows = {name: (value, how) for name, value, how in shown.rows}
     value, how = rows["Shared memory per block"]
     assert value == f"{geom.shared_bytes:,} B"
@@ -320,13 +320,13 @@ def test_tma_counters_show_the_staging_tile_and_the_bulk_copy(conv: ConvControll
 @pytest.mark.parametrize(("mask", "tile"), [(3, 16), (5, 16), (5, 32), (9, 8), (21, 16)])
 def test_tma_shared_parts_add_up_to_the_engines_shared_bytes(mask: int, tile: int) -> None:
     geom = geometry(100, 300, mask, "tma", tile)
-    parts = dict(cc.shared_parts(geom))
+    parts = dict(shared_parts(geom))
     assert sum(parts.values()) == geom.shared_bytes
     assert parts["input tile"] == geom.shared_tile[0] * geom.shared_tile[1] * 4
     assert parts["output staging tile"] == tile * 128 * 4 and parts["mbarrier"] == 8
     assert (parts["input tile"] + parts.get("padding", 0)) % 128 == 0    # the staging tile: 128-byte aligned
     assert ("padding" in parts) == bool(parts["input tile"] % 128)
-    assert cc.shared_parts(geometry(100, 300, mask, "register2d", tile)) == ()
+    assert shared_parts(geometry(100, 300, mask, "register2d", tile)) == ()
 
 
 def test_arrow_keys_move_the_block_and_shift_moves_the_pixel(conv: ConvController, qtbot: Any) -> None:
@@ -414,26 +414,6 @@ def test_the_run_on_the_emulator_equals_scipy(conv: ConvController, monkeypatch:
     assert "no GPU here" in conv.view.run_panel.backend.text()
 
 
-@pytest.mark.parametrize("strategy", tiling.ALL_STRATEGIES)
-@pytest.mark.parametrize(("height", "width", "mask", "tile"), [(61, 45, 7, 8), (50, 19, 15, 4)])
-def test_emulating_in_bands_equals_one_emulation(strategy: str, height: int, width: int, mask: int,
-                                                 tile: int) -> None:
-    if strategy not in _strategies(height=height, width=width, mask_size=mask, tile=tile):
-        pytest.skip(f"{strategy} does not take tile {tile} with mask {mask}")
-    rng = np.random.default_rng(3)
-    image = rng.standard_normal((height, width)).astype(np.float32)
-    m = rng.standard_normal((mask, mask)).astype(np.float32)
-    steps = emulate_bands(image, m, strategy, tile, band_pixels=tile * width)   # one block row per band
-    fractions = []
-    try:
-        while True:
-            fractions.append(next(steps))
-    except StopIteration as done:
-        out = done.value
-    assert len(fractions) == -(-height // tile) and fractions[-1] == 1.0
-    np.testing.assert_array_equal(out, emulate(image, m, strategy, tile)[0])
-
-
 def test_counters_are_the_emulators(conv: ConvController) -> None:
     conv.set_params(**SIZE, strategy="output_tile")
     want = emulate(np.zeros((70, 53), np.float32), np.zeros((5, 5), np.float32), "output_tile", 16)[2]
@@ -480,14 +460,6 @@ def test_a_benchmark_with_a_new_strategy_and_a_broken_one(conv: ConvController, 
     assert "not a convolution benchmark" in conv.view.compare.source.text()
 
 
-def test_the_newest_benchmark_is_a_rerun_not_the_run_it_repeats(tmp_path: Path) -> None:
-    row = {"impl": "ours", "strategy": "register2d", "tile": 16, "size": 512, "mask": 5, "median_ms": 0.01}
-    for name in ("2026-11-28-conv-h200.json", "2026-11-28-conv-h200-v2.json", "2026-11-27-conv-h200-v3.json"):
-        (tmp_path / name).write_text(json.dumps({"rows": [row]}))
-    (tmp_path / "2026-11-28-conv-view-1.json").write_text(json.dumps({"rows": [{"x": 1}]}))   # no benchmark
-    assert newest_benchmark(tmp_path) == tmp_path / "2026-11-28-conv-h200-v2.json"
-
-
 def test_timing_every_strategy_on_the_emulator(conv: ConvController, monkeypatch: Any) -> None:
     monkeypatch.setattr(conv, "gpu", False)
     conv.set_params(height=40, width=33, mask_size=5, tile=16, strategy="output_tile")
@@ -508,12 +480,12 @@ def test_runs_happen_off_the_gui_thread_and_stale_ones_are_dropped(live: ConvCon
         live.run_convolution()           # the first one's result is stale now
     assert live.wait_idle(TIMEOUT)
     assert live.run is not None and live.run.output.shape == (64, 64)
-    assert live.generation["run"] >= 2
+    assert live.jobs.generation("run") >= 2
 
 
 def test_cancel_stops_a_long_emulation(live: ConvController, qtbot: Any, monkeypatch: Any) -> None:
     monkeypatch.setattr(live, "gpu", False)
-    monkeypatch.setattr(cc, "BAND_PIXELS", 64 * 64)          # many small steps to stop between
+    monkeypatch.setattr(present_conv, "BAND_PIXELS", 64 * 64)    # many small steps to stop between
     live.set_params(height=1024, width=1024, mask_size=3, tile=16, strategy="cached_halo")
     assert live.wait_idle(TIMEOUT)
     assert live.run is None and "Press Run" in live.view.run_panel.result.text()   # too big to start itself
@@ -591,10 +563,10 @@ class _FakeGPU:
         self.broken_slot = broken_slot
         self.calls: list[dict[str, Any]] = []
 
-    def __call__(self, image: np.ndarray, mask: np.ndarray, strategy: str, tile: int = 16, repeats: int = 20,
+    def __call__(self, image: np.ndarray, mask: np.ndarray, geom: Any, repeats: int = 20,
                  record_blocks: Any = ()) -> conv_cuda.CudaResult:
+        strategy, tile = geom.strategy, geom.tile[0]
         self.calls.append({"strategy": strategy, "record_blocks": list(record_blocks)})
-        geom = geometry(image.shape[0], image.shape[1], mask.shape[0], strategy, tile)
         records = {}
         for block in record_blocks:
             plan = geom.load_plan(*block)
@@ -614,7 +586,7 @@ def gpu(monkeypatch: Any) -> _FakeGPU:
     fake = _FakeGPU()
     monkeypatch.setattr(conv_cuda, "cuda_available", lambda: True)
     monkeypatch.setattr(conv_cuda, "describe_gpu", lambda: "NVIDIA H200, sm_90, 1 GPU(s)")
-    monkeypatch.setattr(conv_cuda, "run_cuda", fake)
+    monkeypatch.setattr(conv_cuda, "run_cuda_geometry", fake)
     return fake
 
 
