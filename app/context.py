@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSettings, Signal
-from superqt.utils import create_worker
+
+from app.jobs import Jobs
 
 if TYPE_CHECKING:
     from engine.bundle import ModelBundle
@@ -44,7 +45,7 @@ class AppContext(QObject):
         self.settings = settings  # None: screenshot mode, nothing is read or written
         self.selected_sentence = ""
         self.review_text = ""  # the review in the Attention view (the training view's default probe)
-        self._loader: Any = None
+        self.jobs = Jobs(parent=self)
 
     @property
     def model_path(self) -> Path | None:
@@ -59,28 +60,19 @@ class AppContext(QObject):
             self.settings.setValue("model/path", str(bundle.path))
         self.model_changed.emit(bundle)
 
-    def load_model(self, path: str | Path) -> Any:
-        """Load and validate ``path`` off the GUI thread; returns the worker (tests wait on it)."""
+    def load_model(self, path: str | Path) -> None:
+        """Load and validate ``path`` off the GUI thread: ``model_changed`` or ``model_failed`` follows.
+
+        A newer request supersedes an older one still loading.
+        """
         from engine.bundle import load_bundle
 
-        worker = create_worker(load_bundle, Path(path), _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(self.set_bundle)
-        worker.errored.connect(lambda e: self.model_failed.emit(str(path), _message(e)))
-        self._loader = worker
-        worker.start()
-        return worker
+        self.jobs.submit("model", load_bundle, Path(path), on_result=lambda _g, b: self.set_bundle(b),
+                         on_error=lambda _g, message: self.model_failed.emit(str(path), message))
 
     def select_sentence(self, text: str) -> None:
         self.selected_sentence = text
         self.sentence_selected.emit(text)
-
-
-def _message(e: BaseException) -> str:
-    from engine.bundle import ModelError
-
-    if isinstance(e, ModelError):
-        return str(e)
-    return f"{type(e).__name__}: {e}"
 
 
 def model_card(bundle: ModelBundle) -> list[tuple[str, str]]:

@@ -1,17 +1,48 @@
 """The view registry: every explorer the main window shows, in tab order.
 
 Qt-free on purpose (the CLI reads the names for ``--view`` without loading Qt). A controller class
-named by ``factory`` is built as ``Controller(context, asynchronous=...)`` and has ``name``,
-``title``, ``widget``, ``set_text(text)``, ``wait_idle(timeout_ms) -> bool`` and ``shutdown()``.
+named by ``factory`` is built as ``Controller(context, asynchronous=...)`` and is an
+:class:`Explorer`.
 """
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-__all__ = ["EXPLORERS", "ExplorerSpec", "explorer_names"]
+if TYPE_CHECKING:
+    from app.context import AppContext
+
+__all__ = ["EXPLORERS", "Explorer", "ExplorerSpec", "explorer_names"]
+
+
+@runtime_checkable
+class Explorer(Protocol):
+    """What the main window needs of an explorer's controller."""
+
+    name: str            # ``--view`` and ``view_requested`` use it
+    title: str           # the tab's label
+    widget: Any          # the QWidget the tab shows
+
+    @property
+    def busy(self) -> bool:
+        """Work is pending (a request waits, runs or is being applied)."""
+        ...
+
+    def set_text(self, text: str) -> None:
+        """Show ``text`` (a review, a sentence); an explorer without text ignores it."""
+
+    def wait_idle(self, timeout_ms: int = 10_000) -> bool:
+        """Run the event loop until nothing is pending (tests, screenshots); True when idle."""
+        ...
+
+    def shutdown(self) -> None:
+        """The window closes: stop the work, drop results still on their way."""
+
+
+class ExplorerFactory(Protocol):
+    def __call__(self, context: AppContext, *, asynchronous: bool = True) -> Explorer: ...
 
 
 @dataclass(frozen=True)
@@ -20,9 +51,10 @@ class ExplorerSpec:
     title: str      # the tab's label
     factory: str    # "module:Class" of the controller, imported when the window is built
 
-    def load(self) -> Any:
+    def load(self) -> ExplorerFactory:
         module, _, cls = self.factory.partition(":")
-        return getattr(importlib.import_module(module), cls)
+        factory: ExplorerFactory = getattr(importlib.import_module(module), cls)
+        return factory
 
 
 EXPLORERS: tuple[ExplorerSpec, ...] = (

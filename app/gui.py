@@ -68,8 +68,12 @@ def _load(model: str | Path | None, settings: QSettings | None) -> tuple[ModelBu
     if last:
         try:
             return load_bundle(str(last)), ""
-        except ModelError as e:
-            note = f"The last model could not be opened ({e}); using the shipped one."
+        except Exception as e:   # whatever a folder changed since does, the app still starts
+            from app.jobs import error_message
+
+            assert settings is not None
+            settings.remove("model/path")
+            note = f"The last model could not be opened ({error_message(e)}); using the shipped one."
             return load_bundle(model_dir()), note
     return load_bundle(model_dir()), ""
 

@@ -16,8 +16,9 @@ from PySide6.QtCore import QByteArray, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QScrollArea, QTabWidget
 
+from app.attention_controller import AttentionController
 from app.context import AppContext, about_sections, model_card, model_title
-from app.explorers import EXPLORERS
+from app.explorers import EXPLORERS, Explorer
 from app.widgets import AboutDialog, KeyboardDialog, ModelCardDialog
 
 __all__ = ["MainWindow", "default_geometry", "fits_a_screen", "freeze_heap"]
@@ -63,7 +64,7 @@ class MainWindow(QMainWindow):
     def __init__(self, context: AppContext, asynchronous: bool = True) -> None:
         super().__init__()
         self.context = context
-        self.controllers: dict[str, Any] = {}
+        self.controllers: dict[str, Explorer] = {}
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self._pages: dict[str, QScrollArea] = {}
@@ -93,8 +94,10 @@ class MainWindow(QMainWindow):
         freeze_heap()
 
     @property
-    def attention(self) -> Any:
-        return self.controllers["attention"]
+    def attention(self) -> AttentionController:
+        controller = self.controllers["attention"]
+        assert isinstance(controller, AttentionController)
+        return controller
 
     # -- menus --------------------------------------------------------------------------------------
     def _menus(self) -> None:

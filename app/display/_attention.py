@@ -124,11 +124,6 @@ class AttentionDisplay:
             return 1.0
         return float(self.product().max())
 
-    def word_at(self, pos: int) -> int:
-        """Index of the word whose span holds character ``pos``, or -1."""
-        i = int(np.searchsorted(self.word_start, pos, side="right")) - 1
-        return i if i >= 0 and pos < self.word_end[i] else -1
-
     def sentence_at(self, pos: int) -> int:
         """Index of the sentence whose span holds ``pos`` (its end included), or -1."""
         i = int(np.searchsorted(self.sentence_start, pos, side="right")) - 1

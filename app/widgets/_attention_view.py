@@ -126,6 +126,7 @@ class AttentionView(QWidget):
         pred = QGroupBox("Prediction")
         pcol = QVBoxLayout(pred)
         self.label = QLabel("–")
+        self.label.setTextFormat(Qt.TextFormat.PlainText)   # it quotes names from files
         font = QFont(self.label.font())
         font.setPointSizeF(font.pointSizeF() * 1.8)
         font.setBold(True)

@@ -133,10 +133,6 @@ class ThreadsPanel(QWidget):
         self._header()
         self._repaint()
 
-    def set_pixel(self, pixel: tuple[int, int] | None) -> None:
-        self.pixel = pixel
-        self._repaint()
-
     def set_step(self, step: int) -> None:
         self.stepper.set_steps(self.stepper.steps, step)
         self._repaint()

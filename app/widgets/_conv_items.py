@@ -90,7 +90,6 @@ class TileGridItem(_Padded):
         self._chunk_lines: dict[tuple[int, int, int, int], int] = {}
         self._pen = _pen(_color("grid", 230))
         self._pixel_pen = _pen(QColor(255, 255, 255, 70))
-        self.paint_count = 0
         self.last_lines = 0            # block lines drawn by the last paint (the benchmark reads it)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
 
@@ -113,7 +112,6 @@ class TileGridItem(_Padded):
         g = self.grid
         if g is None:
             return
-        self.paint_count += 1
         sy, sx = self.steps()
         ch, cw = CHUNK_LINES * sy * g.tile[0], CHUNK_LINES * sx * g.tile[1]     # chunk size, pixels
         area = opt.exposedRect.intersected(QRectF(0, 0, g.width, g.height))
@@ -201,10 +199,6 @@ class BlockOverlayItem(_Padded):
 
     def set_block(self, block: BlockDisplay | None, pixel: tuple[int, int] | None = None) -> None:
         self.block, self.pixel = block, pixel
-        self._rebuild()
-
-    def set_pixel(self, pixel: tuple[int, int] | None) -> None:
-        self.pixel = pixel
         self._rebuild()
 
     def set_highlight(self, ys: np.ndarray, xs: np.ndarray) -> None:

@@ -119,10 +119,12 @@ class ParamsPanel(QWidget):
         self.pattern_box = QComboBox()
         self.open_button = QPushButton("Open PNG/JPEG…")
         self.source = QLabel()
+        self.source.setTextFormat(Qt.TextFormat.PlainText)   # it quotes names from files
         self.source.setWordWrap(True)
         self.kind_box = QComboBox()
         self.table = MaskTable()
         self.error = QLabel()
+        self.error.setTextFormat(Qt.TextFormat.PlainText)   # it quotes names from files
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #b00020;")
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -24,6 +24,7 @@ _BAR_COLORS = {"ours": COLORS["output"], "current": COLORS["input"], "reference"
 
 def _wrapped(text: str = "") -> QLabel:
     label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)   # file names and benchmark fields are shown as written
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label

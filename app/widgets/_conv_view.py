@@ -78,6 +78,7 @@ class ConvView(QWidget):
         self.hardware = HardwarePanel()
         self.tabs = QTabWidget()
         self.message = QLabel()
+        self.message.setTextFormat(Qt.TextFormat.PlainText)   # it quotes names from files
         self.message.setWordWrap(True)
         self._build()
         self._forward()
@@ -196,11 +197,6 @@ class ConvView(QWidget):
     def set_message(self, text: str, error: bool = False) -> None:
         self.message.setText(text)
         self.message.setStyleSheet("color: #b00020;" if error else "color: palette(mid);")
-
-    def show_tab(self, name: str) -> None:
-        for i in range(self.tabs.count()):
-            if self.tabs.tabText(i).lower() == name.lower():
-                self.tabs.setCurrentIndex(i)
 
     def _update_highlight(self, *_: object) -> None:
         self.canvas.set_highlight(*self.threads.highlight())

@@ -297,12 +297,6 @@ class GRUView(QWidget):
         self._user_picked = True
         self._redraw_lines()
 
-    def set_quantity(self, quantity: str) -> None:
-        with QSignalBlocker(self.quantity_box):
-            self.quantity_box.setCurrentIndex(list(QUANTITIES).index(quantity))
-        self._redraw_lines()
-
-    # -- stepping and playing (user actions: they emit step_changed) -------------------------------
     def _go(self, step: int) -> None:
         if self.display is None:
             return

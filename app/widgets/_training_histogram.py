@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.display import HistogramData
@@ -55,6 +55,7 @@ class LengthHistogram(QWidget):
         self.line.sigDragged.connect(self._on_line_dragged)
         self._dragged = -1
         self.note = QLabel()
+        self.note.setTextFormat(Qt.TextFormat.PlainText)   # it quotes names from files
         self.note.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

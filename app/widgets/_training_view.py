@@ -114,6 +114,7 @@ class TrainingView(QWidget):
         self.stats.setWordWrap(True)
         self.stats.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.report = QLabel()
+        self.report.setTextFormat(Qt.TextFormat.PlainText)   # it quotes names from files
         self.report.setWordWrap(True)
         self.report.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.cut_summary = QLabel()
@@ -161,7 +162,9 @@ class TrainingView(QWidget):
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.rate = QLabel()
+        self.rate.setTextFormat(Qt.TextFormat.PlainText)   # it quotes names from files
         self.status = QLabel()
+        self.status.setTextFormat(Qt.TextFormat.PlainText)   # it quotes names from files
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.save_button = QPushButton("Save model…")
