@@ -271,7 +271,7 @@ class Checker:
         errs = []
         for (y, x), ref in zip(self.origins, self.crops, strict=True):
             got = out[y:y + self.size, x:x + self.size].astype(np.float64)
-            errs.append(float(np.linalg.norm(got - ref) / max(np.linalg.norm(ref), 1e-30)))
+            errs.append(float(np.linalg.norm(got - ref)) / max(float(np.linalg.norm(ref)), 1e-30))
         return max(errs)
 
     def offer_full(self, name: str, out: np.ndarray, crop_error: float) -> None:
@@ -540,7 +540,8 @@ def targets(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     copy = _pick(rows, n, "copy")
     out: dict[str, dict[str, Any]] = {}
 
-    def put(name: str, text: str, k: int, limit: float, measure: Any, higher_is_better: bool) -> None:
+    def put(name: str, text: str, k: int, limit: float, measure: Callable[[dict[str, Any]], float | None],
+            higher_is_better: bool) -> None:
         best = _pick(rows, n, "ours", k)
         try:
             value = measure(best) if best is not None else None
@@ -551,8 +552,8 @@ def targets(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
                      "met": met, "ours": None if best is None else f"{best['strategy']} tile {best['tile']}",
                      "ours_ms": None if best is None else best["median_ms"]}
 
-    def ratio(other: dict[str, Any] | None) -> Any:
-        return lambda best: other["median_ms"] / best["median_ms"]             # TypeError when other is None
+    def ratio(other: dict[str, Any] | None) -> Callable[[dict[str, Any]], float | None]:
+        return lambda best: None if other is None else other["median_ms"] / best["median_ms"]
 
     put("mask5_vs_cudnn", f"mask 5 at {n}^2: >= 10x faster than cuDNN", 5, 10.0,
         ratio(_pick(rows, n, "cudnn", 5)), True)
@@ -560,7 +561,7 @@ def targets(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         ratio(_pick(rows, n, "cupyx", 5)), True)
     for k in (3, 5):
         put(f"mask{k}_vs_copy", f"mask {k} at {n}^2: within 1.3x of the copy floor (ours / copy)", k, 1.3,
-            lambda best: best["median_ms"] / copy["median_ms"], False)       # type: ignore[index]
+            lambda best: None if copy is None else best["median_ms"] / copy["median_ms"], False)
     put("mask7_ms", f"mask 7 at {n}^2: < 0.25 ms", 7, 0.25, lambda best: best["median_ms"], False)
     put("mask15_ms", f"mask 15 at {n}^2: < 1.5 ms", 15, 1.5, lambda best: best["median_ms"], False)
     return out

@@ -271,7 +271,8 @@ class _Run:
 
     def sums(self, values: np.ndarray) -> np.ndarray:
         """``(N,)`` sums over taps of ``values (N, K, K)`` or ``(N, K*K)`` times the mask."""
-        return values.reshape(len(values), -1) @ self.mask
+        sums: np.ndarray = values.reshape(len(values), -1) @ self.mask      # (N,)
+        return sums
 
 
 _BlockResult = tuple[np.ndarray, np.ndarray, np.ndarray, Counters, LoadPlan]

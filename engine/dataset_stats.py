@@ -161,13 +161,14 @@ class DatasetStats:
     def class_counts(self) -> dict[str, int]:
         """Rows per class, in ``label_names`` order."""
         counts = np.bincount(self.labels, minlength=len(self.label_names))
-        return dict(zip(self.label_names, counts.tolist(), strict=True))
+        return {name: int(c) for name, c in zip(self.label_names, counts, strict=True)}
 
     @property
     def balance(self) -> float:
         """Rows of the rarest class over rows of the commonest (1.0 = balanced)."""
         counts = list(self.class_counts().values())
-        return min(counts) / max(counts) if counts and max(counts) else 0.0
+        most = max(counts, default=0)
+        return min(counts) / most if most else 0.0
 
     def training_part(self, dev_fraction: float, seed: int, limit: int | None = None) -> LengthProfile:
         """Lengths of the documents training picks its limits from, with these settings.

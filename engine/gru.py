@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -106,7 +106,11 @@ class GRUWeights:
         suffix = f"l{layer}" + ("_reverse" if direction == "backward" else "")
         w_ih, w_hh, b_ih, b_hh = (getattr(gru, f"{name}_{suffix}").detach().clone()
                                   for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-        return cls(*w_ih.chunk(3), *w_hh.chunk(3), *b_ih.chunk(3), *b_hh.chunk(3),
+        W_ir, W_iz, W_in = w_ih.chunk(3)                                          # each (H, I)
+        W_hr, W_hz, W_hn = w_hh.chunk(3)                                          # each (H, H)
+        b_ir, b_iz, b_in = b_ih.chunk(3)                                          # each (H,)
+        b_hr, b_hz, b_hn = b_hh.chunk(3)
+        return cls(W_ir, W_iz, W_in, W_hr, W_hz, W_hn, b_ir, b_iz, b_in, b_hr, b_hz, b_hn,
                    direction=direction, layer=layer)
 
     def to(self, dtype: torch.dtype | None = None, device: torch.device | str | None = None) -> GRUWeights:
@@ -152,7 +156,10 @@ def _tensor_fields(obj: Any) -> list[str]:
     return [f.name for f in fields(obj) if f.name not in ("direction", "layer")]
 
 
-def _convert(obj: Any, dtype: torch.dtype | None, device: torch.device | str | None) -> Any:
+_Weights = TypeVar("_Weights", GRUWeights, RNNWeights)
+
+
+def _convert(obj: _Weights, dtype: torch.dtype | None, device: torch.device | str | None) -> _Weights:
     """``obj`` with every tensor field copied to ``dtype`` / ``device`` (normal, non-inference)."""
     changed = {f: getattr(obj, f).to(device=device, dtype=dtype, copy=True) for f in _tensor_fields(obj)}
     return type(obj)(**{**{f.name: getattr(obj, f.name) for f in fields(obj)}, **changed})

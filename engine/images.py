@@ -53,7 +53,8 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
 def _checkerboard(h: int, w: int) -> np.ndarray:
     y, x = _grid(h, w)
     side = max(2, min(h, w) // 12)
-    return (((y // side) + (x // side)) % 2).astype(np.float32)
+    board: np.ndarray = (((y // side) + (x // side)) % 2).astype(np.float32)   # (H, W)
+    return board
 
 
 def _gradient(h: int, w: int) -> np.ndarray:
@@ -122,7 +123,8 @@ def _gaussian(k: int) -> np.ndarray:
     t = np.arange(k) - (k - 1) / 2
     g = np.exp(-(t**2) / (2 * sigma**2))
     m = np.outer(g, g)
-    return m / m.sum()
+    mask: np.ndarray = m / m.sum()                                                  # (k, k), sums to 1
+    return mask
 
 
 def _sobel_x(k: int) -> np.ndarray:
@@ -241,7 +243,8 @@ def read_npy(path: str | Path, max_elements: int = MAX_IMAGE_PIXELS, what: str =
         raise ImageFileError(f"{p} is not a plain .npy array: its header promises {count * dtype.itemsize:,} "
                              f"bytes of data, the file holds {data_bytes:,}")
     try:
-        return np.load(p, allow_pickle=False)
+        values: np.ndarray = np.load(p, allow_pickle=False)
+        return values
     except (ValueError, OSError, EOFError) as e:
         raise ImageFileError(f"{p} is not a plain .npy array: {_one_line(e)}") from None
 

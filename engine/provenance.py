@@ -148,8 +148,10 @@ def gpu_info() -> dict[str, Any]:
         warnings.simplefilter("ignore")
         info["cudnn_allow_tf32"] = torch.backends.cudnn.allow_tf32
         info["cudnn_benchmark"] = torch.backends.cudnn.benchmark
+        conv = getattr(torch.backends.cudnn, "conv", None)          # newer torch only
         with contextlib.suppress(Exception):
-            info["cudnn_conv_fp32_precision"] = torch.backends.cudnn.conv.fp32_precision
+            if conv is not None:
+                info["cudnn_conv_fp32_precision"] = conv.fp32_precision
     return info
 
 

@@ -404,11 +404,11 @@ def geometry(height: int, width: int, mask_size: int, strategy: str = "output_ti
     parts = _shared_parts(strategy, shared_tile, tiles)
     shared_bytes = sum(n for _, n in parts) if parts else shared_tile[0] * shared_tile[1] * _FLOAT_BYTES
     if shared_bytes > SHARED_LIMIT_BYTES:
-        parts = f"{shared_tile[0]}x{shared_tile[1]} float32"
+        what = f"{shared_tile[0]}x{shared_tile[1]} float32"
         if strategy in BULK_STRATEGIES:
-            parts += f" and a {tiles[0]}x{tiles[1]} float32 staging tile for the tensor store"
+            what += f" and a {tiles[0]}x{tiles[1]} float32 staging tile for the tensor store"
         raise ValueError(f"{strategy!r} with tile {tile} and mask {mask_size} needs {shared_bytes} bytes of "
-                         f"shared memory ({parts}); the limit is {SHARED_LIMIT_BYTES}")
+                         f"shared memory ({what}); the limit is {SHARED_LIMIT_BYTES}")
     grid = (-(-height // tiles[0]), -(-width // tiles[1]))
     return TileGeometry(height, width, mask_size, radius, strategy, tiles, block, grid, shared_tile,
                         shared_bytes, per_thread)

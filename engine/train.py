@@ -27,7 +27,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -322,7 +322,7 @@ def _init_embedding(cfg: TrainConfig, model: HAN, prep: _Prepared, device: torch
         model.embedding.weight[2:] = vectors[2:] * scale
 
 
-def train(cfg: TrainConfig, probe: str | None = None) -> Iterator[Progress]:
+def train(cfg: TrainConfig, probe: str | None = None) -> Generator[Progress, None, None]:
     """Run training; yields progress records. See the module docstring.
 
     ``probe``: a review to re-score at each evaluation (None or blank: none). A text without a word

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from engine.train import Progress, TrainConfig, train
 
 if TYPE_CHECKING:
-    from multiprocessing.context import BaseContext
+    from multiprocessing.context import ForkServerContext, SpawnContext
 
 __all__ = ["TrainingProcess", "train_to_pipe"]
 
@@ -86,7 +86,7 @@ def _portable(e: Exception) -> Exception:
     return e
 
 
-def _context() -> BaseContext:
+def _context() -> ForkServerContext | SpawnContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["engine.train"])

@@ -111,3 +111,41 @@ def test_passing_the_geometry_builds_none_for_the_full_image(monkeypatch: pytest
     run_to_end(emulate_in_bands(image, mask, geom, band_pixels=1 << 30))     # one band: the whole image
     launch_counters_geometry(geom)
     assert (64, 64) not in sizes
+
+
+def test_run_cuda_geometry_refuses_a_geometry_for_other_arrays() -> None:
+    """Checked before any GPU is touched, so this runs everywhere."""
+    from engine.conv_cuda import run_cuda_geometry
+
+    geom = geometry(37, 53, 5, "output_tile", 16)
+    with pytest.raises(ValueError, match="the geometry is for a 37x53 image"):
+        run_cuda_geometry(_random((38, 53), 0), _random((5, 5), 1), geom)
+    with pytest.raises(ValueError, match="mask of side 5"):
+        run_cuda_geometry(_random((37, 53), 0), _random((3, 3), 1), geom)
+
+
+def _gpu() -> bool:
+    from engine.conv_cuda import cuda_available
+
+    return cuda_available()
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not _gpu(), reason="no CUDA GPU here (PyCUDA, driver or GPU missing)")
+@pytest.mark.parametrize("strategy", ALL_STRATEGIES)
+def test_run_cuda_geometry_launches_as_run_cuda(strategy: str) -> None:
+    from engine.conv_cuda import run_cuda, run_cuda_geometry
+
+    image, mask = _random((133, 301), 2), _random((7, 7), 3)
+    tile = 32 if strategy in ("register", "register2d", "tma") else 8
+    geom = geometry(133, 301, 7, strategy, tile)
+    try:
+        want = run_cuda(image, mask, strategy, tile, repeats=2)
+    except ValueError as e:
+        if "Tensor Memory Accelerator" in str(e):
+            pytest.skip(str(e))                                  # tma on a GPU older than sm_90
+        raise
+    got = run_cuda_geometry(image, mask, geom, repeats=2)
+    assert got.geometry == geom == want.geometry and got.kernel == want.kernel
+    np.testing.assert_array_equal(got.output, want.output)
+    np.testing.assert_allclose(got.output, _scipy(image, mask), rtol=RTOL, atol=ATOL)
