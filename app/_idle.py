@@ -14,6 +14,7 @@ def process_events_until(done: Callable[[], bool], timeout_ms: int) -> bool:
     """Run the event loop until ``done()`` or ``timeout_ms`` passes; returns ``done()``."""
     deadline = time.monotonic() + timeout_ms / 1000
     app = QGuiApplication.instance()
+    assert app is not None, "no QApplication"
     while not done() and time.monotonic() < deadline:
         app.processEvents()
         time.sleep(0.002)

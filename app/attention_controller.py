@@ -244,7 +244,7 @@ class AttentionController(QObject):
             data = QByteArray()
             buffer = QBuffer(data)
             buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-            if not self.export_image().save(buffer, "PNG"):
+            if not self.export_image().save(buffer, b"PNG"):
                 raise OSError(f"could not encode the view as PNG for {p.name}")
             atomic.write_bytes(p, bytes(data.data()))
         else:

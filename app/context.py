@@ -7,6 +7,7 @@ one-line error through ``model_failed`` (the main window shows it in a dialog).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ from app.jobs import Jobs
 if TYPE_CHECKING:
     from engine.bundle import ModelBundle
 
-__all__ = ["AppContext", "about_sections", "display_path", "model_card", "model_title"]
+__all__ = ["AppContext", "about_sections", "display_path", "model_card", "model_title", "setting_number"]
 
 
 class AppContext(QObject):
@@ -126,6 +127,23 @@ def _per_class_rows(ev: dict[str, Any]) -> list[tuple[str, str]]:
                           for t, row in zip(labels, confusion, strict=True))
         rows.append(("Test confusion", cells))
     return rows
+
+
+def setting_number(value: object, default: float) -> float:
+    """A number read back from QSettings (a string, an int or a float), or ``default`` when the file
+    holds something else (hand-edited, or written by another version)."""
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return default
+    else:
+        return default
+    return number if math.isfinite(number) else default
 
 
 def display_path(path: Path | None) -> str:

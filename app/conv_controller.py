@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog
 from superqt.utils import QSignalDebouncer
 
+from app.context import setting_number
 from app.conv_tabs import AUTO_RUN_PIXELS, CompareTab, HardwareTab, RunTab
 from app.display import BlockDisplay, ConvParams
 from app.jobs import Jobs
@@ -167,9 +168,10 @@ class ConvController(QObject):
         if s is None:
             return
         try:
-            p = ConvParams(int(s.value("conv/height", 100)), int(s.value("conv/width", 150)),
-                           int(s.value("conv/mask_size", 5)), int(s.value("conv/tile", 16)),
-                           str(s.value("conv/strategy", "output_tile")))
+            defaults = (("height", 100), ("width", 150), ("mask_size", 5), ("tile", 16))
+            height, width, mask_size, tile = (int(setting_number(s.value(f"conv/{k}"), d))
+                                              for k, d in defaults)
+            p = ConvParams(height, width, mask_size, tile, str(s.value("conv/strategy", "output_tile")))
             tiling.geometry(p.height, p.width, p.mask_size, p.strategy, p.tile)
             check_image_size(p.height, p.width)
             self.params = p

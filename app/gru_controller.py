@@ -18,12 +18,13 @@ shown, nor, in asynchronous mode, while it is hidden; it catches up when shown.
 
 from __future__ import annotations
 
-import contextlib
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import QSignalDebouncer, QSignalThrottler
 
+from app.context import setting_number
 from app.display import count
 from app.jobs import Jobs
 from app.present import TraceRequest, flow_job, trace_job
@@ -112,8 +113,7 @@ class GRUController(QObject):
             return
         self.view.set_encoder(str(s.value("gru/encoder", "word")))
         self.view.set_direction(str(s.value("gru/direction", "forward")))
-        with contextlib.suppress(TypeError, ValueError):  # a hand-edited settings file
-            self.view.set_speed(float(s.value("gru/speed", 2.0)))
+        self.view.set_speed(setting_number(s.value("gru/speed"), 2.0))   # a hand-edited file: 2.0
 
     def _save(self, key: str, value: Any) -> None:
         if self.context.settings is not None:
@@ -190,7 +190,7 @@ class GRUController(QObject):
         self.view.set_message(f"{count(display.n_steps, 'step')}, {count(display.hidden_size, 'unit')}; "
                               f"traced in {display.seconds * 1000:.0f} ms.")
         self.jobs.submit("flow", flow_job, prepared, tuple(sorted(display.offsets.items())),
-                         on_result=lambda _g, flow, g=gen: self._on_flow(g, flow), on_error=self._fail_flow,
+                         on_result=partial(self._on_flow, gen), on_error=self._fail_flow,
                          policy="queue")
 
     def _apply(self, gen: int, display: GRUDisplay | None) -> None:
@@ -200,7 +200,7 @@ class GRUController(QObject):
         self.applied_generation = gen
         self.display_applied.emit(gen)
 
-    def _on_flow(self, gen: int, flow: FlowDisplay) -> None:
+    def _on_flow(self, gen: int, _flow_gen: int, flow: FlowDisplay) -> None:
         if gen != self.generation:        # the trace it belongs to was superseded meanwhile
             return
         self.flow = flow

@@ -28,6 +28,7 @@ import sys
 import traceback
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 from PySide6.QtCore import QObject, Signal
@@ -175,9 +176,9 @@ class Jobs(QObject):
 
     def _start(self, kind: str, lane: _Lane, job: _Job) -> None:
         worker = create_worker(_guarded, job.fn, job.args, _start_thread=False, _ignore_errors=True)
-        worker.yielded.connect(lambda v, k=kind, j=job: self._progress(k, j, v))
-        worker.returned.connect(lambda o, k=kind, j=job: self._finish(k, j, o))
-        worker.finished.connect(lambda k=kind, g=job.generation: self._ended(k, g))
+        worker.yielded.connect(partial(self._progress, kind, job))
+        worker.returned.connect(partial(self._finish, kind, job))
+        worker.finished.connect(partial(self._ended, kind, job.generation))
         lane.running = (job.generation, worker)
         worker.start()
         self._notify()

@@ -466,12 +466,12 @@ def render_html(analysis: Analysis, title: str = "HAN Explorer", mode: str = "wo
                 continue
             w = words[i]
             tip = f"word {w.weight:.4f} · sentence {sentence_weight} · product {w.weight * s.weight:.4f}"
-            unknown = "" if w.known else " data-unknown"
+            unknown_attr = "" if w.known else " data-unknown"
             if not w.known:
                 tip += " · unknown word"
             style = _word_style(w.weight, s.weight, top_word, top_product, mode, colormap)
             body.append(
-                f'<span class="word"{unknown} style="{style}" title="{tip}">'
+                f'<span class="word"{unknown_attr} style="{style}" title="{tip}">'
                 f"{_esc(piece)}</span>"
             )
         body.append("</span>")

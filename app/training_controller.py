@@ -398,8 +398,8 @@ class TrainingController(QObject):
             return False
         self.run = _Run(cfg)
         self.saved_path = None
-        probe = self.view.probe.probe_text()
-        probe = probe if probe.strip() else None
+        typed = self.view.probe.probe_text()
+        probe = typed if typed.strip() else None
         self.view.curves.clear_curves()
         self.view.curves.set_epochs(cfg.epochs)
         self.view.probe.set_snapshots([], -1)

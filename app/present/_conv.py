@@ -8,7 +8,7 @@ runs below read it, never rebuild it. The jobs are generators the controllers ru
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -72,11 +72,11 @@ def _recorded_table(rec: dict[str, np.ndarray], plan: LoadTable) -> LoadTable:
     """The instrumented kernel's slots (flat slot order) as a LoadTable; -1 marks a slot never written."""
     writes = np.asarray(rec.get("writes", np.ones(len(plan), np.int32)))
     loaded = (writes > 0) & (np.asarray(rec["thread_y"]) >= 0)
-    fields = [np.where(loaded, np.asarray(rec[f]), fallback).astype(np.int32)
-              for f, fallback in (("thread_y", plan.thread_y), ("thread_x", plan.thread_x),
-                                  ("phase", plan.phase), ("smem_y", plan.smem_y), ("smem_x", plan.smem_x),
-                                  ("in_y", plan.in_y), ("in_x", plan.in_x))]
-    return LoadTable(*fields, np.asarray(rec["ghost"], bool) & loaded, loaded)
+    def field(name: str) -> np.ndarray:
+        return np.where(loaded, np.asarray(rec[name]), getattr(plan, name)).astype(np.int32)
+
+    return LoadTable(field("thread_y"), field("thread_x"), field("phase"), field("smem_y"), field("smem_x"),
+                     field("in_y"), field("in_x"), np.asarray(rec["ghost"], bool) & loaded, loaded)
 
 
 def _compare_tables(hw: LoadTable, plan: Any) -> str:
@@ -106,10 +106,11 @@ def counters_display(geom: TileGeometry, c: Counters, occ: occupancy.Occupancy, 
                    f"left and right (r rounded up to {m}, {why})")
     if parts := shared_parts(geom):      # tma: more than the input tile
         align = tiling.STAGING_ALIGN_BYTES
-        why = {"input tile": f"{sh}×{sw}", "padding": f"the staging tile starts on a {align}-byte boundary",
-               "output staging tile": f"{th}×{tw} floats; the tensor store reads it",
-               "mbarrier": "the copy signals it"}
-        shared = (" + ".join(f"{n:,} B {what} ({why[what]})" for what, n in parts)
+        reasons = {"input tile": f"{sh}×{sw}",
+                   "padding": f"the staging tile starts on a {align}-byte boundary",
+                   "output staging tile": f"{th}×{tw} floats; the tensor store reads it",
+                   "mbarrier": "the copy signals it"}
+        shared = (" + ".join(f"{n:,} B {what} ({reasons[what]})" for what, n in parts)
                   + f". The input tile: {shared}")
     if bulk:
         plan = geom.load_plan(0, 0)           # one thread issues the copy: the plan says which
@@ -160,14 +161,14 @@ def _cannot_run(geom: TileGeometry, card: occupancy.Card) -> str:
 
 # -- the work done off the GUI thread (generators: progress out, cancel at each yield) ---------------
 def image_job(source: str, pattern: str, file_values: np.ndarray | None, height: int,
-               width: int) -> Iterator[None]:
+              width: int) -> Generator[None, None, np.ndarray]:
     yield
     if source == "file" and file_values is not None:
         return resized(file_values, height, width)
     return make_pattern(pattern, height, width)
 
 
-def counters_job(geom: TileGeometry) -> Iterator[None]:
+def counters_job(geom: TileGeometry) -> Generator[None, None, Counters]:
     yield
     return occupancy.launch_counters_geometry(geom)
 
@@ -227,7 +228,7 @@ def compare_job(image: np.ndarray, mask: np.ndarray, tile: int, strategies: list
 
 
 def hardware_job(image: np.ndarray, mask: np.ndarray, geom: TileGeometry,
-                 block: tuple[int, int]) -> Iterator[None]:
+                 block: tuple[int, int]) -> Generator[None, None, dict[str, np.ndarray]]:
     """One instrumented launch: what the kernel wrote into block ``block``'s shared slots."""
     yield
     res = conv_cuda.run_cuda_geometry(image, mask, geom, repeats=1, record_blocks=[block])

@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QRect, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QSyntaxHighlighter, QTextCharFormat, QTextCursor
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QHelpEvent,
+    QMouseEvent,
+    QSyntaxHighlighter,
+    QTextCharFormat,
+    QTextCursor,
+)
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QToolTip, QWidget
 
 from app.colormaps import color, text_color
@@ -236,7 +244,7 @@ class AttentionTextEdit(QPlainTextEdit):
         return text if self.is_fresh else text + "\n(updating: the text changed)"
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.viewport() and event.type() == QEvent.Type.ToolTip:
+        if watched is self.viewport() and isinstance(event, QHelpEvent):
             text = self.tooltip_at(event.pos())
             if text:
                 QToolTip.showText(event.globalPos(), text, self.viewport())
@@ -277,8 +285,8 @@ class AttentionTextEdit(QPlainTextEdit):
         line = layout.lineForTextPosition(max(0, min(pos - block.position(), block.length() - 1)))
         if not line.isValid():
             return QRect(0, round(top), 1, self.fontMetrics().height())
-        x = line.cursorToX(pos - block.position())
-        x = x[0] if isinstance(x, tuple) else x
+        cursor_x = line.cursorToX(pos - block.position())
+        x = float(cursor_x[0] if isinstance(cursor_x, tuple) else cursor_x)  # type: ignore[arg-type]
         return QRect(round(x + layout.position().x()), round(top + line.y()), 1, round(line.height()))
 
     def visible_range(self) -> tuple[int, int]:

@@ -175,8 +175,9 @@ class AttentionView(QWidget):
     def set_samples(self, names: list[str]) -> None:
         while self.samples_row.count():
             item = self.samples_row.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         for name in names:
             b = QToolButton()
             b.setText(name.replace("_", " "))

@@ -95,11 +95,11 @@ class ThreadsPanel(QWidget):
     def _arrange(self, stacked: bool) -> None:
         """Threads and shared tile side by side, or stacked (wide grids: register2d's, tma's 128+ columns)."""
         g = self.grids
-        for w in (self.threads_title, self.shared_title, self.threads, self.shared):
-            g.removeWidget(w)
+        parts: tuple[QWidget, ...] = (self.threads_title, self.shared_title, self.threads, self.shared)
+        for part in parts:
+            g.removeWidget(part)
         places = ((0, 0), (2, 0), (1, 0), (3, 0)) if stacked else ((0, 0), (0, 1), (1, 0), (1, 1))
-        for w, (row, col) in zip((self.threads_title, self.shared_title, self.threads, self.shared), places,
-                                 strict=True):
+        for w, (row, col) in zip(parts, places, strict=True):
             g.addWidget(w, row, col)
         for row in range(4):
             g.setRowStretch(row, 0)

@@ -72,7 +72,8 @@ class MaskTable(QTableWidget):
         out = np.zeros((k, k), np.float32)
         for i in range(k):
             for j in range(k):
-                out[i, j] = _number(self.item(i, j).text() if self.item(i, j) else "0") or 0.0
+                item = self.item(i, j)
+                out[i, j] = _number(item.text() if item is not None else "0") or 0.0
         return out
 
     def _on_item_changed(self, item: QTableWidgetItem) -> None:

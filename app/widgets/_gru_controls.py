@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -91,7 +92,7 @@ class SentenceBar(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Enter or Escape in the sentence box hands the keys back to the stepper (Shift+Enter: new line)."""
-        if watched is self.editor and event.type() == QEvent.Type.KeyPress:
+        if watched is self.editor and isinstance(event, QKeyEvent):
             key, mods = event.key(), event.modifiers()
             if key == Qt.Key.Key_Escape or (key in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
                                             and not mods & Qt.KeyboardModifier.ShiftModifier):

@@ -142,8 +142,9 @@ class GRUView(QWidget):
                              "A curve that drops towards the first steps is a vanishing gradient: the last "
                              "state has forgotten them.")
         fcol = QVBoxLayout(flow_page)
-        fcol.addWidget(QLabel("How much the last state depends on each step: GRU against a plain RNN"))
-        fcol.itemAt(0).widget().setWordWrap(True)
+        flow_title = QLabel("How much the last state depends on each step: GRU against a plain RNN")
+        flow_title.setWordWrap(True)
+        fcol.addWidget(flow_title)
         self.flow_plot = GradientFlowPlot()
         self.flow_plot.setMinimumHeight(120)
         self.flow_caption = RichText()

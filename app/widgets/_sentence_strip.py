@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFont, QHelpEvent, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from app.colormaps import color, text_color
@@ -65,7 +65,10 @@ class SentenceStrip(QWidget):
         lo, hi = ed.visible_range()
         first = max(0, int(np.searchsorted(ed.sentence_end, lo, side="left")))
         last = min(ed.sentence_start.size - 1, int(np.searchsorted(ed.sentence_start, hi, side="right")))
-        dy = ed.viewport().mapTo(self.parentWidget(), QPoint(0, 0)).y() - self.y()
+        parent = self.parentWidget()
+        if parent is None:
+            return []
+        dy = ed.viewport().mapTo(parent, QPoint(0, 0)).y() - self.y()
         spans = []
         for s in range(first, last + 1):
             top = ed.char_rect(int(ed.sentence_start[s])).top() + dy
@@ -117,7 +120,7 @@ class SentenceStrip(QWidget):
             self.sentence_clicked.emit(s)
 
     def event(self, e: QEvent) -> bool:
-        if e.type() == QEvent.Type.ToolTip:
+        if isinstance(e, QHelpEvent):
             s = self.sentence_at(e.pos().y())
             d = self.editor.display
             if s >= 0 and d is not None:
