@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QObject, Signal
-from PySide6.QtGui import QGuiApplication, QImage
+from PySide6.QtGui import QGuiApplication, QImage, QImageWriter
 from superqt.utils import QSignalDebouncer
 
 from app.colormaps import COLORMAPS, DEFAULT_COLORMAP
@@ -244,8 +244,9 @@ class AttentionController(QObject):
             data = QByteArray()
             buffer = QBuffer(data)
             buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-            if not self.export_image().save(buffer, b"PNG"):
-                raise OSError(f"could not encode the view as PNG for {p.name}")
+            writer = QImageWriter(buffer, QByteArray(b"PNG"))
+            if not writer.write(self.export_image()):
+                raise OSError(f"could not encode the view as PNG for {p.name}: {writer.errorString()}")
             atomic.write_bytes(p, bytes(data.data()))
         else:
             kind = suffix or "a file without a suffix"
