@@ -20,27 +20,51 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["APT_PACKAGES", "candidate_platforms", "display_problem", "load_error", "missing_libraries",
-           "platform_problem", "plugin_paths"]
+__all__ = [
+    "APT_PACKAGES",
+    "candidate_platforms",
+    "display_problem",
+    "load_error",
+    "missing_libraries",
+    "platform_problem",
+    "plugin_paths",
+]
 
 # Debian/Ubuntu package of every shared library the xcb and Wayland plugins (and QtGui) link
 # against outside the wheel, found with ldd/objdump on PySide6 6.11's plugins (README: "System
 # libraries"). A bare Debian 12 or Ubuntu 24.04 lacks several of them.
 PACKAGES: dict[str, str] = {
-    "libxcb-cursor.so.0": "libxcb-cursor0", "libxcb-icccm.so.4": "libxcb-icccm4",
-    "libxcb-image.so.0": "libxcb-image0", "libxcb-keysyms.so.1": "libxcb-keysyms1",
-    "libxcb-randr.so.0": "libxcb-randr0", "libxcb-render-util.so.0": "libxcb-render-util0",
-    "libxcb-render.so.0": "libxcb-render0", "libxcb-shape.so.0": "libxcb-shape0",
-    "libxcb-shm.so.0": "libxcb-shm0", "libxcb-sync.so.1": "libxcb-sync1",
-    "libxcb-util.so.1": "libxcb-util1", "libxcb-xfixes.so.0": "libxcb-xfixes0",
-    "libxcb-xkb.so.1": "libxcb-xkb1", "libxcb-glx.so.0": "libxcb-glx0", "libxcb.so.1": "libxcb1",
-    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0", "libxkbcommon.so.0": "libxkbcommon0",
-    "libX11-xcb.so.1": "libx11-xcb1", "libX11.so.6": "libx11-6", "libEGL.so.1": "libegl1",
-    "libGL.so.1": "libgl1", "libOpenGL.so.0": "libopengl0", "libfontconfig.so.1": "libfontconfig1",
-    "libfreetype.so.6": "libfreetype6", "libdbus-1.so.3": "libdbus-1-3",
-    "libglib-2.0.so.0": "libglib2.0-0", "libgthread-2.0.so.0": "libglib2.0-0",
-    "libwayland-client.so.0": "libwayland-client0", "libwayland-cursor.so.0": "libwayland-cursor0",
-    "libwayland-egl.so.1": "libwayland-egl1", "libwayland-server.so.0": "libwayland-server0",
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-randr.so.0": "libxcb-randr0",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-render.so.0": "libxcb-render0",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-shm.so.0": "libxcb-shm0",
+    "libxcb-sync.so.1": "libxcb-sync1",
+    "libxcb-util.so.1": "libxcb-util1",
+    "libxcb-xfixes.so.0": "libxcb-xfixes0",
+    "libxcb-xkb.so.1": "libxcb-xkb1",
+    "libxcb-glx.so.0": "libxcb-glx0",
+    "libxcb.so.1": "libxcb1",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    "libxkbcommon.so.0": "libxkbcommon0",
+    "libX11-xcb.so.1": "libx11-xcb1",
+    "libX11.so.6": "libx11-6",
+    "libEGL.so.1": "libegl1",
+    "libGL.so.1": "libgl1",
+    "libOpenGL.so.0": "libopengl0",
+    "libfontconfig.so.1": "libfontconfig1",
+    "libfreetype.so.6": "libfreetype6",
+    "libdbus-1.so.3": "libdbus-1-3",
+    "libglib-2.0.so.0": "libglib2.0-0",
+    "libgthread-2.0.so.0": "libglib2.0-0",
+    "libwayland-client.so.0": "libwayland-client0",
+    "libwayland-cursor.so.0": "libwayland-cursor0",
+    "libwayland-egl.so.1": "libwayland-egl1",
+    "libwayland-server.so.0": "libwayland-server0",
 }
 APT_PACKAGES: tuple[str, ...] = tuple(dict.fromkeys(PACKAGES.values()))
 _PLUGIN_FILES = {"xcb": "libqxcb.so", "wayland": "libqwayland.so"}
@@ -52,7 +76,7 @@ def candidate_platforms(env: dict[str, str] | os._Environ[str] = os.environ) -> 
     if asked:
         return [p.split(":", 1)[0].strip() for p in asked.split(";") if p.strip()]
     if env.get("XDG_SESSION_TYPE") == "wayland" or (env.get("WAYLAND_DISPLAY") and not env.get("DISPLAY")):
-        return ["wayland", "xcb"]   # Qt 6 prefers Wayland in a Wayland session, then XWayland
+        return ["wayland", "xcb"]  # Qt 6 prefers Wayland in a Wayland session, then XWayland
     return ["xcb"]
 
 
@@ -87,14 +111,15 @@ def missing_libraries(plugin: Path, error: str = "") -> list[str]:
     found: list[str] = []
     if ldd is not None:
         try:
-            out = subprocess.run([ldd, str(plugin)], capture_output=True, text=True, timeout=20,
-                                 check=False).stdout
+            out = subprocess.run(
+                [ldd, str(plugin)], capture_output=True, text=True, timeout=20, check=False
+            ).stdout
             found = re.findall(r"^\s*(\S+)\s+=>\s+not found", out, re.MULTILINE)
         except (OSError, subprocess.SubprocessError):
             pass
     named = re.match(r"([^:/]*\.so[.\d]*): ", error) or re.match(r".*/([^:/]*\.so[.\d]*): ", error)
     if named and named.group(1) != plugin.name:
-        found.append(named.group(1))   # present but unusable (corrupt, wrong architecture)
+        found.append(named.group(1))  # present but unusable (corrupt, wrong architecture)
     return list(dict.fromkeys(found)) or [error or "a library it links against"]
 
 
@@ -120,15 +145,17 @@ def platform_problem(env: dict[str, str] | os._Environ[str] = os.environ) -> str
         plugins = plugin_paths(platform, env)
         if not plugins:
             problems.append((platform, ["the plugin file itself (reinstall PySide6)"]))
-        for plugin in plugins:   # Qt tries the next folder's file when one fails to load
+        for plugin in plugins:  # Qt tries the next folder's file when one fails to load
             error = load_error(plugin)
             if error is None:
                 return None
             problems.append((platform, missing_libraries(plugin, error)))
     missing = list(dict.fromkeys(lib for _, libs in problems for lib in libs))
     tried = " and ".join(dict.fromkeys(p for p, _ in problems))
-    return (f"cannot open a window: Qt's {tried} platform plugin needs {', '.join(missing)}, which "
-            f"cannot be loaded; on Debian/Ubuntu: {install_command(missing)}")
+    return (
+        f"cannot open a window: Qt's {tried} platform plugin needs {', '.join(missing)}, which "
+        f"cannot be loaded; on Debian/Ubuntu: {install_command(missing)}"
+    )
 
 
 def _x_server_answers(display: str) -> bool:
@@ -163,12 +190,18 @@ def display_problem(env: dict[str, str] | os._Environ[str] = os.environ) -> str 
         return None
     display = env.get("DISPLAY", "")
     if "xcb" not in platforms:
-        return (f"QT_QPA_PLATFORM={env.get('QT_QPA_PLATFORM')} but WAYLAND_DISPLAY is not set: no Wayland "
-                "compositor to open a window on")
+        return (
+            f"QT_QPA_PLATFORM={env.get('QT_QPA_PLATFORM')} but WAYLAND_DISPLAY is not set: no Wayland "
+            "compositor to open a window on"
+        )
     if not display:
-        return ("no display to open a window on (neither DISPLAY nor WAYLAND_DISPLAY is set); run it on a "
-                "desktop, under xvfb-run, or use --screenshot OUT.png")
+        return (
+            "no display to open a window on (neither DISPLAY nor WAYLAND_DISPLAY is set); run it on a "
+            "desktop, under xvfb-run, or use --screenshot OUT.png"
+        )
     if not _x_server_answers(display):
-        return (f"no X server answers on DISPLAY={display}; start one (a desktop, or xvfb-run) or use "
-                "--screenshot OUT.png")
+        return (
+            f"no X server answers on DISPLAY={display}; start one (a desktop, or xvfb-run) or use "
+            "--screenshot OUT.png"
+        )
     return None

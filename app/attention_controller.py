@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AttentionController", "TextFileError", "read_text_file"]
 
-DEBOUNCE_MS = 20              # typing pauses longer than this start a computation (a newer one cancels it)
+DEBOUNCE_MS = 20  # typing pauses longer than this start a computation (a newer one cancels it)
 
 
 def _score(bundle: Any, text: str) -> Generator[str, None, tuple[Analysis, float]]:
@@ -60,8 +60,9 @@ class AttentionController(QObject):
     display_applied = Signal(int)
     request_failed = Signal(int, str)
 
-    def __init__(self, context: AppContext, view: AttentionView | None = None,
-                 asynchronous: bool = True) -> None:
+    def __init__(
+        self, context: AppContext, view: AttentionView | None = None, asynchronous: bool = True
+    ) -> None:
         super().__init__()
         self.context = context
         self.view = view or AttentionView()
@@ -70,7 +71,7 @@ class AttentionController(QObject):
         self.analysis: Analysis | None = None
         self.display: AttentionDisplay | None = None
         self.applied_generation = 0
-        self._edited = False           # typed text waits for the debouncer
+        self._edited = False  # typed text waits for the debouncer
         self._debounce = QSignalDebouncer(parent=self)
         self._debounce.setTimeout(DEBOUNCE_MS)
         self._debounce.triggered.connect(self._on_debounced)
@@ -100,7 +101,7 @@ class AttentionController(QObject):
         v.files_dropped.connect(lambda files: self.open_file(files[0]))
         v.mode_changed.connect(lambda m: self._save("attention/mode", m))
         v.colormap_changed.connect(lambda c: self._save("attention/colormap", c))
-        v.mode_changed.connect(lambda _: v.set_mode(v.mode))          # restyle + legend
+        v.mode_changed.connect(lambda _: v.set_mode(v.mode))  # restyle + legend
         v.colormap_changed.connect(lambda _: v.set_colormap(v.colormap))
         v.sentence_selected.connect(self.select_sentence)
         v.gru_requested.connect(self.step_through)
@@ -138,7 +139,7 @@ class AttentionController(QObject):
         return True
 
     def _on_text_edited(self) -> None:
-        self.jobs.invalidate("score")      # whatever is running now is stale
+        self.jobs.invalidate("score")  # whatever is running now is stale
         if self.asynchronous:
             self._edited = True
             self._debounce.throttle()
@@ -159,13 +160,16 @@ class AttentionController(QObject):
             return
         if len(text) > MAX_TEXT_CHARS:
             self.jobs.cancel("score")
-            self._fail(self.generation, f"The text has {len(text):,} characters; up to "
-                                        f"{MAX_TEXT_CHARS:,} can be scored.")
+            self._fail(
+                self.generation,
+                f"The text has {len(text):,} characters; up to {MAX_TEXT_CHARS:,} can be scored.",
+            )
             return
         if self.asynchronous:
             self.view.set_message("Scoring…")
-        self.jobs.submit("score", _score, self.context.bundle, text, on_result=self._on_result,
-                         on_error=self._fail)
+        self.jobs.submit(
+            "score", _score, self.context.bundle, text, on_result=self._on_result, on_error=self._fail
+        )
 
     def _on_result(self, gen: int, result: tuple[Analysis, float]) -> None:
         analysis, seconds = result
@@ -185,7 +189,7 @@ class AttentionController(QObject):
 
     def _fail(self, gen: int, message: str) -> None:
         self.analysis = self.display = None
-        self.view.set_display(None)        # no weights of older text stay on screen
+        self.view.set_display(None)  # no weights of older text stay on screen
         self.view.set_message(message, error=True)
         self.request_failed.emit(gen, message)
 
@@ -207,7 +211,7 @@ class AttentionController(QObject):
         d = self.display
         if d is None or not 0 <= index < d.n_sentences:
             return
-        self.context.select_sentence(d.text[d.sentence_start[index]:d.sentence_end[index]])
+        self.context.select_sentence(d.text[d.sentence_start[index] : d.sentence_end[index]])
         self.context.view_requested.emit("gru")
 
     # -- exports ------------------------------------------------------------------------------------
@@ -218,8 +222,9 @@ class AttentionController(QObject):
 
     def export_json(self) -> dict[str, Any]:
         bundle = self.context.bundle
-        return attention_json(self._scored(), str(bundle.path) if bundle.path else None, self.view.mode,
-                              self.view.colormap)
+        return attention_json(
+            self._scored(), str(bundle.path) if bundle.path else None, self.view.mode, self.view.colormap
+        )
 
     def export_html(self) -> str:
         from app.render import render_html

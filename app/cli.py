@@ -36,8 +36,11 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="runs/han", help="output folder (model/, checkpoint/, logs/)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
-    p.add_argument("--force", action="store_true",
-                   help="replace the run already in OUT (without it, training refuses to overwrite one)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the run already in OUT (without it, training refuses to overwrite one)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     skip = {"data", "format", "out", "device", "resume", "command", "force"}
     for f in fields(TrainConfig):
@@ -52,14 +55,20 @@ def _parser() -> argparse.ArgumentParser:
     from app.explorers import explorer_names
 
     p = argparse.ArgumentParser(
-        prog="han-explorer", description=__doc__.splitlines()[0],
-        epilog="With no command, the desktop app opens (on the shipped model, or the last one used).")
+        prog="han-explorer",
+        description=__doc__.splitlines()[0],
+        epilog="With no command, the desktop app opens (on the shipped model, or the last one used).",
+    )
     g = p.add_argument_group("desktop app (no command)")
     g.add_argument("--screenshot", metavar="OUT.png", help="render the window offscreen to OUT.png and exit")
     g.add_argument("--view", choices=explorer_names(), default=None, help="the explorer to show")
     g.add_argument("--text", metavar="FILE", dest="gui_text", help="a review (UTF-8 text file) to show")
-    g.add_argument("--model", metavar="DIR", dest="gui_model",
-                   help="model folder (default: the last one used, else the shipped one)")
+    g.add_argument(
+        "--model",
+        metavar="DIR",
+        dest="gui_model",
+        help="model folder (default: the last one used, else the shipped one)",
+    )
     g.add_argument("--quit-after-ms", type=int, default=None, help=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command")
     _add_train(sub)
@@ -70,9 +79,13 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int, default=None, help="only the first N rows")
     e.add_argument("--json", action="store_true")
     e.add_argument("--device", default="auto")
-    e.add_argument("--record", default=None, metavar="FIELD",
-                   help="also store the result in the model's JSON under FIELD (e.g. test); needs --model "
-                        "(the shipped model is read-only) and the whole dataset (no --limit)")
+    e.add_argument(
+        "--record",
+        default=None,
+        metavar="FIELD",
+        help="also store the result in the model's JSON under FIELD (e.g. test); needs --model "
+        "(the shipped model is read-only) and the whole dataset (no --limit)",
+    )
     q = sub.add_parser("predict", help="class and attention for one review")
     q.add_argument("file", nargs="?", default="-", help="text file, or - for standard input")
     q.add_argument("--model", default=None)
@@ -88,14 +101,20 @@ def _add_gru_trace(sub: argparse._SubParsersAction) -> None:
 
     cli_conv.add_parser(sub)
     g = sub.add_parser("gru-trace", help="every gate of the HAN's word or sentence GRU, step by step")
-    g.add_argument("text", nargs="?", default=None, metavar="TEXT",
-                   help="the review, or - for standard input")
+    g.add_argument(
+        "text", nargs="?", default=None, metavar="TEXT", help="the review, or - for standard input"
+    )
     g.add_argument("--file", default=None, metavar="F", help="read the review from a file instead")
     g.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     g.add_argument("--encoder", default="word", choices=["word", "sentence"])
     g.add_argument("--direction", default="forward", choices=["forward", "backward"])
-    g.add_argument("--sentence", type=int, default=1, metavar="N",
-                   help="which sentence the word encoder reads, counted from 1 as the app does (default 1)")
+    g.add_argument(
+        "--sentence",
+        type=int,
+        default=1,
+        metavar="N",
+        help="which sentence the word encoder reads, counted from 1 as the app does (default 1)",
+    )
     g.add_argument("--json", action="store_true", help="print every step's gates and states as JSON")
 
 
@@ -114,8 +133,11 @@ def _cmd_train(a: argparse.Namespace, argv: Sequence[str]) -> int:
     from engine.train import TrainConfig, train
     from engine.word_cache import check_cache_dir
 
-    kw = {f.name: getattr(a, f.name) for f in fields(TrainConfig)
-          if getattr(a, f.name, None) is not None and f.name != "command"}
+    kw = {
+        f.name: getattr(a, f.name)
+        for f in fields(TrainConfig)
+        if getattr(a, f.name, None) is not None and f.name != "command"
+    }
     try:
         cfg = TrainConfig(**kw, command=shlex.join(["han-explorer", *argv]))
         if cfg.cache_dir:
@@ -141,11 +163,17 @@ def _run_training(a: argparse.Namespace, records: Any) -> int:
                 bar = tqdm(total=rec.total_steps, unit="step", dynamic_ncols=True, file=sys.stderr)
         elif rec.kind == "step" and bar is not None:
             bar.update(1)
-            bar.set_postfix(epoch=rec.epoch, loss=f"{rec.loss:.3f}", docs_s=f"{rec.docs_per_s:.0f}",
-                            best_dev=f"{rec.best_dev_accuracy or 0:.4f}", refresh=False)
+            bar.set_postfix(
+                epoch=rec.epoch,
+                loss=f"{rec.loss:.3f}",
+                docs_s=f"{rec.docs_per_s:.0f}",
+                best_dev=f"{rec.best_dev_accuracy or 0:.4f}",
+                refresh=False,
+            )
         elif rec.kind == "eval":
-            (bar.write if bar else print)(f"{rec.message} (best {rec.best_dev_accuracy:.4f}, "
-                                          f"{rec.docs_per_s:.0f} docs/s)")
+            (bar.write if bar else print)(
+                f"{rec.message} (best {rec.best_dev_accuracy:.4f}, {rec.docs_per_s:.0f} docs/s)"
+            )
     if bar is not None:
         bar.close()
     if last is not None and last.kind == "done" and last.extra.get("rank", 0) == 0:
@@ -158,8 +186,10 @@ def _check_record(a: argparse.Namespace) -> None:
     from engine.runs import is_shipped_model
 
     if a.model is None:
-        raise UserError("--record writes into the model folder, and the shipped model is read-only: "
-                        "give --model DIR (a copy of it, or your own model)")
+        raise UserError(
+            "--record writes into the model folder, and the shipped model is read-only: "
+            "give --model DIR (a copy of it, or your own model)"
+        )
     if a.limit is not None:
         raise UserError("--record stores a figure for the whole dataset: drop --limit")
     if is_shipped_model(a.model):
@@ -184,9 +214,13 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
         report = evaluate(bundle, ds)
         if a.record:
             assert bundle.path is not None
-            update_metadata(bundle.path, **{f"{a.record}_accuracy": report["accuracy"],
-                                            f"{a.record}_evaluation": {**report, "data": a.data,
-                                                                       "data_sha256": ds.sha256}})
+            update_metadata(
+                bundle.path,
+                **{
+                    f"{a.record}_accuracy": report["accuracy"],
+                    f"{a.record}_evaluation": {**report, "data": a.data, "data_sha256": ds.sha256},
+                },
+            )
     except (ValueError, RuntimeError) as e:
         raise UserError(_one_line(e)) from None
     if a.json:
@@ -196,8 +230,10 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
             print(ds.skipped_summary(), file=sys.stderr)
         print(f"accuracy {report['accuracy']:.4f} on {report['n']} documents")
         for name, pc in report["per_class"].items():
-            print(f"  {name:>10}: precision {pc['precision']:.4f} recall {pc['recall']:.4f} "
-                  f"f1 {pc['f1']:.4f} n {pc['support']}")
+            print(
+                f"  {name:>10}: precision {pc['precision']:.4f} recall {pc['recall']:.4f} "
+                f"f1 {pc['f1']:.4f} n {pc['support']}"
+            )
     return 0
 
 
@@ -219,8 +255,9 @@ def _read_text(file: str) -> str:
     except TextFileError as e:
         raise UserError(str(e)) from None
     if len(text) > MAX_TEXT_CHARS:
-        raise UserError(f"standard input holds more than {MAX_TEXT_CHARS:,} characters, the most a review "
-                        f"may have")
+        raise UserError(
+            f"standard input holds more than {MAX_TEXT_CHARS:,} characters, the most a review may have"
+        )
     return text
 
 
@@ -272,7 +309,7 @@ def _cmd_gru_trace(a: argparse.Namespace) -> int:
     text = _gru_text(a)
     bundle = _load_model(a.model)
     try:
-        result = trace_text(bundle, text, a.encoder, a.direction, a.sentence - 1)   # the engine counts from 0
+        result = trace_text(bundle, text, a.encoder, a.direction, a.sentence - 1)  # the engine counts from 0
     except ValueError as e:  # empty text (InputError), sentence out of range
         raise UserError(str(e)) from None
     if a.json:
@@ -292,17 +329,20 @@ def _gru_table(result: Any, a: argparse.Namespace) -> str:
 
     where = f", sentence {a.sentence}" if a.encoder == "word" else ""
     order = "last token first" if a.direction == "backward" else "text order"
-    lines = [f"{a.encoder} GRU, {a.direction}{where}: {len(result)} steps ({order}), "
-             f"{result.hidden_size} units",
-             f"{'step':>4}  {'token':<16} {'mean z':>6} {'mean r':>6} {'|h|':>6}  top |Δh| (unit:Δh)"]
+    lines = [
+        f"{a.encoder} GRU, {a.direction}{where}: {len(result)} steps ({order}), {result.hidden_size} units",
+        f"{'step':>4}  {'token':<16} {'mean z':>6} {'mean r':>6} {'|h|':>6}  top |Δh| (unit:Δh)",
+    ]
     for t, token in enumerate(result.tokens):
         dh = result.h[t] - result.h_prev[t]
         top = np.argsort(-np.abs(dh), kind="stable")[:3]
         token = " ".join(terminal_safe(token).split())  # no controls; a sentence may span lines
         shown = token if len(token) <= 16 else token[:15] + "…"
         moves = " ".join(f"{int(u)}:{dh[u]:+.3f}" for u in top)
-        lines.append(f"{t:>4}  {shown:<16} {result.z[t].mean():>6.3f} {result.r[t].mean():>6.3f} "
-                     f"{np.linalg.norm(result.h[t]):>6.3f}  {moves}")
+        lines.append(
+            f"{t:>4}  {shown:<16} {result.z[t].mean():>6.3f} {result.r[t].mean():>6.3f} "
+            f"{np.linalg.norm(result.h[t]):>6.3f}  {moves}"
+        )
     return "\n".join(lines)
 
 

@@ -37,30 +37,50 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     src = c.add_mutually_exclusive_group(required=True)
     src.add_argument("--input", help="2-D array in a .npy file")
     src.add_argument("--image", help="an image file (PNG, ...), read as grey levels in [0, 1], like the app")
-    src.add_argument("--size", help=f"HxW: a random image of that size (seed 0); at most {MAX_IMAGE_SIDE} "
-                                    f"on a side and {MAX_IMAGE_PIXELS:,} pixels")
-    c.add_argument("--mask", required=True,
-                   help=f"K (a K x K box), box:K, gauss:K, sobel-x:K, sobel-y:K, sharpen:K (K odd, at most "
-                        f"{MAX_MASK}; 3 if left out), or a .npy file")
+    src.add_argument(
+        "--size",
+        help=f"HxW: a random image of that size (seed 0); at most {MAX_IMAGE_SIDE} "
+        f"on a side and {MAX_IMAGE_PIXELS:,} pixels",
+    )
+    c.add_argument(
+        "--mask",
+        required=True,
+        help=f"K (a K x K box), box:K, gauss:K, sobel-x:K, sobel-y:K, sharpen:K (K odd, at most "
+        f"{MAX_MASK}; 3 if left out), or a .npy file",
+    )
     bulk = " and ".join(BULK_STRATEGIES)
-    c.add_argument("--strategy", default="output_tile", choices=ALL_STRATEGIES,
-                   help=f"which kernel runs (default output_tile); {bulk} fills shared memory with one bulk "
-                        f"tensor copy (TMA) and needs a GPU of compute capability 9.0+ (the emulator runs "
-                        f"every strategy)")
+    c.add_argument(
+        "--strategy",
+        default="output_tile",
+        choices=ALL_STRATEGIES,
+        help=f"which kernel runs (default output_tile); {bulk} fills shared memory with one bulk "
+        f"tensor copy (TMA) and needs a GPU of compute capability 9.0+ (the emulator runs "
+        f"every strategy)",
+    )
     wide = " and ".join(WIDE_STRATEGIES)
-    c.add_argument("--tile", type=int, default=16,
-                   help=f"output tile edge (default 16); {wide}: the rows of a T x 128 tile")
+    c.add_argument(
+        "--tile",
+        type=int,
+        default=16,
+        help=f"output tile edge (default 16); {wide}: the rows of a T x 128 tile",
+    )
     c.add_argument("--backend", default="auto", choices=["auto", "cuda", "emulator"])
     c.add_argument("--output", help="write the result as .npy")
     c.add_argument("--json", action="store_true")
     from engine.conv_bench import add_arguments
 
-    b = sub.add_parser("conv-bench", help="time our convolution kernels against cuDNN, cupyx and a copy "
-                                          "(needs an NVIDIA GPU)")
-    b.add_argument("--json", action="store_true",
-                   help="print the whole record as JSON (progress goes to standard error)")
-    add_arguments(b, out_help="also write the record to this file (.json), or into this folder under a "
-                              "dated name that names the card")
+    b = sub.add_parser(
+        "conv-bench",
+        help="time our convolution kernels against cuDNN, cupyx and a copy (needs an NVIDIA GPU)",
+    )
+    b.add_argument(
+        "--json", action="store_true", help="print the whole record as JSON (progress goes to standard error)"
+    )
+    add_arguments(
+        b,
+        out_help="also write the record to this file (.json), or into this folder under a "
+        "dated name that names the card",
+    )
 
 
 def _read_image(a: argparse.Namespace) -> np.ndarray:
@@ -90,8 +110,10 @@ def _backend(name: str) -> str:
     if name == "auto":
         return "cuda" if cuda_available() else "emulator"
     if name == "cuda" and not cuda_available():
-        raise ConvUsageError("--backend cuda needs an NVIDIA GPU with PyCUDA (pip install .[cuda]); "
-                             "none was found: use --backend emulator")
+        raise ConvUsageError(
+            "--backend cuda needs an NVIDIA GPU with PyCUDA (pip install .[cuda]); "
+            "none was found: use --backend emulator"
+        )
     return name
 
 
@@ -99,7 +121,7 @@ def _compute(a: argparse.Namespace, image: np.ndarray, mask: np.ndarray, backend
     from engine.conv_emulator import emulate_geometry
     from engine.tiling import geometry
 
-    geom = geometry(image.shape[0], image.shape[1], mask.shape[0], a.strategy, a.tile)   # built once
+    geom = geometry(image.shape[0], image.shape[1], mask.shape[0], a.strategy, a.tile)  # built once
     info: dict[str, Any] = {"geometry": geom, "time_ms": None, "counters": None}
     if backend == "cuda":
         from engine.conv_cuda import run_cuda_geometry
@@ -138,23 +160,39 @@ def run(a: argparse.Namespace) -> int:
             np.save(f, info["output"], allow_pickle=False)
     geom, counters = info["geometry"], info["counters"]
     report = {
-        "strategy": a.strategy, "backend": backend, "image": list(image.shape), "mask": mask.shape[0],
-        "tile": list(geom.tile), "block": list(geom.block), "grid": list(geom.grid),
+        "strategy": a.strategy,
+        "backend": backend,
+        "image": list(image.shape),
+        "mask": mask.shape[0],
+        "tile": list(geom.tile),
+        "block": list(geom.block),
+        "grid": list(geom.grid),
         "shared_memory_bytes": geom.shared_bytes,
-        "counters": None if counters is None else {
-            "global_loads": counters.global_loads, "shared_loads": counters.shared_loads,
-            "mask_loads": counters.mask_loads, "outputs": counters.outputs,
-            "loads_per_output": counters.loads_per_output, "reuse": counters.reuse},
-        "time_ms": info["time_ms"], "notes": notes,
+        "counters": None
+        if counters is None
+        else {
+            "global_loads": counters.global_loads,
+            "shared_loads": counters.shared_loads,
+            "mask_loads": counters.mask_loads,
+            "outputs": counters.outputs,
+            "loads_per_output": counters.loads_per_output,
+            "reuse": counters.reuse,
+        },
+        "time_ms": info["time_ms"],
+        "notes": notes,
     }
     if a.json:
         print(json.dumps(report))
     else:
-        print(f"{a.strategy} on {backend}: image {image.shape[0]}x{image.shape[1]}, mask {mask.shape[0]}, "
-              f"tile {geom.tile}, block {geom.block}, grid {geom.grid}, shared {geom.shared_bytes} B")
+        print(
+            f"{a.strategy} on {backend}: image {image.shape[0]}x{image.shape[1]}, mask {mask.shape[0]}, "
+            f"tile {geom.tile}, block {geom.block}, grid {geom.grid}, shared {geom.shared_bytes} B"
+        )
         if counters is not None:
-            print(f"global loads {counters.global_loads} ({counters.loads_per_output:.2f} per output), "
-                  f"shared loads {counters.shared_loads}, reuse {counters.reuse:.2f}")
+            print(
+                f"global loads {counters.global_loads} ({counters.loads_per_output:.2f} per output), "
+                f"shared loads {counters.shared_loads}, reuse {counters.reuse:.2f}"
+            )
         if info["time_ms"]:
             print(f"median kernel time {info['time_ms']['median']:.4f} ms")
     return 0

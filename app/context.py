@@ -39,8 +39,9 @@ class AppContext(QObject):
     sentence_selected = Signal(str)
     view_requested = Signal(str)
 
-    def __init__(self, bundle: ModelBundle, settings: QSettings | None = None,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, bundle: ModelBundle, settings: QSettings | None = None, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.bundle = bundle
         self.settings = settings  # None: screenshot mode, nothing is read or written
@@ -68,8 +69,13 @@ class AppContext(QObject):
         """
         from engine.bundle import load_bundle
 
-        self.jobs.submit("model", load_bundle, Path(path), on_result=lambda _g, b: self.set_bundle(b),
-                         on_error=lambda _g, message: self.model_failed.emit(str(path), message))
+        self.jobs.submit(
+            "model",
+            load_bundle,
+            Path(path),
+            on_result=lambda _g, b: self.set_bundle(b),
+            on_error=lambda _g, message: self.model_failed.emit(str(path), message),
+        )
 
     def select_sentence(self, text: str) -> None:
         self.selected_sentence = text
@@ -80,21 +86,33 @@ def model_card(bundle: ModelBundle) -> list[tuple[str, str]]:
     """The model card's rows: what the model is, what it was trained on, how well it did."""
     meta = bundle.metadata
     cfg = bundle.config
-    rows = [("Folder", str(bundle.path) if bundle.path else "(in memory)"),
-            ("Classes", ", ".join(bundle.label_names)),
-            ("Vocabulary", f"{len(bundle.vocab):,} words"),
-            ("Architecture", f"HAN: embeddings {cfg.embed_dim}, word GRU 2×{cfg.word_hidden}, "
-                             f"sentence GRU 2×{cfg.sentence_hidden}"),
-            ("Length limits (training)", f"{bundle.limits.max_words} words per sentence, "
-                                         f"{bundle.limits.max_sentences} sentences per document")]
+    rows = [
+        ("Folder", str(bundle.path) if bundle.path else "(in memory)"),
+        ("Classes", ", ".join(bundle.label_names)),
+        ("Vocabulary", f"{len(bundle.vocab):,} words"),
+        (
+            "Architecture",
+            f"HAN: embeddings {cfg.embed_dim}, word GRU 2×{cfg.word_hidden}, "
+            f"sentence GRU 2×{cfg.sentence_hidden}",
+        ),
+        (
+            "Length limits (training)",
+            f"{bundle.limits.max_words} words per sentence, "
+            f"{bundle.limits.max_sentences} sentences per document",
+        ),
+    ]
     data = meta.get("dataset")
     if isinstance(data, dict):
         counts = data.get("class_counts")
         split = ""
         if "train_documents" in data:
             split = f"; {data['train_documents']:,} train, {data.get('dev_documents', 0):,} dev"
-        rows.append(("Dataset", f"{data.get('path', '?')} ({data.get('format', '?')}), "
-                                f"{data.get('rows', '?'):,} rows{split}"))
+        rows.append(
+            (
+                "Dataset",
+                f"{data.get('path', '?')} ({data.get('format', '?')}), {data.get('rows', '?'):,} rows{split}",
+            )
+        )
         if isinstance(counts, dict):
             rows.append(("Class counts", ", ".join(f"{k} {v:,}" for k, v in counts.items())))
     for key, title in (("dev_accuracy", "Dev accuracy"), ("test_accuracy", "Test accuracy")):
@@ -116,15 +134,27 @@ def _per_class_rows(ev: dict[str, Any]) -> list[tuple[str, str]]:
     per_class = ev.get("per_class")
     if isinstance(per_class, dict):
         for label, f in per_class.items():
-            if isinstance(f, dict) and all(isinstance(f.get(k), int | float)
-                                           for k in ("precision", "recall", "f1", "support")):
-                rows.append((f"Test, class {label}", f"precision {f['precision']:.3f}, recall "
-                             f"{f['recall']:.3f}, F1 {f['f1']:.3f} ({int(f['support']):,} documents)"))
+            if isinstance(f, dict) and all(
+                isinstance(f.get(k), int | float) for k in ("precision", "recall", "f1", "support")
+            ):
+                rows.append(
+                    (
+                        f"Test, class {label}",
+                        f"precision {f['precision']:.3f}, recall "
+                        f"{f['recall']:.3f}, F1 {f['f1']:.3f} ({int(f['support']):,} documents)",
+                    )
+                )
     labels, confusion = ev.get("labels"), ev.get("confusion")
-    if isinstance(labels, list) and isinstance(confusion, list) and len(confusion) == len(labels) \
-            and all(isinstance(r, list) and len(r) == len(labels) for r in confusion):
-        cells = "; ".join(f"true {t}: " + ", ".join(f"{n:,} as {p}" for p, n in zip(labels, row, strict=True))
-                          for t, row in zip(labels, confusion, strict=True))
+    if (
+        isinstance(labels, list)
+        and isinstance(confusion, list)
+        and len(confusion) == len(labels)
+        and all(isinstance(r, list) and len(r) == len(labels) for r in confusion)
+    ):
+        cells = "; ".join(
+            f"true {t}: " + ", ".join(f"{n:,} as {p}" for p, n in zip(labels, row, strict=True))
+            for t, row in zip(labels, confusion, strict=True)
+        )
         rows.append(("Test confusion", cells))
     return rows
 
@@ -197,29 +227,60 @@ def about_sections(bundle: ModelBundle) -> list[tuple[str, list[tuple[str, str]]
 
     title, _ = model_title(bundle)
     return [
-        ("HAN Explorer", [
-            ("Version", version("han-explorer")),
-            ("What it is", "A tool for learning how Hierarchical Attention Networks (Yang et al., NAACL "
-                           "2016), GRUs and tiled GPU convolutions work; every number is computed by "
-                           "the shipped code."),
-            ("Licence", "MIT"),
-        ]),
-        ("Model in use", [("Model", title), ("Folder", display_path(bundle.path)),
-                          ("Classes", ", ".join(bundle.label_names))]),
-        ("Data", [
-            ("IMDB reviews", "Large Movie Review Dataset, Maas et al. (ACL 2011), “Learning Word Vectors for "
-                             "Sentiment Analysis”. The shipped model was trained on its 25,000 training "
-                             "reviews. No licence is stated; the authors ask that the paper be cited. The "
-                             "texts are IMDb user reviews, for research and evaluation."),
-            ("Review polarity v2.0", "Pang & Lee (ACL 2004); used only to measure transfer, never to train. "
-                                     "No licence is stated; cite the paper."),
-            ("Sample reviews", "Written by the HAN Explorer team (MIT, as the app)."),
-            ("Datasets", "Read from a path, never shipped with the app."),
-        ]),
-        ("Libraries", [(name, f"{version(dist)} — {lic}") for name, dist, lic in (
-            ("Qt for Python (PySide6)", "PySide6-Essentials", "LGPL-3.0"),
-            ("PyTorch", "torch", "BSD-3-Clause"), ("NumPy", "numpy", "BSD-3-Clause"),
-            ("pyqtgraph", "pyqtgraph", "MIT"), ("superqt", "superqt", "BSD-3-Clause"),
-            ("safetensors", "safetensors", "Apache-2.0"), ("syntok", "syntok", "MIT"),
-            ("Pillow", "pillow", "MIT-CMU"))]),
+        (
+            "HAN Explorer",
+            [
+                ("Version", version("han-explorer")),
+                (
+                    "What it is",
+                    "A tool for learning how Hierarchical Attention Networks (Yang et al., NAACL "
+                    "2016), GRUs and tiled GPU convolutions work; every number is computed by "
+                    "the shipped code.",
+                ),
+                ("Licence", "MIT"),
+            ],
+        ),
+        (
+            "Model in use",
+            [
+                ("Model", title),
+                ("Folder", display_path(bundle.path)),
+                ("Classes", ", ".join(bundle.label_names)),
+            ],
+        ),
+        (
+            "Data",
+            [
+                (
+                    "IMDB reviews",
+                    "Large Movie Review Dataset, Maas et al. (ACL 2011), “Learning Word Vectors for "
+                    "Sentiment Analysis”. The shipped model was trained on its 25,000 training "
+                    "reviews. No licence is stated; the authors ask that the paper be cited. The "
+                    "texts are IMDb user reviews, for research and evaluation.",
+                ),
+                (
+                    "Review polarity v2.0",
+                    "Pang & Lee (ACL 2004); used only to measure transfer, never to train. "
+                    "No licence is stated; cite the paper.",
+                ),
+                ("Sample reviews", "Written by the HAN Explorer team (MIT, as the app)."),
+                ("Datasets", "Read from a path, never shipped with the app."),
+            ],
+        ),
+        (
+            "Libraries",
+            [
+                (name, f"{version(dist)} — {lic}")
+                for name, dist, lic in (
+                    ("Qt for Python (PySide6)", "PySide6-Essentials", "LGPL-3.0"),
+                    ("PyTorch", "torch", "BSD-3-Clause"),
+                    ("NumPy", "numpy", "BSD-3-Clause"),
+                    ("pyqtgraph", "pyqtgraph", "MIT"),
+                    ("superqt", "superqt", "BSD-3-Clause"),
+                    ("safetensors", "safetensors", "Apache-2.0"),
+                    ("syntok", "syntok", "MIT"),
+                    ("Pillow", "pillow", "MIT-CMU"),
+                )
+            ],
+        ),
     ]

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 __all__ = ["AUTO_RUN_PIXELS", "ConvController"]
 
 DEBOUNCE_MS = 120
-INLINE_IMAGE_PIXELS = 1 << 20    # larger patterns are drawn in a worker
+INLINE_IMAGE_PIXELS = 1 << 20  # larger patterns are drawn in a worker
 
 
 class ConvController(QObject):
@@ -88,7 +88,7 @@ class ConvController(QObject):
         self.view = view or ConvView()
         self.widget = self.view
         self.jobs = Jobs(asynchronous, self)
-        self.strategies = list(tiling.ALL_STRATEGIES)       # read at run time: strategies get added
+        self.strategies = list(tiling.ALL_STRATEGIES)  # read at run time: strategies get added
         self.params = ConvParams()
         self.geometry: TileGeometry | None = None
         self.error = ""
@@ -98,9 +98,9 @@ class ConvController(QObject):
         self.image: np.ndarray | None = None
         self.mask_kind = "Gaussian"
         self.mask = make_mask(self.mask_kind, self.params.mask_size)
-        self.block: tuple[int, int] | None = None      # None: start on the middle block
+        self.block: tuple[int, int] | None = None  # None: start on the middle block
         self.pixel: tuple[int, int] | None = None
-        self._pixel_offset: tuple[int, int] | None = None   # the chosen pixel's place in its tile
+        self._pixel_offset: tuple[int, int] | None = None  # the chosen pixel's place in its tile
         self.block_view: BlockDisplay | None = None
         self.card = occupancy.DEFAULT_CARD
         self.registers_override: int | None = None
@@ -169,16 +169,19 @@ class ConvController(QObject):
             return
         try:
             defaults = (("height", 100), ("width", 150), ("mask_size", 5), ("tile", 16))
-            height, width, mask_size, tile = (int(setting_number(s.value(f"conv/{k}"), d))
-                                              for k, d in defaults)
+            height, width, mask_size, tile = (
+                int(setting_number(s.value(f"conv/{k}"), d)) for k, d in defaults
+            )
             p = ConvParams(height, width, mask_size, tile, str(s.value("conv/strategy", "output_tile")))
             tiling.geometry(p.height, p.width, p.mask_size, p.strategy, p.tile)
             check_image_size(p.height, p.width)
             self.params = p
         except (TypeError, ValueError):
             self.params = ConvParams()
-        pattern, kind, card = (str(s.value(f"conv/{k}", d)) for k, d in
-                               (("pattern", "circles"), ("mask_kind", "Gaussian"), ("card", self.card)))
+        pattern, kind, card = (
+            str(s.value(f"conv/{k}", d))
+            for k, d in (("pattern", "circles"), ("mask_kind", "Gaussian"), ("card", self.card))
+        )
         self.pattern = pattern if pattern in PATTERNS else "circles"
         self.mask_kind = kind if kind in MASKS else "Gaussian"
         self.card = card if card in occupancy.CARDS else occupancy.DEFAULT_CARD
@@ -189,10 +192,16 @@ class ConvController(QObject):
         if s is None:
             return
         p = self.params
-        for key, value in (("height", p.height), ("width", p.width), ("mask_size", p.mask_size),
-                           ("tile", p.tile), ("strategy", p.strategy), ("pattern", self.pattern),
-                           ("mask_kind", self.mask_kind if self.mask_kind in MASKS else "Gaussian"),
-                           ("card", self.card)):
+        for key, value in (
+            ("height", p.height),
+            ("width", p.width),
+            ("mask_size", p.mask_size),
+            ("tile", p.tile),
+            ("strategy", p.strategy),
+            ("pattern", self.pattern),
+            ("mask_kind", self.mask_kind if self.mask_kind in MASKS else "Gaussian"),
+            ("card", self.card),
+        ):
             s.setValue(f"conv/{key}", value)
 
     def _describe_gpu(self) -> str:
@@ -214,8 +223,10 @@ class ConvController(QObject):
         if self.gpu:
             return f"Runs on the {self.gpu_text} (PyCUDA kernels from kernels/conv2d.cu)."
         reason = self.no_gpu_reason()
-        return (f"Runs on the CPU emulator (each strategy's index arithmetic in numpy, block by block): "
-                f"no GPU here ({reason.split(';')[0]}).")
+        return (
+            f"Runs on the CPU emulator (each strategy's index arithmetic in numpy, block by block): "
+            f"no GPU here ({reason.split(';')[0]})."
+        )
 
     # -- parameters, image, mask --------------------------------------------------------------------
     def _on_params_edited(self, _params: Any) -> None:
@@ -282,8 +293,9 @@ class ConvController(QObject):
         self.source, self.file_values, self.file_name = "file", values, Path(path).name
         self.view.set_message(f"Opened {self.file_name} ({values.shape[0]}×{values.shape[1]}).")
         p = self.params
-        self.apply_params(ConvParams(values.shape[0], values.shape[1], p.mask_size, p.tile, p.strategy),
-                          new_image=True)
+        self.apply_params(
+            ConvParams(values.shape[0], values.shape[1], p.mask_size, p.tile, p.strategy), new_image=True
+        )
         return True
 
     def set_mask_kind(self, kind: str) -> None:
@@ -305,11 +317,11 @@ class ConvController(QObject):
             return
         if self.mask_kind in MASKS:
             self.mask = make_mask(self.mask_kind, k)
-        else:          # a typed mask keeps its centre: crop or pad with zeros
+        else:  # a typed mask keeps its centre: crop or pad with zeros
             old, new = self.mask, np.zeros((k, k), np.float32)
             n = min(k, old.shape[0])
             a, b = (k - n) // 2, (old.shape[0] - n) // 2
-            new[a:a + n, a:a + n] = old[b:b + n, b:b + n]
+            new[a : a + n, a : a + n] = old[b : b + n, b : b + n]
             self.mask = new
         self.view.set_mask(self.mask_kind, self.mask)
 
@@ -324,8 +336,18 @@ class ConvController(QObject):
         inline = p.height * p.width <= INLINE_IMAGE_PIXELS
         if not inline:
             self.view.set_message(f"Drawing a {p.height}×{p.width} image…")
-        self.jobs.submit("image", image_job, self.source, self.pattern, self.file_values, p.height, p.width,
-                         on_result=self._on_image, on_error=self._on_error, inline=inline)
+        self.jobs.submit(
+            "image",
+            image_job,
+            self.source,
+            self.pattern,
+            self.file_values,
+            p.height,
+            p.width,
+            on_result=self._on_image,
+            on_error=self._on_error,
+            inline=inline,
+        )
 
     def _on_image(self, _gen: int, values: np.ndarray) -> None:
         self.image = values
@@ -347,13 +369,15 @@ class ConvController(QObject):
         rows, cols = geom.block_output(by, bx)
         if pixel is not None:
             self._pixel_offset = (pixel[0] - rows.start, pixel[1] - cols.start)
-        elif self._pixel_offset is not None:              # the same place in the next tile
+        elif self._pixel_offset is not None:  # the same place in the next tile
             pixel = (rows.start + self._pixel_offset[0], cols.start + self._pixel_offset[1])
         else:
             pixel = ((rows.start + rows.stop - 1) // 2, (cols.start + cols.stop - 1) // 2)
         self.block = (by, bx)
-        self.pixel = (min(max(rows.start, pixel[0]), rows.stop - 1),
-                      min(max(cols.start, pixel[1]), cols.stop - 1))
+        self.pixel = (
+            min(max(rows.start, pixel[0]), rows.stop - 1),
+            min(max(cols.start, pixel[1]), cols.stop - 1),
+        )
         self.show_block()
 
     def select_pixel(self, y: int, x: int) -> None:
@@ -397,8 +421,13 @@ class ConvController(QObject):
             return
         self.counters = None
         self.view.set_counters(None, busy=True)
-        self.jobs.submit("counters", counters_job, self.geometry, on_result=self._on_counters,
-                         on_error=self._on_counters_error)
+        self.jobs.submit(
+            "counters",
+            counters_job,
+            self.geometry,
+            on_result=self._on_counters,
+            on_error=self._on_counters_error,
+        )
 
     def _on_counters(self, _gen: int, counters: Counters) -> None:
         self._counters_cache[self.params] = counters
@@ -417,11 +446,15 @@ class ConvController(QObject):
             return regs, f"{regs} registers per thread: from the kernel compiled for the last GPU run."
         regs = benchmark_registers(self.compare.benchmark, p.strategy, p.mask_size, p.tile)
         if regs is not None and self.compare.benchmark_path is not None:
-            return regs, (f"{regs} registers per thread: what nvcc gave {p.strategy} (mask {p.mask_size}, "
-                          f"tile {p.tile}) in {self.compare.benchmark_path.name}.")
+            return regs, (
+                f"{regs} registers per thread: what nvcc gave {p.strategy} (mask {p.mask_size}, "
+                f"tile {p.tile}) in {self.compare.benchmark_path.name}."
+            )
         d = occupancy.DEFAULT_REGISTERS
-        return d, (f"{d} registers per thread: assumed (no compiled kernel of this configuration seen yet; "
-                   f"a GPU run or a benchmark JSON tells).")
+        return d, (
+            f"{d} registers per thread: assumed (no compiled kernel of this configuration seen yet; "
+            f"a GPU run or a benchmark JSON tells)."
+        )
 
     def show_counters(self) -> None:
         if self.geometry is None or self.counters is None:
@@ -482,8 +515,9 @@ class ConvController(QObject):
         """This explorer has no text: accepted and ignored (the main window offers text to every view)."""
 
     def _open_image_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.view, "Open an image", "",
-                                              "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self.view, "Open an image", "", "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff);;All files (*)"
+        )
         if path:
             self.open_image(path)
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CompareTab", "HardwareTab", "RunTab"]
 
-AUTO_RUN_PIXELS = 512 * 512      # the emulator runs by itself up to here (well under a second)
+AUTO_RUN_PIXELS = 512 * 512  # the emulator runs by itself up to here (well under a second)
 
 
 class RunTab(QObject):
@@ -50,8 +50,11 @@ class RunTab(QObject):
         if x.gpu or x.image.size <= AUTO_RUN_PIXELS:
             self.start()
         else:
-            x.view.set_run(None, f"Press Run: the emulator takes a while on {x.image.shape[0]}×"
-                                 f"{x.image.shape[1]} pixels (progress shown, Cancel stops it).")
+            x.view.set_run(
+                None,
+                f"Press Run: the emulator takes a while on {x.image.shape[0]}×"
+                f"{x.image.shape[1]} pixels (progress shown, Cancel stops it).",
+            )
 
     def start(self) -> None:
         """Convolve the image with the mask: on the GPU when there is one, else on the emulator."""
@@ -62,8 +65,18 @@ class RunTab(QObject):
             x.view.set_run(None, "The image is still being drawn; run again in a moment.")
             return
         x.view.set_busy(True, 0.0, "Starting…")
-        x.jobs.submit("run", run_job, x.image, x.mask, x.geometry, x.gpu, x.gpu_text, on_result=self._on_run,
-                      on_error=self._on_error, on_progress=lambda _g, v: x.view.set_busy(True, v[0], v[1]))
+        x.jobs.submit(
+            "run",
+            run_job,
+            x.image,
+            x.mask,
+            x.geometry,
+            x.gpu,
+            x.gpu_text,
+            on_result=self._on_run,
+            on_error=self._on_error,
+            on_progress=lambda _g, v: x.view.set_busy(True, v[0], v[1]),
+        )
 
     def _on_run(self, gen: int, result: tuple[RunDisplay, int | None]) -> None:
         run, registers = result
@@ -96,9 +109,12 @@ class CompareTab(QObject):
 
         runs = recorded_runs()
         if not runs:
-            self.x.view.set_compare(None, "No benchmark is recorded in this copy of the app: time the "
-                                          "strategies here, or open a benchmark JSON (conv-bench writes "
-                                          "one).")
+            self.x.view.set_compare(
+                None,
+                "No benchmark is recorded in this copy of the app: time the "
+                "strategies here, or open a benchmark JSON (conv-bench writes "
+                "one).",
+            )
             return
         self.benchmark, self.benchmark_path = runs[0].record, Path(runs[0].name)
         self.show_benchmark()
@@ -131,8 +147,10 @@ class CompareTab(QObject):
             mask = k if k in masks else (5 if 5 in masks else (masks[0] if masks else 0))
         self.state = ("benchmark", size, mask)
         b = self.benchmark
-        source = (f"From {self.benchmark_path.name} ({b.get('benchmark', 'benchmark')}, "
-                  f"{str(b.get('timestamp', ''))[:10]}). Orange: the strategy chosen here.")
+        source = (
+            f"From {self.benchmark_path.name} ({b.get('benchmark', 'benchmark')}, "
+            f"{str(b.get('timestamp', ''))[:10]}). Orange: the strategy chosen here."
+        )
         x.view.set_compare(compare_from_benchmark(b, source, size, mask, x.params.strategy))
         x.compare_applied.emit("benchmark")
 
@@ -142,9 +160,18 @@ class CompareTab(QObject):
         if x.geometry is None or x.image is None or x.image.shape != (p.height, p.width):
             return
         x.view.compare.set_busy(True, 0.0, "Timing…")
-        x.jobs.submit("compare", compare_job, x.image, x.mask, p.tile, list(x.strategies), x.gpu,
-                      on_result=self._on_times, on_error=self._on_error,
-                      on_progress=lambda _g, v: x.view.compare.set_busy(True, v[0], v[1]))
+        x.jobs.submit(
+            "compare",
+            compare_job,
+            x.image,
+            x.mask,
+            p.tile,
+            list(x.strategies),
+            x.gpu,
+            on_result=self._on_times,
+            on_error=self._on_error,
+            on_progress=lambda _g, v: x.view.compare.set_busy(True, v[0], v[1]),
+        )
 
     def _on_times(self, gen: int, result: tuple[dict[str, float], list[str]]) -> None:
         times, skipped = result
@@ -170,8 +197,9 @@ class CompareTab(QObject):
     def open_dialog(self) -> None:
         folder = self.benchmark_path.parent if self.benchmark_path is not None else None
         start = str(folder) if folder is not None and folder.name else ""
-        path, _ = QFileDialog.getOpenFileName(self.x.view, "Open a convolution benchmark", start,
-                                              "JSON (*.json);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self.x.view, "Open a convolution benchmark", start, "JSON (*.json);;All files (*)"
+        )
         if path:
             self.load(path)
 
@@ -188,10 +216,14 @@ class HardwareTab(QObject):
     def reason(self) -> str:
         x = self.x
         if x.gpu:
-            return ("Runs the instrumented kernel once for the selected block and shows the slots each "
-                    "thread actually wrote, checked against the engine's plan.")
-        return ("Needs an NVIDIA GPU with PyCUDA, and there is none here, so the view shows the engine's "
-                f"load plan (what the emulator executes). Reason: {x.no_gpu_reason()}")
+            return (
+                "Runs the instrumented kernel once for the selected block and shows the slots each "
+                "thread actually wrote, checked against the engine's plan."
+            )
+        return (
+            "Needs an NVIDIA GPU with PyCUDA, and there is none here, so the view shows the engine's "
+            f"load plan (what the emulator executes). Reason: {x.no_gpu_reason()}"
+        )
 
     def set_on(self, on: bool) -> None:
         x = self.x
@@ -213,15 +245,23 @@ class HardwareTab(QObject):
         if p.strategy not in tiling.SHARED_STRATEGIES:
             x.view.set_hardware_result(
                 f"{p.strategy} loads nothing into shared memory, so there is no load map to record; it works "
-                f"with {', '.join(tiling.SHARED_STRATEGIES)}.")
+                f"with {', '.join(tiling.SHARED_STRATEGIES)}."
+            )
             return
         if x.image is None or x.image.shape != (p.height, p.width) or x.geometry is None or x.block is None:
             return
         x.view.set_hardware_result(f"Recording block {x.block} on the GPU…")
         key = self.key()
-        x.jobs.submit("hardware", hardware_job, x.image, x.mask, x.geometry, x.block,
-                      on_result=lambda _g, rec: self._on_records(key, rec),
-                      on_error=lambda _g, m: x.view.set_hardware_result(f"Recording failed: {m}"))
+        x.jobs.submit(
+            "hardware",
+            hardware_job,
+            x.image,
+            x.mask,
+            x.geometry,
+            x.block,
+            on_result=lambda _g, rec: self._on_records(key, rec),
+            on_error=lambda _g, m: x.view.set_hardware_result(f"Recording failed: {m}"),
+        )
 
     def _on_records(self, key: tuple[Any, ...], records: dict[str, np.ndarray]) -> None:
         self.records[key] = records

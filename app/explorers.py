@@ -21,9 +21,9 @@ __all__ = ["EXPLORERS", "Explorer", "ExplorerSpec", "explorer_names"]
 class Explorer(Protocol):
     """What the main window needs of an explorer's controller."""
 
-    name: str            # ``--view`` and ``view_requested`` use it
-    title: str           # the tab's label
-    widget: Any          # the QWidget the tab shows
+    name: str  # ``--view`` and ``view_requested`` use it
+    title: str  # the tab's label
+    widget: Any  # the QWidget the tab shows
 
     @property
     def busy(self) -> bool:
@@ -47,9 +47,9 @@ class ExplorerFactory(Protocol):
 
 @dataclass(frozen=True)
 class ExplorerSpec:
-    name: str       # used by --view and by explorers asking for one another
-    title: str      # the tab's label
-    factory: str    # "module:Class" of the controller, imported when the window is built
+    name: str  # used by --view and by explorers asking for one another
+    title: str  # the tab's label
+    factory: str  # "module:Class" of the controller, imported when the window is built
 
     def load(self) -> ExplorerFactory:
         module, _, cls = self.factory.partition(":")

@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = ["GRUController"]
 
-DEBOUNCE_MS = 250      # typing pauses longer than this re-trace
-THROTTLE_MS = 40       # what-if sliders re-trace at most this often
+DEBOUNCE_MS = 250  # typing pauses longer than this re-trace
+THROTTLE_MS = 40  # what-if sliders re-trace at most this often
 DEFAULT_SAMPLE = "mixed_feelings"
 
 
@@ -69,9 +69,9 @@ class GRUController(QObject):
         self.display: GRUDisplay | None = None
         self.flow: FlowDisplay | None = None
         self.applied_generation = 0
-        self._prepared: Prepared | None = None   # engine inputs of the last trace, reused by what-if runs
-        self._dirty = False               # a request waits until the view is shown
-        self._typed = False               # typed text waits for the debouncer
+        self._prepared: Prepared | None = None  # engine inputs of the last trace, reused by what-if runs
+        self._dirty = False  # a request waits until the view is shown
+        self._typed = False  # typed text waits for the debouncer
         self._debounce = QSignalDebouncer(parent=self)
         self._debounce.setTimeout(DEBOUNCE_MS)
         self._debounce.triggered.connect(self._on_debounced)
@@ -81,7 +81,7 @@ class GRUController(QObject):
         self._wire()
         self._restore()
         self.view.set_text(context.selected_sentence or _default_text())
-        self._dirty = True                # traced when the view is first shown, or by set_text
+        self._dirty = True  # traced when the view is first shown, or by set_text
 
     @property
     def asynchronous(self) -> bool:
@@ -113,7 +113,7 @@ class GRUController(QObject):
             return
         self.view.set_encoder(str(s.value("gru/encoder", "word")))
         self.view.set_direction(str(s.value("gru/direction", "forward")))
-        self.view.set_speed(setting_number(s.value("gru/speed"), 2.0))   # a hand-edited file: 2.0
+        self.view.set_speed(setting_number(s.value("gru/speed"), 2.0))  # a hand-edited file: 2.0
 
     def _save(self, key: str, value: Any) -> None:
         if self.context.settings is not None:
@@ -133,7 +133,7 @@ class GRUController(QObject):
         self.set_text(text)
 
     def _on_text_edited(self) -> None:
-        self.jobs.invalidate("trace")     # whatever is running now is stale
+        self.jobs.invalidate("trace")  # whatever is running now is stale
         if self.asynchronous:
             self._typed = True
             self._debounce.throttle()
@@ -150,7 +150,7 @@ class GRUController(QObject):
 
     def _on_offsets_changed(self) -> None:
         if self.asynchronous:
-            self._throttle.throttle()    # at once, then at most every THROTTLE_MS while dragged
+            self._throttle.throttle()  # at once, then at most every THROTTLE_MS while dragged
         else:
             self.request()
 
@@ -168,30 +168,46 @@ class GRUController(QObject):
         self._typed = False
         if self.asynchronous and not self.view.isVisible():
             self.jobs.invalidate("trace")
-            self._dirty = True            # computed when the view is shown
+            self._dirty = True  # computed when the view is shown
             return
         self._dirty = False
         v = self.view
-        req = TraceRequest(self.context.bundle, v.text(), v.encoder, v.direction, v.sentence,
-                           tuple(sorted(v.offsets.items())), self._prepared)
+        req = TraceRequest(
+            self.context.bundle,
+            v.text(),
+            v.encoder,
+            v.direction,
+            v.sentence,
+            tuple(sorted(v.offsets.items())),
+            self._prepared,
+        )
         if not req.text.strip():
             self.jobs.cancel("trace")
             self.jobs.cancel("flow")
             self._apply(self.generation, None)
             self.view.set_message("Type a sentence to step through.")
             return
-        self.jobs.submit("trace", trace_job, req, on_result=self._on_trace, on_error=self._fail,
-                         policy="queue")
+        self.jobs.submit(
+            "trace", trace_job, req, on_result=self._on_trace, on_error=self._fail, policy="queue"
+        )
 
     def _on_trace(self, gen: int, result: tuple[Prepared, GRUDisplay]) -> None:
         prepared, display = result
         self._prepared = prepared
         self._apply(gen, display)
-        self.view.set_message(f"{count(display.n_steps, 'step')}, {count(display.hidden_size, 'unit')}; "
-                              f"traced in {display.seconds * 1000:.0f} ms.")
-        self.jobs.submit("flow", flow_job, prepared, tuple(sorted(display.offsets.items())),
-                         on_result=partial(self._on_flow, gen), on_error=self._fail_flow,
-                         policy="queue")
+        self.view.set_message(
+            f"{count(display.n_steps, 'step')}, {count(display.hidden_size, 'unit')}; "
+            f"traced in {display.seconds * 1000:.0f} ms."
+        )
+        self.jobs.submit(
+            "flow",
+            flow_job,
+            prepared,
+            tuple(sorted(display.offsets.items())),
+            on_result=partial(self._on_flow, gen),
+            on_error=self._fail_flow,
+            policy="queue",
+        )
 
     def _apply(self, gen: int, display: GRUDisplay | None) -> None:
         self.display, self.flow = display, None
@@ -201,7 +217,7 @@ class GRUController(QObject):
         self.display_applied.emit(gen)
 
     def _on_flow(self, gen: int, _flow_gen: int, flow: FlowDisplay) -> None:
-        if gen != self.generation:        # the trace it belongs to was superseded meanwhile
+        if gen != self.generation:  # the trace it belongs to was superseded meanwhile
             return
         self.flow = flow
         self.view.set_flow(flow)
@@ -224,7 +240,7 @@ class GRUController(QObject):
         return self.jobs.wait_idle(timeout_ms, also=lambda: self.busy)
 
     def shutdown(self) -> None:
-        self._typed = False               # running workers finish; their results are dropped
+        self._typed = False  # running workers finish; their results are dropped
         self._debounce.cancel()
         self._throttle.cancel()
         self.jobs.shutdown()

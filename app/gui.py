@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["GuiError", "build_window", "has_display", "run", "screenshot"]
 
 ORGANIZATION, APPLICATION = "HAN Explorer", "han-explorer"
-SCREENSHOT_SIZE = (1366, 768)   # a common laptop screen: what the docs show
+SCREENSHOT_SIZE = (1366, 768)  # a common laptop screen: what the docs show
 START_SAMPLE = "mixed_feelings"
 
 
@@ -69,7 +69,7 @@ def _load(model: str | Path | None, settings: QSettings | None) -> tuple[ModelBu
     if last:
         try:
             return load_bundle(str(last)), ""
-        except Exception as e:   # whatever a folder changed since does, the app still starts
+        except Exception as e:  # whatever a folder changed since does, the app still starts
             from app.jobs import error_message
 
             assert settings is not None
@@ -79,8 +79,12 @@ def _load(model: str | Path | None, settings: QSettings | None) -> tuple[ModelBu
     return load_bundle(model_dir()), ""
 
 
-def build_window(model: str | Path | None = None, settings: QSettings | None = None,
-                 asynchronous: bool = True, text: str | None = None) -> MainWindow:
+def build_window(
+    model: str | Path | None = None,
+    settings: QSettings | None = None,
+    asynchronous: bool = True,
+    text: str | None = None,
+) -> MainWindow:
     """The main window on ``model`` (or the last/shipped one) showing ``text`` (or a sample)."""
     application()
     bundle, note = _load(model, settings)
@@ -106,8 +110,12 @@ def _read(path: str | None) -> str | None:
         raise GuiError(str(e)) from None
 
 
-def run(model: str | None = None, view: str | None = None, text_file: str | None = None,
-        quit_after_ms: int | None = None) -> int:
+def run(
+    model: str | None = None,
+    view: str | None = None,
+    text_file: str | None = None,
+    quit_after_ms: int | None = None,
+) -> int:
     """Open the main window and run the event loop until it closes."""
     if QApplication.instance() is None:
         check_platform()
@@ -117,14 +125,19 @@ def run(model: str | None = None, view: str | None = None, text_file: str | None
         window.show_view(view)
     window.show()
     window.raise_()
-    window.activateWindow()     # typing goes to the new window, even where no window manager gives focus
+    window.activateWindow()  # typing goes to the new window, even where no window manager gives focus
     if quit_after_ms is not None:
         QTimer.singleShot(quit_after_ms, window.close)
     return app.exec()
 
 
-def screenshot(out: str | Path, view: str = "attention", text_file: str | None = None,
-               model: str | None = None, size: tuple[int, int] = SCREENSHOT_SIZE) -> Path:
+def screenshot(
+    out: str | Path,
+    view: str = "attention",
+    text_file: str | None = None,
+    model: str | None = None,
+    size: tuple[int, int] = SCREENSHOT_SIZE,
+) -> Path:
     """Render the window offscreen with ``view`` (and ``text_file``) to the PNG ``out``.
 
     Settings are neither read nor written, so the picture depends only on the arguments.

@@ -40,7 +40,7 @@ from engine.steps import run_to_end
 __all__ = ["Jobs", "error_message"]
 
 Policy = Literal["supersede", "queue"]
-_USER_ERRORS = (ValueError, OSError, MemoryError)   # their messages are written for the user
+_USER_ERRORS = (ValueError, OSError, MemoryError)  # their messages are written for the user
 
 
 def error_message(e: BaseException, limit: int = 400) -> str:
@@ -72,7 +72,7 @@ def _guarded(fn: Callable[..., Any], args: tuple[Any, ...]) -> Generator[Any, No
         if inspect.isgenerator(result):
             result = yield from result
         return _Outcome(value=result)
-    except Exception as e:   # every one: the controller decides what the user sees
+    except Exception as e:  # every one: the controller decides what the user sees
         return _Outcome(error=e)
 
 
@@ -89,7 +89,7 @@ class _Job:
 @dataclass
 class _Lane:
     generation: int = 0
-    running: tuple[int, Any] | None = None        # (generation, worker)
+    running: tuple[int, Any] | None = None  # (generation, worker)
     waiting: _Job | None = None
 
 
@@ -110,7 +110,7 @@ class Jobs(QObject):
     def __init__(self, asynchronous: bool = True, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.asynchronous = asynchronous
-        self.dropped = 0          # results of stale generations that were not applied (tests read it)
+        self.dropped = 0  # results of stale generations that were not applied (tests read it)
         self._lanes: dict[str, _Lane] = {}
         self._closed = False
         self._was_busy = False
@@ -134,10 +134,17 @@ class Jobs(QObject):
         return lane.generation
 
     # -- submitting ---------------------------------------------------------------------------------
-    def submit(self, kind: str, fn: Callable[..., Any], *args: Any,
-               on_result: Callable[[int, Any], None], on_error: Callable[[int, str], None] | None = None,
-               on_progress: Callable[[int, Any], None] | None = None, policy: Policy = "supersede",
-               inline: bool = False) -> int:
+    def submit(
+        self,
+        kind: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_result: Callable[[int, Any], None],
+        on_error: Callable[[int, str], None] | None = None,
+        on_progress: Callable[[int, Any], None] | None = None,
+        policy: Policy = "supersede",
+        inline: bool = False,
+    ) -> int:
         """Run ``fn(*args)`` for ``kind``; returns its generation.
 
         ``on_result(generation, value)``, ``on_error(generation, message)`` and
@@ -154,7 +161,7 @@ class Jobs(QObject):
             self._run_inline(kind, job)
             return job.generation
         if lane.running is not None and policy == "queue":
-            lane.waiting = job            # replaces an older waiting one
+            lane.waiting = job  # replaces an older waiting one
             self._notify()
             return job.generation
         self._stop(lane)
@@ -185,7 +192,7 @@ class Jobs(QObject):
 
     def _stop(self, lane: _Lane) -> None:
         if lane.running is not None:
-            lane.running[1].quit()        # a generator stops at its next yield; its result is dropped
+            lane.running[1].quit()  # a generator stops at its next yield; its result is dropped
             lane.running = None
 
     # -- responses (GUI thread) ---------------------------------------------------------------------

@@ -23,7 +23,7 @@ from app.widgets import AboutDialog, KeyboardDialog, ModelCardDialog
 
 __all__ = ["MainWindow", "default_geometry", "fits_a_screen", "freeze_heap"]
 
-MIN_SIZE = QSize(640, 480)      # below this the views stop making sense; 1024 x 700 is fully usable
+MIN_SIZE = QSize(640, 480)  # below this the views stop making sense; 1024 x 700 is fully usable
 
 
 def default_geometry(available: QRect) -> QRect:
@@ -44,8 +44,11 @@ def fits_a_screen(frame: QRect, screens: list[QRect]) -> bool:
     title = QRect(frame.left(), frame.top(), frame.width(), min(frame.height(), 30))
     for s in screens:
         shared = title.intersected(s)
-        if shared.width() >= min(200, frame.width() // 2) and frame.width() <= s.width() \
-                and frame.height() <= s.height():
+        if (
+            shared.width() >= min(200, frame.width() // 2)
+            and frame.width() <= s.width()
+            and frame.height() <= s.height()
+        ):
             return True
     return False
 
@@ -155,8 +158,11 @@ class MainWindow(QMainWindow):
 
     def export_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export the attention view", "attention.html",
-            "HTML page (*.html);;PNG image (*.png);;JSON, all weights (*.json)")
+            self,
+            "Export the attention view",
+            "attention.html",
+            "HTML page (*.html);;PNG image (*.png);;JSON, all weights (*.json)",
+        )
         if path:
             self._guard(lambda: self.attention.save(path))
 
@@ -171,7 +177,7 @@ class MainWindow(QMainWindow):
 
     def _open_dialog(self, dialog: Any) -> Any:
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()    # window-modal, not exec(): the window keeps running
+        dialog.open()  # window-modal, not exec(): the window keeps running
         return dialog
 
     def _guard(self, action: Any) -> None:
@@ -183,13 +189,15 @@ class MainWindow(QMainWindow):
     def show_error(self, title: str, message: str) -> None:
         self.last_error = message
         box = QMessageBox(QMessageBox.Icon.Critical, title, message, QMessageBox.StandardButton.Ok, self)
-        box.setTextFormat(Qt.TextFormat.PlainText)   # messages quote file names and file contents
+        box.setTextFormat(Qt.TextFormat.PlainText)  # messages quote file names and file contents
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()  # not exec(): the window keeps running
 
     def _on_model_failed(self, path: str, message: str) -> None:
-        self.show_error("This model cannot be used",
-                        f"{message}\n\nStill using the model in {self.context.model_path or 'memory'}.")
+        self.show_error(
+            "This model cannot be used",
+            f"{message}\n\nStill using the model in {self.context.model_path or 'memory'}.",
+        )
 
     def _show_model(self) -> None:
         title, status = model_title(self.context.bundle)
@@ -220,8 +228,11 @@ class MainWindow(QMainWindow):
     def _restore(self) -> None:
         s = self.context.settings
         geometry = s.value("window/geometry") if s is not None else None
-        if not (isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)
-                and fits_a_screen(self.frameGeometry(), _screens())):
+        if not (
+            isinstance(geometry, QByteArray)
+            and self.restoreGeometry(geometry)
+            and fits_a_screen(self.frameGeometry(), _screens())
+        ):
             self.place_default()
         if s is not None:
             self.show_view(str(s.value("window/view", "attention")))

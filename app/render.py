@@ -112,7 +112,7 @@ def _make_styles() -> list[str]:
     """Escape prefixes per level: 24-bit background, and black or white text, whichever contrasts more."""
     styles = []
     for k in range(_LEVELS):
-        rgb = color(DEFAULT_COLORMAP, k / (_LEVELS - 1))   # ColorBrewer OrRd
+        rgb = color(DEFAULT_COLORMAP, k / (_LEVELS - 1))  # ColorBrewer OrRd
         fg = "0;0;0" if luminance(rgb) > 0.179 else "255;255;255"
         styles.append(f"\x1b[48;2;{rgb[0]};{rgb[1]};{rgb[2]}m\x1b[38;2;{fg}m")
     return styles
@@ -373,8 +373,9 @@ table.sentences .meter span { background: #2563eb; }
 """
 
 
-def _word_style(w: float, sw: float, top_word: float, top_product: float, mode: str,
-                colormap: str | None) -> str:
+def _word_style(
+    w: float, sw: float, top_word: float, top_product: float, mode: str, colormap: str | None
+) -> str:
     """The inline style of one word: its background by weight (and text colour on a dark map)."""
     if mode == "product":
         t = w * sw / top_product if top_product > 0.0 and w > 0.0 and sw > 0.0 else 0.0
@@ -394,20 +395,26 @@ def _legend_scale(mode: str, colormap: str | None, top_product: float) -> str:
     if colormap is not None:
         stops = ", ".join(hex_color(color(colormap, k / 8)) for k in range(9))
         style = f' style="background: linear-gradient(to right, {stops})"'
-    return (f'<span class="item"><span>{label}: 0</span><span class="scale"{style}></span>'
-            f"<span>{high}</span></span>")
+    return (
+        f'<span class="item"><span>{label}: 0</span><span class="scale"{style}></span>'
+        f"<span>{high}</span></span>"
+    )
 
 
 def _legend_note(mode: str) -> str:
     if mode == "product":
-        return ('<p class="note">A word\'s shading is its attention weight within its sentence times its '
-                "sentence's weight, scaled so that the heaviest such product in the review is darkest; a "
-                "sentence's left strip is its attention weight in the document, scaled to the heaviest "
-                "sentence. Hover a word for its exact weights.</p>")
-    return ('<p class="note">A word\'s shading is its attention weight <em>within its sentence</em>, '
-            "scaled so that the sentence's heaviest word is darkest; a sentence's left strip is its "
-            "attention weight in "
-            "the document, scaled to the heaviest sentence. Hover a word for its exact weights.</p>")
+        return (
+            '<p class="note">A word\'s shading is its attention weight within its sentence times its '
+            "sentence's weight, scaled so that the heaviest such product in the review is darkest; a "
+            "sentence's left strip is its attention weight in the document, scaled to the heaviest "
+            "sentence. Hover a word for its exact weights.</p>"
+        )
+    return (
+        '<p class="note">A word\'s shading is its attention weight <em>within its sentence</em>, '
+        "scaled so that the sentence's heaviest word is darkest; a sentence's left strip is its "
+        "attention weight in "
+        "the document, scaled to the heaviest sentence. Hover a word for its exact weights.</p>"
+    )
 
 
 def _esc(s: str) -> str:
@@ -421,8 +428,9 @@ def _gap(s: str) -> str:
     return _esc(_BR.sub("\n", s)) if "<" in s else _esc(s)
 
 
-def render_html(analysis: Analysis, title: str = "HAN Explorer", mode: str = "word",
-                colormap: str | None = None) -> str:
+def render_html(
+    analysis: Analysis, title: str = "HAN Explorer", mode: str = "word", colormap: str | None = None
+) -> str:
     """Render ``analysis`` as one self-contained HTML5 page (inline CSS, no scripts, no external URLs).
 
     Every sentence is a ``<span class="sentence" data-weight="...">`` with a blue strip whose opacity
@@ -471,8 +479,7 @@ def render_html(analysis: Analysis, title: str = "HAN Explorer", mode: str = "wo
                 tip += " · unknown word"
             style = _word_style(w.weight, s.weight, top_word, top_product, mode, colormap)
             body.append(
-                f'<span class="word"{unknown_attr} style="{style}" title="{tip}">'
-                f"{_esc(piece)}</span>"
+                f'<span class="word"{unknown_attr} style="{style}" title="{tip}">{_esc(piece)}</span>'
             )
         body.append("</span>")
         pos = b

@@ -13,9 +13,9 @@ __all__ = ["GRU_STEPPER", "SECTIONS", "Shortcut"]
 
 @dataclass(frozen=True)
 class Shortcut:
-    keys: tuple[str, ...]   # each a QKeySequence string, e.g. "Alt+Right"
-    action: str             # the slot's name on the view (GRU stepper) or "" for a menu/widget key
-    what: str               # what it does, for Help → Keyboard
+    keys: tuple[str, ...]  # each a QKeySequence string, e.g. "Alt+Right"
+    action: str  # the slot's name on the view (GRU stepper) or "" for a menu/widget key
+    what: str  # what it does, for Help → Keyboard
 
 
 # The stepper's keys work whenever its tab is shown. Plain keys are left to a text box being edited

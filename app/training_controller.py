@@ -57,8 +57,8 @@ if TYPE_CHECKING:
 
 __all__ = ["TrainingController", "command_line", "runs_root"]
 
-REFRESH_MS = 100              # curves and progress bar are redrawn at most this often
-NICE = 10                     # CPU priority the training process gives up to the window
+REFRESH_MS = 100  # curves and progress bar are redrawn at most this often
+NICE = 10  # CPU priority the training process gives up to the window
 CUT_DEBOUNCE_MS = 60
 _CUT_FIELDS = {"word_quantile", "sentence_quantile", "dev_fraction", "seed", "limit"}
 _FLAGS = {"resume", "force"}  # TrainConfig booleans that are command-line switches
@@ -82,7 +82,7 @@ def _relay(records: Generator[Progress, None, Any]) -> Generator[Progress, None,
 
     try:
         return (yield from records)
-    except InputError as e:   # train() reads the probe before anything else
+    except InputError as e:  # train() reads the probe before anything else
         raise InputError(f"Probe review: {e}") from None
 
 
@@ -102,15 +102,15 @@ class _Run:
 
     def __init__(self, cfg: TrainConfig) -> None:
         self.cfg = cfg
-        self.steps: list[tuple[float, float]] = []          # (epoch position, loss)
-        self.evals: list[tuple[int, float, float]] = []     # (epoch, mean loss, dev accuracy)
+        self.steps: list[tuple[float, float]] = []  # (epoch position, loss)
+        self.evals: list[tuple[int, float, float]] = []  # (epoch, mean loss, dev accuracy)
         self.snapshots: list[ProbeSnapshot] = []
         self.total = 0
         self.last: Progress | None = None
         self.first_step: Progress | None = None
         self.best_epoch = 0
-        self.drawn = (0, 0)                                 # (steps, evals) already on the curves
-        self.outcome = ""                                   # done, cancelled, failed
+        self.drawn = (0, 0)  # (steps, evals) already on the curves
+        self.outcome = ""  # done, cancelled, failed
         self.message = ""
 
     @property
@@ -143,8 +143,9 @@ class TrainingController(QObject):
     record_received = Signal(object)
     run_finished = Signal(str)
 
-    def __init__(self, context: AppContext, asynchronous: bool = True, view: TrainingView | None = None
-                 ) -> None:
+    def __init__(
+        self, context: AppContext, asynchronous: bool = True, view: TrainingView | None = None
+    ) -> None:
         super().__init__()
         self.context = context
         self.defaults = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
@@ -230,9 +231,15 @@ class TrainingController(QObject):
             self.view.set_stats(None, "")
             return
         self.view.set_stats(None, f"Reading {Path(path).name}…")
-        self.jobs.submit("stats", dataset_stats_steps, path, self.view.dataset_format,
-                         on_result=self._on_stats, on_error=self._on_stats_error,
-                         on_progress=self._on_stats_progress)
+        self.jobs.submit(
+            "stats",
+            dataset_stats_steps,
+            path,
+            self.view.dataset_format,
+            on_result=self._on_stats,
+            on_error=self._on_stats_error,
+            on_progress=self._on_stats_progress,
+        )
 
     @property
     def asynchronous(self) -> bool:
@@ -257,9 +264,18 @@ class TrainingController(QObject):
     def _summary(self, part: LengthProfile) -> DatasetSummary:
         st = self.stats
         assert st is not None
-        return DatasetSummary(st.documents, st.format, tuple(st.class_counts().items()), st.balance,
-                              st.skipped, tuple(st.skipped_reasons.items()), st.empty_documents, st.words,
-                              int(st.lengths.sentence_lengths.size), part.documents)
+        return DatasetSummary(
+            st.documents,
+            st.format,
+            tuple(st.class_counts().items()),
+            st.balance,
+            st.skipped,
+            tuple(st.skipped_reasons.items()),
+            st.empty_documents,
+            st.words,
+            int(st.lengths.sentence_lengths.size),
+            part.documents,
+        )
 
     # -- length cuts --------------------------------------------------------------------------------
     def _profile(self) -> LengthProfile:
@@ -290,7 +306,8 @@ class TrainingController(QObject):
             self._histogram_key = key
             self.view.set_histograms(
                 HistogramData(np.bincount(part.sentence_lengths), "words", "sentences"),
-                HistogramData(np.bincount(part.document_lengths), "sentences", "documents"))
+                HistogramData(np.bincount(part.document_lengths), "sentences", "documents"),
+            )
         self.view.set_stats(self._summary(part), self.stats.skipped_summary)
         if part.documents == 0:
             self.view.set_can_start(False)
@@ -298,9 +315,21 @@ class TrainingController(QObject):
             return
         cut = self.cut = part.cut(v["word_quantile"], v["sentence_quantile"])
         lim, t = cut.limits, cut.truncation
-        self.view.set_cuts(CutSummary(lim.max_words, v["word_quantile"], cut.sentences_within,
-                                      lim.max_sentences, v["sentence_quantile"], cut.documents_within,
-                                      cut.words_kept, cut.documents, t.documents, t.sentences, t.words))
+        self.view.set_cuts(
+            CutSummary(
+                lim.max_words,
+                v["word_quantile"],
+                cut.sentences_within,
+                lim.max_sentences,
+                v["sentence_quantile"],
+                cut.documents_within,
+                cut.words_kept,
+                cut.documents,
+                t.documents,
+                t.sentences,
+                t.words,
+            )
+        )
         self.view.set_can_start(True)
 
     def move_cut(self, kind: str, length: float) -> None:
@@ -365,7 +394,7 @@ class TrainingController(QObject):
             out = str(self._auto_out)
             self.view.set_out_dir(out)
         cfg = TrainConfig(data=self.stats.source, out=out, format=self.stats.format, force=force, **values)
-        check_run_dir(cfg.out, cfg.resume, cfg.force)     # RunDirError is a ValueError
+        check_run_dir(cfg.out, cfg.resume, cfg.force)  # RunDirError is a ValueError
         return replace(cfg, command=command_line(cfg))
 
     def _confirmed_config(self) -> TrainConfig:
@@ -379,9 +408,12 @@ class TrainingController(QObject):
                 cfg = self.config(force=True)
             except ValueError:
                 raise refused from None
-            if not self.view.confirm("Replace the run?", f"{cfg.out} already holds a training run. "
-                                     "Replace its model, checkpoint and logs with a new run?\n\n(Tick "
-                                     "“Resume” instead to continue it.)"):
+            if not self.view.confirm(
+                "Replace the run?",
+                f"{cfg.out} already holds a training run. "
+                "Replace its model, checkpoint and logs with a new run?\n\n(Tick "
+                "“Resume” instead to continue it.)",
+            ):
                 raise ValueError("the output folder already holds a run: kept it") from None
             return cfg
 
@@ -408,9 +440,14 @@ class TrainingController(QObject):
         self.view.set_model_ready(False)
         self.view.set_running(True)
         self._running = True
-        if not self.asynchronous:     # train() itself, inline (tests): the same records
-            self.jobs.submit("run", lambda: _relay(train(cfg, probe=probe)), on_result=self._on_finished,
-                             on_error=self._on_error, on_progress=self._on_record)
+        if not self.asynchronous:  # train() itself, inline (tests): the same records
+            self.jobs.submit(
+                "run",
+                lambda: _relay(train(cfg, probe=probe)),
+                on_result=self._on_finished,
+                on_error=self._on_error,
+                on_progress=self._on_record,
+            )
             return True
         from engine.train_process import TrainingProcess
 
@@ -419,8 +456,13 @@ class TrainingController(QObject):
         self.view.set_status("Starting the training process…")
         self._refresh.start()
         child = self._child
-        self.jobs.submit("run", lambda: _relay(child.records()), on_result=self._on_finished,
-                         on_error=self._on_error, on_progress=self._on_record)
+        self.jobs.submit(
+            "run",
+            lambda: _relay(child.records()),
+            on_result=self._on_finished,
+            on_error=self._on_error,
+            on_progress=self._on_record,
+        )
         return True
 
     def cancel(self) -> None:
@@ -428,7 +470,7 @@ class TrainingController(QObject):
         if self.run is not None and self.running:
             self.run.outcome = "cancelled"
             if self._child is not None:
-                self._child.stop()           # the run reports finished once the child has stopped
+                self._child.stop()  # the run reports finished once the child has stopped
             self.view.set_status("Cancelling at the next step…")
 
     def _on_record(self, _gen: int, rec: Progress) -> None:
@@ -452,8 +494,10 @@ class TrainingController(QObject):
         if rec.total_steps:
             run.total = rec.total_steps
         if "probe" in rec.extra:
-            self._add_snapshot(run, ProbeSnapshot("before training", 0.0, rec.step, None,
-                                                  attention_display(rec.extra["probe"])))
+            self._add_snapshot(
+                run,
+                ProbeSnapshot("before training", 0.0, rec.step, None, attention_display(rec.extra["probe"])),
+            )
 
     def _on_eval(self, run: _Run, rec: Progress) -> None:
         acc = rec.dev_accuracy or 0.0
@@ -462,19 +506,34 @@ class TrainingController(QObject):
         run.evals.append((rec.epoch, rec.loss or 0.0, acc))
         run.last = rec
         best = rec.best_dev_accuracy or 0.0
-        self.view.set_status(f"Epoch {rec.epoch}: dev accuracy {acc:.2%} "
-                             f"(best {best:.2%}, epoch {run.best_epoch}).")
+        self.view.set_status(
+            f"Epoch {rec.epoch}: dev accuracy {acc:.2%} (best {best:.2%}, epoch {run.best_epoch})."
+        )
         if "probe" in rec.extra:
-            self._add_snapshot(run, ProbeSnapshot(f"epoch {rec.epoch}", float(rec.epoch), rec.step, acc,
-                                                  attention_display(rec.extra["probe"])))
+            self._add_snapshot(
+                run,
+                ProbeSnapshot(
+                    f"epoch {rec.epoch}",
+                    float(rec.epoch),
+                    rec.step,
+                    acc,
+                    attention_display(rec.extra["probe"]),
+                ),
+            )
 
     def _add_snapshot(self, run: _Run, snap: ProbeSnapshot) -> None:
         panel = self.view.probe
-        following = panel.index >= len(run.snapshots) - 1   # at the newest one: keep following
+        following = panel.index >= len(run.snapshots) - 1  # at the newest one: keep following
         run.snapshots.append(snap)
         index = len(run.snapshots) - 1 if following else panel.index
-        saved = next((i for i, s in enumerate(run.snapshots)
-                      if s.dev_accuracy is not None and s.epoch == run.best_epoch), -1)
+        saved = next(
+            (
+                i
+                for i, s in enumerate(run.snapshots)
+                if s.dev_accuracy is not None and s.epoch == run.best_epoch
+            ),
+            -1,
+        )
         panel.set_snapshots(run.snapshots, index, saved)
         self._on_snapshot_selected(index)
 
@@ -495,8 +554,9 @@ class TrainingController(QObject):
         per_step = last.elapsed_s / max(last.step - first.step + 1, 1)
         left = None if run.outcome else per_step * max(run.total - last.step, 0)
         rate = last.docs_per_s if last.kind == "step" else None
-        self.view.set_progress(RunProgress(last.step, run.total, last.epoch, run.cfg.epochs, last.elapsed_s,
-                                           left, rate))
+        self.view.set_progress(
+            RunProgress(last.step, run.total, last.epoch, run.cfg.epochs, last.elapsed_s, left, rate)
+        )
 
     def _on_error(self, gen: int, message: str) -> None:
         if self.run is not None:
@@ -518,8 +578,12 @@ class TrainingController(QObject):
         self.view.set_model_ready(has_model)
         if run.outcome == "cancelled":
             at = f"at step {run.last.step} of {run.total}" if run.last else "before the first step"
-            kept = (f"The best model so far (epoch {run.best_epoch}) and the last checkpoint are in "
-                    f"{run.cfg.out}." if has_model else "No evaluation had finished: no model was saved.")
+            kept = (
+                f"The best model so far (epoch {run.best_epoch}) and the last checkpoint are in "
+                f"{run.cfg.out}."
+                if has_model
+                else "No evaluation had finished: no model was saved."
+            )
             self.view.set_status(f"Cancelled {at}. {kept}")
         elif run.outcome == "done":
             self.view.set_status(f"Done: {run.message}.")
@@ -553,13 +617,16 @@ class TrainingController(QObject):
             except RunDirError:
                 self.view.set_status(f"Not saved: {refused}", error=True)
                 return None
-            if not self.view.confirm("Replace the model?", f"{dest} already holds a model. Replace it "
-                                     f"with this run's best model (epoch {self.run.best_epoch})?"):
+            if not self.view.confirm(
+                "Replace the model?",
+                f"{dest} already holds a model. Replace it "
+                f"with this run's best model (epoch {self.run.best_epoch})?",
+            ):
                 self.view.set_status(f"Not saved: {dest} keeps its model.")
                 return None
         try:
             save_bundle(load_bundle(src), dest, self.run.cfg.embedding_dtype)
-        except (ModelError, OSError) as e:   # WriteError (full disk, read-only) is an OSError
+        except (ModelError, OSError) as e:  # WriteError (full disk, read-only) is an OSError
             self.view.set_status(f"Could not save the model: {e}", error=True)
             return None
         self.saved_path = dest
@@ -600,6 +667,6 @@ class TrainingController(QObject):
         self._refresh.stop()
         child, self._child = self._child, None
         self._running = False
-        self.jobs.shutdown()                  # records still queued from the run are dropped
+        self.jobs.shutdown()  # records still queued from the run are dropped
         if child is not None:
             child.end(timeout_s)

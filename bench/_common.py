@@ -17,7 +17,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-IMDB = ROOT.parent / "shared" / "data" / "aclimdb"   # ../shared/data/aclimdb from the repo root
+IMDB = ROOT.parent / "shared" / "data" / "aclimdb"  # ../shared/data/aclimdb from the repo root
 
 if str(ROOT) not in sys.path:  # run as `python bench/x.py` without the editable install
     sys.path.insert(0, str(ROOT))
@@ -33,8 +33,17 @@ from engine.provenance import (  # noqa: E402
     write_record,
 )
 
-__all__ = ["IMDB", "RESULTS", "ROOT", "commit_info", "machine_info", "print_table", "summarize",
-           "utc_now", "write_result"]
+__all__ = [
+    "IMDB",
+    "RESULTS",
+    "ROOT",
+    "commit_info",
+    "machine_info",
+    "print_table",
+    "summarize",
+    "utc_now",
+    "write_result",
+]
 
 
 def summarize(values: list[float], digits: int = 3) -> dict[str, Any]:
@@ -50,13 +59,26 @@ def summarize(values: list[float], digits: int = 3) -> dict[str, Any]:
 
     mean = sum(xs) / len(xs)
     stdev = math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0
-    return {k: round(v, digits) for k, v in
-            (("p50", pct(0.5)), ("p90", pct(0.9)), ("mean", mean), ("min", xs[0]), ("max", xs[-1]),
-             ("stdev", stdev))} | {"n": len(xs)}
+    return {
+        k: round(v, digits)
+        for k, v in (
+            ("p50", pct(0.5)),
+            ("p90", pct(0.9)),
+            ("mean", mean),
+            ("min", xs[0]),
+            ("max", xs[-1]),
+            ("stdev", stdev),
+        )
+    } | {"n": len(xs)}
 
 
-def write_result(name: str, payload: dict[str, Any], out_dir: str | Path | None = None,
-                 started: datetime | None = None, machine: dict[str, Any] | None = None) -> Path:
+def write_result(
+    name: str,
+    payload: dict[str, Any],
+    out_dir: str | Path | None = None,
+    started: datetime | None = None,
+    machine: dict[str, Any] | None = None,
+) -> Path:
     """Write ``<UTC date>-<name>-<short commit>.json``; never overwrites (adds -2, -3, ...).
 
     ``started`` names the file and ``machine`` should be :func:`machine_info` taken when the run
@@ -64,8 +86,11 @@ def write_result(name: str, payload: dict[str, Any], out_dir: str | Path | None 
     """
     started = started or utc_now()
     record = header(name, started)
-    record |= {"machine": dict(machine) if machine is not None else machine_info(),
-               "finished": utc_now().isoformat(timespec="seconds"), **payload}
+    record |= {
+        "machine": dict(machine) if machine is not None else machine_info(),
+        "finished": utc_now().isoformat(timespec="seconds"),
+        **payload,
+    }
     with contextlib.suppress(OSError):
         record["machine"]["loadavg_1_5_15_at_end"] = [round(x, 2) for x in os.getloadavg()]
     path = dated_path(Path(out_dir) if out_dir is not None else RESULTS, name, record["commit"], started)

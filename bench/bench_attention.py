@@ -69,8 +69,12 @@ def type_to_view(window: Any, app: Any, repeats: int) -> list[float]:
             done["applied"] = True
 
         def updated(done: dict = done, before: int = gen_before) -> bool:
-            return (done["applied"] and not editor.shading_pending and c.applied_generation > before
-                    and c.display.text == c.view.text())
+            return (
+                done["applied"]
+                and not editor.shading_pending
+                and c.applied_generation > before
+                and c.display.text == c.view.text()
+            )
 
         c.display_applied.connect(on_applied)
         editor.moveCursor(QTextCursor.MoveOperation.End)
@@ -105,21 +109,26 @@ def long_review(window: Any, app: Any) -> dict[str, Any]:
     scored_ms = (time.perf_counter() - t0) * 1000
     bar = c.view.editor.verticalScrollBar()
     passes: list[list[float]] = []
-    for _ in range(2):                 # first pass: Qt lays out each block as it comes into view
+    for _ in range(2):  # first pass: Qt lays out each block as it comes into view
         bar.setValue(0)
         app.processEvents()
         steps = []
         while bar.value() < bar.maximum():
             t = time.perf_counter()
             bar.setValue(bar.value() + bar.pageStep())
-            app.processEvents()        # the posted repaints of the editor and the sentence strip
+            app.processEvents()  # the posted repaints of the editor and the sentence strip
             steps.append((time.perf_counter() - t) * 1000)
         passes.append(steps)
     timer.stop()
-    return {"words": c.display.n_words, "sentences": c.display.n_sentences,
-            "paste_to_view_ms": round(scored_ms, 1), "event_loop_gap_ms": summarize(gaps, 1),
-            "scroll_step_ms_first_pass": summarize(passes[0], 2),
-            "scroll_step_ms_second_pass": summarize(passes[1], 2), "scroll_steps": len(passes[0])}
+    return {
+        "words": c.display.n_words,
+        "sentences": c.display.n_sentences,
+        "paste_to_view_ms": round(scored_ms, 1),
+        "event_loop_gap_ms": summarize(gaps, 1),
+        "scroll_step_ms_first_pass": summarize(passes[0], 2),
+        "scroll_step_ms_second_pass": summarize(passes[1], 2),
+        "scroll_steps": len(passes[0]),
+    }
 
 
 def main() -> int:
@@ -146,7 +155,7 @@ def main() -> int:
     window.close()
     result = {
         "description": "typing to updated view (~500 words) and a 5,000-word review's event loop, "
-                       "offscreen Qt",
+        "offscreen Qt",
         "debounce_ms": DEBOUNCE_MS,
         "type_to_view_ms": summarize(typing, 1),
         "type_to_view_target_ms": 100,
@@ -156,13 +165,16 @@ def main() -> int:
     path = write_result("attention-view", result, a.out, started, machine)
     t, g = result["type_to_view_ms"], long["event_loop_gap_ms"]
     s1, s2 = long["scroll_step_ms_first_pass"], long["scroll_step_ms_second_pass"]
-    print_table([
-        ["type → view, 500 words", t["p50"], t["p90"], t["max"]],
-        ["5,000 words: paste → view", long["paste_to_view_ms"], None, None],
-        ["5,000 words: event-loop gap", g["p50"], g["p90"], g["max"]],
-        ["5,000 words: page scroll, first pass", s1["p50"], s1["p90"], s1["max"]],
-        ["5,000 words: page scroll, again", s2["p50"], s2["p90"], s2["max"]],
-    ], ["ms", "p50", "p90", "max"])
+    print_table(
+        [
+            ["type → view, 500 words", t["p50"], t["p90"], t["max"]],
+            ["5,000 words: paste → view", long["paste_to_view_ms"], None, None],
+            ["5,000 words: event-loop gap", g["p50"], g["p90"], g["max"]],
+            ["5,000 words: page scroll, first pass", s1["p50"], s1["p90"], s1["max"]],
+            ["5,000 words: page scroll, again", s2["p50"], s2["p90"], s2["max"]],
+        ],
+        ["ms", "p50", "p90", "max"],
+    )
     print(f"wrote {path}")
     return 0
 

@@ -22,8 +22,11 @@ from engine.conv_cuda import NoGPUError
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The options of ``han-explorer conv-bench`` (:func:`engine.conv_bench.add_arguments`), the same here."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    conv_bench.add_arguments(p, out_help="result file (*.json) or folder (default bench/results/, under a "
-                                         "dated name that names the card)")
+    conv_bench.add_arguments(
+        p,
+        out_help="result file (*.json) or folder (default bench/results/, under a "
+        "dated name that names the card)",
+    )
     return p.parse_args(argv)
 
 
@@ -35,8 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench_conv: {e}", file=sys.stderr)
         return 2
     path = conv_bench.out_path(a.out, RESULTS, conv_bench.benchmark_name(card))
-    record = conv_bench.run_and_save(conv_bench.settings_from_args(a), path,
-                                     log=lambda line: print(line, flush=True))
+    record = conv_bench.run_and_save(
+        conv_bench.settings_from_args(a), path, log=lambda line: print(line, flush=True)
+    )
     print("\n" + conv_bench.format_summary(record))
     print(f"\nwrote {path}")
     return 0

@@ -71,8 +71,11 @@ def _naive_item(grid: Any) -> Any:
     from PySide6.QtCore import QRectF
     from PySide6.QtGui import QPen
 
-    rects = [QRectF(x, y, grid.tile[1], grid.tile[0]) for y in range(0, grid.height, grid.tile[0])
-             for x in range(0, grid.width, grid.tile[1])]
+    rects = [
+        QRectF(x, y, grid.tile[1], grid.tile[0])
+        for y in range(0, grid.height, grid.tile[0])
+        for x in range(0, grid.width, grid.tile[1])
+    ]
 
     class Naive(pg.GraphicsObject):
         def boundingRect(self) -> QRectF:
@@ -128,44 +131,77 @@ def main() -> int:
     results: dict[str, Any] = {}
     rows = []
     for name, ranges in _scenarios(frames).items():
-        _frames(c, ranges[:3])                                    # warm caches (pictures, downsampled image)
+        _frames(c, ranges[:3])  # warm caches (pictures, downsampled image)
         grid_times.times.clear()
         frame = _frames(c, ranges)
-        results[name] = {"frame_ms": summarize(frame), "grid_paint_ms": summarize(grid_times.times),
-                         "frame_ms_raw": [round(t, 3) for t in frame],
-                         "grid_lines_last_frame": canvas.grid_item.last_lines,
-                         "grid_pictures_cached": len(canvas.grid_item._pictures)}
-        rows.append([name, len(frame), results[name]["frame_ms"]["p50"], results[name]["frame_ms"]["p90"],
-                     results[name]["grid_paint_ms"]["p50"], results[name]["grid_paint_ms"]["p90"]])
-    canvas.grid_item.hide()                                       # the naive item, for comparison
+        results[name] = {
+            "frame_ms": summarize(frame),
+            "grid_paint_ms": summarize(grid_times.times),
+            "frame_ms_raw": [round(t, 3) for t in frame],
+            "grid_lines_last_frame": canvas.grid_item.last_lines,
+            "grid_pictures_cached": len(canvas.grid_item._pictures),
+        }
+        rows.append(
+            [
+                name,
+                len(frame),
+                results[name]["frame_ms"]["p50"],
+                results[name]["frame_ms"]["p90"],
+                results[name]["grid_paint_ms"]["p50"],
+                results[name]["grid_paint_ms"]["p90"],
+            ]
+        )
+    canvas.grid_item.hide()  # the naive item, for comparison
     naive = _naive_item(canvas.grid)
     naive_times = _Timed(naive)
     canvas.plot.getPlotItem().addItem(naive)
     _frames(c, _scenarios(3)["whole"])
     naive_times.times.clear()
     naive_frame = _frames(c, _scenarios(frames)["whole"][: max(5, frames // 4)])
-    results["naive_whole"] = {"frame_ms": summarize(naive_frame),
-                              "grid_paint_ms": summarize(naive_times.times)}
-    rows.append(["naive_whole", len(naive_frame), results["naive_whole"]["frame_ms"]["p50"],
-                 results["naive_whole"]["frame_ms"]["p90"], results["naive_whole"]["grid_paint_ms"]["p50"],
-                 results["naive_whole"]["grid_paint_ms"]["p90"]])
+    results["naive_whole"] = {
+        "frame_ms": summarize(naive_frame),
+        "grid_paint_ms": summarize(naive_times.times),
+    }
+    rows.append(
+        [
+            "naive_whole",
+            len(naive_frame),
+            results["naive_whole"]["frame_ms"]["p50"],
+            results["naive_whole"]["frame_ms"]["p90"],
+            results["naive_whole"]["grid_paint_ms"]["p50"],
+            results["naive_whole"]["grid_paint_ms"]["p90"],
+        ]
+    )
     print_table(rows, ["scenario", "frames", "frame p50 ms", "frame p90 ms", "grid p50 ms", "grid p90 ms"])
     real = [k for k in results if not k.startswith("naive")]
     targets = {
-        "frame_p90_ms": {"target": f"p90 frame < {FRAME_MS:.1f} ms in every scenario", "limit": FRAME_MS,
-                         "measured": max(results[k]["frame_ms"]["p90"] for k in real)},
-        "grid_p90_ms": {"target": f"p90 grid paint < {GRID_MS:.1f} ms in every scenario", "limit": GRID_MS,
-                        "measured": max(results[k]["grid_paint_ms"]["p90"] for k in real)},
+        "frame_p90_ms": {
+            "target": f"p90 frame < {FRAME_MS:.1f} ms in every scenario",
+            "limit": FRAME_MS,
+            "measured": max(results[k]["frame_ms"]["p90"] for k in real),
+        },
+        "grid_p90_ms": {
+            "target": f"p90 grid paint < {GRID_MS:.1f} ms in every scenario",
+            "limit": GRID_MS,
+            "measured": max(results[k]["grid_paint_ms"]["p90"] for k in real),
+        },
     }
     for t in targets.values():
         t["met"] = t["measured"] < t["limit"]
         print(f"{t['target']}: {t['measured']:.2f} -> {'met' if t['met'] else 'NOT met'}")
     g = canvas.grid
-    settings = {"image": [g.height, g.width], "tile": list(g.tile), "blocks": g.grid[0] * g.grid[1],
-                "canvas_px": [canvas.plot.width(), canvas.plot.height()], "frames": frames,
-                "qt_platform": os.environ.get("QT_QPA_PLATFORM"), "quick": a.quick}
-    path = write_result("conv-view", {"settings": settings, "results": results, "targets": targets},
-                        a.out, started, machine)
+    settings = {
+        "image": [g.height, g.width],
+        "tile": list(g.tile),
+        "blocks": g.grid[0] * g.grid[1],
+        "canvas_px": [canvas.plot.width(), canvas.plot.height()],
+        "frames": frames,
+        "qt_platform": os.environ.get("QT_QPA_PLATFORM"),
+        "quick": a.quick,
+    }
+    path = write_result(
+        "conv-view", {"settings": settings, "results": results, "targets": targets}, a.out, started, machine
+    )
     print(f"wrote {path}")
     c.shutdown()
     return 0

@@ -43,8 +43,12 @@ SIZE = (1400, 860)
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--text", type=Path, default=ROOT / "resources" / "samples" / "mixed_feelings.txt",
-                   help="review to trace (default: the sample mixed_feelings.txt)")
+    p.add_argument(
+        "--text",
+        type=Path,
+        default=ROOT / "resources" / "samples" / "mixed_feelings.txt",
+        help="review to trace (default: the sample mixed_feelings.txt)",
+    )
     p.add_argument("--sentence", type=int, default=2, help="sentence of the review, 0-based (default 2)")
     p.add_argument("--runs", type=int, default=None, help="timed steps (default 300; 30 with --quick)")
     p.add_argument("--quick", action="store_true", help="few runs, to check the script; do not quote")
@@ -80,8 +84,9 @@ class PaintCounter:
             self.counts[w] = 0
 
 
-def time_steps(app: Any, view: Any, runs: int, watched: tuple[Any, ...], counter: PaintCounter,
-               grab: bool) -> tuple[list[float], list[float]]:
+def time_steps(
+    app: Any, view: Any, runs: int, watched: tuple[Any, ...], counter: PaintCounter, grab: bool
+) -> tuple[list[float], list[float]]:
     """Wall-clock and GUI-thread CPU milliseconds of each timed step."""
     n = view.n_steps
     wall, cpu = [], []
@@ -147,13 +152,26 @@ def main(argv: list[str] | None = None) -> int:
     view.close()
 
     p50 = summarize(paint)["p50"]
-    targets = {"step_paint_p50_ms": {"target": f"< {TARGET_MS:g} ms", "limit_ms": TARGET_MS,
-                                     "measured_ms": p50, "met": p50 < TARGET_MS}}
+    targets = {
+        "step_paint_p50_ms": {
+            "target": f"< {TARGET_MS:g} ms",
+            "limit_ms": TARGET_MS,
+            "measured_ms": p50,
+            "met": p50 < TARGET_MS,
+        }
+    }
     payload = {
         "settings": {
-            "quick": a.quick, "runs": a.runs, "warmup": WARMUP, "view_size_px": list(SIZE),
-            "qt_platform": os.environ.get("QT_QPA_PLATFORM"), "text": str(a.text), "sentence": a.sentence,
-            "steps": display.n_steps, "hidden_size": display.hidden_size, "tokens": list(display.tokens),
+            "quick": a.quick,
+            "runs": a.runs,
+            "warmup": WARMUP,
+            "view_size_px": list(SIZE),
+            "qt_platform": os.environ.get("QT_QPA_PLATFORM"),
+            "text": str(a.text),
+            "sentence": a.sentence,
+            "steps": display.n_steps,
+            "hidden_size": display.hidden_size,
+            "tokens": list(display.tokens),
             "timer": "time.perf_counter_ns, ms; gc enabled, gc.collect() before each timed loop",
             "percentiles": "linear interpolation between order statistics",
         },
@@ -169,13 +187,25 @@ def main(argv: list[str] | None = None) -> int:
         payload["note"] = "--quick run: too few runs to quote; checks that the script works"
     path = write_result("gru-render", payload, a.out, started, machine)
     rows = []
-    for key, label in (("step_paint_ms", "set_step + repaint"), ("step_paint_cpu_ms", "  its GUI-thread CPU"),
-                       ("step_grab_ms", "set_step + grab()"),
-                       ("retrace_ms", "what-if re-trace"), ("flow_ms", "gradient flow")):
+    for key, label in (
+        ("step_paint_ms", "set_step + repaint"),
+        ("step_paint_cpu_ms", "  its GUI-thread CPU"),
+        ("step_grab_ms", "set_step + grab()"),
+        ("retrace_ms", "what-if re-trace"),
+        ("flow_ms", "gradient flow"),
+    ):
         s = payload[key]["summary"]
-        rows.append([label, s["p50"], s["p90"], s["mean"], s["min"],
-                     targets["step_paint_p50_ms"]["target"] if key == "step_paint_ms" else "no target",
-                     targets["step_paint_p50_ms"]["met"] if key == "step_paint_ms" else None])
+        rows.append(
+            [
+                label,
+                s["p50"],
+                s["p90"],
+                s["mean"],
+                s["min"],
+                targets["step_paint_p50_ms"]["target"] if key == "step_paint_ms" else "no target",
+                targets["step_paint_p50_ms"]["met"] if key == "step_paint_ms" else None,
+            ]
+        )
     print_table(rows, ["ms (offscreen)", "p50", "p90", "mean", "min", "target", "met"])
     print(f"\nwrote {path}")
     return 0

@@ -57,7 +57,7 @@ def prose(reviews: list[str], chars: int) -> str:
         if n >= chars:
             break
     text = "\n\n".join(parts)
-    while len(text) < chars:          # a short data file: repeat it
+    while len(text) < chars:  # a short data file: repeat it
         text = f"{text}\n\n{text}"
     return text[: text.rfind(" ", 0, chars)].rstrip()
 
@@ -106,15 +106,25 @@ def run_child(args: list[str], limit_gib: float, timeout: float) -> dict[str, An
     label = None
     if proc.returncode == 0 and stdout[:1] == b"{":
         label = json.loads(stdout).get("label")
-    return {"command": ["han-explorer", *args], "exit_status": proc.returncode, "wall_s": round(wall, 2),
-            "peak_rss_mib": round(usage.ru_maxrss / 1024, 1), "stdout_bytes": len(stdout),
-            "label": label, "stderr_tail": stderr.strip().splitlines()[-3:]}
+    return {
+        "command": ["han-explorer", *args],
+        "exit_status": proc.returncode,
+        "wall_s": round(wall, 2),
+        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        "stdout_bytes": len(stdout),
+        "label": label,
+        "stderr_tail": stderr.strip().splitlines()[-3:],
+    }
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", type=Path, default=IMDB / "test.jsonl.gz",
-                   help="gzip JSON lines with 'text' (default: ../shared/data/aclimdb/test.jsonl.gz)")
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=IMDB / "test.jsonl.gz",
+        help="gzip JSON lines with 'text' (default: ../shared/data/aclimdb/test.jsonl.gz)",
+    )
     p.add_argument("--limit-gib", type=float, default=8.0, help="address-space limit per child (GiB)")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per case")
     p.add_argument("--quick", action="store_true", help="texts a tenth the size: checks the script")
@@ -152,8 +162,14 @@ def main(argv: list[str] | None = None) -> int:
             "baseline_predict_short": ["predict", "--json", str(files["short"])],
             "predict_1mb": ["predict", "--json", str(files["plain_1mb"])],
             "predict_padding_100kb": ["predict", "--json", str(files["padding_100kb"])],
-            "gru_trace_sentence_padding_100kb": ["gru-trace", "--encoder", "sentence", "--json",
-                                                 "--file", str(files["padding_100kb"])],
+            "gru_trace_sentence_padding_100kb": [
+                "gru-trace",
+                "--encoder",
+                "sentence",
+                "--json",
+                "--file",
+                str(files["padding_100kb"]),
+            ],
             "evaluate_2mb_review": ["evaluate", "--json", "--device", "cpu", "--data", str(dataset)],
         }
         results = {}
@@ -163,17 +179,29 @@ def main(argv: list[str] | None = None) -> int:
     sizes = {name: {"chars": len(t), "utf8_bytes": len(t.encode("utf-8"))} for name, t in texts.items()}
     peak_1mb = results["predict_1mb"]["peak_rss_mib"]
     targets = {
-        "predict_1mb_peak_rss": {"target": f"< {TARGET_PEAK_MIB_1MB:g} MiB", "measured_mib": peak_1mb,
-                                 "met": results["predict_1mb"]["exit_status"] == 0
-                                 and peak_1mb < TARGET_PEAK_MIB_1MB},
-        **{f"{name}_answered": {"target": "exit 0", "measured": results[name]["exit_status"],
-                                "met": results[name]["exit_status"] == 0}
-           for name in ("predict_padding_100kb", "gru_trace_sentence_padding_100kb", "evaluate_2mb_review")},
+        "predict_1mb_peak_rss": {
+            "target": f"< {TARGET_PEAK_MIB_1MB:g} MiB",
+            "measured_mib": peak_1mb,
+            "met": results["predict_1mb"]["exit_status"] == 0 and peak_1mb < TARGET_PEAK_MIB_1MB,
+        },
+        **{
+            f"{name}_answered": {
+                "target": "exit 0",
+                "measured": results[name]["exit_status"],
+                "met": results[name]["exit_status"] == 0,
+            }
+            for name in ("predict_padding_100kb", "gru_trace_sentence_padding_100kb", "evaluate_2mb_review")
+        },
     }
     payload = {
-        "settings": {"quick": a.quick, "data": str(a.data), "device": "cpu", "limit_gib": a.limit_gib,
-                     "measure": "os.wait4 ru_maxrss of the child process (whole process, KiB -> MiB)",
-                     "evaluate_dataset": "200 IMDB test reviews + one review_2mb row"},
+        "settings": {
+            "quick": a.quick,
+            "data": str(a.data),
+            "device": "cpu",
+            "limit_gib": a.limit_gib,
+            "measure": "os.wait4 ru_maxrss of the child process (whole process, KiB -> MiB)",
+            "evaluate_dataset": "200 IMDB test reviews + one review_2mb row",
+        },
         "texts": sizes,
         "cases": results,
         "targets": targets,
@@ -183,8 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         payload["note"] = "--quick run: texts a tenth the size; checks that the script works"
     path = write_result("memory-cpu", payload, a.out, started, machine)
     print()
-    print_table([[name, r["exit_status"], r["peak_rss_mib"], r["wall_s"]] for name, r in results.items()],
-                ["case", "exit", "peak RSS MiB", "wall s"])
+    print_table(
+        [[name, r["exit_status"], r["peak_rss_mib"], r["wall_s"]] for name, r in results.items()],
+        ["case", "exit", "peak RSS MiB", "wall s"],
+    )
     print(f"\nall targets met: {payload['all_targets_met']}\nwrote {path}")
     return 0
 

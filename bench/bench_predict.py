@@ -37,7 +37,7 @@ from typing import Any
 
 from _common import IMDB, ROOT, machine_info, print_table, summarize, utc_now, write_result
 
-TARGETS_MS = {200: 20.0, 2000: 100.0}     # p50 of warm analyze(), by target word count
+TARGETS_MS = {200: 20.0, 2000: 100.0}  # p50 of warm analyze(), by target word count
 WARMUP = 5
 PHASES = ("tokenize", "encode_collate", "forward", "build_analysis")
 _BR = re.compile(r"<br\s*/?\s*>", re.IGNORECASE)
@@ -67,7 +67,7 @@ def build_text(path: Path, target: int, start: int) -> dict[str, Any]:
             continue
         parts.append(text.strip())
         ids.append(rid)
-        if count_words("\n\n".join(parts)) >= target + 150:   # room to pick a cut on either side
+        if count_words("\n\n".join(parts)) >= target + 150:  # room to pick a cut on either side
             break
     joined = "\n\n".join(parts)
     if not joined:
@@ -81,9 +81,15 @@ def build_text(path: Path, target: int, start: int) -> dict[str, Any]:
         if pos < cut:
             used.append(rid)
         pos += len(part) + 2
-    return {"text": text, "target_words": target, "words": count_words(text), "chars": len(text),
-            "review_ids": used, "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-            "head": text[:80]}
+    return {
+        "text": text,
+        "target_words": target,
+        "words": count_words(text),
+        "chars": len(text),
+        "review_ids": used,
+        "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        "head": text[:80],
+    }
 
 
 def time_analyze(bundle: Any, text: str, runs: int) -> list[float]:
@@ -139,13 +145,19 @@ def check_phases(bundle: Any, text: str) -> dict[str, Any]:
 
     a = analyze(bundle, text)
     b, _ = phased_analyze(bundle, text)
-    same_shape = [(s.start, s.end, len(s.words)) for s in a.sentences] == \
-                 [(s.start, s.end, len(s.words)) for s in b.sentences]
-    diff = max((abs(x.weight - y.weight) for sa, sb in zip(a.sentences, b.sentences, strict=False)
-                for x, y in zip((sa, *sa.words), (sb, *sb.words), strict=False)), default=0.0)
+    same_shape = [(s.start, s.end, len(s.words)) for s in a.sentences] == [
+        (s.start, s.end, len(s.words)) for s in b.sentences
+    ]
+    diff = max(
+        (
+            abs(x.weight - y.weight)
+            for sa, sb in zip(a.sentences, b.sentences, strict=False)
+            for x, y in zip((sa, *sa.words), (sb, *sb.words), strict=False)
+        ),
+        default=0.0,
+    )
     ok = a.label == b.label and same_shape and diff < 1e-9
-    return {"same_label": a.label == b.label, "same_spans": same_shape, "max_abs_weight_diff": diff,
-            "ok": ok}
+    return {"same_label": a.label == b.label, "same_spans": same_shape, "max_abs_weight_diff": diff, "ok": ok}
 
 
 def cli_command() -> list[str]:
@@ -169,8 +181,13 @@ def time_cli(text: str, runs: int, env: dict[str, str], expect_label: str) -> di
             if r.returncode != 0:
                 raise SystemExit(f"CLI failed ({r.returncode}): {' '.join(cmd)}\n{r.stderr[-2000:]}")
             labels.append(json.loads(r.stdout)["label"])
-    return {"command": [Path(cmd[0]).name, *cmd[1:-1], "FILE"], "raw_ms": raw, "summary_ms": summarize(raw),
-            "labels": labels, "label_matches_in_process": all(x == expect_label for x in labels)}
+    return {
+        "command": [Path(cmd[0]).name, *cmd[1:-1], "FILE"],
+        "raw_ms": raw,
+        "summary_ms": summarize(raw),
+        "labels": labels,
+        "label_matches_in_process": all(x == expect_label for x in labels),
+    }
 
 
 def time_import_torch(runs: int, env: dict[str, str]) -> dict[str, Any]:
@@ -184,13 +201,21 @@ def time_import_torch(runs: int, env: dict[str, str]) -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", type=Path, default=IMDB / "test.jsonl.gz",
-                   help="gzip JSON lines with 'text' (default: ../shared/data/aclimdb/test.jsonl.gz)")
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=IMDB / "test.jsonl.gz",
+        help="gzip JSON lines with 'text' (default: ../shared/data/aclimdb/test.jsonl.gz)",
+    )
     p.add_argument("--start", type=int, default=0, help="index of the first review used (default 0)")
     p.add_argument("--runs", type=int, default=None, help="timed runs per text (default 50; 10 with --quick)")
     p.add_argument("--cli-runs", type=int, default=3, help="CLI processes per text (default 3; 0 skips)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch.set_num_threads(N) here, OMP_NUM_THREADS=N for the CLI (default: torch's)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch.set_num_threads(N) here, OMP_NUM_THREADS=N for the CLI (default: torch's)",
+    )
     p.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped one)")
     p.add_argument("--quick", action="store_true", help="few runs, to check the script; do not quote")
     p.add_argument("--out", type=Path, default=None, help="results folder (default bench/results)")
@@ -232,11 +257,19 @@ def main(argv: list[str] | None = None) -> int:
         text = info.pop("text")
         doc = tokenize(text)
         res = analyze(bundle, text)
-        texts[key] = {**info, "sentences": len(doc.sentences), "tokens": doc.n_tokens,
-                      "unknown_words": res.unknown_words, "label": res.label,
-                      "probabilities": res.probabilities}
-        print(f"{target}-word text: {info['words']} words, {len(doc.sentences)} sentences, "
-              f"{doc.n_tokens} tokens; timing analyze() x{a.runs} ...", flush=True)
+        texts[key] = {
+            **info,
+            "sentences": len(doc.sentences),
+            "tokens": doc.n_tokens,
+            "unknown_words": res.unknown_words,
+            "label": res.label,
+            "probabilities": res.probabilities,
+        }
+        print(
+            f"{target}-word text: {info['words']} words, {len(doc.sentences)} sentences, "
+            f"{doc.n_tokens} tokens; timing analyze() x{a.runs} ...",
+            flush=True,
+        )
         checks[key] = check_phases(bundle, text)
         raw = time_analyze(bundle, text, a.runs)
         analyze_ms[key] = {"raw": raw, "summary": summarize(raw)}
@@ -244,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         p50_total = summarize(praw["total"])["p50"] or 1.0
         phases_ms[key] = {p: {"raw": praw[p], "summary": summarize(praw[p])} for p in praw}
         phases_ms[key]["share_of_p50_total"] = {
-            p: round(phases_ms[key][p]["summary"]["p50"] / p50_total, 3) for p in PHASES}
+            p: round(phases_ms[key][p]["summary"]["p50"] / p50_total, 3) for p in PHASES
+        }
         if a.cli_runs:
             print(f"{target}-word text: CLI x{a.cli_runs} ...", flush=True)
             cli[key] = time_cli(text, a.cli_runs, env, res.label)
@@ -254,13 +288,24 @@ def main(argv: list[str] | None = None) -> int:
     targets = {}
     for target, limit in TARGETS_MS.items():
         p50 = analyze_ms[str(target)]["summary"]["p50"]
-        targets[f"analyze_p50_ms_{target}_words"] = {"target": f"< {limit:g} ms", "limit_ms": limit,
-                                                     "measured_ms": p50, "met": p50 < limit}
+        targets[f"analyze_p50_ms_{target}_words"] = {
+            "target": f"< {limit:g} ms",
+            "limit_ms": limit,
+            "measured_ms": p50,
+            "met": p50 < limit,
+        }
     payload = {
         "settings": {
-            "quick": a.quick, "runs": a.runs, "warmup": WARMUP, "cli_runs": a.cli_runs,
-            "threads_requested": a.threads, "device": "cpu", "data": str(a.data), "start": a.start,
-            "model_dir": str(model_dir), "model_config": bundle.config.to_dict(),
+            "quick": a.quick,
+            "runs": a.runs,
+            "warmup": WARMUP,
+            "cli_runs": a.cli_runs,
+            "threads_requested": a.threads,
+            "device": "cpu",
+            "data": str(a.data),
+            "start": a.start,
+            "model_dir": str(model_dir),
+            "model_config": bundle.config.to_dict(),
             "timer": "time.perf_counter_ns, ms; gc enabled, gc.collect() before each timed loop",
             "percentiles": "linear interpolation between order statistics",
         },
@@ -282,18 +327,37 @@ def main(argv: list[str] | None = None) -> int:
     for key, t in texts.items():
         s = analyze_ms[key]["summary"]
         tgt = targets[f"analyze_p50_ms_{key}_words"]
-        rows.append([f"analyze {t['words']} words", s["p50"], s["p90"], s["mean"], s["min"],
-                     tgt["target"], tgt["met"]])
+        rows.append(
+            [
+                f"analyze {t['words']} words",
+                s["p50"],
+                s["p90"],
+                s["mean"],
+                s["min"],
+                tgt["target"],
+                tgt["met"],
+            ]
+        )
         for p in PHASES:
             ps = phases_ms[key][p]["summary"]
-            rows.append([f"  {p}", ps["p50"], ps["p90"], ps["mean"], ps["min"],
-                         f"{phases_ms[key]['share_of_p50_total'][p]:.1%} of p50", None])
+            rows.append(
+                [
+                    f"  {p}",
+                    ps["p50"],
+                    ps["p90"],
+                    ps["mean"],
+                    ps["min"],
+                    f"{phases_ms[key]['share_of_p50_total'][p]:.1%} of p50",
+                    None,
+                ]
+            )
     for key, c in cli.items():
         s = c["summary_ms"]
         label = "python -c 'import torch'" if key == "import_torch_baseline" else f"CLI cold, {key}-word text"
         rows.append([label, s["p50"], s["p90"], s["mean"], s["min"], "no target", None])
-    print_table(rows, [f"ms (CPU, threads={torch.get_num_threads()})", "p50", "p90", "mean", "min",
-                       "target", "met"])
+    print_table(
+        rows, [f"ms (CPU, threads={torch.get_num_threads()})", "p50", "p90", "mean", "min", "target", "met"]
+    )
     if not all(c["ok"] for c in checks.values()):
         print("WARNING: the phased copy no longer matches analyze(); update phased_analyze()")
     print(f"\nwrote {path}")

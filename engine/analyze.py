@@ -22,8 +22,18 @@ from engine.steps import run_to_end
 from engine.text import Document, normalize, tokenize
 from engine.vocab import UNK_ID
 
-__all__ = ["Analysis", "InputError", "SentenceWeight", "WordWeight", "analyze", "analyze_steps",
-           "build_analysis", "encode_document", "read_document", "scores_to_analysis"]
+__all__ = [
+    "Analysis",
+    "InputError",
+    "SentenceWeight",
+    "WordWeight",
+    "analyze",
+    "analyze_steps",
+    "build_analysis",
+    "encode_document",
+    "read_document",
+    "scores_to_analysis",
+]
 
 
 class InputError(ValueError):
@@ -35,8 +45,8 @@ class WordWeight:
     text: str
     start: int
     end: int
-    weight: float          # attention within its sentence; a sentence's words sum to 1
-    known: bool            # False: the vocabulary does not know it (read as <unk>)
+    weight: float  # attention within its sentence; a sentence's words sum to 1
+    known: bool  # False: the vocabulary does not know it (read as <unk>)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +54,7 @@ class SentenceWeight:
     text: str
     start: int
     end: int
-    weight: float          # sentence attention; a document's sentences sum to 1
+    weight: float  # sentence attention; a document's sentences sum to 1
     words: tuple[WordWeight, ...]
 
 
@@ -71,9 +81,16 @@ class Analysis:
             "label": self.label,
             "probabilities": dict(self.probabilities),
             "sentences": [
-                {"text": s.text, "start": s.start, "end": s.end, "weight": s.weight,
-                 "words": [{"text": w.text, "start": w.start, "end": w.end, "weight": w.weight,
-                            "known": w.known} for w in s.words]}
+                {
+                    "text": s.text,
+                    "start": s.start,
+                    "end": s.end,
+                    "weight": s.weight,
+                    "words": [
+                        {"text": w.text, "start": w.start, "end": w.end, "weight": w.weight, "known": w.known}
+                        for w in s.words
+                    ],
+                }
                 for s in self.sentences
             ],
         }
@@ -119,26 +136,40 @@ def read_document(text: str) -> Document:
 def build_analysis(bundle: ModelBundle, doc: Document, ids: torch.Tensor, out: HANOutput) -> Analysis:
     """Pair a padded forward pass for one document (ids ``(1, S, W)``) with the document's spans."""
     counts = [len(s.tokens) for s in doc.sentences]
-    w_att = out.word_attention[0]                                          # (S, W)
-    scores = DocumentScores(out.logits[0], out.sentence_attention[0],
-                            torch.cat([w_att[i, :n] for i, n in enumerate(counts)]), tuple(counts))
-    return scores_to_analysis(bundle, doc, [row[:n] for row, n in zip(ids[0].tolist(), counts, strict=True)],
-                              scores)
+    w_att = out.word_attention[0]  # (S, W)
+    scores = DocumentScores(
+        out.logits[0],
+        out.sentence_attention[0],
+        torch.cat([w_att[i, :n] for i, n in enumerate(counts)]),
+        tuple(counts),
+    )
+    return scores_to_analysis(
+        bundle, doc, [row[:n] for row, n in zip(ids[0].tolist(), counts, strict=True)], scores
+    )
 
 
-def scores_to_analysis(bundle: ModelBundle, doc: Document, ids: list[list[int]],
-                       scores: DocumentScores) -> Analysis:
+def scores_to_analysis(
+    bundle: ModelBundle, doc: Document, ids: list[list[int]], scores: DocumentScores
+) -> Analysis:
     """Pair one document's scores with its spans; ``ids`` are its sentences' word ids."""
     text = doc.text
     probs = torch.softmax(scores.logits.double(), -1).tolist()
-    w_att = iter(scores.word_attention.double().cpu().tolist())           # (T,) sentence after sentence
-    s_att = scores.sentence_attention.double().cpu().tolist()             # (S,)
+    w_att = iter(scores.word_attention.double().cpu().tolist())  # (T,) sentence after sentence
+    s_att = scores.sentence_attention.double().cpu().tolist()  # (S,)
     sentences = tuple(
-        SentenceWeight(text[s.start : s.end], s.start, s.end, s_att[i], tuple(
-            WordWeight(t.text, t.start, t.end, next(w_att), ids[i][j] != UNK_ID)
-            for j, t in enumerate(s.tokens)))
+        SentenceWeight(
+            text[s.start : s.end],
+            s.start,
+            s.end,
+            s_att[i],
+            tuple(
+                WordWeight(t.text, t.start, t.end, next(w_att), ids[i][j] != UNK_ID)
+                for j, t in enumerate(s.tokens)
+            ),
+        )
         for i, s in enumerate(doc.sentences)
     )
     best = max(range(len(probs)), key=probs.__getitem__)
-    return Analysis(text, bundle.label_names[best], dict(zip(bundle.label_names, probs, strict=True)),
-                    sentences)
+    return Analysis(
+        text, bundle.label_names[best], dict(zip(bundle.label_names, probs, strict=True)), sentences
+    )

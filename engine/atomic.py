@@ -29,8 +29,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["WriteError", "check_output_file", "clean_leftovers", "fsync_dir", "open_atomic", "recover_dir",
-           "replace_dir", "write_bytes", "write_json", "write_text"]
+__all__ = [
+    "WriteError",
+    "check_output_file",
+    "clean_leftovers",
+    "fsync_dir",
+    "open_atomic",
+    "recover_dir",
+    "replace_dir",
+    "write_bytes",
+    "write_json",
+    "write_text",
+]
 
 _TMP = re.compile(r"\.(?P<name>.+)\.tmp-(?P<pid>\d+)-[0-9a-f]{8}")
 
@@ -221,7 +231,7 @@ def replace_dir(target: str | Path, write: Callable[[Path], None]) -> None:
         write(tmp)
         _fsync_tree(tmp)
         if target.exists():
-            _remove(old)   # a complete target exists, so an old copy is stale
+            _remove(old)  # a complete target exists, so an old copy is stale
             os.replace(target, old)
         os.replace(tmp, target)
         fsync_dir(target.parent)

@@ -16,8 +16,15 @@ import torch
 
 from engine.vocab import PAD_ID
 
-__all__ = ["EncodedDoc", "LengthLimits", "Truncation", "bucket_batches", "choose_limits", "collate",
-           "count_truncation"]
+__all__ = [
+    "EncodedDoc",
+    "LengthLimits",
+    "Truncation",
+    "bucket_batches",
+    "choose_limits",
+    "collate",
+    "count_truncation",
+]
 
 EncodedDoc = list[list[int]]
 
@@ -36,17 +43,19 @@ class LengthLimits:
 class Truncation:
     """What :func:`collate` cut to fit ``LengthLimits``; all zero when nothing was cut."""
 
-    documents: int = 0   # documents that lost anything
-    sentences: int = 0   # whole sentences dropped
-    words: int = 0       # words dropped (inside kept sentences and in dropped sentences)
+    documents: int = 0  # documents that lost anything
+    sentences: int = 0  # whole sentences dropped
+    words: int = 0  # words dropped (inside kept sentences and in dropped sentences)
 
     def __add__(self, other: Truncation) -> Truncation:
-        return Truncation(self.documents + other.documents, self.sentences + other.sentences,
-                          self.words + other.words)
+        return Truncation(
+            self.documents + other.documents, self.sentences + other.sentences, self.words + other.words
+        )
 
 
-def choose_limits(docs: Sequence[EncodedDoc], word_quantile: float = 0.95,
-                  sentence_quantile: float = 0.95) -> LengthLimits:
+def choose_limits(
+    docs: Sequence[EncodedDoc], word_quantile: float = 0.95, sentence_quantile: float = 0.95
+) -> LengthLimits:
     """Pick limits as quantiles of sentence lengths and sentences per document."""
     if not docs:
         raise ValueError("cannot choose length limits from no documents")
@@ -70,8 +79,9 @@ def count_truncation(docs: Sequence[EncodedDoc], limits: LengthLimits) -> Trunca
     return Truncation(n_docs, n_sents, n_words)
 
 
-def collate(docs: Sequence[EncodedDoc], limits: LengthLimits | None = None
-            ) -> tuple[torch.Tensor, Truncation]:
+def collate(
+    docs: Sequence[EncodedDoc], limits: LengthLimits | None = None
+) -> tuple[torch.Tensor, Truncation]:
     """Pad ``docs`` into ids ``(B, S, W)``; cut to ``limits`` if given and count what was cut.
 
     Every document must have at least one non-empty sentence; empty sentences are dropped.
@@ -92,8 +102,9 @@ def collate(docs: Sequence[EncodedDoc], limits: LengthLimits | None = None
     return torch.from_numpy(ids), trunc
 
 
-def bucket_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Generator,
-                   bucket_factor: int = 50) -> list[list[int]]:
+def bucket_batches(
+    lengths: Sequence[int], batch_size: int, rng: np.random.Generator, bucket_factor: int = 50
+) -> list[list[int]]:
     """Shuffled batches of indices whose documents have similar ``lengths`` (less padding).
 
     Indices are shuffled, cut into pools of ``bucket_factor`` batches, each pool sorted by length

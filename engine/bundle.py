@@ -34,8 +34,15 @@ from engine.validate import (
 )
 from engine.vocab import Vocab
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "ModelBundle", "ModelError", "load_bundle", "save_bundle",
-           "update_metadata"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "ModelBundle",
+    "ModelError",
+    "load_bundle",
+    "save_bundle",
+    "update_metadata",
+]
 
 FORMAT = "han-explorer-model"
 FORMAT_VERSION = 1
@@ -133,8 +140,10 @@ def _check(meta: dict[str, Any], directory: Path) -> tuple[HANConfig, Vocab, tup
         raise ModelError(f"{e} in {directory}") from None
     missing, extra = set(expected) - set(header), set(header) - set(expected)
     if missing or extra:
-        raise ModelError(f"{WEIGHTS} does not match the config: missing {sorted(missing)[:3]}, "
-                         f"unexpected {sorted(extra)[:3]}")
+        raise ModelError(
+            f"{WEIGHTS} does not match the config: missing {sorted(missing)[:3]}, "
+            f"unexpected {sorted(extra)[:3]}"
+        )
     for k, shape in expected.items():
         got, dtype = header[k]
         if got != shape:

@@ -31,15 +31,25 @@ if TYPE_CHECKING:
 __all__ = ["Resumed", "TrainState", "load", "restore", "save"]
 
 # settings that may differ on resume; everything else must match the checkpoint
-_MAY_CHANGE = {"epochs", "resume", "patience", "checkpoint_every", "workers", "command", "device", "out",
-               "cache_dir", "force"}
+_MAY_CHANGE = {
+    "epochs",
+    "resume",
+    "patience",
+    "checkpoint_every",
+    "workers",
+    "command",
+    "device",
+    "out",
+    "cache_dir",
+    "force",
+}
 
 
 @dataclass
 class TrainState:
-    epoch: int = 0                 # epochs finished
-    step: int = 0                  # optimizer steps taken (this rank)
-    step_in_epoch: int = 0         # batches of the current epoch done
+    epoch: int = 0  # epochs finished
+    step: int = 0  # optimizer steps taken (this rank)
+    step_in_epoch: int = 0  # batches of the current epoch done
     best_dev_accuracy: float | None = None
     best_epoch: int = 0
     bad_epochs: int = 0
@@ -56,8 +66,16 @@ class Resumed:
     param_groups: list[dict[str, Any]]
 
 
-def save(directory: Path, cfg: TrainConfig, model: HAN, opt: torch.optim.Optimizer, state: TrainState,
-         vocab: Vocab, limits: LengthLimits, data_sha256: str) -> None:
+def save(
+    directory: Path,
+    cfg: TrainConfig,
+    model: HAN,
+    opt: torch.optim.Optimizer,
+    state: TrainState,
+    vocab: Vocab,
+    limits: LengthLimits,
+    data_sha256: str,
+) -> None:
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     osd = opt.state_dict()
     for pid, pstate in osd["state"].items():
@@ -67,9 +85,14 @@ def save(directory: Path, cfg: TrainConfig, model: HAN, opt: torch.optim.Optimiz
     tensors["rng.torch"] = torch.get_rng_state()
     if torch.cuda.is_available():
         tensors["rng.cuda"] = torch.cuda.get_rng_state()
-    meta = {"state": asdict(state), "config": asdict(cfg), "vocab": list(vocab.itos),
-            "limits": asdict(limits), "data_sha256": data_sha256,
-            "param_groups": osd["param_groups"]}
+    meta = {
+        "state": asdict(state),
+        "config": asdict(cfg),
+        "vocab": list(vocab.itos),
+        "limits": asdict(limits),
+        "data_sha256": data_sha256,
+        "param_groups": osd["param_groups"],
+    }
 
     def write(tmp: Path) -> None:
         try:
@@ -90,8 +113,9 @@ def load(directory: Path, cfg: TrainConfig) -> Resumed:
         meta = read_json_file(directory / "state.json", MAX_META_BYTES, "checkpoint file")
         tensors = load_file(str(directory / "state.safetensors"))
     except (JSONFileError, SafetensorError, OSError, ValueError) as e:
-        raise ModelError(f"cannot resume: corrupt checkpoint in {directory}: "
-                         f"{' '.join(str(e).split())}") from None
+        raise ModelError(
+            f"cannot resume: corrupt checkpoint in {directory}: {' '.join(str(e).split())}"
+        ) from None
     try:
         resumed = _checked(meta, tensors)
     except FieldError as e:
@@ -107,8 +131,14 @@ def _checked(meta: object, tensors: dict[str, torch.Tensor]) -> Resumed:
     """A :class:`Resumed` from ``state.json``'s content, every field checked (:class:`FieldError`)."""
     if not isinstance(meta, dict):
         raise FieldError("not a JSON object")
-    for key, kind in (("state", dict), ("config", dict), ("vocab", list), ("limits", dict),
-                      ("data_sha256", str), ("param_groups", list)):
+    for key, kind in (
+        ("state", dict),
+        ("config", dict),
+        ("vocab", list),
+        ("limits", dict),
+        ("data_sha256", str),
+        ("param_groups", list),
+    ):
         if not isinstance(meta.get(key), kind):
             raise FieldError(f"field {key!r} missing or not a {'JSON ' + kind.__name__}")
     if not re.fullmatch(r"[0-9a-f]{64}", meta["data_sha256"]):
@@ -118,16 +148,24 @@ def _checked(meta: object, tensors: dict[str, torch.Tensor]) -> Resumed:
         raise FieldError("param_groups must be a list of optimizer groups with 'params'")
     if not isinstance(tensors.get("rng.torch"), torch.Tensor) or tensors["rng.torch"].dtype != torch.uint8:
         raise FieldError("the random state (rng.torch) is missing or not bytes")
-    return Resumed(_state(meta["state"]), check_vocab(meta["vocab"]), check_limits(meta["limits"]),
-                   meta["data_sha256"], tensors, groups)
+    return Resumed(
+        _state(meta["state"]),
+        check_vocab(meta["vocab"]),
+        check_limits(meta["limits"]),
+        meta["data_sha256"],
+        tensors,
+        groups,
+    )
 
 
 def _state(d: dict[str, Any]) -> TrainState:
     known = {f.name for f in fields(TrainState)}
     if set(d) - known:
         raise FieldError(f"unknown state fields: {sorted(set(d) - known)[:5]}")
-    kw: dict[str, Any] = {k: check_int(d.get(k, 0), f"state.{k}", 0)
-                          for k in ("epoch", "step", "step_in_epoch", "best_epoch", "bad_epochs")}
+    kw: dict[str, Any] = {
+        k: check_int(d.get(k, 0), f"state.{k}", 0)
+        for k in ("epoch", "step", "step_in_epoch", "best_epoch", "bad_epochs")
+    }
     best = d.get("best_dev_accuracy")
     kw["best_dev_accuracy"] = None if best is None else check_float(best, "state.best_dev_accuracy", 0.0, 1.0)
     history = d.get("history", [])
@@ -141,8 +179,10 @@ def restore(r: Resumed, model: HAN, opt: torch.optim.Optimizer) -> None:
     try:
         _restore(r, model, opt)
     except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
-        raise ModelError(f"cannot resume: the checkpoint does not fit this model: "
-                         f"{(str(e).splitlines() or [type(e).__name__])[0]}") from None
+        raise ModelError(
+            f"cannot resume: the checkpoint does not fit this model: "
+            f"{(str(e).splitlines() or [type(e).__name__])[0]}"
+        ) from None
 
 
 def _restore(r: Resumed, model: HAN, opt: torch.optim.Optimizer) -> None:

@@ -51,13 +51,31 @@ from engine.provenance import (
     write_record,
 )
 
-__all__ = ["CROP", "TARGET_SIZE", "TOLERANCE", "Bench", "BenchSettings", "Checker", "add_arguments",
-           "benchmark_name", "check_gpu", "crop_reference", "figures", "format_summary", "out_path",
-           "run_and_save", "run_benchmark", "settings_from_args", "source_hashes", "targets", "time_events"]
+__all__ = [
+    "CROP",
+    "TARGET_SIZE",
+    "TOLERANCE",
+    "Bench",
+    "BenchSettings",
+    "Checker",
+    "add_arguments",
+    "benchmark_name",
+    "check_gpu",
+    "crop_reference",
+    "figures",
+    "format_summary",
+    "out_path",
+    "run_and_save",
+    "run_benchmark",
+    "settings_from_args",
+    "source_hashes",
+    "targets",
+    "time_events",
+]
 
-TOLERANCE = 1e-5          # relative L2 error against the float64 reference and the whole-image output
-CROP = 128                # side of the three reference crops
-TARGET_SIZE = 8192        # the issue's targets are for 8192^2
+TOLERANCE = 1e-5  # relative L2 error against the float64 reference and the whole-image output
+CROP = 128  # side of the three reference crops
+TARGET_SIZE = 8192  # the issue's targets are for 8192^2
 
 Log = Callable[[str], None]
 
@@ -66,16 +84,16 @@ Log = Callable[[str], None]
 class BenchSettings:
     """What one run measures; the defaults are the full run that bench/README.md reports."""
 
-    sizes: tuple[int, ...] = (8192, 4096)            # square image sides, largest (the targets') first
+    sizes: tuple[int, ...] = (8192, 4096)  # square image sides, largest (the targets') first
     masks: tuple[int, ...] = (3, 5, 7, 9, 15)
-    strategies: tuple[str, ...] | None = None        # None: every strategy (engine.tiling.ALL_STRATEGIES)
-    tiles: tuple[int, ...] = (16, 32, 64)            # tried for each strategy; invalid ones are skipped
-    repeats: int = 20                                # timed launches per measurement
+    strategies: tuple[str, ...] | None = None  # None: every strategy (engine.tiling.ALL_STRATEGIES)
+    tiles: tuple[int, ...] = (16, 32, 64)  # tried for each strategy; invalid ones are skipped
+    repeats: int = 20  # timed launches per measurement
     warmup: int = 3
-    rotate: int = 3                                  # input copies: 3 x 256 MiB defeats the 60 MB L2
-    budget_s: float = 210.0                          # skip what is left after this many seconds
+    rotate: int = 3  # input copies: 3 x 256 MiB defeats the 60 MB L2
+    budget_s: float = 210.0  # skip what is left after this many seconds
     seed: int = 0
-    quick: bool = False                              # a small run that checks the benchmark works
+    quick: bool = False  # a small run that checks the benchmark works
 
     @classmethod
     def quick_run(cls, **changes: Any) -> BenchSettings:
@@ -113,8 +131,10 @@ def _strategies(text: str) -> tuple[str, ...] | None:
     chosen = tuple(x.strip() for x in text.split(",") if x.strip())
     unknown = [x for x in chosen if x not in ALL_STRATEGIES]
     if unknown or not chosen:
-        raise argparse.ArgumentTypeError(f"unknown strategy {', '.join(unknown) or text!r}; choose among "
-                                         f"{', '.join(ALL_STRATEGIES)} or all")
+        raise argparse.ArgumentTypeError(
+            f"unknown strategy {', '.join(unknown) or text!r}; choose among "
+            f"{', '.join(ALL_STRATEGIES)} or all"
+        )
     return chosen
 
 
@@ -131,14 +151,23 @@ def add_arguments(parser: argparse.ArgumentParser, out_help: str) -> None:
 
     add = parser.add_argument
     add("--out", metavar="PATH", default=None, help=out_help)
-    add("--quick", action="store_true",
-        help="1024x1024, masks 3 and 5, 5 repeats: checks that it works (not figures to quote)")
+    add(
+        "--quick",
+        action="store_true",
+        help="1024x1024, masks 3 and 5, 5 repeats: checks that it works (not figures to quote)",
+    )
     add("--sizes", type=_ints, help=f"square image sides, comma-separated (default {listed(d.sizes)})")
     add("--masks", type=_ints, help=f"mask sides, comma-separated (default {listed(d.masks)})")
-    add("--strategies", type=_strategies,
-        help="comma-separated strategies of engine.tiling.ALL_STRATEGIES, or all (the default)")
-    add("--tiles", type=_ints, help=f"tiles tried for each strategy, invalid ones skipped (default "
-                                    f"{listed(d.tiles)})")
+    add(
+        "--strategies",
+        type=_strategies,
+        help="comma-separated strategies of engine.tiling.ALL_STRATEGIES, or all (the default)",
+    )
+    add(
+        "--tiles",
+        type=_ints,
+        help=f"tiles tried for each strategy, invalid ones skipped (default {listed(d.tiles)})",
+    )
     add("--repeats", type=_count, help=f"timed launches per measurement (default {d.repeats})")
     add("--warmup", type=_count, help=f"launches before timing (default {d.warmup})")
     add("--rotate", type=_count, help=f"input copies the timed launches cycle through (default {d.rotate})")
@@ -170,17 +199,20 @@ def check_gpu(require_pycuda: bool = True) -> str:
     except Exception as e:
         raise NoGPUError(f"torch cannot be imported ({type(e).__name__}: {e})") from e
     if not torch.cuda.is_available():
-        raise NoGPUError("no CUDA GPU here (torch.cuda.is_available() is False); the benchmark times "
-                         "cuDNN, cupyx and our kernels on an NVIDIA GPU")
+        raise NoGPUError(
+            "no CUDA GPU here (torch.cuda.is_available() is False); the benchmark times "
+            "cuDNN, cupyx and our kernels on an NVIDIA GPU"
+        )
     if require_pycuda:
         from engine.conv_cuda import describe_gpu
 
-        describe_gpu()                       # NoGPUError says why PyCUDA cannot reach the GPU
+        describe_gpu()  # NoGPUError says why PyCUDA cannot reach the GPU
     return str(torch.cuda.get_device_name(0))
 
 
-def run_benchmark(settings: BenchSettings, *, log: Log = print,
-                  on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+def run_benchmark(
+    settings: BenchSettings, *, log: Log = print, on_progress: Callable[[dict[str, Any]], None] | None = None
+) -> dict[str, Any]:
     """Measure everything ``settings`` asks for; the record (see bench/README.md) with every figure.
 
     Raises
@@ -192,23 +224,31 @@ def run_benchmark(settings: BenchSettings, *, log: Log = print,
     card = check_gpu(require_pycuda=False)
     record: dict[str, Any] = header(benchmark_name(card), started) | {
         "settings": asdict(settings) | {"tolerance": TOLERANCE, "crop": CROP},
-        "sources_sha256": source_hashes()}
+        "sources_sha256": source_hashes(),
+    }
     import torch
 
     torch.backends.cudnn.benchmark = True
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")                 # newer torch may call these flags legacy
+        warnings.simplefilter("ignore")  # newer torch may call these flags legacy
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cuda.matmul.allow_tf32 = False
     record["machine"] = machine_info() | {"gpu": gpu_info()}
     log(json.dumps(record["machine"]["gpu"], indent=1))
     bench = Bench(settings, torch, log)
-    record["settings"] |= {"strategies": bench.strategies, "cupy_error": bench.cupy_error,
-                           "ours_error": bench.ours_error}
+    record["settings"] |= {
+        "strategies": bench.strategies,
+        "cupy_error": bench.cupy_error,
+        "ours_error": bench.ours_error,
+    }
 
     def progress() -> None:
-        record.update(rows=bench.rows, targets=targets(bench.rows), elapsed_s=round(bench.elapsed(), 1),
-                      finished=utc_now().isoformat(timespec="seconds"))
+        record.update(
+            rows=bench.rows,
+            targets=targets(bench.rows),
+            elapsed_s=round(bench.elapsed(), 1),
+            finished=utc_now().isoformat(timespec="seconds"),
+        )
         if on_progress is not None:
             on_progress(record)
 
@@ -225,6 +265,7 @@ def run_benchmark(settings: BenchSettings, *, log: Log = print,
 def run_and_save(settings: BenchSettings, path: Path | None, *, log: Log = print) -> dict[str, Any]:
     """:func:`run_benchmark`, writing the record to ``path`` (when given) after every (size, mask) and at
     the end (:func:`engine.provenance.write_record`), so a run cut short still leaves its figures."""
+
     def save(record: dict[str, Any]) -> None:
         if path is not None:
             write_record(path, record)
@@ -244,14 +285,14 @@ def crop_reference(image: np.ndarray, mask: np.ndarray, y0: int, x0: int, size: 
     k = mask.shape[0]
     r = (k - 1) // 2
     h, w = image.shape
-    region = np.zeros((size + 2 * r, size + 2 * r))                 # input window with its halo
+    region = np.zeros((size + 2 * r, size + 2 * r))  # input window with its halo
     ys, xs = y0 - r, x0 - r
     sy0, sy1, sx0, sx1 = max(ys, 0), min(ys + size + 2 * r, h), max(xs, 0), min(xs + size + 2 * r, w)
-    region[sy0 - ys:sy1 - ys, sx0 - xs:sx1 - xs] = image[sy0:sy1, sx0:sx1]
+    region[sy0 - ys : sy1 - ys, sx0 - xs : sx1 - xs] = image[sy0:sy1, sx0:sx1]
     out = np.zeros((size, size))
     for dy in range(k):
         for dx in range(k):
-            out += float(mask[dy, dx]) * region[dy:dy + size, dx:dx + size]
+            out += float(mask[dy, dx]) * region[dy : dy + size, dx : dx + size]
     return out
 
 
@@ -270,7 +311,7 @@ class Checker:
     def crop_error(self, out: np.ndarray) -> float:
         errs = []
         for (y, x), ref in zip(self.origins, self.crops, strict=True):
-            got = out[y:y + self.size, x:x + self.size].astype(np.float64)
+            got = out[y : y + self.size, x : x + self.size].astype(np.float64)
             errs.append(float(np.linalg.norm(got - ref)) / max(float(np.linalg.norm(ref)), 1e-30))
         return max(errs)
 
@@ -283,12 +324,19 @@ class Checker:
         crop = self.crop_error(out)
         full = None
         if self.full is not None:
-            diff = out - self.full                                     # float32, (H, W)
+            diff = out - self.full  # float32, (H, W)
             full = float(np.linalg.norm(diff) / max(float(np.linalg.norm(self.full)), 1e-30))
-        ok = bool(np.isfinite(crop) and crop < TOLERANCE
-                  and (full is None or (np.isfinite(full) and full < TOLERANCE)))
-        return {"crop_rel_error_vs_float64": crop, "rel_error_vs_full": full,
-                "full_reference": self.full_from, "verified": ok}
+        ok = bool(
+            np.isfinite(crop)
+            and crop < TOLERANCE
+            and (full is None or (np.isfinite(full) and full < TOLERANCE))
+        )
+        return {
+            "crop_rel_error_vs_float64": crop,
+            "rel_error_vs_full": full,
+            "full_reference": self.full_from,
+            "verified": ok,
+        }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -301,7 +349,7 @@ def time_events(make_event: Any, sync: Any, step: Any, repeats: int, warmup: int
     for i in range(warmup):
         step(i)
     sync()
-    step(warmup)                        # keeps the GPU busy while the host queues the timed launches
+    step(warmup)  # keeps the GPU busy while the host queues the timed launches
     events = [make_event() for _ in range(repeats + 1)]
     events[0].record()
     for i in range(repeats):
@@ -314,8 +362,12 @@ def time_events(make_event: Any, sync: Any, step: Any, repeats: int, warmup: int
 def figures(times: list[float], n: int, k: int | None) -> dict[str, Any]:
     """Median and min ms, every timing, GB/s (8 bytes a pixel) and, for a mask, GFLOP/s (2 K^2 per pixel)."""
     med = float(np.median(times))
-    out = {"median_ms": round(med, 5), "min_ms": round(min(times), 5),
-           "times_ms": [round(t, 5) for t in times], "gb_s": round(8 * n * n / (med * 1e-3) / 1e9, 1)}
+    out = {
+        "median_ms": round(med, 5),
+        "min_ms": round(min(times), 5),
+        "times_ms": [round(t, 5) for t in times],
+        "gb_s": round(8 * n * n / (med * 1e-3) / 1e9, 1),
+    }
     if k is not None:
         out["gflop_s"] = round(2 * k * k * n * n / (med * 1e-3) / 1e9, 1)
     return out
@@ -396,8 +448,10 @@ class Bench:
             return {"error": f"{type(e).__name__}: {e}"}
         failed = {" ".join(opts): err for opts, err in done.items() if err}
         seconds = round(time.perf_counter() - t, 1)
-        self.log(f"[{self.elapsed():6.1f}s] compiled {len(done)} kernel builds in {seconds} s; "
-                 f"{len(failed)} failed")
+        self.log(
+            f"[{self.elapsed():6.1f}s] compiled {len(done)} kernel builds in {seconds} s; "
+            f"{len(failed)} failed"
+        )
         return {"builds": len(done), "seconds": seconds, "failed": failed}
 
     def elapsed(self) -> float:
@@ -410,11 +464,15 @@ class Bench:
             extra = "" if row.get("verified", True) else "  NOT VERIFIED"
             err = row.get("rel_error_vs_full")
             errs = f"  err {err:.1e}" if isinstance(err, float) else ""
-            self.log(f"[{self.elapsed():6.1f}s] {row['size']}^2 K={row.get('mask', '-')!s:>2} {what:26s} "
-                     f"{row['median_ms']:9.4f} ms {row['gb_s']:8.1f} GB/s{errs}{extra}")
+            self.log(
+                f"[{self.elapsed():6.1f}s] {row['size']}^2 K={row.get('mask', '-')!s:>2} {what:26s} "
+                f"{row['median_ms']:9.4f} ms {row['gb_s']:8.1f} GB/s{errs}{extra}"
+            )
         else:
-            self.log(f"[{self.elapsed():6.1f}s] {row['size']}^2 K={row.get('mask', '-')} {what}: "
-                     f"{row.get('error') or row.get('skipped')}")
+            self.log(
+                f"[{self.elapsed():6.1f}s] {row['size']}^2 K={row.get('mask', '-')} {what}: "
+                f"{row.get('error') or row.get('skipped')}"
+            )
         return row
 
     def guarded(self, base: dict[str, Any], fn: Any) -> Any:
@@ -443,28 +501,38 @@ class Bench:
 
     def _size(self, n: int, rng: np.random.Generator, on_mask_done: Callable[[], None]) -> None:
         torch, s = self.torch, self.s
-        host = rng.standard_normal((n, n), dtype=np.float32)                   # (N, N)
-        xs = [torch.from_numpy(host).cuda() for _ in range(s.rotate)]          # rotate x (N, N)
+        host = rng.standard_normal((n, n), dtype=np.float32)  # (N, N)
+        xs = [torch.from_numpy(host).cuda() for _ in range(s.rotate)]  # rotate x (N, N)
         dst = torch.empty_like(xs[0])
         base = {"size": n, "impl": "copy"}
-        times = self.guarded(base, lambda: time_events(self.torch_event, torch.cuda.synchronize,
-                                                       lambda i: dst.copy_(xs[i % len(xs)]), s.repeats,
-                                                       s.warmup))
+        times = self.guarded(
+            base,
+            lambda: time_events(
+                self.torch_event,
+                torch.cuda.synchronize,
+                lambda i: dst.copy_(xs[i % len(xs)]),
+                s.repeats,
+                s.warmup,
+            ),
+        )
         if times is not None:
             self.add(base | figures(times, n, None))
         cxs = [self.cp.asarray(host) for _ in range(s.rotate)] if self.cp is not None else []
         for k in s.masks:
-            mask = np.random.default_rng([s.seed, k]).standard_normal((k, k)).astype(np.float32)   # (K, K)
+            mask = np.random.default_rng([s.seed, k]).standard_normal((k, k)).astype(np.float32)  # (K, K)
             self.mask(n, k, host, mask, xs, cxs)
             on_mask_done()
 
     def mask(self, n: int, k: int, host: np.ndarray, mask: np.ndarray, xs: list[Any], cxs: list[Any]) -> None:
         checker = Checker(host, mask)
-        for name, fn in (("cudnn", lambda: self.cudnn(n, k, mask, xs)),
-                         ("cupyx", lambda: self.cupyx(n, k, mask, cxs))):
+        for name, fn in (
+            ("cudnn", lambda: self.cudnn(n, k, mask, xs)),
+            ("cupyx", lambda: self.cupyx(n, k, mask, cxs)),
+        ):
             if name == "cupyx" and self.cp is None:
-                self.add({"size": n, "mask": k, "impl": name,
-                          "error": f"cupy unavailable: {self.cupy_error}"})
+                self.add(
+                    {"size": n, "mask": k, "impl": name, "error": f"cupy unavailable: {self.cupy_error}"}
+                )
                 continue
             got = self.guarded({"size": n, "mask": k, "impl": name}, fn)
             if got is not None:
@@ -479,13 +547,17 @@ class Bench:
     def cudnn(self, n: int, k: int, mask: np.ndarray, xs: list[Any]) -> tuple[dict[str, Any], np.ndarray]:
         torch = self.torch
         f = torch.nn.functional
-        w = torch.from_numpy(mask).cuda()[None, None]                          # (1, 1, K, K)
-        x4 = [x[None, None] for x in xs]                                       # (1, 1, N, N) each
+        w = torch.from_numpy(mask).cuda()[None, None]  # (1, 1, K, K)
+        x4 = [x[None, None] for x in xs]  # (1, 1, N, N) each
         with torch.inference_mode():
-            times = time_events(self.torch_event, torch.cuda.synchronize,
-                                lambda i: f.conv2d(x4[i % len(x4)], w, padding=(k - 1) // 2),
-                                self.s.repeats, self.s.warmup)
-            out = f.conv2d(x4[0], w, padding=(k - 1) // 2)[0, 0].cpu().numpy()   # (N, N)
+            times = time_events(
+                self.torch_event,
+                torch.cuda.synchronize,
+                lambda i: f.conv2d(x4[i % len(x4)], w, padding=(k - 1) // 2),
+                self.s.repeats,
+                self.s.warmup,
+            )
+            out = f.conv2d(x4[0], w, padding=(k - 1) // 2)[0, 0].cpu().numpy()  # (N, N)
         return figures(times, n, k), out
 
     def cupyx(self, n: int, k: int, mask: np.ndarray, cxs: list[Any]) -> tuple[dict[str, Any], np.ndarray]:
@@ -495,13 +567,15 @@ class Bench:
         def step(i: int) -> None:
             ndi.correlate(cxs[i % len(cxs)], w, output=y, mode="constant", cval=0.0)
 
-        times = time_events(lambda: _CupyEvent(cp), cp.cuda.Device().synchronize, step, self.s.repeats,
-                            self.s.warmup)
+        times = time_events(
+            lambda: _CupyEvent(cp), cp.cuda.Device().synchronize, step, self.s.repeats, self.s.warmup
+        )
         step(0)
         return figures(times, n, k), cp.asnumpy(y)
 
-    def ours(self, n: int, k: int, host: np.ndarray, mask: np.ndarray, strategy: str, tile: int,
-             checker: Checker) -> None:
+    def ours(
+        self, n: int, k: int, host: np.ndarray, mask: np.ndarray, strategy: str, tile: int, checker: Checker
+    ) -> None:
         from engine.conv_cuda import run_cuda_geometry
         from engine.tiling import geometry
 
@@ -512,14 +586,23 @@ class Bench:
         try:
             geom = geometry(n, n, k, strategy, tile)
         except ValueError:
-            return                                                             # not a valid configuration
+            return  # not a valid configuration
         s = self.s
-        res = self.guarded(base, lambda: run_cuda_geometry(host, mask, geom, repeats=s.repeats,
-                                                           warmup=s.warmup, rotate=s.rotate))
+        res = self.guarded(
+            base,
+            lambda: run_cuda_geometry(host, mask, geom, repeats=s.repeats, warmup=s.warmup, rotate=s.rotate),
+        )
         if res is not None:
-            self.add(base | figures(res.times_ms, n, k) | checker.check(res.output)
-                     | {"registers": res.registers, "local_bytes": res.local_bytes,
-                        "compiler_log": res.compiler_log[:2000] or None})
+            self.add(
+                base
+                | figures(res.times_ms, n, k)
+                | checker.check(res.output)
+                | {
+                    "registers": res.registers,
+                    "local_bytes": res.local_bytes,
+                    "compiler_log": res.compiler_log[:2000] or None,
+                }
+            )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -528,8 +611,15 @@ class Bench:
 
 
 def _pick(rows: list[dict[str, Any]], n: int, impl: str, k: int | None = None) -> dict[str, Any] | None:
-    cands = [r for r in rows if r["size"] == n and r["impl"] == impl and "median_ms" in r
-             and (k is None or r.get("mask") == k) and r.get("verified", True)]
+    cands = [
+        r
+        for r in rows
+        if r["size"] == n
+        and r["impl"] == impl
+        and "median_ms" in r
+        and (k is None or r.get("mask") == k)
+        and r.get("verified", True)
+    ]
     return min(cands, key=lambda r: r["median_ms"]) if cands else None
 
 
@@ -540,28 +630,57 @@ def targets(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     copy = _pick(rows, n, "copy")
     out: dict[str, dict[str, Any]] = {}
 
-    def put(name: str, text: str, k: int, limit: float, measure: Callable[[dict[str, Any]], float | None],
-            higher_is_better: bool) -> None:
+    def put(
+        name: str,
+        text: str,
+        k: int,
+        limit: float,
+        measure: Callable[[dict[str, Any]], float | None],
+        higher_is_better: bool,
+    ) -> None:
         best = _pick(rows, n, "ours", k)
         try:
             value = measure(best) if best is not None else None
         except (TypeError, KeyError):
             value = None
         met = value is not None and (value >= limit if higher_is_better else value <= limit)
-        out[name] = {"target": text, "limit": limit, "measured": None if value is None else round(value, 4),
-                     "met": met, "ours": None if best is None else f"{best['strategy']} tile {best['tile']}",
-                     "ours_ms": None if best is None else best["median_ms"]}
+        out[name] = {
+            "target": text,
+            "limit": limit,
+            "measured": None if value is None else round(value, 4),
+            "met": met,
+            "ours": None if best is None else f"{best['strategy']} tile {best['tile']}",
+            "ours_ms": None if best is None else best["median_ms"],
+        }
 
     def ratio(other: dict[str, Any] | None) -> Callable[[dict[str, Any]], float | None]:
         return lambda best: None if other is None else other["median_ms"] / best["median_ms"]
 
-    put("mask5_vs_cudnn", f"mask 5 at {n}^2: >= 10x faster than cuDNN", 5, 10.0,
-        ratio(_pick(rows, n, "cudnn", 5)), True)
-    put("mask5_vs_cupyx", f"mask 5 at {n}^2: >= 4x faster than cupyx", 5, 4.0,
-        ratio(_pick(rows, n, "cupyx", 5)), True)
+    put(
+        "mask5_vs_cudnn",
+        f"mask 5 at {n}^2: >= 10x faster than cuDNN",
+        5,
+        10.0,
+        ratio(_pick(rows, n, "cudnn", 5)),
+        True,
+    )
+    put(
+        "mask5_vs_cupyx",
+        f"mask 5 at {n}^2: >= 4x faster than cupyx",
+        5,
+        4.0,
+        ratio(_pick(rows, n, "cupyx", 5)),
+        True,
+    )
     for k in (3, 5):
-        put(f"mask{k}_vs_copy", f"mask {k} at {n}^2: within 1.3x of the copy floor (ours / copy)", k, 1.3,
-            lambda best: None if copy is None else best["median_ms"] / copy["median_ms"], False)
+        put(
+            f"mask{k}_vs_copy",
+            f"mask {k} at {n}^2: within 1.3x of the copy floor (ours / copy)",
+            k,
+            1.3,
+            lambda best: None if copy is None else best["median_ms"] / copy["median_ms"],
+            False,
+        )
     put("mask7_ms", f"mask 7 at {n}^2: < 0.25 ms", 7, 0.25, lambda best: best["median_ms"], False)
     put("mask15_ms", f"mask 15 at {n}^2: < 1.5 ms", 15, 1.5, lambda best: best["median_ms"], False)
     return out
@@ -582,18 +701,29 @@ def format_summary(record: dict[str, Any]) -> str:
             best = min(good, key=lambda r: r["median_ms"]) if good else None
             line.append(f"{best['median_ms']:.4f} [{best['tile']}]" if best else ("!" if cands else "-"))
         table.append(line)
-    text = ["Median ms (ours: fastest verified tile, in brackets; '!' = failed or unverified)",
-            *table_lines(table, ["size", "K", "copy", "cudnn", "cupyx", *strategies])]
+    text = [
+        "Median ms (ours: fastest verified tile, in brackets; '!' = failed or unverified)",
+        *table_lines(table, ["size", "K", "copy", "cudnn", "cupyx", *strategies]),
+    ]
     bad = [r for r in rows if "error" in r or r.get("verified") is False]
     text.append(f"\n{len(bad)} failed or unverified measurement(s)" + (":" if bad else ""))
     for r in bad:
         what = " ".join(str(r[k]) for k in ("size", "mask", "impl", "strategy", "tile") if k in r)
-        why = r.get("error") or (f"crop error {r.get('crop_rel_error_vs_float64')}, "
-                                 f"whole-image error {r.get('rel_error_vs_full')}")
+        why = r.get("error") or (
+            f"crop error {r.get('crop_rel_error_vs_float64')}, whole-image error {r.get('rel_error_vs_full')}"
+        )
         text.append(f"  {what}: {why}")
     text.append("\nTargets (our fastest verified kernel)")
-    goals = [[t["target"], str(t["limit"]), None if t["measured"] is None else str(t["measured"]), t["ours"],
-              bool(t["met"])] for t in record.get("targets", {}).values()]
+    goals = [
+        [
+            t["target"],
+            str(t["limit"]),
+            None if t["measured"] is None else str(t["measured"]),
+            t["ours"],
+            bool(t["met"]),
+        ]
+        for t in record.get("targets", {}).values()
+    ]
     text += table_lines(goals, ["target", "limit", "measured", "ours", "met"])
     return "\n".join(text)
 
@@ -618,8 +748,13 @@ def benchmark_name(card: str | None) -> str:
     return f"conv-{card_slug(card)}"
 
 
-def out_path(out: str | Path | None, folder: Path, name: str, commit: str | None = None,
-             started: datetime | None = None) -> Path:
+def out_path(
+    out: str | Path | None,
+    folder: Path,
+    name: str,
+    commit: str | None = None,
+    started: datetime | None = None,
+) -> Path:
     """``out`` if it names a .json file; else a new dated file in ``out`` (a folder) or ``folder``:
     ``<UTC date>-<name>-<short sha>.json`` (:func:`engine.provenance.dated_path`)."""
     if out is not None and str(out).endswith(".json"):

@@ -43,24 +43,35 @@ from engine.tiling import (
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["RECORD_FIELDS", "CudaResult", "KernelError", "NoGPUError", "cuda_available", "describe_gpu",
-           "kernel_options", "kernel_source", "precompile", "run_cuda", "run_cuda_geometry"]
+__all__ = [
+    "RECORD_FIELDS",
+    "CudaResult",
+    "KernelError",
+    "NoGPUError",
+    "cuda_available",
+    "describe_gpu",
+    "kernel_options",
+    "kernel_source",
+    "precompile",
+    "run_cuda",
+    "run_cuda_geometry",
+]
 
 KERNEL_FILE = "conv2d.cu"
 # One int32 per field and shared slot in instrumented runs; the first eight are LoadPlan's fields.
 RECORD_FIELDS = ("thread_y", "thread_x", "phase", "smem_y", "smem_x", "in_y", "in_x", "ghost", "writes")
 MAX_RECORD_BLOCKS = 64
-_QUIET_NAN = 0x7FC00000          # float32 bit pattern: outputs start as NaN, so unwritten pixels show
-_MAX_GRID_Y = 65535              # CUDA's limit on gridDim.y
-_MAX_SIDE = 2**31 - 1            # height and width are passed as int
-_HEADROOM_BYTES = 64 * 2**20     # left free for the module, the mask and the driver
-_TMAP_BYTES = 128                # sizeof(CUtensorMap); 64-byte alignment needed, 128 kept
-_TMAP_FLOAT32 = 7                # CU_TENSOR_MAP_DATA_TYPE_FLOAT32
-_L2_PROMOTION_NONE, _L2_PROMOTION_128B = 0, 2   # CUtensorMapL2promotion
-_TMAP_MAX_BOX = 256              # a tensor copy's box: at most 256 elements per dimension
+_QUIET_NAN = 0x7FC00000  # float32 bit pattern: outputs start as NaN, so unwritten pixels show
+_MAX_GRID_Y = 65535  # CUDA's limit on gridDim.y
+_MAX_SIDE = 2**31 - 1  # height and width are passed as int
+_HEADROOM_BYTES = 64 * 2**20  # left free for the module, the mask and the driver
+_TMAP_BYTES = 128  # sizeof(CUtensorMap); 64-byte alignment needed, 128 kept
+_TMAP_FLOAT32 = 7  # CU_TENSOR_MAP_DATA_TYPE_FLOAT32
+_L2_PROMOTION_NONE, _L2_PROMOTION_128B = 0, 2  # CUtensorMapL2promotion
+_TMAP_MAX_BOX = 256  # a tensor copy's box: at most 256 elements per dimension
 
-Block = tuple[int, int]                          # (by, bx)
-Records = dict[Block, dict[str, np.ndarray]]     # block -> {field: (L,) array}
+Block = tuple[int, int]  # (by, bx)
+Records = dict[Block, dict[str, np.ndarray]]  # block -> {field: (L,) array}
 
 
 class KernelError(RuntimeError):
@@ -87,10 +98,10 @@ class CudaResult:
     times_ms: list[float]
     median_ms: float
     load_records: Records = field(default_factory=dict)
-    kernel: str = ""                 # the __global__ function that ran
-    registers: int = 0               # per thread, from the compiled function
-    local_bytes: int = 0             # per thread; > 0 means register spills
-    compiler_log: str = ""           # what nvcc printed when it compiled without error
+    kernel: str = ""  # the __global__ function that ran
+    registers: int = 0  # per thread, from the compiled function
+    local_bytes: int = 0  # per thread; > 0 means register spills
+    compiler_log: str = ""  # what nvcc printed when it compiled without error
 
 
 def kernel_source() -> str:
@@ -100,9 +111,17 @@ def kernel_source() -> str:
 
 def kernel_options(geom: TileGeometry, record: bool = False) -> list[str]:
     """nvcc ``-D`` options that build ``geom.strategy`` with ``geom``'s sizes."""
-    opts = [f"-DCONV_{geom.strategy.upper()}", f"-DMASK={geom.mask_size}", f"-DRADIUS={geom.radius}",
-            f"-DTILE_H={geom.tile[0]}", f"-DTILE_W={geom.tile[1]}", f"-DBLOCK_Y={geom.block[0]}",
-            f"-DBLOCK_X={geom.block[1]}", f"-DSH_H={geom.shared_tile[0]}", f"-DSH_W={geom.shared_tile[1]}"]
+    opts = [
+        f"-DCONV_{geom.strategy.upper()}",
+        f"-DMASK={geom.mask_size}",
+        f"-DRADIUS={geom.radius}",
+        f"-DTILE_H={geom.tile[0]}",
+        f"-DTILE_W={geom.tile[1]}",
+        f"-DBLOCK_Y={geom.block[0]}",
+        f"-DBLOCK_X={geom.block[1]}",
+        f"-DSH_H={geom.shared_tile[0]}",
+        f"-DSH_W={geom.shared_tile[1]}",
+    ]
     if geom.strategy == "register":
         opts.append(f"-DREG_ROWS={REGISTER_ROWS}")
     elif geom.strategy in WIDE_STRATEGIES:
@@ -116,17 +135,21 @@ def _driver() -> Any:
     """``pycuda.driver``, initialised; NoGPUError when PyCUDA, the driver or a device is missing."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")      # third-party import noise must not fail strict test runs
+            warnings.simplefilter("ignore")  # third-party import noise must not fail strict test runs
             import pycuda.driver as drv
-    except Exception as e:   # ImportError, or OSError when libcuda.so cannot be loaded
-        raise NoGPUError(f"PyCUDA cannot be used here ({type(e).__name__}: {e}); the CUDA kernels need "
-                         f"PyCUDA (`pip install pycuda`), an NVIDIA driver and a GPU") from e
+    except Exception as e:  # ImportError, or OSError when libcuda.so cannot be loaded
+        raise NoGPUError(
+            f"PyCUDA cannot be used here ({type(e).__name__}: {e}); the CUDA kernels need "
+            f"PyCUDA (`pip install pycuda`), an NVIDIA driver and a GPU"
+        ) from e
     try:
         drv.init()
         count = drv.Device.count()
     except Exception as e:
-        raise NoGPUError(f"the CUDA driver could not start ({type(e).__name__}: {e}); is there an NVIDIA "
-                         f"GPU and a working driver?") from e
+        raise NoGPUError(
+            f"the CUDA driver could not start ({type(e).__name__}: {e}); is there an NVIDIA "
+            f"GPU and a working driver?"
+        ) from e
     if count < 1:
         raise NoGPUError("the CUDA driver sees no GPU (check CUDA_VISIBLE_DEVICES and nvidia-smi)")
     return drv
@@ -150,8 +173,9 @@ def cuda_available() -> bool:
     return True
 
 
-def precompile(configs: Iterable[tuple[TileGeometry, bool]],
-               workers: int = 8) -> dict[tuple[str, ...], str | None]:
+def precompile(
+    configs: Iterable[tuple[TileGeometry, bool]], workers: int = 8
+) -> dict[tuple[str, ...], str | None]:
     """Build ``(geometry, record)`` configurations in parallel into PyCUDA's on-disk compiler cache.
 
     A later :func:`run_cuda` of the same configuration then loads the cubin instead of running nvcc.
@@ -168,7 +192,7 @@ def precompile(configs: Iterable[tuple[TileGeometry, bool]],
     jobs = list(dict.fromkeys(tuple(kernel_options(g, record)) for g, record in configs))
 
     def build(options: tuple[str, ...]) -> str | None:
-        try:   # the same arguments SourceModule passes, so the cache key is the same
+        try:  # the same arguments SourceModule passes, so the cache key is the same
             nvcc_compile(source, options=list(options), no_extern_c=True, arch=arch)
         except Exception as e:
             return f"{type(e).__name__}: {getattr(e, 'stderr', '') or e}"
@@ -178,7 +202,7 @@ def precompile(configs: Iterable[tuple[TileGeometry, bool]],
         return {}
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
-        first = build(jobs[0])            # alone: imports pycuda.compiler's helpers, memoizes nvcc's version
+        first = build(jobs[0])  # alone: imports pycuda.compiler's helpers, memoizes nvcc's version
         with ThreadPoolExecutor(max(1, workers)) as pool:
             rest = list(pool.map(build, jobs[1:]))
     return dict(zip(jobs, [first, *rest], strict=True))
@@ -192,7 +216,7 @@ class _Session:
         self.context = self.device.retain_primary_context()
         self.arch = "sm_{}{}".format(*self.device.compute_capability())
         self.modules: dict[tuple[Any, ...], tuple[Any, Any, str]] = {}
-        self.lock = threading.RLock()    # one run at a time: runs share modules and their c_mask
+        self.lock = threading.RLock()  # one run at a time: runs share modules and their c_mask
 
     def function(self, geom: TileGeometry, record: bool) -> tuple[Any, Any, str]:
         """(module, function, compiler log) for ``geom``; compiled on first use. Context must be current."""
@@ -201,9 +225,9 @@ class _Session:
         if key not in self.modules:
             module, log = _compile(source, options, self.arch, _describe(geom))
             func = module.get_function(f"conv_{geom.strategy}")
-            if geom.strategy in BULK_STRATEGIES:   # tmap_in, tmap_out, in, height, width, pitch [, rec, ...]
+            if geom.strategy in BULK_STRATEGIES:  # tmap_in, tmap_out, in, height, width, pitch [, rec, ...]
                 func.prepare("PPPiii" + ("PPi" if record else ""))
-            else:   # in, [mask,] out, height, width [, rec, rec_blocks, n_rec]
+            else:  # in, [mask,] out, height, width [, rec, rec_blocks, n_rec]
                 func.prepare(("PPP" if geom.strategy == "naive" else "PP") + "ii" + ("PPi" if record else ""))
             self.modules[key] = (module, func, log)
         return self.modules[key]
@@ -239,16 +263,18 @@ def _compile(source: str, options: list[str], arch: str, what: str) -> tuple[Any
     from pycuda.compiler import SourceModule
 
     with warnings.catch_warnings(record=True) as said:
-        warnings.simplefilter("always")        # "nvcc succeeded, but said ..." is kept, not raised
+        warnings.simplefilter("always")  # "nvcc succeeded, but said ..." is kept, not raised
         try:
             module = SourceModule(source, options=options, no_extern_c=True, arch=arch)
         except drv.CompileError as e:
             log = "\n".join(x for x in (getattr(e, "stderr", ""), getattr(e, "stdout", "")) if x)
-            raise KernelError(f"nvcc could not compile {what} with {' '.join(options)} -arch {arch}:\n"
-                              f"{log or e}") from e
-        except Exception as e:   # nvcc missing from PATH, the cubin rejected by the driver, ...
-            raise KernelError(f"building {what} failed ({type(e).__name__}: {e}); is nvcc on PATH and "
-                              f"as new as the driver?") from e
+            raise KernelError(
+                f"nvcc could not compile {what} with {' '.join(options)} -arch {arch}:\n{log or e}"
+            ) from e
+        except Exception as e:  # nvcc missing from PATH, the cubin rejected by the driver, ...
+            raise KernelError(
+                f"building {what} failed ({type(e).__name__}: {e}); is nvcc on PATH and as new as the driver?"
+            ) from e
     return module, "\n".join(str(w.message) for w in said)
 
 
@@ -259,7 +285,7 @@ def _describe(geom: TileGeometry) -> str:
 
 
 def _check_arrays(image: Any, mask: Any) -> tuple[np.ndarray, np.ndarray]:
-    image, mask = np.asarray(image), np.asarray(mask)    # no copy: a huge image is checked before copying
+    image, mask = np.asarray(image), np.asarray(mask)  # no copy: a huge image is checked before copying
     for name, a in (("image", image), ("mask", mask)):
         if a.ndim != 2:
             raise ValueError(f"the {name} must be 2-D, got shape {a.shape}")
@@ -277,8 +303,10 @@ def _check_record_blocks(geom: TileGeometry, record_blocks: Iterable[Block]) -> 
     if not blocks:
         return blocks
     if geom.strategy not in SHARED_STRATEGIES:
-        raise ValueError(f"{geom.strategy!r} loads nothing into shared memory, so there is nothing to "
-                         f"record; record_blocks works with {', '.join(SHARED_STRATEGIES)}")
+        raise ValueError(
+            f"{geom.strategy!r} loads nothing into shared memory, so there is nothing to "
+            f"record; record_blocks works with {', '.join(SHARED_STRATEGIES)}"
+        )
     if len(blocks) > MAX_RECORD_BLOCKS:
         raise ValueError(f"at most {MAX_RECORD_BLOCKS} blocks can be recorded, got {len(blocks)}")
     for by, bx in blocks:
@@ -287,8 +315,17 @@ def _check_record_blocks(geom: TileGeometry, record_blocks: Iterable[Block]) -> 
     return blocks
 
 
-def run_cuda(image: np.ndarray, mask: np.ndarray, strategy: str, tile: int = 16, repeats: int = 20,
-             record_blocks: Iterable[Block] = (), *, warmup: int = 2, rotate: int = 1) -> CudaResult:
+def run_cuda(
+    image: np.ndarray,
+    mask: np.ndarray,
+    strategy: str,
+    tile: int = 16,
+    repeats: int = 20,
+    record_blocks: Iterable[Block] = (),
+    *,
+    warmup: int = 2,
+    rotate: int = 1,
+) -> CudaResult:
     """Convolve ``image`` (H, W) with the odd square ``mask`` (K, K) on GPU 0 with one strategy.
 
     The output buffer starts as NaN. One checked launch and ``warmup - 1`` more run first, then
@@ -311,8 +348,16 @@ def run_cuda(image: np.ndarray, mask: np.ndarray, strategy: str, tile: int = 16,
     return run_cuda_geometry(image, mask, geom, repeats, record_blocks, warmup=warmup, rotate=rotate)
 
 
-def run_cuda_geometry(image: np.ndarray, mask: np.ndarray, geom: TileGeometry, repeats: int = 20,
-                      record_blocks: Iterable[Block] = (), *, warmup: int = 2, rotate: int = 1) -> CudaResult:
+def run_cuda_geometry(
+    image: np.ndarray,
+    mask: np.ndarray,
+    geom: TileGeometry,
+    repeats: int = 20,
+    record_blocks: Iterable[Block] = (),
+    *,
+    warmup: int = 2,
+    rotate: int = 1,
+) -> CudaResult:
     """:func:`run_cuda` with the geometry already built; ValueError unless ``geom`` fits the arrays.
 
     The launch is the one :func:`run_cuda` makes for ``geom``'s strategy and tile.
@@ -329,9 +374,11 @@ def run_cuda_geometry(image: np.ndarray, mask: np.ndarray, geom: TileGeometry, r
     session = _session(drv)
     if geom.strategy in BULK_STRATEGIES and session.device.compute_capability() < BULK_MIN_COMPUTE_CAPABILITY:
         major, minor = BULK_MIN_COMPUTE_CAPABILITY
-        raise ValueError(f"{geom.strategy!r} needs the Tensor Memory Accelerator (compute capability "
-                         f"{major}.{minor} or newer); GPU 0 is {session.device.name()}, "
-                         f"sm_{session.arch[3:]}; use 'register2d', the same kernel with cp.async loads")
+        raise ValueError(
+            f"{geom.strategy!r} needs the Tensor Memory Accelerator (compute capability "
+            f"{major}.{minor} or newer); GPU 0 is {session.device.name()}, "
+            f"sm_{session.arch[3:]}; use 'register2d', the same kernel with cp.async loads"
+        )
     with session.lock:
         try:
             session.context.push()
@@ -345,25 +392,36 @@ def run_cuda_geometry(image: np.ndarray, mask: np.ndarray, geom: TileGeometry, r
             drv.Context.pop()
 
 
-def _run(drv: Any, session: _Session, image: np.ndarray, mask: np.ndarray, geom: TileGeometry, repeats: int,
-         warmup: int, rotate: int, blocks: list[Block]) -> CudaResult:
+def _run(
+    drv: Any,
+    session: _Session,
+    image: np.ndarray,
+    mask: np.ndarray,
+    geom: TileGeometry,
+    repeats: int,
+    warmup: int,
+    rotate: int,
+    blocks: list[Block],
+) -> CudaResult:
     height, width = image.shape
     bulk = geom.strategy in BULK_STRATEGIES
-    pitch = -(-width // 4) * 4 if bulk else width                       # tma: rows start 16 bytes apart
+    pitch = -(-width // 4) * 4 if bulk else width  # tma: rows start 16 bytes apart
     nbytes = height * pitch * 4
     free, total = drv.mem_get_info()
     need = (rotate + 1) * nbytes + _HEADROOM_BYTES
     if need > free:
-        raise ValueError(f"{_describe(geom)} needs {need / 2**20:,.0f} MiB of GPU memory ({rotate} input "
-                         f"and 1 output buffer); {free / 2**20:,.0f} of {total / 2**20:,.0f} MiB are free")
+        raise ValueError(
+            f"{_describe(geom)} needs {need / 2**20:,.0f} MiB of GPU memory ({rotate} input "
+            f"and 1 output buffer); {free / 2**20:,.0f} of {total / 2**20:,.0f} MiB are free"
+        )
     module, func, log = session.function(geom, record=False)
     _check_fits(func, geom)
-    host_in = np.ascontiguousarray(image, dtype=np.float32)             # (H, W)
+    host_in = np.ascontiguousarray(image, dtype=np.float32)  # (H, W)
     if pitch != width:
-        padded = np.zeros((height, pitch), dtype=np.float32)             # (H, P): P - W unused columns
+        padded = np.zeros((height, pitch), dtype=np.float32)  # (H, P): P - W unused columns
         padded[:, :width] = host_in
         host_in = padded
-    host_mask = np.ascontiguousarray(mask, dtype=np.float32)            # (K, K)
+    host_mask = np.ascontiguousarray(mask, dtype=np.float32)  # (K, K)
     allocs: list[Any] = []
     try:
         ins = [_upload(drv, host_in, allocs) for _ in range(rotate)]
@@ -372,24 +430,44 @@ def _run(drv: Any, session: _Session, image: np.ndarray, mask: np.ndarray, geom:
         mask_args = [int(_upload(drv, host_mask, allocs))] if geom.strategy == "naive" else []
         if geom.strategy != "naive":
             _set_constant_mask(drv, module, host_mask)
-        grid = (geom.grid[1], geom.grid[0], 1)                           # CUDA order (x, y, z)
+        grid = (geom.grid[1], geom.grid[0], 1)  # CUDA order (x, y, z)
         block = (geom.block[1], geom.block[0], 1)
 
         if bulk:
-            maps = _tensor_maps(drv, geom, ins, out, pitch, allocs)         # buffer -> its descriptor
+            maps = _tensor_maps(drv, geom, ins, out, pitch, allocs)  # buffer -> its descriptor
 
             def launch(fn: Any, src: Any, *extra: Any) -> None:
-                fn.prepared_call(grid, block, maps[int(src)], maps[int(out)], int(src), np.int32(height),
-                                 np.int32(width), np.int32(pitch), *extra, shared_size=geom.shared_bytes)
+                fn.prepared_call(
+                    grid,
+                    block,
+                    maps[int(src)],
+                    maps[int(out)],
+                    int(src),
+                    np.int32(height),
+                    np.int32(width),
+                    np.int32(pitch),
+                    *extra,
+                    shared_size=geom.shared_bytes,
+                )
         else:
+
             def launch(fn: Any, src: Any, *extra: Any) -> None:
-                fn.prepared_call(grid, block, int(src), *mask_args, int(out), np.int32(height),
-                                 np.int32(width), *extra, shared_size=geom.shared_bytes)
+                fn.prepared_call(
+                    grid,
+                    block,
+                    int(src),
+                    *mask_args,
+                    int(out),
+                    np.int32(height),
+                    np.int32(width),
+                    *extra,
+                    shared_size=geom.shared_bytes,
+                )
 
         records = _record(drv, session, geom, blocks, launch, ins[0], host_mask, allocs) if blocks else {}
         drv.memset_d32(out, _QUIET_NAN, height * pitch)
         launch(func, ins[0])
-        drv.Context.synchronize()                                        # surfaces launch errors here
+        drv.Context.synchronize()  # surfaces launch errors here
         for i in range(1, warmup):
             launch(func, ins[i % rotate])
         events = [drv.Event() for _ in range(repeats + 1)]
@@ -399,20 +477,30 @@ def _run(drv: Any, session: _Session, image: np.ndarray, mask: np.ndarray, geom:
             events[i + 1].record()
         events[-1].synchronize()
         times = [events[i].time_till(events[i + 1]) for i in range(repeats)]
-        output = np.empty((height, pitch), dtype=np.float32)             # (H, P)
+        output = np.empty((height, pitch), dtype=np.float32)  # (H, P)
         drv.memcpy_dtoh(output, out)
         if pitch != width:
-            output = np.ascontiguousarray(output[:, :width])              # (H, W)
+            output = np.ascontiguousarray(output[:, :width])  # (H, W)
     finally:
         for a in allocs:
             with contextlib.suppress(Exception):
                 a.free()
-    return CudaResult(output, geom, times, statistics.median(times), records, f"conv_{geom.strategy}",
-                      int(func.num_regs), int(func.local_size_bytes), log)
+    return CudaResult(
+        output,
+        geom,
+        times,
+        statistics.median(times),
+        records,
+        f"conv_{geom.strategy}",
+        int(func.num_regs),
+        int(func.local_size_bytes),
+        log,
+    )
 
 
-def _tensor_maps(drv: Any, geom: TileGeometry, ins: list[Any], out: Any, pitch: int,
-                 allocs: list[Any]) -> dict[int, int]:
+def _tensor_maps(
+    drv: Any, geom: TileGeometry, ins: list[Any], out: Any, pitch: int, allocs: list[Any]
+) -> dict[int, int]:
     """tma's CUtensorMap descriptors, in one GPU buffer: ``{buffer address: descriptor address}``.
 
     Each input gets a box of the shared tile (SH_W x SH_H, fetched with 128-byte L2 promotion), the output
@@ -424,32 +512,60 @@ def _tensor_maps(drv: Any, geom: TileGeometry, ins: list[Any], out: Any, pitch: 
     try:
         encode = ctypes.CDLL("libcuda.so.1").cuTensorMapEncodeTiled
     except (OSError, AttributeError) as e:
-        raise KernelError(f"the CUDA driver has no cuTensorMapEncodeTiled ({e}); tma needs CUDA 12 or "
-                          f"newer") from e
+        raise KernelError(
+            f"the CUDA driver has no cuTensorMapEncodeTiled ({e}); tma needs CUDA 12 or newer"
+        ) from e
     encode.restype = ctypes.c_int
     u32, u64 = ctypes.c_uint32, ctypes.c_uint64
-    encode.argtypes = [ctypes.c_void_p, ctypes.c_int, u32, ctypes.c_void_p, ctypes.POINTER(u64),
-                       ctypes.POINTER(u64), ctypes.POINTER(u32), ctypes.POINTER(u32), ctypes.c_int,
-                       ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    encode.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_int,
+        u32,
+        ctypes.c_void_p,
+        ctypes.POINTER(u64),
+        ctypes.POINTER(u64),
+        ctypes.POINTER(u32),
+        ctypes.POINTER(u32),
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_int,
+    ]
 
-    def descriptor(buffer: Any, box: tuple[int, int], promotion: int) -> bytes:   # box (cols, rows)
+    def descriptor(buffer: Any, box: tuple[int, int], promotion: int) -> bytes:  # box (cols, rows)
         if max(box) > _TMAP_MAX_BOX:
-            raise ValueError(f"{_describe(geom)}: a tensor copy moves at most {_TMAP_MAX_BOX} elements per "
-                             f"dimension; the box is {box[0]}x{box[1]}")
+            raise ValueError(
+                f"{_describe(geom)}: a tensor copy moves at most {_TMAP_MAX_BOX} elements per "
+                f"dimension; the box is {box[0]}x{box[1]}"
+            )
         raw = ctypes.create_string_buffer(2 * _TMAP_BYTES)
-        at = -(-ctypes.addressof(raw) // 64) * 64                       # 64-byte aligned, as the driver wants
-        dims, strides = (u64 * 2)(geom.width, geom.height), (u64 * 1)(pitch * 4)   # innermost first; bytes
-        rc = encode(at, _TMAP_FLOAT32, 2, int(buffer), dims, strides, (u32 * 2)(*box), (u32 * 2)(1, 1),
-                    0, 0, promotion, 0)                                 # no interleave, no swizzle, zero fill
+        at = -(-ctypes.addressof(raw) // 64) * 64  # 64-byte aligned, as the driver wants
+        dims, strides = (u64 * 2)(geom.width, geom.height), (u64 * 1)(pitch * 4)  # innermost first; bytes
+        rc = encode(
+            at,
+            _TMAP_FLOAT32,
+            2,
+            int(buffer),
+            dims,
+            strides,
+            (u32 * 2)(*box),
+            (u32 * 2)(1, 1),
+            0,
+            0,
+            promotion,
+            0,
+        )  # no interleave, no swizzle, zero fill
         if rc != 0:
-            raise KernelError(f"cuTensorMapEncodeTiled returned CUresult {rc} for {_describe(geom)} "
-                              f"(box {box[0]}x{box[1]}, row pitch {pitch * 4} bytes)")
+            raise KernelError(
+                f"cuTensorMapEncodeTiled returned CUresult {rc} for {_describe(geom)} "
+                f"(box {box[0]}x{box[1]}, row pitch {pitch * 4} bytes)"
+            )
         return ctypes.string_at(at, _TMAP_BYTES)
 
     shared = (geom.shared_tile[1], geom.shared_tile[0])
     blobs = [descriptor(b, shared, _L2_PROMOTION_128B) for b in ins]
     blobs.append(descriptor(out, (geom.tile[1], geom.tile[0]), _L2_PROMOTION_NONE))
-    table = _upload(drv, np.frombuffer(b"".join(blobs), dtype=np.uint8), allocs)   # cudaMalloc: 256-aligned
+    table = _upload(drv, np.frombuffer(b"".join(blobs), dtype=np.uint8), allocs)  # cudaMalloc: 256-aligned
     return {int(b): int(table) + i * _TMAP_BYTES for i, b in enumerate([*ins, out])}
 
 
@@ -463,8 +579,9 @@ def _upload(drv: Any, host: np.ndarray, allocs: list[Any]) -> Any:
 def _set_constant_mask(drv: Any, module: Any, host_mask: np.ndarray) -> None:
     ptr, size = module.get_global("c_mask")
     if size != host_mask.nbytes:
-        raise KernelError(f"c_mask holds {size} bytes, the mask {host_mask.nbytes}: the kernel and the "
-                          f"launcher disagree")
+        raise KernelError(
+            f"c_mask holds {size} bytes, the mask {host_mask.nbytes}: the kernel and the launcher disagree"
+        )
     drv.memcpy_htod(ptr, host_mask)
 
 
@@ -472,30 +589,42 @@ def _check_fits(func: Any, geom: TileGeometry) -> None:
     """The compiled kernel can launch geom's block (registers) and shared tile (static + dynamic)."""
     limit = int(func.max_threads_per_block)
     if geom.threads_per_block > limit:
-        raise KernelError(f"{_describe(geom)}: the compiled kernel uses {func.num_regs} registers per thread "
-                          f"and can launch at most {limit} threads per block, not {geom.threads_per_block}")
+        raise KernelError(
+            f"{_describe(geom)}: the compiled kernel uses {func.num_regs} registers per thread "
+            f"and can launch at most {limit} threads per block, not {geom.threads_per_block}"
+        )
     if int(func.shared_size_bytes) != 0:
-        raise KernelError(f"{_describe(geom)} declares {func.shared_size_bytes} bytes of static shared "
-                          f"memory; the launcher sizes shared memory from geometry() alone")
+        raise KernelError(
+            f"{_describe(geom)} declares {func.shared_size_bytes} bytes of static shared "
+            f"memory; the launcher sizes shared memory from geometry() alone"
+        )
 
 
-def _record(drv: Any, session: _Session, geom: TileGeometry, blocks: list[Block], launch: Any, src: Any,
-            host_mask: np.ndarray, allocs: list[Any]) -> Records:
+def _record(
+    drv: Any,
+    session: _Session,
+    geom: TileGeometry,
+    blocks: list[Block],
+    launch: Any,
+    src: Any,
+    host_mask: np.ndarray,
+    allocs: list[Any],
+) -> Records:
     """Run the instrumented build once; what each recorded block loaded into each shared slot."""
     module, func, _ = session.function(geom, record=True)
     _check_fits(func, geom)
     _set_constant_mask(drv, module, host_mask)
     slots = geom.shared_tile[0] * geom.shared_tile[1]
-    host = np.full((len(blocks), slots, len(RECORD_FIELDS)), -1, dtype=np.int32)   # (B, L, F)
+    host = np.full((len(blocks), slots, len(RECORD_FIELDS)), -1, dtype=np.int32)  # (B, L, F)
     host[..., RECORD_FIELDS.index("writes")] = 0
     rec = _upload(drv, host, allocs)
-    which = _upload(drv, np.asarray(blocks, dtype=np.int32).reshape(-1), allocs)   # (2B,) by, bx pairs
+    which = _upload(drv, np.asarray(blocks, dtype=np.int32).reshape(-1), allocs)  # (2B,) by, bx pairs
     launch(func, src, int(rec), int(which), np.int32(len(blocks)))
     drv.Context.synchronize()
     drv.memcpy_dtoh(host, rec)
     out: Records = {}
     for b, key in enumerate(blocks):
-        arrays = {name: host[b, :, f].copy() for f, name in enumerate(RECORD_FIELDS)}   # each (L,)
+        arrays = {name: host[b, :, f].copy() for f, name in enumerate(RECORD_FIELDS)}  # each (L,)
         arrays["ghost"] = arrays["ghost"] == 1
         out[key] = arrays
     return out

@@ -39,21 +39,29 @@ import numpy as np
 
 from engine.tiling import MAX_CONSTANT_MASK, LoadPlan, TileGeometry, geometry
 
-__all__ = ["BAND_PIXELS", "Counters", "LoadMap", "emulate", "emulate_geometry", "emulate_in_bands",
-           "reference", "validate_inputs"]
+__all__ = [
+    "BAND_PIXELS",
+    "Counters",
+    "LoadMap",
+    "emulate",
+    "emulate_geometry",
+    "emulate_in_bands",
+    "reference",
+    "validate_inputs",
+]
 
-BAND_PIXELS = 1 << 18     # output pixels per band of emulate_in_bands: a fraction of a second each
+BAND_PIXELS = 1 << 18  # output pixels per band of emulate_in_bands: a fraction of a second each
 
 
 @dataclass(frozen=True)
 class Counters:
     """Memory traffic of one emulated launch (see the module docstring for the counting rules)."""
 
-    global_loads: int     # input elements read from global memory (ghost slots excluded)
-    shared_loads: int     # reads from shared memory during compute
-    mask_loads: int       # mask reads (global for naive, constant otherwise)
+    global_loads: int  # input elements read from global memory (ghost slots excluded)
+    shared_loads: int  # reads from shared memory during compute
+    mask_loads: int  # mask reads (global for naive, constant otherwise)
     outputs: int
-    shared_stores: int = 0    # shared-memory slots written (ghost slots included)
+    shared_stores: int = 0  # shared-memory slots written (ghost slots included)
 
     @property
     def loads_per_output(self) -> float:
@@ -65,9 +73,13 @@ class Counters:
         return self.shared_loads / max(1, self.shared_stores)
 
     def __add__(self, other: Counters) -> Counters:
-        return Counters(self.global_loads + other.global_loads, self.shared_loads + other.shared_loads,
-                        self.mask_loads + other.mask_loads, self.outputs + other.outputs,
-                        self.shared_stores + other.shared_stores)
+        return Counters(
+            self.global_loads + other.global_loads,
+            self.shared_loads + other.shared_loads,
+            self.mask_loads + other.mask_loads,
+            self.outputs + other.outputs,
+            self.shared_stores + other.shared_stores,
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,7 +146,7 @@ def reference(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     h, w = img.shape
     k = msk.shape[0]
     r = (k - 1) // 2
-    padded = np.pad(img.astype(np.float64), r)                                   # (H + 2r, W + 2r)
+    padded = np.pad(img.astype(np.float64), r)  # (H + 2r, W + 2r)
     out = np.zeros((h, w), dtype=np.float64)
     for dy in range(k):
         for dx in range(k):
@@ -142,8 +154,13 @@ def reference(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def emulate(image: np.ndarray, mask: np.ndarray, strategy: str, tile: int = 16,
-            record_blocks: Sequence[tuple[int, int]] = ()) -> tuple[np.ndarray, LoadMap, Counters]:
+def emulate(
+    image: np.ndarray,
+    mask: np.ndarray,
+    strategy: str,
+    tile: int = 16,
+    record_blocks: Sequence[tuple[int, int]] = (),
+) -> tuple[np.ndarray, LoadMap, Counters]:
     """Run ``strategy``'s kernel on the CPU: ``(out (H, W) float32, load map, counters)``.
 
     ``record_blocks`` chooses the blocks whose global loads go into the :class:`LoadMap`. A caller
@@ -154,16 +171,18 @@ def emulate(image: np.ndarray, mask: np.ndarray, strategy: str, tile: int = 16,
     return _emulate(img, msk, geom, record_blocks)
 
 
-def emulate_geometry(image: np.ndarray, mask: np.ndarray, geom: TileGeometry,
-                     record_blocks: Sequence[tuple[int, int]] = ()) -> tuple[np.ndarray, LoadMap, Counters]:
+def emulate_geometry(
+    image: np.ndarray, mask: np.ndarray, geom: TileGeometry, record_blocks: Sequence[tuple[int, int]] = ()
+) -> tuple[np.ndarray, LoadMap, Counters]:
     """:func:`emulate` with the geometry already built (ValueError unless it fits the arrays)."""
     img, msk, _ = validate_inputs(image, mask)
     geom.check_inputs(img.shape, msk.shape[0])
     return _emulate(img, msk, geom, record_blocks)
 
 
-def _emulate(img: np.ndarray, msk: np.ndarray, geom: TileGeometry,
-             record_blocks: Sequence[tuple[int, int]]) -> tuple[np.ndarray, LoadMap, Counters]:
+def _emulate(
+    img: np.ndarray, msk: np.ndarray, geom: TileGeometry, record_blocks: Sequence[tuple[int, int]]
+) -> tuple[np.ndarray, LoadMap, Counters]:
     """The emulation of checked float32 arrays that ``geom`` fits."""
     recorded = _recorded(geom, record_blocks)
     run = _Run(geom, img.astype(np.float64), msk.astype(np.float64).ravel(), np.zeros(img.shape, np.int32))
@@ -180,8 +199,9 @@ def _emulate(img: np.ndarray, msk: np.ndarray, geom: TileGeometry,
     return out, LoadMap(tuple(recorded), run.count, plans), total
 
 
-def emulate_in_bands(image: np.ndarray, mask: np.ndarray, geom: TileGeometry,
-                     band_pixels: int = BAND_PIXELS) -> Generator[float, None, np.ndarray]:
+def emulate_in_bands(
+    image: np.ndarray, mask: np.ndarray, geom: TileGeometry, band_pixels: int = BAND_PIXELS
+) -> Generator[float, None, np.ndarray]:
     """The emulator's output ``(H, W)`` float32, a band of block rows at a time; yields the fraction done.
 
     Each band is emulated on the rows it needs: its own blocks plus ``q = ceil(r / T)`` block rows
@@ -193,12 +213,12 @@ def emulate_in_bands(image: np.ndarray, mask: np.ndarray, geom: TileGeometry,
     img, msk, _ = validate_inputs(image, mask)
     geom.check_inputs(img.shape, msk.shape[0])
     t, h = geom.tile[0], geom.height
-    q = -(-geom.radius // t)                                  # block rows of halo above and below
+    q = -(-geom.radius // t)  # block rows of halo above and below
     per_band = max(1, band_pixels // (t * geom.width))
-    out = np.empty(img.shape, np.float32)                     # (H, W)
+    out = np.empty(img.shape, np.float32)  # (H, W)
     for b0 in range(0, geom.grid[0], per_band):
         b1 = min(geom.grid[0], b0 + per_band)
-        c0, c1 = max(0, b0 - q) * t, min(h, (b1 + q) * t)     # input rows the band's blocks read
+        c0, c1 = max(0, b0 - q) * t, min(h, (b1 + q) * t)  # input rows the band's blocks read
         part = _emulate(img[c0:c1], msk, geom.resized(c1 - c0, geom.width), ())[0]
         out[b0 * t : min(b1 * t, h)] = part[b0 * t - c0 : min(b1 * t, h) - c0]
         yield b1 / geom.grid[0]
@@ -218,9 +238,9 @@ class _Run:
     """What every block of one launch shares: geometry, float64 image, mask, the load counts."""
 
     geo: TileGeometry
-    image: np.ndarray     # (H, W) float64 holding float32 values
-    mask: np.ndarray      # (K*K,) float64, row-major
-    count: np.ndarray     # (H, W) int32, global reads of recorded blocks
+    image: np.ndarray  # (H, W) float64 holding float32 values
+    mask: np.ndarray  # (K*K,) float64, row-major
+    count: np.ndarray  # (H, W) int32, global reads of recorded blocks
 
     @cached_property
     def offsets(self) -> np.ndarray:
@@ -238,27 +258,34 @@ class _Run:
         """``((H + 2r) * (W + 2r),)``: the image with an r-wide zero frame, flat, for fast gathers."""
         return np.pad(self.image, self.geo.radius).ravel()
 
-    def global_reads(self, y: np.ndarray, x: np.ndarray, record: bool,
-                     skip: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def global_reads(
+        self, y: np.ndarray, x: np.ndarray, record: bool, skip: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Read ``in[y[n, k], x[n, l]]`` for rows ``y (N, K)`` and columns ``x (N, K)`` (at most r outside).
 
         Returns ``(values, read)``, both ``(N, K, K)``: what the kernel reads, and where it read from
         global memory. Taps outside the image, or where ``skip`` is set, are not read (value 0).
         """
         h, w, r = self.geo.height, self.geo.width, self.geo.radius
-        read = ((y >= 0) & (y < h))[:, :, None] & ((x >= 0) & (x < w))[:, None, :]   # (N, K, K)
+        read = ((y >= 0) & (y < h))[:, :, None] & ((x >= 0) & (x < w))[:, None, :]  # (N, K, K)
         if skip is not None:
             read &= ~skip
-        flat = ((y + r) * (w + 2 * r))[:, :, None] + (x + r)[:, None, :]             # (N, K, K) in the frame
+        flat = ((y + r) * (w + 2 * r))[:, :, None] + (x + r)[:, None, :]  # (N, K, K) in the frame
         values = np.where(read, self.padded[flat], 0.0)
         if record:
-            np.add.at(self.count, (np.broadcast_to(y[:, :, None], read.shape)[read],
-                                   np.broadcast_to(x[:, None, :], read.shape)[read]), 1)
+            np.add.at(
+                self.count,
+                (
+                    np.broadcast_to(y[:, :, None], read.shape)[read],
+                    np.broadcast_to(x[:, None, :], read.shape)[read],
+                ),
+                1,
+            )
         return values, read
 
     def shared_tile(self, plan: LoadPlan, record: bool) -> np.ndarray:
         """The shared tile after every thread ran its loads: ghost slots 0, unwritten slots NaN."""
-        smem = np.full(self.geo.shared_tile, np.nan)                                # (Sy, Sx)
+        smem = np.full(self.geo.shared_tile, np.nan)  # (Sy, Sx)
         smem[plan.smem_y[plan.ghost], plan.smem_x[plan.ghost]] = 0.0
         real = ~plan.ghost
         smem[plan.smem_y[real], plan.smem_x[real]] = self.image[plan.in_y[real], plan.in_x[real]]
@@ -271,7 +298,7 @@ class _Run:
 
     def sums(self, values: np.ndarray) -> np.ndarray:
         """``(N,)`` sums over taps of ``values (N, K, K)`` or ``(N, K*K)`` times the mask."""
-        sums: np.ndarray = values.reshape(len(values), -1) @ self.mask      # (N,)
+        sums: np.ndarray = values.reshape(len(values), -1) @ self.mask  # (N,)
         return sums
 
 
@@ -291,9 +318,9 @@ def _shared_kernel(run: _Run, by: int, bx: int, record: bool) -> _BlockResult:
     plan = run.geo.load_plan(by, bx)
     smem = run.shared_tile(plan, record)
     ty, tx, oy, ox = run.geo.thread_outputs(by, bx)
-    shift = run.geo.radius if run.geo.strategy == "input_tile" else 0   # inner threads sit r in
-    corner = (ty - shift) * np.int32(smem.shape[1]) + (tx - shift)               # (N,) flat window corner
-    window = smem.ravel()[corner[:, None] + run.shared_taps]                    # (N, K*K)
+    shift = run.geo.radius if run.geo.strategy == "input_tile" else 0  # inner threads sit r in
+    corner = (ty - shift) * np.int32(smem.shape[1]) + (tx - shift)  # (N,) flat window corner
+    window = smem.ravel()[corner[:, None] + run.shared_taps]  # (N, K*K)
     counters = run.load_counters(plan) + Counters(0, window.size, window.size, len(oy))
     return oy, ox, run.sums(window), counters, plan
 
@@ -304,10 +331,10 @@ def _cached_halo_kernel(run: _Run, by: int, bx: int, record: bool) -> _BlockResu
     smem = run.shared_tile(plan, record)
     ty, tx, oy, ox = run.geo.thread_outputs(by, bx)
     t = run.geo.tile[0]
-    sy, sx = ty[:, None] + run.offsets, tx[:, None] + run.offsets                 # (N, K) tile-relative taps
-    in_tile = ((sy >= 0) & (sy < t))[:, :, None] & ((sx >= 0) & (sx < t))[:, None, :]   # (N, K, K)
+    sy, sx = ty[:, None] + run.offsets, tx[:, None] + run.offsets  # (N, K) tile-relative taps
+    in_tile = ((sy >= 0) & (sy < t))[:, :, None] & ((sx >= 0) & (sx < t))[:, None, :]  # (N, K, K)
     slot = (np.clip(sy, 0, t - 1) * np.int32(t))[:, :, None] + np.clip(sx, 0, t - 1)[:, None, :]
-    shared = smem.ravel()[slot]                                                     # (N, K, K)
+    shared = smem.ravel()[slot]  # (N, K, K)
     halo, read = run.global_reads(oy[:, None] + run.offsets, ox[:, None] + run.offsets, record, skip=in_tile)
     n_shared, n_halo = int(np.count_nonzero(in_tile)), int(np.count_nonzero(read))
     counters = run.load_counters(plan) + Counters(n_halo, n_shared, n_shared + n_halo, len(oy))
@@ -325,12 +352,12 @@ def _register_kernel(run: _Run, by: int, bx: int, record: bool) -> _BlockResult:
     (rows, _), k, cols = run.geo.outputs_per_thread, run.geo.mask_size, smem.shape[1]
     threads = np.arange(run.geo.threads_per_block, dtype=np.int32)
     all_ty, all_tx = np.divmod(threads, np.int32(run.geo.block[1]))
-    sr = np.arange(rows + k - 1, dtype=np.int32)[:, None] * np.int32(cols)      # shared rows row0 + sr
-    corner = all_ty * np.int32(rows * cols) + all_tx                               # (threads,) window corner
-    column = smem.ravel()[corner[:, None, None] + sr + np.arange(k, dtype=np.int32)]   # (threads, R+K-1, K)
+    sr = np.arange(rows + k - 1, dtype=np.int32)[:, None] * np.int32(cols)  # shared rows row0 + sr
+    corner = all_ty * np.int32(rows * cols) + all_tx  # (threads,) window corner
+    column = smem.ravel()[corner[:, None, None] + sr + np.arange(k, dtype=np.int32)]  # (threads, R+K-1, K)
     acc = np.stack([run.sums(column[:, i : i + k]) for i in range(rows)], axis=1)  # (threads, R)
     ty, tx, oy, ox = run.geo.thread_outputs(by, bx)
-    i = oy - np.int32(run.geo.out_origin(by, bx)[0]) - ty * np.int32(rows)       # (N,) accumulator index
+    i = oy - np.int32(run.geo.out_origin(by, bx)[0]) - ty * np.int32(rows)  # (N,) accumulator index
     counters = run.load_counters(plan) + Counters(0, column.size, acc.size * k * k, len(oy))
     return oy, ox, acc[ty * np.int32(run.geo.block[1]) + tx, i], counters, plan
 
@@ -349,22 +376,34 @@ def _register2d_kernel(run: _Run, by: int, bx: int, record: bool) -> _BlockResul
     plan = geo.load_plan(by, bx)
     smem = run.shared_tile(plan, record)
     (rows, cols), k, r, width = geo.outputs_per_thread, geo.mask_size, geo.radius, smem.shape[1]
-    skip, c0 = divmod(geo.halo_cols - r, 4)        # float4s left of the first tap; its column in the window
-    quads = (c0 + 2 * r + cols + 3) // 4                                           # float4 reads per row
+    skip, c0 = divmod(geo.halo_cols - r, 4)  # float4s left of the first tap; its column in the window
+    quads = (c0 + 2 * r + cols + 3) // 4  # float4 reads per row
     all_ty, all_tx = np.divmod(np.arange(geo.threads_per_block, dtype=np.int32), np.int32(geo.block[1]))
-    corner = all_ty * np.int32(rows * width) + all_tx * np.int32(cols) + np.int32(4 * skip)   # (threads,)
-    sr = np.arange(rows + k - 1, dtype=np.int32)[:, None] * np.int32(width)       # (R+K-1, 1)
-    cols4 = np.arange(4 * quads, dtype=np.int32)                                  # (4Q,) window columns
-    window = smem.ravel()[corner[:, None, None] + sr + cols4]                       # (threads, R+K-1, 4Q)
-    acc = np.stack([np.stack([run.sums(window[:, i : i + k, c0 + j : c0 + j + k]) for j in range(cols)],
-                             axis=1) for i in range(rows)], axis=1)                # (threads, R, 4)
+    corner = all_ty * np.int32(rows * width) + all_tx * np.int32(cols) + np.int32(4 * skip)  # (threads,)
+    sr = np.arange(rows + k - 1, dtype=np.int32)[:, None] * np.int32(width)  # (R+K-1, 1)
+    cols4 = np.arange(4 * quads, dtype=np.int32)  # (4Q,) window columns
+    window = smem.ravel()[corner[:, None, None] + sr + cols4]  # (threads, R+K-1, 4Q)
+    acc = np.stack(
+        [
+            np.stack([run.sums(window[:, i : i + k, c0 + j : c0 + j + k]) for j in range(cols)], axis=1)
+            for i in range(rows)
+        ],
+        axis=1,
+    )  # (threads, R, 4)
     ty, tx, oy, ox = geo.thread_outputs(by, bx)
     y0, x0 = geo.out_origin(by, bx)
-    i, j = oy - np.int32(y0) - ty * np.int32(rows), ox - np.int32(x0) - tx * np.int32(cols)   # (N,) each
+    i, j = oy - np.int32(y0) - ty * np.int32(rows), ox - np.int32(x0) - tx * np.int32(cols)  # (N,) each
     counters = run.load_counters(plan) + Counters(0, window.size, acc.size * k * k, len(oy))
     return oy, ox, acc[ty * np.int32(geo.block[1]) + tx, i, j], counters, plan
 
 
-_KERNELS = {"naive": _global_kernel, "constant": _global_kernel, "input_tile": _shared_kernel,
-            "output_tile": _shared_kernel, "cached_halo": _cached_halo_kernel, "register": _register_kernel,
-            "register2d": _register2d_kernel, "tma": _register2d_kernel}   # tma: register2d's compute
+_KERNELS = {
+    "naive": _global_kernel,
+    "constant": _global_kernel,
+    "input_tile": _shared_kernel,
+    "output_tile": _shared_kernel,
+    "cached_halo": _cached_halo_kernel,
+    "register": _register_kernel,
+    "register2d": _register2d_kernel,
+    "tma": _register2d_kernel,
+}  # tma: register2d's compute

@@ -52,8 +52,10 @@ def load_record(path: Path | Traversable) -> dict[str, Any]:
         raise ValueError(f"{path.name} is not JSON ({e.msg}, line {e.lineno})") from None
     rows = data.get("rows") if isinstance(data, dict) else None
     if not isinstance(data, dict) or not isinstance(rows, list) or not any(_is_row(r) for r in rows):
-        raise ValueError(f"{path.name} is not a convolution benchmark: it has no rows with impl, size and "
-                         f"median_ms (han-explorer conv-bench writes them)")
+        raise ValueError(
+            f"{path.name} is not a convolution benchmark: it has no rows with impl, size and "
+            f"median_ms (han-explorer conv-bench writes them)"
+        )
     return data
 
 

@@ -93,8 +93,12 @@ class Dataset:
     def subset(self, indices: Sequence[int]) -> Dataset:
         """The rows at ``indices`` (in that order); same names, format, source and hash, no skips."""
         idx = list(indices)
-        return replace(self, texts=tuple(self.texts[i] for i in idx),
-                       labels=tuple(self.labels[i] for i in idx), skipped=())
+        return replace(
+            self,
+            texts=tuple(self.texts[i] for i in idx),
+            labels=tuple(self.labels[i] for i in idx),
+            skipped=(),
+        )
 
     def class_counts(self) -> dict[str, int]:
         """Rows per class, in ``label_names`` order (classes without rows count 0)."""
@@ -134,7 +138,7 @@ def _group_summary(kind: str, rows: list[SkippedRow], limit: int) -> str:
         what = f"{total} {noun} whose text is longer than {_CSV_FIELD_LIMIT:,} characters"
     else:
         what = f"{total} malformed {noun}"
-    shown = rows[:max(limit, 0)]
+    shown = rows[: max(limit, 0)]
     if not shown:
         return f"skipped {what}"
     where = _describe_rows(shown)
@@ -156,8 +160,9 @@ def detect_format(path: str | Path) -> str:
         raise _read_error(path, exc) from None
 
 
-def load_dataset(path: str | Path, format: str = "auto", label_names: Sequence[str] | None = None,
-                 limit: int | None = None) -> Dataset:
+def load_dataset(
+    path: str | Path, format: str = "auto", label_names: Sequence[str] | None = None, limit: int | None = None
+) -> Dataset:
     """Read a labelled dataset.
 
     ``format`` is one of ``FORMATS`` or "auto". With ``label_names`` (a model's classes) rows are
@@ -222,9 +227,15 @@ class _Sink:
         if self.label_names is None and self.limit is None and len(names) < 2:
             raise DatasetError(f"dataset has a single class {names[0]!r}; need at least 2")
         index = {n: i for i, n in enumerate(names)}
-        return Dataset(texts=tuple(self.texts), labels=tuple(index[x] for x in self.labels),
-                       label_names=names, format=fmt, source=source, sha256=sha,
-                       skipped=tuple(self.skipped))
+        return Dataset(
+            texts=tuple(self.texts),
+            labels=tuple(index[x] for x in self.labels),
+            label_names=names,
+            format=fmt,
+            source=source,
+            sha256=sha,
+            skipped=tuple(self.skipped),
+        )
 
 
 def _skip_count(skipped: Sequence[SkippedRow]) -> str:
@@ -318,16 +329,20 @@ def _format_of_lines(lines: Iterator[str], path: str | Path) -> str:
         later = (_json_object(line) for _, line in zip(range(_DETECT_LINES), lines, strict=False))
         obj = next((o for o in later if o is not None), None)
         if obj is None:
-            raise DatasetError(f"cannot detect the format of {path}: its lines look like JSON but none "
-                               "of the first ones is a valid JSON object")
+            raise DatasetError(
+                f"cannot detect the format of {path}: its lines look like JSON but none "
+                "of the first ones is a valid JSON object"
+            )
     if obj is not None:
         return "yelp" if "stars" in obj and "label" not in obj else "jsonl"
     try:
         _csv_columns(next(csv.reader([first]), []), path)
     except (DatasetError, csv.Error):  # csv.Error: e.g. a bare carriage return inside the line
-        raise DatasetError(f"cannot detect the format of {path}: not JSON Lines, and not a CSV whose "
-                           f"header names a text column ({', '.join(TEXT_COLUMNS)}) and a label column "
-                           f"({', '.join(LABEL_COLUMNS)})") from None
+        raise DatasetError(
+            f"cannot detect the format of {path}: not JSON Lines, and not a CSV whose "
+            f"header names a text column ({', '.join(TEXT_COLUMNS)}) and a label column "
+            f"({', '.join(LABEL_COLUMNS)})"
+        ) from None
     return "csv"
 
 
@@ -399,8 +414,9 @@ class _HashedFile:
     def __enter__(self) -> _HashedFile:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._gzip is not None:
             self._gzip.close()
         self._buffered.close()
@@ -507,8 +523,9 @@ def _parse_json_object(line: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- readers
 
 
-def _read_json_lines(p: Path, source: str, sink: _Sink,
-                     row: Callable[[dict[str, Any]], tuple[str, str]]) -> str:
+def _read_json_lines(
+    p: Path, source: str, sink: _Sink, row: Callable[[dict[str, Any]], tuple[str, str]]
+) -> str:
     with _HashedFile(p) as f:
         for number, line in _numbered_lines(f.lines()):
             if line is not None and not line.strip():
@@ -536,8 +553,10 @@ def _read_yelp(p: Path, source: str, sink: _Sink) -> str:
 
 def _csv_columns(header: Sequence[str], path: str | Path) -> tuple[int, int]:
     """Indices of the text and label columns named in ``header``."""
-    return (_csv_column(header, TEXT_COLUMNS, "text", path),
-            _csv_column(header, LABEL_COLUMNS, "label", path))
+    return (
+        _csv_column(header, TEXT_COLUMNS, "text", path),
+        _csv_column(header, LABEL_COLUMNS, "label", path),
+    )
 
 
 def _csv_column(header: Sequence[str], wanted: Sequence[str], kind: str, path: str | Path) -> int:
@@ -545,8 +564,10 @@ def _csv_column(header: Sequence[str], wanted: Sequence[str], kind: str, path: s
     for name in wanted:
         if name in names:
             return names.index(name)
-    raise DatasetError(f"{path}: the CSV header has no {kind} column (one of {', '.join(wanted)}); "
-                       f"found: {', '.join(header) or 'nothing'}")
+    raise DatasetError(
+        f"{path}: the CSV header has no {kind} column (one of {', '.join(wanted)}); "
+        f"found: {', '.join(header) or 'nothing'}"
+    )
 
 
 def _csv_header(reader: Any, path: str | Path) -> tuple[int, int]:
@@ -596,8 +617,11 @@ def _read_csv(p: Path, source: str, sink: _Sink) -> str:
             except csv.Error as exc:
                 bad.clear()
                 too_long = "field limit" in str(exc)
-                sink.skip(start, source, f"text longer than {_CSV_FIELD_LIMIT:,} characters" if too_long
-                          else f"CSV error: {exc}")
+                sink.skip(
+                    start,
+                    source,
+                    f"text longer than {_CSV_FIELD_LIMIT:,} characters" if too_long else f"CSV error: {exc}",
+                )
                 continue
             undecodable = bool(bad)
             bad.clear()
@@ -605,8 +629,9 @@ def _read_csv(p: Path, source: str, sink: _Sink) -> str:
         return f.hexdigest()
 
 
-def _take_csv_row(sink: _Sink, source: str, start: int, row: list[str], columns: tuple[int, int],
-                  undecodable: bool) -> None:
+def _take_csv_row(
+    sink: _Sink, source: str, start: int, row: list[str], columns: tuple[int, int], undecodable: bool
+) -> None:
     if not undecodable and not any(cell.strip() for cell in row):
         return  # blank line
     try:

@@ -29,10 +29,16 @@ from engine.preprocess import texts_to_words
 from engine.steps import run_to_end
 from engine.train import split_dev
 
-__all__ = ["QUANTILE_STEP", "DatasetStats", "LengthCut", "LengthProfile", "dataset_stats",
-           "dataset_stats_steps"]
+__all__ = [
+    "QUANTILE_STEP",
+    "DatasetStats",
+    "LengthCut",
+    "LengthProfile",
+    "dataset_stats",
+    "dataset_stats_steps",
+]
 
-CHUNK = 2000           # documents tokenized per step (the stats generator yields between chunks)
+CHUNK = 2000  # documents tokenized per step (the stats generator yields between chunks)
 QUANTILE_STEP = 0.005  # resolution of the quantile a dragged cut proposes
 Kind = Literal["words", "sentences"]
 
@@ -43,11 +49,11 @@ class LengthCut:
 
     limits: LengthLimits
     truncation: Truncation
-    documents: int               # documents in the profile
-    sentences: int               # non-empty sentences in the profile
-    words: int                   # words in the profile
-    sentences_within: float      # share of sentences with at most ``limits.max_words`` words
-    documents_within: float      # share of documents with at most ``limits.max_sentences`` sentences
+    documents: int  # documents in the profile
+    sentences: int  # non-empty sentences in the profile
+    words: int  # words in the profile
+    sentences_within: float  # share of sentences with at most ``limits.max_words`` words
+    documents_within: float  # share of documents with at most ``limits.max_sentences`` sentences
 
     @property
     def words_kept(self) -> float:
@@ -143,7 +149,7 @@ class DatasetStats:
     has_words: np.ndarray = field(repr=False)
     lengths: LengthProfile = field(repr=False)
     skipped: int = 0
-    skipped_summary: str = ""    # the readers' one-line report, "" when nothing was skipped
+    skipped_summary: str = ""  # the readers' one-line report, "" when nothing was skipped
     skipped_reasons: dict[str, int] = field(default_factory=dict)  # reason -> rows
 
     @property
@@ -180,20 +186,22 @@ class DatasetStats:
         train_idx, _ = split_dev(tuple(self.labels[:n].tolist()), dev_fraction, seed)
         rows = np.zeros(self.documents, dtype=bool)
         rows[train_idx] = True
-        keep_doc = rows[self.has_words]              # (documents with words,)
+        keep_doc = rows[self.has_words]  # (documents with words,)
         doc_lens = self.lengths.document_lengths
         keep_sent = np.repeat(keep_doc, doc_lens)
         return LengthProfile(self.lengths.sentence_lengths[keep_sent], doc_lens[keep_doc])
 
 
-def dataset_stats(path: str | Path, format: str = "auto", limit: int | None = None,
-                  workers: int | None = None) -> DatasetStats:
+def dataset_stats(
+    path: str | Path, format: str = "auto", limit: int | None = None, workers: int | None = None
+) -> DatasetStats:
     """Read and tokenize a dataset and count what training needs to know. See the module docstring."""
     return run_to_end(dataset_stats_steps(path, format, limit, workers))
 
 
-def dataset_stats_steps(path: str | Path, format: str = "auto", limit: int | None = None,
-                        workers: int | None = None) -> Generator[str, None, DatasetStats]:
+def dataset_stats_steps(
+    path: str | Path, format: str = "auto", limit: int | None = None, workers: int | None = None
+) -> Generator[str, None, DatasetStats]:
     """:func:`dataset_stats` as a generator yielding a progress line between chunks of documents.
 
     A caller that stops iterating (a GUI worker whose dataset changed) cancels it; the return
@@ -212,8 +220,14 @@ def dataset_stats_steps(path: str | Path, format: str = "auto", limit: int | Non
                 sent_lens += map(len, doc)
         yield f"tokenized {min(start + CHUNK, len(ds)):,} of {len(ds):,} documents"
     return DatasetStats(
-        source=str(path), format=ds.format, sha256=ds.sha256, label_names=ds.label_names,
-        labels=np.asarray(ds.labels, dtype=np.int64), has_words=has_words,
+        source=str(path),
+        format=ds.format,
+        sha256=ds.sha256,
+        label_names=ds.label_names,
+        labels=np.asarray(ds.labels, dtype=np.int64),
+        has_words=has_words,
         lengths=LengthProfile(np.asarray(sent_lens, dtype=np.int64), np.asarray(doc_lens, dtype=np.int64)),
-        skipped=len(ds.skipped), skipped_summary=ds.skipped_summary(),
-        skipped_reasons=dict(Counter(r.reason for r in ds.skipped)))
+        skipped=len(ds.skipped),
+        skipped_summary=ds.skipped_summary(),
+        skipped_reasons=dict(Counter(r.reason for r in ds.skipped)),
+    )

@@ -16,8 +16,9 @@ __all__ = ["evaluate", "predict_labels"]
 
 
 @torch.inference_mode()
-def predict_labels(bundle: ModelBundle, texts: list[str] | tuple[str, ...], batch_size: int = 128,
-                   workers: int | None = None) -> np.ndarray:
+def predict_labels(
+    bundle: ModelBundle, texts: list[str] | tuple[str, ...], batch_size: int = 128, workers: int | None = None
+) -> np.ndarray:
     """Predicted class index per text (-1 for a text with no words), on full-length documents.
 
     Memory stays linear in the longest document: a batch is never padded to its longest sentence
@@ -42,8 +43,10 @@ def evaluate(bundle: ModelBundle, ds: Dataset) -> dict[str, Any]:
     model_index = {name: i for i, name in enumerate(bundle.label_names)}
     unknown = sorted(set(ds.label_names) - set(model_index))
     if unknown:
-        raise ValueError(f"the dataset has labels the model does not know: {unknown}; "
-                         f"the model's labels are {list(bundle.label_names)}")
+        raise ValueError(
+            f"the dataset has labels the model does not know: {unknown}; "
+            f"the model's labels are {list(bundle.label_names)}"
+        )
     # map by name: the dataset's label order need not be the model's
     truth = np.asarray([model_index[ds.label_names[y]] for y in ds.labels], dtype=np.int64)
     preds = predict_labels(bundle, ds.texts)
@@ -60,5 +63,10 @@ def evaluate(bundle: ModelBundle, ds: Dataset) -> dict[str, Any]:
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per_class[name] = {"precision": precision, "recall": recall, "f1": f1, "support": support}
     n = len(truth)
-    return {"accuracy": float(np.trace(conf)) / n if n else 0.0, "n": n, "per_class": per_class,
-            "confusion": conf.tolist(), "labels": list(bundle.label_names)}
+    return {
+        "accuracy": float(np.trace(conf)) / n if n else 0.0,
+        "n": n,
+        "per_class": per_class,
+        "confusion": conf.tolist(),
+        "labels": list(bundle.label_names),
+    }

@@ -34,9 +34,26 @@ from engine.inference import encode_sentences, score_vectors
 from engine.text import normalize
 from engine.vocab import UNK_ID
 
-__all__ = ["DIRECTIONS", "ENCODERS", "GATES", "GRUWeights", "GateTerms", "Gates", "GradientFlow", "Prepared",
-           "RNNWeights", "Trace", "gradient_flow", "prepare", "prepared_flow", "retrace", "sentence_vectors",
-           "step", "trace", "trace_text"]
+__all__ = [
+    "DIRECTIONS",
+    "ENCODERS",
+    "GATES",
+    "GRUWeights",
+    "GateTerms",
+    "Gates",
+    "GradientFlow",
+    "Prepared",
+    "RNNWeights",
+    "Trace",
+    "gradient_flow",
+    "prepare",
+    "prepared_flow",
+    "retrace",
+    "sentence_vectors",
+    "step",
+    "trace",
+    "trace_text",
+]
 
 DIRECTIONS = ("forward", "backward")
 ENCODERS = ("word", "sentence")
@@ -104,14 +121,30 @@ class GRUWeights:
         if not gru.bias:
             raise ValueError("a GRU without biases is not supported")
         suffix = f"l{layer}" + ("_reverse" if direction == "backward" else "")
-        w_ih, w_hh, b_ih, b_hh = (getattr(gru, f"{name}_{suffix}").detach().clone()
-                                  for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-        W_ir, W_iz, W_in = w_ih.chunk(3)                                          # each (H, I)
-        W_hr, W_hz, W_hn = w_hh.chunk(3)                                          # each (H, H)
-        b_ir, b_iz, b_in = b_ih.chunk(3)                                          # each (H,)
+        w_ih, w_hh, b_ih, b_hh = (
+            getattr(gru, f"{name}_{suffix}").detach().clone()
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        )
+        W_ir, W_iz, W_in = w_ih.chunk(3)  # each (H, I)
+        W_hr, W_hz, W_hn = w_hh.chunk(3)  # each (H, H)
+        b_ir, b_iz, b_in = b_ih.chunk(3)  # each (H,)
         b_hr, b_hz, b_hn = b_hh.chunk(3)
-        return cls(W_ir, W_iz, W_in, W_hr, W_hz, W_hn, b_ir, b_iz, b_in, b_hr, b_hz, b_hn,
-                   direction=direction, layer=layer)
+        return cls(
+            W_ir,
+            W_iz,
+            W_in,
+            W_hr,
+            W_hz,
+            W_hn,
+            b_ir,
+            b_iz,
+            b_in,
+            b_hr,
+            b_hz,
+            b_hn,
+            direction=direction,
+            layer=layer,
+        )
 
     def to(self, dtype: torch.dtype | None = None, device: torch.device | str | None = None) -> GRUWeights:
         """A copy in ``dtype`` / on ``device`` (always fresh tensors)."""
@@ -135,13 +168,16 @@ class RNNWeights:
         if not 0 <= layer < rnn.num_layers or (direction == "backward" and not rnn.bidirectional):
             raise ValueError(f"the RNN has no layer {layer} in direction {direction!r}")
         suffix = f"l{layer}" + ("_reverse" if direction == "backward" else "")
-        p = {name: getattr(rnn, f"{name}_{suffix}").detach().clone()
-             for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+        p = {
+            name: getattr(rnn, f"{name}_{suffix}").detach().clone()
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        }
         return cls(p["weight_ih"], p["weight_hh"], p["bias_ih"] + p["bias_hh"])
 
     @classmethod
-    def default(cls, input_size: int, hidden_size: int, seed: int = 0,
-                dtype: torch.dtype = torch.float32) -> RNNWeights:
+    def default(
+        cls, input_size: int, hidden_size: int, seed: int = 0, dtype: torch.dtype = torch.float32
+    ) -> RNNWeights:
         """``nn.RNN``'s default init, U(−1/√H, 1/√H), seeded; the global RNG is left untouched."""
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -196,8 +232,12 @@ def _offsets(bias_offsets: Mapping[str, float] | None) -> dict[str, float]:
     return {g: float(offsets.get(g, 0.0)) for g in GATES}
 
 
-def step(weights: GRUWeights, x: torch.Tensor, h_prev: torch.Tensor,
-         bias_offsets: Mapping[str, float] | None = None) -> tuple[torch.Tensor, Gates]:
+def step(
+    weights: GRUWeights,
+    x: torch.Tensor,
+    h_prev: torch.Tensor,
+    bias_offsets: Mapping[str, float] | None = None,
+) -> tuple[torch.Tensor, Gates]:
     """One GRU step, PyTorch's convention: x (I,), h_prev (H,) -> h (H,), :class:`Gates`.
 
     Parameters
@@ -251,9 +291,15 @@ def _gate_terms(weights: GRUWeights, xs: torch.Tensor, h_prev: torch.Tensor) -> 
     """:class:`GateTerms` of every gate for stepped inputs xs (T, I) and states h_prev (T, H)."""
     lin = torch.nn.functional.linear
     w = {name: getattr(weights, name) for name in _tensor_fields(weights)}
-    return {g: GateTerms(_readonly(lin(xs, w[f"W_i{g}"])), _readonly(w[f"b_i{g}"]),
-                         _readonly(lin(h_prev, w[f"W_h{g}"])), _readonly(w[f"b_h{g}"]))
-            for g in GATES}
+    return {
+        g: GateTerms(
+            _readonly(lin(xs, w[f"W_i{g}"])),
+            _readonly(w[f"b_i{g}"]),
+            _readonly(lin(h_prev, w[f"W_h{g}"])),
+            _readonly(w[f"b_h{g}"]),
+        )
+        for g in GATES
+    }
 
 
 _TRACE_ARRAYS = ("x", "h_prev", "h", "r", "z", "n", "r_pre", "z_pre", "n_pre", "hn")
@@ -309,8 +355,9 @@ class Trace:
         }
 
 
-def _stepped(weights: GRUWeights, inputs: torch.Tensor,
-             tokens: Sequence[str]) -> tuple[torch.Tensor, list[str]]:
+def _stepped(
+    weights: GRUWeights, inputs: torch.Tensor, tokens: Sequence[str]
+) -> tuple[torch.Tensor, list[str]]:
     """Inputs and tokens in the order the cell reads them (reversed for a backward cell)."""
     if inputs.ndim != 2 or inputs.shape[1] != weights.input_size:
         raise ValueError(f"inputs must be (T, {weights.input_size}), not {tuple(inputs.shape)}")
@@ -328,8 +375,13 @@ def _readonly(t: torch.Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def trace(weights: GRUWeights, inputs: torch.Tensor, tokens: Sequence[str], h0: torch.Tensor | None = None,
-          bias_offsets: Mapping[str, float] | None = None) -> Trace:
+def trace(
+    weights: GRUWeights,
+    inputs: torch.Tensor,
+    tokens: Sequence[str],
+    h0: torch.Tensor | None = None,
+    bias_offsets: Mapping[str, float] | None = None,
+) -> Trace:
     """Step the cell over ``inputs`` (T, I), given in text order, and keep every gate.
 
     A backward cell (``weights.direction == "backward"``) reads the inputs last first, as one
@@ -346,9 +398,14 @@ def trace(weights: GRUWeights, inputs: torch.Tensor, tokens: Sequence[str], h0: 
         for k, v in (("x", x), ("h_prev", h), ("h", h_next), *((f, getattr(g, f)) for f in _GATE_FIELDS)):
             rows[k].append(v)
         h = h_next
-    stacked = {k: torch.stack(v) for k, v in rows.items()}                       # each (T, I) or (T, H)
-    return Trace(tuple(toks), weights.direction, **{k: _readonly(v) for k, v in stacked.items()},
-                 terms=_gate_terms(weights, stacked["x"], stacked["h_prev"]), offsets=_offsets(bias_offsets))
+    stacked = {k: torch.stack(v) for k, v in rows.items()}  # each (T, I) or (T, H)
+    return Trace(
+        tuple(toks),
+        weights.direction,
+        **{k: _readonly(v) for k, v in stacked.items()},
+        terms=_gate_terms(weights, stacked["x"], stacked["h_prev"]),
+        offsets=_offsets(bias_offsets),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -409,13 +466,19 @@ def _sentence_index(sentence: int, n: int, clamp: bool) -> int:
     if clamp:
         return min(max(int(sentence), 0), n - 1)
     if isinstance(sentence, bool) or not 0 <= sentence < n:
-        raise ValueError(f"there is no sentence {sentence + 1}: the text has {n} sentence(s), "
-                         f"counted from 1")
+        raise ValueError(f"there is no sentence {sentence + 1}: the text has {n} sentence(s), counted from 1")
     return int(sentence)
 
 
-def prepare(bundle: ModelBundle, text: str, encoder: str = "word", direction: str = "forward",
-            sentence: int = 0, *, clamp_sentence: bool = False) -> Prepared:
+def prepare(
+    bundle: ModelBundle,
+    text: str,
+    encoder: str = "word",
+    direction: str = "forward",
+    sentence: int = 0,
+    *,
+    clamp_sentence: bool = False,
+) -> Prepared:
     """Tokenize ``text`` once and get everything a GRU view needs: weights, inputs, tokens, attention,
     the base trace (see :class:`Prepared`).
 
@@ -429,21 +492,21 @@ def prepare(bundle: ModelBundle, text: str, encoder: str = "word", direction: st
         raise ValueError(f"encoder must be 'word' or 'sentence', not {encoder!r}")
     _check_direction(direction)
     doc = read_document(text)
-    ids = encode_document(bundle, doc)                                           # S lists of word ids
+    ids = encode_document(bundle, doc)  # S lists of word ids
     n = len(doc.sentences)
     index = _sentence_index(sentence, n, clamp_sentence or encoder == "sentence")
     model = bundle.model
     weights = GRUWeights.from_gru(model.word_gru if encoder == "word" else model.sentence_gru, 0, direction)
     with torch.inference_mode(), _eval_mode(model):
-        vecs, word_att = encode_sentences(model, ids)                            # (S, 2Hw), S x (W_i,)
+        vecs, word_att = encode_sentences(model, ids)  # (S, 2Hw), S x (W_i,)
         scores = score_vectors(model, vecs, word_att, [[len(s) for s in ids]])[0]
         if encoder == "sentence":
-            inputs, attention = vecs, scores.sentence_attention                  # (S, 2Hw), (S,)
+            inputs, attention = vecs, scores.sentence_attention  # (S, 2Hw), (S,)
         else:
             device = next(model.parameters()).device
-            inputs = model.embedding(torch.tensor(ids[index], device=device))   # (W, E)
-            attention = word_att[index]                                          # (W,)
-    inputs = inputs.clone()              # a normal tensor: what-if runs and autograd may use it
+            inputs = model.embedding(torch.tensor(ids[index], device=device))  # (W, E)
+            attention = word_att[index]  # (W,)
+    inputs = inputs.clone()  # a normal tensor: what-if runs and autograd may use it
     if encoder == "sentence":
         tokens = tuple(text[s.start : s.end] for s in doc.sentences)
         keys, known = ("",) * n, np.ones(n, dtype=bool)
@@ -453,8 +516,20 @@ def prepare(bundle: ModelBundle, text: str, encoder: str = "word", direction: st
         known = np.array([i != UNK_ID for i in ids[index]], dtype=bool)
         keys = tuple(normalize(t.text) if k else "<unk>" for t, k in zip(words, known, strict=True))
     base = trace(weights, inputs, tokens)
-    return Prepared(text, encoder, direction, index, n, weights, inputs, tokens, keys, known,
-                    attention.double().cpu().numpy(), base)
+    return Prepared(
+        text,
+        encoder,
+        direction,
+        index,
+        n,
+        weights,
+        inputs,
+        tokens,
+        keys,
+        known,
+        attention.double().cpu().numpy(),
+        base,
+    )
 
 
 def retrace(prepared: Prepared, bias_offsets: Mapping[str, float] | None = None) -> Trace:
@@ -478,8 +553,9 @@ def prepared_flow(prepared: Prepared, bias_offsets: Mapping[str, float] | None =
     return gradient_flow(w, prepared.inputs)
 
 
-def trace_text(bundle: ModelBundle, text: str, encoder: str = "word", direction: str = "forward",
-               sentence: int = 0) -> Trace:
+def trace_text(
+    bundle: ModelBundle, text: str, encoder: str = "word", direction: str = "forward", sentence: int = 0
+) -> Trace:
     """Trace the shipped HAN's word or sentence GRU on ``text``: :func:`prepare`'s base trace.
 
     ``sentence`` must be in range for the word encoder (the sentence encoder reads every sentence).
@@ -530,8 +606,9 @@ def _unrolled(cell: Any, inputs: torch.Tensor, hidden_size: int) -> list[torch.T
     return states
 
 
-def gradient_flow(weights: GRUWeights, inputs: torch.Tensor, rnn: RNNWeights | None = None,
-                  seed: int = 0) -> GradientFlow:
+def gradient_flow(
+    weights: GRUWeights, inputs: torch.Tensor, rnn: RNNWeights | None = None, seed: int = 0
+) -> GradientFlow:
     """Measure ``‖∂h_{T-1}/∂h_t‖_F`` for every step t (see :class:`GradientFlow`) with autograd.
 
     ``inputs`` (T, I) in text order (a backward cell reads them last first, as :func:`trace` does).

@@ -25,9 +25,23 @@ import numpy as np
 
 from engine.limits import MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, MAX_MASK
 
-__all__ = ["MASKS", "MASK_NAMES", "MAX_IMAGE_PIXELS", "MAX_IMAGE_SIDE", "MAX_MASK", "PATTERNS",
-           "ImageFileError", "check_image_size", "make_mask", "make_pattern", "parse_mask", "random_image",
-           "read_image", "read_npy", "resized"]
+__all__ = [
+    "MASKS",
+    "MASK_NAMES",
+    "MAX_IMAGE_PIXELS",
+    "MAX_IMAGE_SIDE",
+    "MAX_MASK",
+    "PATTERNS",
+    "ImageFileError",
+    "check_image_size",
+    "make_mask",
+    "make_pattern",
+    "parse_mask",
+    "random_image",
+    "read_image",
+    "read_npy",
+    "resized",
+]
 
 
 class ImageFileError(ValueError):
@@ -41,8 +55,9 @@ def check_image_size(height: int, width: int, name: str = "the image") -> None:
     if max(height, width) > MAX_IMAGE_SIDE:
         raise ImageFileError(f"{name} is {height}×{width}; sides up to {MAX_IMAGE_SIDE:,} pixels can be used")
     if height * width > MAX_IMAGE_PIXELS:
-        raise ImageFileError(f"{name} is {height}×{width}; images up to {MAX_IMAGE_PIXELS:,} pixels "
-                             f"can be used")
+        raise ImageFileError(
+            f"{name} is {height}×{width}; images up to {MAX_IMAGE_PIXELS:,} pixels can be used"
+        )
 
 
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
@@ -53,7 +68,7 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
 def _checkerboard(h: int, w: int) -> np.ndarray:
     y, x = _grid(h, w)
     side = max(2, min(h, w) // 12)
-    board: np.ndarray = (((y // side) + (x // side)) % 2).astype(np.float32)   # (H, W)
+    board: np.ndarray = (((y // side) + (x // side)) % 2).astype(np.float32)  # (H, W)
     return board
 
 
@@ -76,9 +91,9 @@ def _text_noise(h: int, w: int) -> np.ndarray:
     lines, glyphs = max(0, (h - 2) // 9), max(0, (w - 2) // 5)
     if not lines or not glyphs:
         return img
-    ink = rng.random((lines, glyphs, 6, 4)) < 0.45                      # (lines, glyphs, 6, 4)
-    ink &= (rng.random((lines, glyphs)) >= 0.15)[:, :, None, None]      # spaces between words
-    page = np.ones((lines, 9, glyphs, 5), np.float32)                    # one 9 x 5 cell per glyph
+    ink = rng.random((lines, glyphs, 6, 4)) < 0.45  # (lines, glyphs, 6, 4)
+    ink &= (rng.random((lines, glyphs)) >= 0.15)[:, :, None, None]  # spaces between words
+    page = np.ones((lines, 9, glyphs, 5), np.float32)  # one 9 x 5 cell per glyph
     page[:, :6, :, :4] = np.where(ink.transpose(0, 2, 1, 3), 0.1, 1.0)
     img[2 : 2 + lines * 9, 2 : 2 + glyphs * 5] = page.reshape(lines * 9, glyphs * 5)
     return img
@@ -119,11 +134,11 @@ def _box(k: int) -> np.ndarray:
 
 
 def _gaussian(k: int) -> np.ndarray:
-    sigma = 0.3 * ((k - 1) * 0.5 - 1) + 0.8                   # OpenCV's choice for a k-tap kernel
+    sigma = 0.3 * ((k - 1) * 0.5 - 1) + 0.8  # OpenCV's choice for a k-tap kernel
     t = np.arange(k) - (k - 1) / 2
     g = np.exp(-(t**2) / (2 * sigma**2))
     m = np.outer(g, g)
-    mask: np.ndarray = m / m.sum()                                                  # (k, k), sums to 1
+    mask: np.ndarray = m / m.sum()  # (k, k), sums to 1
     return mask
 
 
@@ -131,8 +146,8 @@ def _sobel_x(k: int) -> np.ndarray:
     """Binomial smoothing down the rows times a binomial derivative across the columns (3: [-1 0 1])."""
     if k < 3:
         return np.zeros((k, k))
-    derivative = np.convolve(_binomial(k - 2), [-1.0, 1.0])             # (K,): -1 ... +1
-    return np.outer(_binomial(k - 1), derivative) + 0.0                  # + 0.0: no -0 in the table
+    derivative = np.convolve(_binomial(k - 2), [-1.0, 1.0])  # (K,): -1 ... +1
+    return np.outer(_binomial(k - 1), derivative) + 0.0  # + 0.0: no -0 in the table
 
 
 def _sobel_y(k: int) -> np.ndarray:
@@ -156,8 +171,14 @@ MASKS: dict[str, Callable[[int], np.ndarray]] = {
 
 
 # Mask names as the CLI spells them (``--mask gauss:5``), for the names above.
-MASK_NAMES = {"box": "box", "gauss": "Gaussian", "gaussian": "Gaussian", "sobel-x": "Sobel x",
-              "sobel-y": "Sobel y", "sharpen": "sharpen"}
+MASK_NAMES = {
+    "box": "box",
+    "gauss": "Gaussian",
+    "gaussian": "Gaussian",
+    "sobel-x": "Sobel x",
+    "sobel-y": "Sobel y",
+    "sharpen": "sharpen",
+}
 
 
 def make_mask(kind: str, size: int) -> np.ndarray:
@@ -186,8 +207,10 @@ def parse_mask(spec: str) -> np.ndarray:
     if m and (m["kind"] or m["k"]) and not Path(spec).is_file():
         kind = (m["kind"] or "box").lower()
         if kind not in MASK_NAMES:
-            raise ImageFileError(f"--mask {spec}: unknown mask {kind!r}; use K, a .npy file or one of "
-                                 f"{', '.join(f'{n}:K' for n in MASK_NAMES if n != 'gaussian')}")
+            raise ImageFileError(
+                f"--mask {spec}: unknown mask {kind!r}; use K, a .npy file or one of "
+                f"{', '.join(f'{n}:K' for n in MASK_NAMES if n != 'gaussian')}"
+            )
         return make_mask(MASK_NAMES[kind], _mask_size(m["k"] or "3", spec))
     mask = read_npy(spec, max_elements=MAX_MASK * MAX_MASK, what="--mask")
     if mask.ndim == 2 and mask.shape[0] > MAX_MASK:
@@ -213,8 +236,9 @@ def _npy_header(f: BinaryIO, p: Path) -> tuple[tuple[int, ...], np.dtype]:
         version = np.lib.format.read_magic(f)
         if version not in ((1, 0), (2, 0)):
             raise ValueError(f"unsupported .npy version {version}")
-        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                       else np.lib.format.read_array_header_2_0)
+        read_header = (
+            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        )
         shape, _, dtype = read_header(f)
     except OSError:
         raise
@@ -237,11 +261,14 @@ def read_npy(path: str | Path, max_elements: int = MAX_IMAGE_PIXELS, what: str =
         raise ImageFileError(f"{p}: {what} must hold real numbers, not {dtype}")
     count = math.prod(shape)
     if count > max_elements:
-        raise ImageFileError(f"{p}: {what} has {count:,} values (shape {shape}); at most {max_elements:,} "
-                             f"can be used")
+        raise ImageFileError(
+            f"{p}: {what} has {count:,} values (shape {shape}); at most {max_elements:,} can be used"
+        )
     if data_bytes != count * dtype.itemsize:
-        raise ImageFileError(f"{p} is not a plain .npy array: its header promises {count * dtype.itemsize:,} "
-                             f"bytes of data, the file holds {data_bytes:,}")
+        raise ImageFileError(
+            f"{p} is not a plain .npy array: its header promises {count * dtype.itemsize:,} "
+            f"bytes of data, the file holds {data_bytes:,}"
+        )
     try:
         values: np.ndarray = np.load(p, allow_pickle=False)
         return values
@@ -265,8 +292,9 @@ def read_image(path: str | Path) -> np.ndarray:
                 check_image_size(h, w, p.name)
                 return np.asarray(im.convert("L"), dtype=np.float32) / 255.0
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise ImageFileError(f"{p.name} is too large to open (images up to {MAX_IMAGE_PIXELS:,} "
-                             f"pixels can be used)") from None
+        raise ImageFileError(
+            f"{p.name} is too large to open (images up to {MAX_IMAGE_PIXELS:,} pixels can be used)"
+        ) from None
     except UnidentifiedImageError:
         raise ImageFileError(f"{p.name} is not an image Pillow can read") from None
     except OSError as e:  # truncated or corrupt data, unreadable file
@@ -289,5 +317,5 @@ def resized(values: np.ndarray, height: int, width: int) -> np.ndarray:
 
     if values.shape == (height, width):
         return values
-    im = Image.fromarray(np.ascontiguousarray(values, np.float32))          # mode "F"
+    im = Image.fromarray(np.ascontiguousarray(values, np.float32))  # mode "F"
     return np.asarray(im.resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)

@@ -62,8 +62,9 @@ def length_chunks(lengths: Sequence[int], width: int, budget: int = INFERENCE_BU
     return [sorted(c) for c in chunks]
 
 
-def _padded(rows: list[torch.Tensor], device: torch.device
-            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _padded(
+    rows: list[torch.Tensor], device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(padded (n, T, ...), lengths (n,), mask (n, T))`` of a list of ``(T_i, ...)`` rows."""
     lengths = torch.tensor([len(r) for r in rows])
     padded = pad_sequence(rows, batch_first=True, padding_value=PAD_ID).to(device)  # (n, T, ...)
@@ -71,8 +72,12 @@ def _padded(rows: list[torch.Tensor], device: torch.device
     return padded, lengths, mask
 
 
-def encode_sentences(model: HAN, sentences: Sequence[Sequence[int]], budget: int = INFERENCE_BUDGET,
-                     keep_attention: bool = True) -> tuple[torch.Tensor, list[torch.Tensor]]:
+def encode_sentences(
+    model: HAN,
+    sentences: Sequence[Sequence[int]],
+    budget: int = INFERENCE_BUDGET,
+    keep_attention: bool = True,
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Sentence vectors ``(N, 2Hw)`` and, if asked, each sentence's word attention ``(W_i,)``."""
     if any(len(s) == 0 for s in sentences):
         raise ValueError("every sentence needs at least one word")
@@ -84,10 +89,10 @@ def encode_sentences(model: HAN, sentences: Sequence[Sequence[int]], budget: int
     attention: list[torch.Tensor] = [torch.empty(0)] * (len(sentences) if keep_attention else 0)
     for chunk in length_chunks([len(s) for s in sentences], width, budget):
         ids, lengths, mask = _padded([torch.tensor(sentences[i], dtype=torch.long) for i in chunk], device)
-        emb = model.embedding(ids)                                                    # (n, W, E)
+        emb = model.embedding(ids)  # (n, W, E)
         emb = model.embed_dropout(emb.transpose(1, 2)).transpose(1, 2)
-        h = encode_packed(model.word_gru, emb, lengths)                               # (n, W, 2Hw)
-        pooled, weights = model.word_attention(h, mask)                               # (n, 2Hw), (n, W)
+        h = encode_packed(model.word_gru, emb, lengths)  # (n, W, 2Hw)
+        pooled, weights = model.word_attention(h, mask)  # (n, 2Hw), (n, W)
         vecs[chunk] = pooled
         if keep_attention:
             for j, i in enumerate(chunk):
@@ -95,8 +100,12 @@ def encode_sentences(model: HAN, sentences: Sequence[Sequence[int]], budget: int
     return vecs, attention
 
 
-def score_documents(model: HAN, docs: Sequence[Sequence[Sequence[int]]], budget: int = INFERENCE_BUDGET,
-                    keep_attention: bool = True) -> list[DocumentScores]:
+def score_documents(
+    model: HAN,
+    docs: Sequence[Sequence[Sequence[int]]],
+    budget: int = INFERENCE_BUDGET,
+    keep_attention: bool = True,
+) -> list[DocumentScores]:
     """Each document's logits and attention; a document is a list of non-empty sentences of ids.
 
     Without ``keep_attention`` the word attention is left empty (evaluation needs only logits).
@@ -107,9 +116,13 @@ def score_documents(model: HAN, docs: Sequence[Sequence[Sequence[int]]], budget:
     return score_vectors(model, vecs, word_att, [[len(s) for s in d] for d in docs], budget)
 
 
-def score_vectors(model: HAN, vecs: torch.Tensor, word_attention: Sequence[torch.Tensor],
-                  word_counts: Sequence[Sequence[int]],
-                  budget: int = INFERENCE_BUDGET) -> list[DocumentScores]:
+def score_vectors(
+    model: HAN,
+    vecs: torch.Tensor,
+    word_attention: Sequence[torch.Tensor],
+    word_counts: Sequence[Sequence[int]],
+    budget: int = INFERENCE_BUDGET,
+) -> list[DocumentScores]:
     """The sentence level of :func:`score_documents`, from :func:`encode_sentences`' output.
 
     ``vecs`` (N, 2Hw) holds every document's sentence vectors, document after document;
@@ -125,13 +138,16 @@ def score_vectors(model: HAN, vecs: torch.Tensor, word_attention: Sequence[torch
     results: list[DocumentScores | None] = [None] * len(word_counts)
     for chunk in length_chunks([len(d) for d in word_counts], width, budget):
         sents, lengths, mask = _padded([vecs[starts[b] : starts[b + 1]] for b in chunk], device)
-        sents = model.dropout(sents)                                                  # (n, S, 2Hw)
-        h = encode_packed(model.sentence_gru, sents, lengths)                         # (n, S, 2Hs)
-        doc_vecs, s_att = model.sentence_attention(h, mask)                           # (n, 2Hs), (n, S)
-        logits = model.classifier(model.dropout(doc_vecs))                            # (n, C)
+        sents = model.dropout(sents)  # (n, S, 2Hw)
+        h = encode_packed(model.sentence_gru, sents, lengths)  # (n, S, 2Hs)
+        doc_vecs, s_att = model.sentence_attention(h, mask)  # (n, 2Hs), (n, S)
+        logits = model.classifier(model.dropout(doc_vecs))  # (n, C)
         for j, b in enumerate(chunk):
             own = word_attention[starts[b] : starts[b + 1]]
             results[b] = DocumentScores(
-                logits[j].cpu(), s_att[j, : len(word_counts[b])].cpu(),
-                torch.cat(list(own)) if own else torch.empty(0), tuple(word_counts[b]))
+                logits[j].cpu(),
+                s_att[j, : len(word_counts[b])].cpu(),
+                torch.cat(list(own)) if own else torch.empty(0),
+                tuple(word_counts[b]),
+            )
     return [r for r in results if r is not None]

@@ -29,11 +29,21 @@ from __future__ import annotations
 
 from engine.tiling import MAX_CONSTANT_MASK
 
-__all__ = ["INFERENCE_BUDGET", "MAX_CLASSES", "MAX_IMAGE_PIXELS", "MAX_IMAGE_SIDE", "MAX_MASK",
-           "MAX_META_BYTES", "MAX_PARAMETERS", "MAX_TEXT_BYTES", "MAX_TEXT_CHARS", "MAX_VOCAB",
-           "MAX_WIDTH"]
+__all__ = [
+    "INFERENCE_BUDGET",
+    "MAX_CLASSES",
+    "MAX_IMAGE_PIXELS",
+    "MAX_IMAGE_SIDE",
+    "MAX_MASK",
+    "MAX_META_BYTES",
+    "MAX_PARAMETERS",
+    "MAX_TEXT_BYTES",
+    "MAX_TEXT_CHARS",
+    "MAX_VOCAB",
+    "MAX_WIDTH",
+]
 
-MAX_TEXT_CHARS = 1_000_000          # ~170,000 words; scored in seconds, < 1 GB peak RSS
+MAX_TEXT_CHARS = 1_000_000  # ~170,000 words; scored in seconds, < 1 GB peak RSS
 MAX_TEXT_BYTES = 4 * MAX_TEXT_CHARS  # UTF-8 needs at most 4 bytes per character
 
 # Floats one chunk of the word encoder may hold per activation tensor: padded tokens x width.
@@ -41,12 +51,12 @@ MAX_TEXT_BYTES = 4 * MAX_TEXT_CHARS  # UTF-8 needs at most 4 bytes per character
 # above the model whatever the text, while a normal review still runs as a single chunk.
 INFERENCE_BUDGET = 1 << 22
 
-MAX_IMAGE_PIXELS = 1 << 26          # 8192 x 8192 float32 = 256 MiB
-MAX_IMAGE_SIDE = 16384              # a 16384 x 4096 strip is fine; 32768 on a side is not
-MAX_MASK = MAX_CONSTANT_MASK        # 63: K*K float32 must fit the 64 KiB constant bank
+MAX_IMAGE_PIXELS = 1 << 26  # 8192 x 8192 float32 = 256 MiB
+MAX_IMAGE_SIDE = 16384  # a 16384 x 4096 strip is fine; 32768 on a side is not
+MAX_MASK = MAX_CONSTANT_MASK  # 63: K*K float32 must fit the 64 KiB constant bank
 
-MAX_META_BYTES = 256 << 20          # model.json / state.json: a 2M-word vocabulary is ~40 MB
-MAX_VOCAB = 2_000_000               # words (an embedding of 2M x 200 float32 is 1.6 GB)
-MAX_WIDTH = 4096                    # embedding, hidden and attention sizes
+MAX_META_BYTES = 256 << 20  # model.json / state.json: a 2M-word vocabulary is ~40 MB
+MAX_VOCAB = 2_000_000  # words (an embedding of 2M x 200 float32 is 1.6 GB)
+MAX_WIDTH = 4096  # embedding, hidden and attention sizes
 MAX_CLASSES = 10_000
-MAX_PARAMETERS = 1_000_000_000      # 4 GB of float32 weights
+MAX_PARAMETERS = 1_000_000_000  # 4 GB of float32 weights

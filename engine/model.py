@@ -28,13 +28,13 @@ class HANConfig:
 
     vocab_size: int
     num_classes: int
-    embed_dim: int = 200          # paper: 200-d word2vec
-    word_hidden: int = 50         # paper: 50 per direction
-    sentence_hidden: int = 50     # paper: 50 per direction
+    embed_dim: int = 200  # paper: 200-d word2vec
+    word_hidden: int = 50  # paper: 50 per direction
+    sentence_hidden: int = 50  # paper: 50 per direction
     word_attention_dim: int = 100  # paper: 2 x hidden
     sentence_attention_dim: int = 100
-    dropout: float = 0.5          # not in the paper; IMDB overfits without it
-    embed_dropout: float = 0.2    # drops whole embedding features; cheap regulariser
+    dropout: float = 0.5  # not in the paper; IMDB overfits without it
+    embed_dropout: float = 0.2  # drops whole embedding features; cheap regulariser
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,11 +71,11 @@ class Attention(nn.Module):
 
     def forward(self, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """h: (N, T, D), mask: (N, T) bool with >=1 True per row -> pooled (N, D), weights (N, T)."""
-        u = torch.tanh(self.proj(h))                          # (N, T, A)
-        scores = u @ self.context                             # (N, T)
+        u = torch.tanh(self.proj(h))  # (N, T, A)
+        scores = u @ self.context  # (N, T)
         scores = scores.masked_fill(~mask, float("-inf"))
         weights = torch.softmax(scores, dim=-1).masked_fill(~mask, 0.0)  # (N, T), exact 0 on pad
-        pooled = (weights.unsqueeze(-1) * h).sum(dim=1)       # (N, D)
+        pooled = (weights.unsqueeze(-1) * h).sum(dim=1)  # (N, D)
         return pooled, weights
 
 
@@ -96,8 +96,7 @@ class HAN(nn.Module):
         self.embedding = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=PAD_ID)
         self.word_gru = nn.GRU(c.embed_dim, c.word_hidden, batch_first=True, bidirectional=True)
         self.word_attention = Attention(2 * c.word_hidden, c.word_attention_dim)
-        self.sentence_gru = nn.GRU(2 * c.word_hidden, c.sentence_hidden, batch_first=True,
-                                   bidirectional=True)
+        self.sentence_gru = nn.GRU(2 * c.word_hidden, c.sentence_hidden, batch_first=True, bidirectional=True)
         self.sentence_attention = Attention(2 * c.sentence_hidden, c.sentence_attention_dim)
         self.embed_dropout = nn.Dropout1d(c.embed_dropout)
         self.dropout = nn.Dropout(c.dropout)
@@ -105,14 +104,14 @@ class HAN(nn.Module):
 
     def forward(self, ids: torch.Tensor) -> HANOutput:
         B, S, W = ids.shape
-        word_mask = ids != PAD_ID                                # (B, S, W)
-        word_len = word_mask.sum(-1)                             # (B, S)
-        sent_mask = word_len > 0                                 # (B, S)
+        word_mask = ids != PAD_ID  # (B, S, W)
+        word_len = word_mask.sum(-1)  # (B, S)
+        sent_mask = word_len > 0  # (B, S)
         if not bool(sent_mask[:, 0].all()):
             raise ValueError("every document needs at least one word in its first sentence")
-        flat = sent_mask.reshape(-1)                             # (B*S,)
-        real_ids = ids.reshape(B * S, W)[flat]                   # (N, W), N real sentences
-        emb = self.embedding(real_ids)                           # (N, W, E)
+        flat = sent_mask.reshape(-1)  # (B*S,)
+        real_ids = ids.reshape(B * S, W)[flat]  # (N, W), N real sentences
+        emb = self.embedding(real_ids)  # (N, W, E)
         emb = self.embed_dropout(emb.transpose(1, 2)).transpose(1, 2)  # drop features per sentence
         h_words = encode_packed(self.word_gru, emb, word_len.reshape(-1)[flat])  # (N, W, 2Hw)
         sent_vecs, w_att = self.word_attention(h_words, word_mask.reshape(B * S, W)[flat])
@@ -121,8 +120,8 @@ class HAN(nn.Module):
         sents[flat] = sent_vecs
         word_attention = w_att.new_zeros(B * S, W)
         word_attention[flat] = w_att
-        sents = self.dropout(sents.view(B, S, -1))               # (B, S, 2Hw)
+        sents = self.dropout(sents.view(B, S, -1))  # (B, S, 2Hw)
         h_sents = encode_packed(self.sentence_gru, sents, sent_mask.sum(-1))  # (B, S, 2Hs)
         doc, s_att = self.sentence_attention(h_sents, sent_mask)  # (B, 2Hs), (B, S)
-        logits = self.classifier(self.dropout(doc))              # (B, C)
+        logits = self.classifier(self.dropout(doc))  # (B, C)
         return HANOutput(logits, word_attention.view(B, S, W), s_att)

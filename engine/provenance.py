@@ -27,10 +27,20 @@ from typing import Any
 
 from engine.atomic import WriteError, write_text
 
-__all__ = ["ROOT", "card_slug", "commit_info", "dated_path", "gpu_info", "header", "machine_info",
-           "table_lines", "utc_now", "write_record"]
+__all__ = [
+    "ROOT",
+    "card_slug",
+    "commit_info",
+    "dated_path",
+    "gpu_info",
+    "header",
+    "machine_info",
+    "table_lines",
+    "utc_now",
+    "write_record",
+]
 
-ROOT = Path(__file__).resolve().parents[1]      # the checkout; in an installed app git finds none here
+ROOT = Path(__file__).resolve().parents[1]  # the checkout; in an installed app git finds none here
 
 # Words in a card's name that say nothing about which chip it is ("NVIDIA H100 80GB HBM3").
 _NOISE = re.compile(r"nvidia|geforce|tesla|quadro|\d+gb|hbm\d*e?|gddr\d*x?|pcie|sxm\d*|nvl")
@@ -53,8 +63,11 @@ def commit_info() -> dict[str, Any]:
     sha = (_git("rev-parse", "HEAD") or "").strip() or None
     status = _git("status", "--porcelain")
     paths = [line[3:] for line in status.splitlines() if line.strip()] if status is not None else None
-    return {"commit": sha, "dirty": bool(paths) if paths is not None else None,
-            "dirty_paths": paths[:100] if paths is not None else None}
+    return {
+        "commit": sha,
+        "dirty": bool(paths) if paths is not None else None,
+        "dirty_paths": paths[:100] if paths is not None else None,
+    }
 
 
 def header(name: str, started: datetime) -> dict[str, Any]:
@@ -102,7 +115,7 @@ def machine_info() -> dict[str, Any]:
         "cpu_model": _proc_field("/proc/cpuinfo", "model name"),
         "cpu_count": os.cpu_count(),
         "cpus_usable": affinity,
-        "memory_total_mib": round(int(mem.split()[0]) / 1024, 1) if mem else None,   # the file says kB
+        "memory_total_mib": round(int(mem.split()[0]) / 1024, 1) if mem else None,  # the file says kB
         "python_version": platform.python_version(),
         "python_implementation": platform.python_implementation(),
         "torch_version": torch.__version__,
@@ -110,13 +123,14 @@ def machine_info() -> dict[str, Any]:
         "torch_num_threads": torch.get_num_threads(),
         "torch_num_interop_threads": torch.get_num_interop_threads(),
         "omp_num_threads_env": os.environ.get("OMP_NUM_THREADS"),
-        "loadavg_1_5_15_at_start": load,   # high values mean the run shared the CPUs
+        "loadavg_1_5_15_at_start": load,  # high values mean the run shared the CPUs
     }
 
 
 def _smi(*args: str) -> str:
-    return subprocess.run(["nvidia-smi", *args], capture_output=True, text=True, timeout=30,
-                          check=False).stdout.strip()
+    return subprocess.run(
+        ["nvidia-smi", *args], capture_output=True, text=True, timeout=30, check=False
+    ).stdout.strip()
 
 
 def gpu_info() -> dict[str, Any]:
@@ -128,15 +142,22 @@ def gpu_info() -> dict[str, Any]:
     info: dict[str, Any] = {}
     try:
         info["nvidia_smi_L"] = _smi("-L")
-        info["nvidia_smi"] = _smi("--query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem",
-                                  "--format=csv,noheader")
+        info["nvidia_smi"] = _smi(
+            "--query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem",
+            "--format=csv,noheader",
+        )
     except (OSError, subprocess.SubprocessError) as e:
         info["nvidia_smi_error"] = repr(e)
     props = torch.cuda.get_device_properties(0)
-    info |= {"device": torch.cuda.get_device_name(0), "sm_count": props.multi_processor_count,
-             "memory_gib": round(props.total_memory / 2**30, 1), "torch": torch.__version__,
-             "torch_cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version(),
-             "numpy": np.__version__}
+    info |= {
+        "device": torch.cuda.get_device_name(0),
+        "sm_count": props.multi_processor_count,
+        "memory_gib": round(props.total_memory / 2**30, 1),
+        "torch": torch.__version__,
+        "torch_cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version(),
+        "numpy": np.__version__,
+    }
     for name, attr in (("cupy", "__version__"), ("pycuda", "VERSION_TEXT")):
         try:
             with warnings.catch_warnings():
@@ -148,15 +169,16 @@ def gpu_info() -> dict[str, Any]:
         warnings.simplefilter("ignore")
         info["cudnn_allow_tf32"] = torch.backends.cudnn.allow_tf32
         info["cudnn_benchmark"] = torch.backends.cudnn.benchmark
-        conv = getattr(torch.backends.cudnn, "conv", None)          # newer torch only
+        conv = getattr(torch.backends.cudnn, "conv", None)  # newer torch only
         with contextlib.suppress(Exception):
             if conv is not None:
                 info["cudnn_conv_fp32_precision"] = conv.fp32_precision
     return info
 
 
-def dated_path(folder: str | Path, name: str, commit: str | None = None,
-               started: datetime | None = None) -> Path:
+def dated_path(
+    folder: str | Path, name: str, commit: str | None = None, started: datetime | None = None
+) -> Path:
     """``<folder>/<UTC date>-<name>-<short sha>.json`` (HEAD's sha unless ``commit`` is given; "nocommit"
     outside a checkout), with ``-2``, ``-3``, ... added so that no earlier run is overwritten."""
     started = started or utc_now()
@@ -184,8 +206,13 @@ def table_lines(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> list[st
     column. None shows as "-", a bool as "yes" / "NO", a float with 1 or 2 decimals."""
     cells = [[_fmt(c) for c in row] for row in [header, *rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = ["  ".join(c.rjust(w) if i and _numeric(c) else c.ljust(w)
-                       for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip() for row in cells]
+    lines = [
+        "  ".join(
+            c.rjust(w) if i and _numeric(c) else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in cells
+    ]
     return [lines[0], "  ".join("-" * w for w in widths), *lines[1:]]
 
 

@@ -15,10 +15,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["RUN_PARTS", "RunDirError", "check_model_dir", "check_run_dir", "is_shipped_model",
-           "shipped_model_dir"]
+__all__ = [
+    "RUN_PARTS",
+    "RunDirError",
+    "check_model_dir",
+    "check_run_dir",
+    "is_shipped_model",
+    "shipped_model_dir",
+]
 
-RUN_PARTS = ("model", "checkpoint", "logs")   # what ``train`` writes into its ``--out`` folder
+RUN_PARTS = ("model", "checkpoint", "logs")  # what ``train`` writes into its ``--out`` folder
 _MODEL_FILES = ("model.json", "model.safetensors")
 
 
@@ -63,8 +69,10 @@ def check_model_dir(path: str | Path, force: bool = False) -> Path:
         raise RunDirError(f"{p} is a file, not a model folder: choose a folder")
     if p.is_dir() and any(p.iterdir()):
         if not _holds_model(p):
-            raise RunDirError(f"{p} holds files that are not a model, and saving replaces the whole "
-                              f"folder: choose a new or empty folder")
+            raise RunDirError(
+                f"{p} holds files that are not a model, and saving replaces the whole "
+                f"folder: choose a new or empty folder"
+            )
         if not force:
             raise RunDirError(f"{p} already holds a model; use --force to replace it")
     return p
@@ -79,12 +87,16 @@ def check_run_dir(out: str | Path, resume: bool = False, force: bool = False) ->
     for part in RUN_PARTS:
         target = _resolved(p / part)
         if _within(target, shipped) or _within(shipped, target):
-            raise RunDirError(f"--out {p} would write into the shipped model ({shipped}), which is "
-                              f"read-only: choose another folder")
+            raise RunDirError(
+                f"--out {p} would write into the shipped model ({shipped}), which is "
+                f"read-only: choose another folder"
+            )
     held = [part for part in RUN_PARTS if (p / part).exists()]
     if held and not resume and not force:
-        raise RunDirError(f"{p} already holds a training run ({', '.join(held)}); use --resume to "
-                          f"continue it or --force to replace it")
+        raise RunDirError(
+            f"{p} already holds a training run ({', '.join(held)}); use --resume to "
+            f"continue it or --force to replace it"
+        )
     if not force:
         model = p / "model"
         if model.is_dir() and any(model.iterdir()) and not _holds_model(model):

@@ -18,8 +18,14 @@ from typing import Any, BinaryIO
 
 from engine.limits import MAX_TEXT_BYTES, MAX_TEXT_CHARS
 
-__all__ = ["JSONFileError", "TextFileError", "decode_text", "read_json_file", "read_text_file",
-           "read_text_stream"]
+__all__ = [
+    "JSONFileError",
+    "TextFileError",
+    "decode_text",
+    "read_json_file",
+    "read_text_file",
+    "read_text_stream",
+]
 
 _SNIFF = 4096  # a NUL byte this early means binary
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # 0 where the platform has none (Windows)
@@ -89,8 +95,10 @@ def read_text_stream(stream: BinaryIO, name: str = "standard input") -> str:
 
 def _too_large(name: str, size: int | None) -> TextFileError:
     what = f"is {size / 1e6:.1f} MB" if size is not None else "holds more than that"
-    return TextFileError(f"{name} {what}; reviews up to {MAX_TEXT_BYTES / 1e6:.0f} MB "
-                         f"({MAX_TEXT_CHARS:,} characters) can be read")
+    return TextFileError(
+        f"{name} {what}; reviews up to {MAX_TEXT_BYTES / 1e6:.0f} MB "
+        f"({MAX_TEXT_CHARS:,} characters) can be read"
+    )
 
 
 def decode_text(raw: bytes, name: str) -> str:
@@ -108,8 +116,9 @@ def decode_text(raw: bytes, name: str) -> str:
         encoding = "UTF-16" if e.encoding.startswith("utf-16") else "UTF-8"
         raise TextFileError(f"{name} is not {encoding} text (byte {e.start}); save it as UTF-8") from None
     if len(text) > MAX_TEXT_CHARS:
-        raise TextFileError(f"{name} has {len(text):,} characters; reviews up to {MAX_TEXT_CHARS:,} "
-                            f"can be read")
+        raise TextFileError(
+            f"{name} has {len(text):,} characters; reviews up to {MAX_TEXT_CHARS:,} can be read"
+        )
     return text
 
 
@@ -134,4 +143,3 @@ def read_json_file(path: str | Path, max_bytes: int, what: str = "JSON file") ->
         raise JSONFileError(f"corrupt {what} {p}: {e.msg} at line {e.lineno} column {e.colno}") from None
     except RecursionError:
         raise JSONFileError(f"corrupt {what} {p}: nested too deeply") from None
-

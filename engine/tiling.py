@@ -79,23 +79,23 @@ __all__ = [
 ]
 
 STRATEGIES = ("naive", "constant", "input_tile", "output_tile", "cached_halo", "register")
-VECTOR_STRATEGIES = ("register2d",)      # T x 128 tiles, shared memory filled in float4 groups
-BULK_STRATEGIES = ("tma",)               # T x 128 tiles, shared memory filled by one bulk tensor copy
-WIDE_STRATEGIES = VECTOR_STRATEGIES + BULK_STRATEGIES   # T x 128 tiles, 4 x 4 outputs per thread
+VECTOR_STRATEGIES = ("register2d",)  # T x 128 tiles, shared memory filled in float4 groups
+BULK_STRATEGIES = ("tma",)  # T x 128 tiles, shared memory filled by one bulk tensor copy
+WIDE_STRATEGIES = VECTOR_STRATEGIES + BULK_STRATEGIES  # T x 128 tiles, 4 x 4 outputs per thread
 ALL_STRATEGIES = STRATEGIES + WIDE_STRATEGIES
 SHARED_STRATEGIES = ("input_tile", "output_tile", "cached_halo", "register", *WIDE_STRATEGIES)  # fill shared
-MAX_CONSTANT_MASK = 63      # K*K*4 bytes must fit the 64 KiB constant bank: 63*63*4 = 15,876 B
+MAX_CONSTANT_MASK = 63  # K*K*4 bytes must fit the 64 KiB constant bank: 63*63*4 = 15,876 B
 MAX_THREADS_PER_BLOCK = 1024
 SHARED_LIMIT_BYTES = 48 * 1024
-REGISTER_ROWS = 4           # "register" and "register2d": output rows per thread
-REGISTER2D_COLS = 4         # "register2d": output columns per thread, one float4 (16-byte loads and stores)
-REGISTER2D_WIDTH = 32 * REGISTER2D_COLS   # "register2d" tile columns: one warp across the tile
-_VECTOR = 4                 # slots per load in VECTOR_STRATEGIES (one float4)
-_SECTOR = 8                 # floats in a 32-byte memory sector: tma's halo columns are a multiple of it
+REGISTER_ROWS = 4  # "register" and "register2d": output rows per thread
+REGISTER2D_COLS = 4  # "register2d": output columns per thread, one float4 (16-byte loads and stores)
+REGISTER2D_WIDTH = 32 * REGISTER2D_COLS  # "register2d" tile columns: one warp across the tile
+_VECTOR = 4  # slots per load in VECTOR_STRATEGIES (one float4)
+_SECTOR = 8  # floats in a 32-byte memory sector: tma's halo columns are a multiple of it
 _FLOAT_BYTES = 4
-_BARRIER_BYTES = 8          # tma: one mbarrier the tensor copy signals
-STAGING_ALIGN_BYTES = 128   # tma: its output staging tile starts on a 128-byte boundary (tensor store source)
-BULK_MIN_COMPUTE_CAPABILITY = (9, 0)   # tma: the Tensor Memory Accelerator came with Hopper (sm_90)
+_BARRIER_BYTES = 8  # tma: one mbarrier the tensor copy signals
+STAGING_ALIGN_BYTES = 128  # tma: its output staging tile starts on a 128-byte boundary (tensor store source)
+BULK_MIN_COMPUTE_CAPABILITY = (9, 0)  # tma: the Tensor Memory Accelerator came with Hopper (sm_90)
 
 
 @dataclass(frozen=True, eq=False)
@@ -195,8 +195,10 @@ class TileGeometry:
         """ValueError unless this geometry was built for an image of ``image_shape`` and a
         ``mask_side`` mask (a geometry passed down must describe the arrays it comes with)."""
         if tuple(image_shape) != (self.height, self.width) or mask_side != self.mask_size:
-            raise ValueError(f"the geometry is for a {self.height}x{self.width} image and a mask of side "
-                             f"{self.mask_size}, not {'x'.join(map(str, image_shape))} and {mask_side}")
+            raise ValueError(
+                f"the geometry is for a {self.height}x{self.width} image and a mask of side "
+                f"{self.mask_size}, not {'x'.join(map(str, image_shape))} and {mask_side}"
+            )
 
     def blocks(self) -> list[tuple[int, int]]:
         """Every block index ``(by, bx)`` of the grid, row-major."""
@@ -235,7 +237,7 @@ class TileGeometry:
         rows, cols = self.input_shape()
         ys = np.arange(iy, iy + rows)[:, None]
         xs = np.arange(ix, ix + cols)[None, :]
-        return (ys < 0) | (ys >= self.height) | (xs < 0) | (xs >= self.width)   # (S, S)
+        return (ys < 0) | (ys >= self.height) | (xs < 0) | (xs >= self.width)  # (S, S)
 
     def load_plan(self, by: int, bx: int) -> LoadPlan:
         """The block's shared-memory loads; empty for naive and constant.
@@ -263,7 +265,7 @@ class TileGeometry:
         """
         y0, x0 = self.out_origin(by, bx)
         ly, lx, ty, tx = self._tile_threads
-        if y0 + self.tile[0] > self.height or x0 + self.tile[1] > self.width:   # edge block: clip
+        if y0 + self.tile[0] > self.height or x0 + self.tile[1] > self.width:  # edge block: clip
             keep = (ly < self.height - y0) & (lx < self.width - x0)
             ly, lx, ty, tx = ly[keep], lx[keep], ty[keep], tx[keep]
         return ty, tx, ly + np.int32(y0), lx + np.int32(x0)
@@ -271,7 +273,7 @@ class TileGeometry:
     @cached_property
     def _slots(self) -> tuple[np.ndarray, ...]:
         """Block-independent load columns ``(thread_y, thread_x, phase, smem_y, smem_x)``, each ``(L,)``."""
-        s = np.arange(self.shared_tile[0] * self.shared_tile[1], dtype=np.int32)   # (L,) flat slot
+        s = np.arange(self.shared_tile[0] * self.shared_tile[1], dtype=np.int32)  # (L,) flat slot
         phase, t = np.divmod(s // np.int32(self.load_width), np.int32(self.threads_per_block))
         thread_y, thread_x = np.divmod(t, np.int32(self.block[1]))
         smem_y, smem_x = np.divmod(s, np.int32(max(1, self.shared_tile[1])))
@@ -327,8 +329,12 @@ def _shared_parts(strategy: str, shared_tile: _Pair, tile: _Pair) -> tuple[tuple
     if strategy not in BULK_STRATEGIES:
         return ()
     tile_bytes = shared_tile[0] * shared_tile[1] * _FLOAT_BYTES
-    parts = (("input tile", tile_bytes), ("padding", -tile_bytes % STAGING_ALIGN_BYTES),
-             ("output staging tile", tile[0] * tile[1] * _FLOAT_BYTES), ("mbarrier", _BARRIER_BYTES))
+    parts = (
+        ("input tile", tile_bytes),
+        ("padding", -tile_bytes % STAGING_ALIGN_BYTES),
+        ("output staging tile", tile[0] * tile[1] * _FLOAT_BYTES),
+        ("mbarrier", _BARRIER_BYTES),
+    )
     return tuple((what, n) for what, n in parts if n)
 
 
@@ -342,13 +348,16 @@ def _check_sizes(height: int, width: int, mask_size: int, strategy: str, tile: i
     if mask_size % 2 == 0:
         raise ValueError(f"mask size must be odd (it has a centre), got {mask_size}")
     if mask_size > MAX_CONSTANT_MASK:
-        raise ValueError(f"mask size {mask_size} is over the limit {MAX_CONSTANT_MASK}: a K x K float32 "
-                         f"mask must fit constant memory")
+        raise ValueError(
+            f"mask size {mask_size} is over the limit {MAX_CONSTANT_MASK}: a K x K float32 "
+            f"mask must fit constant memory"
+        )
     if tile < 1:
         raise ValueError(f"tile must be at least 1, got {tile}")
     if strategy in ("register", *WIDE_STRATEGIES) and tile % REGISTER_ROWS:
-        raise ValueError(f"tile must be a multiple of REGISTER_ROWS ({REGISTER_ROWS}) for {strategy!r}, "
-                         f"got {tile}")
+        raise ValueError(
+            f"tile must be a multiple of REGISTER_ROWS ({REGISTER_ROWS}) for {strategy!r}, got {tile}"
+        )
 
 
 _Pair = tuple[int, int]
@@ -368,13 +377,18 @@ def _layout(strategy: str, tile: int, radius: int) -> tuple[_Pair, _Pair, _Pair,
         return square, (tile // REGISTER_ROWS, tile), (side, side), (REGISTER_ROWS, 1)
     if strategy in WIDE_STRATEGIES:
         cols = REGISTER2D_WIDTH + 2 * _halo_cols(strategy, radius)
-        return ((tile, REGISTER2D_WIDTH), (tile // REGISTER_ROWS, REGISTER2D_WIDTH // REGISTER2D_COLS),
-                (side, cols), (REGISTER_ROWS, REGISTER2D_COLS))
-    return square, square, (side, side), (1, 1)                                   # output_tile
+        return (
+            (tile, REGISTER2D_WIDTH),
+            (tile // REGISTER_ROWS, REGISTER2D_WIDTH // REGISTER2D_COLS),
+            (side, cols),
+            (REGISTER_ROWS, REGISTER2D_COLS),
+        )
+    return square, square, (side, side), (1, 1)  # output_tile
 
 
-def geometry(height: int, width: int, mask_size: int, strategy: str = "output_tile",
-             tile: int = 16) -> TileGeometry:
+def geometry(
+    height: int, width: int, mask_size: int, strategy: str = "output_tile", tile: int = 16
+) -> TileGeometry:
     """Geometry of ``strategy`` on an ``(height, width)`` image with a ``mask_size`` square mask.
 
     Any tile >= 1 is accepted, even one smaller than the mask, as long as the block fits
@@ -399,16 +413,21 @@ def geometry(height: int, width: int, mask_size: int, strategy: str = "output_ti
     tiles, block, shared_tile, per_thread = _layout(strategy, tile, radius)
     threads = block[0] * block[1]
     if threads > MAX_THREADS_PER_BLOCK:
-        raise ValueError(f"{strategy!r} with tile {tile} and mask {mask_size} needs {threads} threads per "
-                         f"block ({block[0]}x{block[1]}); the limit is {MAX_THREADS_PER_BLOCK}")
+        raise ValueError(
+            f"{strategy!r} with tile {tile} and mask {mask_size} needs {threads} threads per "
+            f"block ({block[0]}x{block[1]}); the limit is {MAX_THREADS_PER_BLOCK}"
+        )
     parts = _shared_parts(strategy, shared_tile, tiles)
     shared_bytes = sum(n for _, n in parts) if parts else shared_tile[0] * shared_tile[1] * _FLOAT_BYTES
     if shared_bytes > SHARED_LIMIT_BYTES:
         what = f"{shared_tile[0]}x{shared_tile[1]} float32"
         if strategy in BULK_STRATEGIES:
             what += f" and a {tiles[0]}x{tiles[1]} float32 staging tile for the tensor store"
-        raise ValueError(f"{strategy!r} with tile {tile} and mask {mask_size} needs {shared_bytes} bytes of "
-                         f"shared memory ({what}); the limit is {SHARED_LIMIT_BYTES}")
+        raise ValueError(
+            f"{strategy!r} with tile {tile} and mask {mask_size} needs {shared_bytes} bytes of "
+            f"shared memory ({what}); the limit is {SHARED_LIMIT_BYTES}"
+        )
     grid = (-(-height // tiles[0]), -(-width // tiles[1]))
-    return TileGeometry(height, width, mask_size, radius, strategy, tiles, block, grid, shared_tile,
-                        shared_bytes, per_thread)
+    return TileGeometry(
+        height, width, mask_size, radius, strategy, tiles, block, grid, shared_tile, shared_bytes, per_thread
+    )

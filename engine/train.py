@@ -77,32 +77,32 @@ class TrainConfig:
     epochs: int = 10
     batch_size: int = 64
     lr: float = 2e-3
-    lr_schedule: str = "cosine"      # "cosine" decays to 5% over all epochs; "constant"
+    lr_schedule: str = "cosine"  # "cosine" decays to 5% over all epochs; "constant"
     weight_decay: float = 0.0
-    clip: float = 5.0                # gradient norm; GRUs occasionally spike
+    clip: float = 5.0  # gradient norm; GRUs occasionally spike
     dev_fraction: float = 0.1
-    patience: int = 3                # epochs without dev improvement before stopping
+    patience: int = 3  # epochs without dev improvement before stopping
     seed: int = 13
     device: str = "auto"
-    min_count: int = 3               # rarer words become <unk>
-    max_vocab: int = 30000           # keeps the shipped model small
+    min_count: int = 3  # rarer words become <unk>
+    max_vocab: int = 30000  # keeps the shipped model small
     word_quantile: float = 0.95
     sentence_quantile: float = 0.95
     embed_dim: int = 200
-    word_hidden: int = 100           # with embed_dropout 0.4: dev 0.930, vs 0.925 at 50 units
+    word_hidden: int = 100  # with embed_dropout 0.4: dev 0.930, vs 0.925 at 50 units
     sentence_hidden: int = 100
     dropout: float = 0.5
-    embed_dropout: float = 0.4       # whole embedding features dropped per sentence
-    word2vec_epochs: int = 5         # >0: start the embedding from word2vec on the training text
+    embed_dropout: float = 0.4  # whole embedding features dropped per sentence
+    word2vec_epochs: int = 5  # >0: start the embedding from word2vec on the training text
     freeze_embedding_epochs: int = 0
     embedding_dtype: str = "float32"  # "float16" halves the saved embedding
-    checkpoint_every: int = 0        # steps; 0 = at the end of each epoch only
+    checkpoint_every: int = 0  # steps; 0 = at the end of each epoch only
     resume: bool = False
-    limit: int | None = None         # use the first N rows of the data (quick runs)
-    workers: int | None = None       # tokenizer processes
-    cache_dir: str | None = None     # keep tokenized text here, keyed by the data's hash
-    command: str = ""                # the command line that made the run, recorded in the model
-    force: bool = False              # replace a run already in ``out`` (else: resume or refuse)
+    limit: int | None = None  # use the first N rows of the data (quick runs)
+    workers: int | None = None  # tokenizer processes
+    cache_dir: str | None = None  # keep tokenized text here, keyed by the data's hash
+    command: str = ""  # the command line that made the run, recorded in the model
+    force: bool = False  # replace a run already in ``out`` (else: resume or refuse)
 
     def __post_init__(self) -> None:
         checks = [
@@ -114,8 +114,10 @@ class TrainConfig:
             (self.lr_schedule in ("cosine", "constant"), "lr schedule must be cosine or constant"),
             (0 < self.dev_fraction < 1, "dev fraction must be between 0 and 1"),
             (self.patience >= 1, "patience must be at least 1"),
-            (0 < self.word_quantile <= 1 and 0 < self.sentence_quantile <= 1,
-             "length quantiles must be in (0, 1]"),
+            (
+                0 < self.word_quantile <= 1 and 0 < self.sentence_quantile <= 1,
+                "length quantiles must be in (0, 1]",
+            ),
             (self.min_count >= 1 and self.max_vocab >= 3, "min count >= 1 and max vocab >= 3"),
             (min(self.embed_dim, self.word_hidden, self.sentence_hidden) >= 1, "sizes must be positive"),
             (0 <= self.dropout < 1 and 0 <= self.embed_dropout < 1, "dropout must be in [0, 1)"),
@@ -181,15 +183,17 @@ class _Prepared:
     dropped_empty: int
 
 
-def _prepare(cfg: TrainConfig, vocab: Vocab | None, limits: LengthLimits | None
-             ) -> Iterator[Progress | _Prepared]:
+def _prepare(
+    cfg: TrainConfig, vocab: Vocab | None, limits: LengthLimits | None
+) -> Iterator[Progress | _Prepared]:
     ds = load_dataset(cfg.data, cfg.format, limit=cfg.limit)
     yield Progress("setup", message=f"read {len(ds)} documents ({ds.format}) from {cfg.data}")
     if ds.skipped:
         yield Progress("setup", message=ds.skipped_summary())
     if len(set(ds.labels)) < 2:
-        raise ValueError(f"training data has a single class {ds.label_names[ds.labels[0]]!r}; "
-                         "need at least 2")
+        raise ValueError(
+            f"training data has a single class {ds.label_names[ds.labels[0]]!r}; need at least 2"
+        )
     train_idx, dev_idx = split_dev(ds.labels, cfg.dev_fraction, cfg.seed)
     if not dev_idx or not train_idx:
         raise ValueError(f"dataset of {len(ds)} rows is too small for a dev split of {cfg.dev_fraction}")
@@ -207,13 +211,27 @@ def _prepare(cfg: TrainConfig, vocab: Vocab | None, limits: LengthLimits | None
     dev_idx = [i for i in dev_idx if i in kept]
     if limits is None:
         limits = choose_limits([encoded[i] for i in train_idx], cfg.word_quantile, cfg.sentence_quantile)
-    yield _Prepared(ds, vocab, limits, [encoded[i] for i in train_idx], [ds.labels[i] for i in train_idx],
-                    [encoded[i] for i in dev_idx], [ds.labels[i] for i in dev_idx], dropped)
+    yield _Prepared(
+        ds,
+        vocab,
+        limits,
+        [encoded[i] for i in train_idx],
+        [ds.labels[i] for i in train_idx],
+        [encoded[i] for i in dev_idx],
+        [ds.labels[i] for i in dev_idx],
+        dropped,
+    )
 
 
 @torch.no_grad()
-def evaluate_docs(model: nn.Module, docs: list[EncodedDoc], labels: list[int], device: torch.device,
-                  limits: LengthLimits | None = None, batch_size: int = 128) -> tuple[int, int]:
+def evaluate_docs(
+    model: nn.Module,
+    docs: list[EncodedDoc],
+    labels: list[int],
+    device: torch.device,
+    limits: LengthLimits | None = None,
+    batch_size: int = 128,
+) -> tuple[int, int]:
     """(correct, total) over ``docs``; batches by length for speed."""
     was_training = model.training
     model.eval()
@@ -285,14 +303,22 @@ class _Dist:
             dist.destroy_process_group()
 
 
-def _model_metadata(cfg: TrainConfig, prep: _Prepared, state: checkpoint.TrainState,
-                    trunc: Truncation) -> dict[str, Any]:
+def _model_metadata(
+    cfg: TrainConfig, prep: _Prepared, state: checkpoint.TrainState, trunc: Truncation
+) -> dict[str, Any]:
     ds = prep.dataset
     return {
-        "dataset": {"path": cfg.data, "format": ds.format, "sha256": ds.sha256, "rows": len(ds),
-                    "skipped_rows": len(ds.skipped), "empty_documents": prep.dropped_empty,
-                    "train_documents": len(prep.train_docs), "dev_documents": len(prep.dev_docs),
-                    "class_counts": ds.class_counts()},
+        "dataset": {
+            "path": cfg.data,
+            "format": ds.format,
+            "sha256": ds.sha256,
+            "rows": len(ds),
+            "skipped_rows": len(ds.skipped),
+            "empty_documents": prep.dropped_empty,
+            "train_documents": len(prep.train_docs),
+            "dev_documents": len(prep.dev_docs),
+            "class_counts": ds.class_counts(),
+        },
         "dev_accuracy": state.best_dev_accuracy,
         "best_epoch": state.best_epoch,
         "test_accuracy": None,
@@ -304,13 +330,15 @@ def _model_metadata(cfg: TrainConfig, prep: _Prepared, state: checkpoint.TrainSt
     }
 
 
-def _init_embedding(cfg: TrainConfig, model: HAN, prep: _Prepared, device: torch.device
-                    ) -> Iterator[Progress]:
+def _init_embedding(
+    cfg: TrainConfig, model: HAN, prep: _Prepared, device: torch.device
+) -> Iterator[Progress]:
     if cfg.word2vec_epochs <= 0:
         return
     vectors = None
-    for epoch, loss, vec in train_word2vec(prep.train_docs, len(prep.vocab), cfg.embed_dim,
-                                           cfg.word2vec_epochs, seed=cfg.seed, device=device):
+    for epoch, loss, vec in train_word2vec(
+        prep.train_docs, len(prep.vocab), cfg.embed_dim, cfg.word2vec_epochs, seed=cfg.seed, device=device
+    ):
         vectors = vec
         if vec is None:
             yield Progress("setup", message=f"word2vec epoch {epoch}/{cfg.word2vec_epochs}: loss {loss:.4f}")
@@ -375,9 +403,17 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
     if resumed and resumed.data_sha256 != prep.dataset.sha256:
         raise ValueError("cannot resume: the dataset changed since the checkpoint was written")
     torch.manual_seed(cfg.seed)
-    mcfg = HANConfig(len(prep.vocab), len(prep.dataset.label_names), cfg.embed_dim, cfg.word_hidden,
-                     cfg.sentence_hidden, 2 * cfg.word_hidden, 2 * cfg.sentence_hidden, cfg.dropout,
-                     cfg.embed_dropout)
+    mcfg = HANConfig(
+        len(prep.vocab),
+        len(prep.dataset.label_names),
+        cfg.embed_dim,
+        cfg.word_hidden,
+        cfg.sentence_hidden,
+        2 * cfg.word_hidden,
+        2 * cfg.sentence_hidden,
+        cfg.dropout,
+        cfg.embed_dropout,
+    )
     model = HAN(mcfg).to(dd.device)
     if not resumed:
         for p in _init_embedding(cfg, model, prep, dd.device):
@@ -394,14 +430,23 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
     total = n_batches * cfg.epochs
     log = _RankLog(out, dd.rank, cfg.resume)
     if dd.main:
-        yield Progress("setup", total_steps=total, message=(
-            f"{len(prep.train_docs)} train / {len(prep.dev_docs)} dev documents, vocabulary "
-            f"{len(prep.vocab)}, limits {prep.limits.max_sentences} sentences x {prep.limits.max_words} "
-            f"words (quantiles {cfg.sentence_quantile}/{cfg.word_quantile}), device {dd.device}"
-            + (f", {dd.world} ranks" if dd.world > 1 else "")),
-            extra={"limits": asdict(prep.limits), "vocab_size": len(prep.vocab),
-                   "train_documents": len(prep.train_docs), "dev_documents": len(prep.dev_docs),
-                   **_score_probe(model, prep, probe)})
+        yield Progress(
+            "setup",
+            total_steps=total,
+            message=(
+                f"{len(prep.train_docs)} train / {len(prep.dev_docs)} dev documents, vocabulary "
+                f"{len(prep.vocab)}, limits {prep.limits.max_sentences} sentences x {prep.limits.max_words} "
+                f"words (quantiles {cfg.sentence_quantile}/{cfg.word_quantile}), device {dd.device}"
+                + (f", {dd.world} ranks" if dd.world > 1 else "")
+            ),
+            extra={
+                "limits": asdict(prep.limits),
+                "vocab_size": len(prep.vocab),
+                "train_documents": len(prep.train_docs),
+                "dev_documents": len(prep.dev_docs),
+                **_score_probe(model, prep, probe),
+            },
+        )
     loss_fn = nn.CrossEntropyLoss()
     labels_all = torch.tensor(prep.train_labels)
     t_start = time.perf_counter()
@@ -435,20 +480,38 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
             docs_seen += len(idx)
             loss_sum += loss_value
             rate = docs_seen * dd.world / max(time.perf_counter() - t0, 1e-9)
-            rec = Progress("step", state.step, epoch + 1, total, loss_value, None, state.best_dev_accuracy,
-                           rate, lr, time.perf_counter() - t_start)
+            rec = Progress(
+                "step",
+                state.step,
+                epoch + 1,
+                total,
+                loss_value,
+                None,
+                state.best_dev_accuracy,
+                rate,
+                lr,
+                time.perf_counter() - t_start,
+            )
             log.write(rec)
             if dd.main:
                 yield rec
             if cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
                 _save_checkpoint(cfg, out, dd, model, opt, state, prep)
-        correct, n = dd.sum(*evaluate_docs(model, prep.dev_docs[dd.rank :: dd.world],
-                                           prep.dev_labels[dd.rank :: dd.world], dd.device))
+        correct, n = dd.sum(
+            *evaluate_docs(
+                model, prep.dev_docs[dd.rank :: dd.world], prep.dev_labels[dd.rank :: dd.world], dd.device
+            )
+        )
         dev_acc = correct / max(n, 1)
         state.epoch, state.step_in_epoch = epoch + 1, 0
-        state.history.append({"epoch": epoch + 1, "train_loss": loss_sum / max(len(mine), 1),
-                              "dev_accuracy": dev_acc,
-                              "seconds": time.perf_counter() - t0})
+        state.history.append(
+            {
+                "epoch": epoch + 1,
+                "train_loss": loss_sum / max(len(mine), 1),
+                "dev_accuracy": dev_acc,
+                "seconds": time.perf_counter() - t0,
+            }
+        )
         if not _finite_weights(model):
             raise Diverged(_diverged(cfg, out, state, epoch, math.nan, math.nan))
         if dev_acc > (state.best_dev_accuracy or -1.0):
@@ -461,20 +524,44 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
         else:
             state.bad_epochs += 1
         _save_checkpoint(cfg, out, dd, model, opt, state, prep)
-        rec = Progress("eval", state.step, epoch + 1, total, loss_sum / max(len(mine), 1), dev_acc,
-                       state.best_dev_accuracy, docs_seen * dd.world / (time.perf_counter() - t0),
-                       None, time.perf_counter() - t_start,
-                       message=f"epoch {epoch + 1}: dev accuracy {dev_acc:.4f}",
-                       extra=_score_probe(model, prep, probe) if dd.main else {})
+        rec = Progress(
+            "eval",
+            state.step,
+            epoch + 1,
+            total,
+            loss_sum / max(len(mine), 1),
+            dev_acc,
+            state.best_dev_accuracy,
+            docs_seen * dd.world / (time.perf_counter() - t0),
+            None,
+            time.perf_counter() - t_start,
+            message=f"epoch {epoch + 1}: dev accuracy {dev_acc:.4f}",
+            extra=_score_probe(model, prep, probe) if dd.main else {},
+        )
         log.write(rec)
         if dd.main:
             yield rec
-    done = Progress("done", state.step, state.epoch, total, None, None, state.best_dev_accuracy,
-                    None, None, time.perf_counter() - t_start,
-                    message=f"best dev accuracy {state.best_dev_accuracy:.4f} at epoch {state.best_epoch}; "
-                            f"model in {out / 'model'}",
-                    extra={"weights_sha256": _weights_digest(model), "rank": dd.rank, "world": dd.world,
-                           "model_dir": str(out / "model"), "history": state.history})
+    done = Progress(
+        "done",
+        state.step,
+        state.epoch,
+        total,
+        None,
+        None,
+        state.best_dev_accuracy,
+        None,
+        None,
+        time.perf_counter() - t_start,
+        message=f"best dev accuracy {state.best_dev_accuracy:.4f} at epoch {state.best_epoch}; "
+        f"model in {out / 'model'}",
+        extra={
+            "weights_sha256": _weights_digest(model),
+            "rank": dd.rank,
+            "world": dd.world,
+            "model_dir": str(out / "model"),
+            "history": state.history,
+        },
+    )
     log.write(done)
     yield done
 
@@ -487,22 +574,40 @@ def _finite_weights(model: nn.Module) -> bool:
     return all(bool(torch.isfinite(p).all()) for p in model.parameters())
 
 
-def _diverged(cfg: TrainConfig, out: Path, state: checkpoint.TrainState, epoch: int, loss: float,
-              grad_norm: float) -> str:
-    what = (f"the loss became {loss}" if not math.isfinite(loss) else
-            f"the gradient norm became {grad_norm}" if not math.isfinite(grad_norm) else
-            "the weights became NaN or infinite")
-    kept = (f"the last good model is in {out / 'model'} (dev accuracy {state.best_dev_accuracy:.4f})"
-            if state.best_dev_accuracy is not None else "no model was saved")
-    return (f"training stopped at step {state.step + 1} (epoch {epoch + 1}): {what}; {kept}; "
-            f"try a lower --lr (now {cfg.lr:g}) or --clip")
+def _diverged(
+    cfg: TrainConfig, out: Path, state: checkpoint.TrainState, epoch: int, loss: float, grad_norm: float
+) -> str:
+    what = (
+        f"the loss became {loss}"
+        if not math.isfinite(loss)
+        else f"the gradient norm became {grad_norm}"
+        if not math.isfinite(grad_norm)
+        else "the weights became NaN or infinite"
+    )
+    kept = (
+        f"the last good model is in {out / 'model'} (dev accuracy {state.best_dev_accuracy:.4f})"
+        if state.best_dev_accuracy is not None
+        else "no model was saved"
+    )
+    return (
+        f"training stopped at step {state.step + 1} (epoch {epoch + 1}): {what}; {kept}; "
+        f"try a lower --lr (now {cfg.lr:g}) or --clip"
+    )
 
 
-def _save_checkpoint(cfg: TrainConfig, out: Path, dd: _Dist, model: HAN, opt: torch.optim.Optimizer,
-                     state: checkpoint.TrainState, prep: _Prepared) -> None:
+def _save_checkpoint(
+    cfg: TrainConfig,
+    out: Path,
+    dd: _Dist,
+    model: HAN,
+    opt: torch.optim.Optimizer,
+    state: checkpoint.TrainState,
+    prep: _Prepared,
+) -> None:
     if dd.main:
-        checkpoint.save(out / "checkpoint", cfg, model, opt, state, prep.vocab, prep.limits,
-                        prep.dataset.sha256)
+        checkpoint.save(
+            out / "checkpoint", cfg, model, opt, state, prep.vocab, prep.limits, prep.dataset.sha256
+        )
     dd.barrier()
 
 

@@ -45,8 +45,9 @@ class _Flag(Protocol):
     def is_set(self) -> bool: ...
 
 
-def train_to_pipe(cfg: TrainConfig, probe: str | None, conn: _Sender, stop: _Flag,
-                  threads: int | None = None, nice: int = 0) -> None:
+def train_to_pipe(
+    cfg: TrainConfig, probe: str | None, conn: _Sender, stop: _Flag, threads: int | None = None, nice: int = 0
+) -> None:
     """Run :func:`train` here and send what it yields through ``conn`` (see the module docstring).
 
     ``threads``: torch threads for this process (None: torch's default). ``nice``: lower this
@@ -97,8 +98,9 @@ def _context() -> ForkServerContext | SpawnContext:
 class TrainingProcess:
     """One training run in a child process (see the module docstring)."""
 
-    def __init__(self, cfg: TrainConfig, probe: str | None = None, threads: int | None = None,
-                 nice: int = 0) -> None:
+    def __init__(
+        self, cfg: TrainConfig, probe: str | None = None, threads: int | None = None, nice: int = 0
+    ) -> None:
         self.cfg, self.probe, self.threads, self.nice = cfg, probe, threads, nice
         self.ctx = _context()
         self.stop_event = self.ctx.Event()
@@ -112,8 +114,11 @@ class TrainingProcess:
         this off the GUI thread.
         """
         receiver, sender = self.ctx.Pipe(duplex=False)
-        self.process = self.ctx.Process(target=train_to_pipe, name="han-explorer training", args=(
-            self.cfg, self.probe, sender, self.stop_event, self.threads, self.nice))
+        self.process = self.ctx.Process(
+            target=train_to_pipe,
+            name="han-explorer training",
+            args=(self.cfg, self.probe, sender, self.stop_event, self.threads, self.nice),
+        )
         self.process.start()
         sender.close()
         error: Exception | None = None
@@ -126,7 +131,7 @@ class TrainingProcess:
                 if kind == "record":
                     yield value
                 elif kind == "error":
-                    error = value          # raised once the child has said "end"
+                    error = value  # raised once the child has said "end"
                 else:
                     break
         finally:

@@ -22,15 +22,32 @@ from engine.limits import MAX_CLASSES, MAX_PARAMETERS, MAX_VOCAB, MAX_WIDTH
 from engine.model import HAN, HANConfig
 from engine.vocab import Vocab
 
-__all__ = ["FLOAT_DTYPES", "FieldError", "check_config", "check_float", "check_int", "check_labels",
-           "check_limits", "check_str_list", "check_vocab", "expected_shapes", "header_shapes", "short_repr"]
+__all__ = [
+    "FLOAT_DTYPES",
+    "FieldError",
+    "check_config",
+    "check_float",
+    "check_int",
+    "check_labels",
+    "check_limits",
+    "check_str_list",
+    "check_vocab",
+    "expected_shapes",
+    "header_shapes",
+    "short_repr",
+]
 
 FLOAT_DTYPES = ("F16", "BF16", "F32", "F64")
 
-_CONFIG_INTS = {"vocab_size": (2, MAX_VOCAB), "num_classes": (1, MAX_CLASSES),
-                "embed_dim": (1, MAX_WIDTH), "word_hidden": (1, MAX_WIDTH),
-                "sentence_hidden": (1, MAX_WIDTH), "word_attention_dim": (1, MAX_WIDTH),
-                "sentence_attention_dim": (1, MAX_WIDTH)}
+_CONFIG_INTS = {
+    "vocab_size": (2, MAX_VOCAB),
+    "num_classes": (1, MAX_CLASSES),
+    "embed_dim": (1, MAX_WIDTH),
+    "word_hidden": (1, MAX_WIDTH),
+    "sentence_hidden": (1, MAX_WIDTH),
+    "word_attention_dim": (1, MAX_WIDTH),
+    "sentence_attention_dim": (1, MAX_WIDTH),
+}
 _CONFIG_FLOATS = ("dropout", "embed_dropout")
 
 
@@ -52,8 +69,9 @@ def check_int(value: object, name: str, lo: int, hi: int | None = None) -> int:
     return value
 
 
-def check_float(value: object, name: str, lo: float, hi: float, hi_open: bool = False,
-                lo_open: bool = False) -> float:
+def check_float(
+    value: object, name: str, lo: float, hi: float, hi_open: bool = False, lo_open: bool = False
+) -> float:
     """A finite number in the range (ints are accepted and converted)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise FieldError(f"{name} must be a number, not {_kind(value)} {short_repr(value)}")
@@ -131,13 +149,16 @@ def check_vocab(value: object, size: int | None = None) -> Vocab:
 
 
 def check_labels(value: object, num_classes: int) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(x, str | int) and not isinstance(x, bool)
-                                              for x in value):
+    if not isinstance(value, list) or not all(
+        isinstance(x, str | int) and not isinstance(x, bool) for x in value
+    ):
         raise FieldError("label_names must be a list of strings")
     labels = tuple(str(x) for x in value)
     if len(labels) != num_classes or len(set(labels)) != len(labels) or not all(labels):
-        raise FieldError(f"label_names {list(labels)[:6]} do not match {num_classes} classes "
-                         f"(they must be unique and non-empty)")
+        raise FieldError(
+            f"label_names {list(labels)[:6]} do not match {num_classes} classes "
+            f"(they must be unique and non-empty)"
+        )
     return labels
 
 

@@ -30,15 +30,18 @@ class Vocab:
         object.__setattr__(self, "_stoi", {w: i for i, w in enumerate(self.itos)})
 
     @classmethod
-    def build(cls, docs: Iterable[Iterable[Iterable[str]]], min_count: int = 2,
-              max_size: int | None = None) -> Vocab:
+    def build(
+        cls, docs: Iterable[Iterable[Iterable[str]]], min_count: int = 2, max_size: int | None = None
+    ) -> Vocab:
         """Keep words seen at least ``min_count`` times, most frequent first, ties alphabetical."""
         counts: Counter[str] = Counter()
         for doc in docs:
             for sentence in doc:
                 counts.update(sentence)
-        words = sorted((w for w, c in counts.items() if c >= min_count and w not in (PAD, UNK)),
-                       key=lambda w: (-counts[w], w))
+        words = sorted(
+            (w for w, c in counts.items() if c >= min_count and w not in (PAD, UNK)),
+            key=lambda w: (-counts[w], w),
+        )
         if max_size is not None:
             words = words[: max(0, max_size - 2)]
         return cls((PAD, UNK, *words))

@@ -30,10 +30,19 @@ def _pairs(corpus: torch.Tensor, window: int, gen: torch.Generator) -> tuple[tor
     return torch.cat(centers), torch.cat(contexts)
 
 
-def train_word2vec(docs: Sequence[Sequence[Sequence[int]]], vocab_size: int, dim: int, epochs: int = 5,
-                   window: int = 5, negatives: int = 5, batch_size: int = 8192, lr: float = 2e-3,
-                   subsample: float = 1e-4, seed: int = 0, device: str | torch.device = "cpu"
-                   ) -> Iterator[tuple[int, float, torch.Tensor | None]]:
+def train_word2vec(
+    docs: Sequence[Sequence[Sequence[int]]],
+    vocab_size: int,
+    dim: int,
+    epochs: int = 5,
+    window: int = 5,
+    negatives: int = 5,
+    batch_size: int = 8192,
+    lr: float = 2e-3,
+    subsample: float = 1e-4,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+) -> Iterator[tuple[int, float, torch.Tensor | None]]:
     """Yield ``(epoch, mean loss, None)`` per epoch, then ``(epochs, loss, vectors (V, dim))`` last."""
     gen = torch.Generator().manual_seed(seed)
     flat = np.fromiter((w for d in docs for s in d for w in s), dtype=np.int64)
@@ -60,12 +69,14 @@ def train_word2vec(docs: Sequence[Sequence[Sequence[int]]], vocab_size: int, dim
         total, n = 0.0, 0
         for i in range(0, len(perm), batch_size):
             idx = perm[i : i + batch_size]
-            v = centers_emb(c[idx])                                   # (N, D)
-            pos = (context_emb(o[idx]) * v).sum(-1)                   # (N,)
+            v = centers_emb(c[idx])  # (N, D)
+            pos = (context_emb(o[idx]) * v).sum(-1)  # (N,)
             neg_ids = torch.multinomial(noise, len(idx) * negatives, replacement=True, generator=dev_gen)
             neg = torch.bmm(context_emb(neg_ids).view(len(idx), negatives, dim), v.unsqueeze(-1))
-            batch_loss = -(nn.functional.logsigmoid(pos).mean()
-                           + nn.functional.logsigmoid(-neg.squeeze(-1)).sum(-1).mean())
+            batch_loss = -(
+                nn.functional.logsigmoid(pos).mean()
+                + nn.functional.logsigmoid(-neg.squeeze(-1)).sum(-1).mean()
+            )
             opt.zero_grad()
             batch_loss.backward()
             opt.step()

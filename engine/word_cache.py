@@ -24,8 +24,8 @@ __all__ = ["FORMAT", "cache_path", "cached_words", "check_cache_dir"]
 
 FORMAT = "han-explorer-words"
 VERSION = 2
-_SPOT_CHECKS = 8          # documents re-tokenized to confirm an entry
-_BYTES_PER_CHAR = 8       # an entry's JSON is at most this many bytes per character of text (escapes)
+_SPOT_CHECKS = 8  # documents re-tokenized to confirm an entry
+_BYTES_PER_CHAR = 8  # an entry's JSON is at most this many bytes per character of text (escapes)
 
 
 def cache_path(cache_dir: str | Path, ds: Dataset) -> Path:
@@ -52,7 +52,8 @@ def _digest(words: list[Words]) -> str:
 
 def _is_words(doc: object) -> bool:
     return isinstance(doc, list) and all(
-        isinstance(s, list) and all(isinstance(w, str) for w in s) for s in doc)
+        isinstance(s, list) and all(isinstance(w, str) for w in s) for s in doc
+    )
 
 
 def _read(path: Path, ds: Dataset) -> tuple[list[Words] | None, str]:
@@ -82,8 +83,9 @@ def _read(path: Path, ds: Dataset) -> tuple[list[Words] | None, str]:
     return words, ""
 
 
-def cached_words(ds: Dataset, cache_dir: str | Path | None, workers: int | None = None
-                 ) -> tuple[list[Words], str]:
+def cached_words(
+    ds: Dataset, cache_dir: str | Path | None, workers: int | None = None
+) -> tuple[list[Words], str]:
     """Tokenized documents of ``ds`` and a note ("" when nothing needs saying).
 
     Without ``cache_dir`` the data is tokenized. With it, a valid entry is read; a missing one is
@@ -100,8 +102,14 @@ def cached_words(ds: Dataset, cache_dir: str | Path | None, workers: int | None 
         note = f"ignored the tokenization cache {path.name}: {why}; rebuilt it"
     words = texts_to_words(ds.texts, workers)
     check_cache_dir(path.parent)
-    entry = {"format": FORMAT, "version": VERSION, "data_sha256": ds.sha256, "rows": len(ds),
-             "words_sha256": _digest(words), "words": words}
+    entry = {
+        "format": FORMAT,
+        "version": VERSION,
+        "data_sha256": ds.sha256,
+        "rows": len(ds),
+        "words_sha256": _digest(words),
+        "words": words,
+    }
     with open_atomic(path, "wb") as f, gzip.GzipFile(fileobj=f, mode="wb", mtime=0) as gz:
         gz.write(json.dumps(entry, ensure_ascii=False).encode("utf-8"))
     return words, note

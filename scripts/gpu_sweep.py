@@ -28,8 +28,16 @@ CONFIGS: dict[str, list[str]] = {
     "w2v_h100": ["--word2vec-epochs", "5", "--word-hidden", "100", "--sentence-hidden", "100"],
     "w2v_lr1e3": ["--word2vec-epochs", "5", "--lr", "0.001"],
     "w2v_q99": ["--word2vec-epochs", "5", "--word-quantile", "0.99", "--sentence-quantile", "0.99"],
-    "w2v_h100_drop": ["--word2vec-epochs", "5", "--word-hidden", "100", "--sentence-hidden", "100",
-                      "--embed-dropout", "0.4"],
+    "w2v_h100_drop": [
+        "--word2vec-epochs",
+        "5",
+        "--word-hidden",
+        "100",
+        "--sentence-hidden",
+        "100",
+        "--embed-dropout",
+        "0.4",
+    ],
     "w2v10_bs32": ["--word2vec-epochs", "10", "--batch-size", "32"],
     "w2v_freeze_lr3e3": ["--word2vec-epochs", "5", "--freeze-embedding-epochs", "1", "--lr", "0.003"],
 }
@@ -50,8 +58,22 @@ def launch(a: argparse.Namespace) -> None:
     for i, name in enumerate(names):
         gpu = i % a.gpus
         env = {**os.environ, "CUDA_VISIBLE_DEVICES": str(gpu), "OMP_NUM_THREADS": "4"}
-        cmd = [sys.executable, "-m", "app.cli", "train", "--data", a.train, "--out", str(out / name),
-               "--device", a.device, "--cache-dir", str(out / "cache"), *BASE, *CONFIGS[name]]
+        cmd = [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "train",
+            "--data",
+            a.train,
+            "--out",
+            str(out / name),
+            "--device",
+            a.device,
+            "--cache-dir",
+            str(out / "cache"),
+            *BASE,
+            *CONFIGS[name],
+        ]
         log = (out / f"{name}.log").open("w")
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         (out / f"{name}.pid").write_text(str(proc.pid))
@@ -66,11 +88,16 @@ def _status(out: Path) -> dict[str, dict]:
             continue
         recs = [json.loads(x) for x in log.read_text().splitlines() if x.strip()]
         evals = [r for r in recs if r["kind"] == "eval"]
-        res[name] = {"done": any(r["kind"] == "done" for r in recs),
-                     "dev": [round(r["dev_accuracy"], 4) for r in evals],
-                     "epoch_s": [round(h["seconds"], 1) for h in (recs[-1]["extra"].get("history", [])
-                                                                  if recs[-1]["kind"] == "done" else [])],
-                     "steps": recs[-1]["step"], "docs_per_s": recs[-1]["docs_per_s"]}
+        res[name] = {
+            "done": any(r["kind"] == "done" for r in recs),
+            "dev": [round(r["dev_accuracy"], 4) for r in evals],
+            "epoch_s": [
+                round(h["seconds"], 1)
+                for h in (recs[-1]["extra"].get("history", []) if recs[-1]["kind"] == "done" else [])
+            ],
+            "steps": recs[-1]["step"],
+            "docs_per_s": recs[-1]["docs_per_s"],
+        }
     return res
 
 
@@ -108,20 +135,42 @@ def finish(a: argparse.Namespace) -> None:
         meta = out / name / "model" / "model.json"
         if meta.exists():
             m = json.loads(meta.read_text())
-            runs[name] = {"dev_accuracy": m["dev_accuracy"], "best_epoch": m["best_epoch"],
-                          "history": m.get("history"), "command": m["command"]}
+            runs[name] = {
+                "dev_accuracy": m["dev_accuracy"],
+                "best_epoch": m["best_epoch"],
+                "history": m.get("history"),
+                "command": m["command"],
+            }
     best = max(runs, key=lambda n: runs[n]["dev_accuracy"])
     print("chosen on dev:", best, runs[best]["dev_accuracy"], flush=True)
     t0 = time.time()
-    ev = subprocess.run([sys.executable, "-m", "app.cli", "evaluate", "--data", a.test, "--model",
-                         str(out / best / "model"), "--json", "--record", "test", "--device", a.device],
-                        capture_output=True, text=True, check=True)
+    ev = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "evaluate",
+            "--data",
+            a.test,
+            "--model",
+            str(out / best / "model"),
+            "--json",
+            "--record",
+            "test",
+            "--device",
+            a.device,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     report = json.loads(ev.stdout)
     print("test accuracy (once):", report["accuracy"], f"{time.time() - t0:.1f}s", flush=True)
     shutil.copy(out / best / "model" / "model.safetensors", dest / "model.safetensors")
     shutil.copy(out / best / "model" / "model.json", dest / "model.json")
-    (dest / "sweep.json").write_text(json.dumps({"chosen": best, "runs": runs, "test": report,
-                                                 "status": _status(out)}, indent=1))
+    (dest / "sweep.json").write_text(
+        json.dumps({"chosen": best, "runs": runs, "test": report, "status": _status(out)}, indent=1)
+    )
 
 
 def main() -> None:

@@ -20,8 +20,9 @@ else:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_settings(tmp_path_factory: pytest.TempPathFactory,
-                       monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_settings(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """QSettings and the app's data folder (training runs) are temporary, never the user's own."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
     try:

@@ -70,15 +70,23 @@ def imported_modules(source: str, module: str, is_package: bool = False) -> Iter
         elif isinstance(node, ast.Call) and node.args:
             func, first = node.func, node.args[0]
             name = getattr(func, "id", None) or getattr(func, "attr", None)
-            if (name in ("__import__", "import_module") and isinstance(first, ast.Constant)
-                    and isinstance(first.value, str) and not first.value.startswith(".")):
+            if (
+                name in ("__import__", "import_module")
+                and isinstance(first, ast.Constant)
+                and isinstance(first.value, str)
+                and not first.value.startswith(".")
+            ):
                 yield node.lineno, first.value
 
 
-def violations(source: str, module: str, banned: Callable[[str], bool], is_package: bool = False
-               ) -> list[str]:
-    return [f"line {line}: {name}" for line, name in imported_modules(source, module, is_package)
-            if name and banned(name.split(".")[0])]
+def violations(
+    source: str, module: str, banned: Callable[[str], bool], is_package: bool = False
+) -> list[str]:
+    return [
+        f"line {line}: {name}"
+        for line, name in imported_modules(source, module, is_package)
+        if name and banned(name.split(".")[0])
+    ]
 
 
 def module_name(path: Path, root: Path = ROOT) -> tuple[str, bool]:
@@ -196,12 +204,15 @@ def test_scanner_flags_a_planted_file(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("folder", "rule", "min_files"), [
-    ("engine", no_qt_or_app, 10),
-    ("kernels", no_qt_or_app, 1),
-    ("kernels", no_engine, 1),
-    ("app/widgets", no_torch, 1),
-])
+@pytest.mark.parametrize(
+    ("folder", "rule", "min_files"),
+    [
+        ("engine", no_qt_or_app, 10),
+        ("kernels", no_qt_or_app, 1),
+        ("kernels", no_engine, 1),
+        ("app/widgets", no_torch, 1),
+    ],
+)
 def test_source_tree_respects_the_boundary(folder: str, rule: Callable[[str], bool], min_files: int) -> None:
     n, found = scan_tree(folder, rule)
     assert n >= min_files, f"only {n} files under {folder}: is the scan looking in the right place?"
@@ -215,13 +226,22 @@ def _lint_imports() -> list[str]:
     found = shutil.which("lint-imports")
     if found:
         return [found]
-    return [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command as c; "
-                                  "sys.exit(c())"]
+    return [
+        sys.executable,
+        "-c",
+        "import sys; from importlinter.cli import lint_imports_command as c; sys.exit(c())",
+    ]
 
 
 def _run_linter(cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*_lint_imports(), "--no-cache", "--no-logo"], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, check=False)
+    return subprocess.run(
+        [*_lint_imports(), "--no-cache", "--no-logo"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_import_linter_contracts_are_kept() -> None:
@@ -233,11 +253,15 @@ def test_import_linter_contracts_are_kept() -> None:
 def test_import_linter_catches_a_planted_violation(tmp_path: Path) -> None:
     """The same contracts on a copy of the sources with one bad import (inside a function) fail."""
     for package in PACKAGES:
-        shutil.copytree(ROOT / package, tmp_path / package,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.safetensors", "*.json", "*.txt",
-                                                      "*.png", "*.svg", "*.cu"))
+        shutil.copytree(
+            ROOT / package,
+            tmp_path / package,
+            ignore=shutil.ignore_patterns(
+                "__pycache__", "*.safetensors", "*.json", "*.txt", "*.png", "*.svg", "*.cu"
+            ),
+        )
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    assert _run_linter(tmp_path).returncode == 0                # the copy alone is clean
+    assert _run_linter(tmp_path).returncode == 0  # the copy alone is clean
     (tmp_path / "engine" / "planted.py").write_text("def f():\n    import app.cli\n", encoding="utf-8")
     proc = _run_linter(tmp_path)
     assert proc.returncode != 0, proc.stdout
@@ -252,8 +276,9 @@ def test_cli_and_engine_do_not_import_qt() -> None:
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in qt)))\n"
         "print(json.dumps('engine.train' in sys.modules and 'app.cli' in sys.modules))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     loaded_qt, imported = (json.loads(line) for line in proc.stdout.splitlines())
     assert imported is True

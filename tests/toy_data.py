@@ -8,8 +8,23 @@ from pathlib import Path
 
 POS = ["great", "wonderful", "superb", "loved", "brilliant"]
 NEG = ["awful", "boring", "terrible", "hated", "dull"]
-FILLER = ["the", "film", "was", "a", "story", "about", "some", "people", "in", "a", "town", "and",
-          "it", "had", "scenes"]
+FILLER = [
+    "the",
+    "film",
+    "was",
+    "a",
+    "story",
+    "about",
+    "some",
+    "people",
+    "in",
+    "a",
+    "town",
+    "and",
+    "it",
+    "had",
+    "scenes",
+]
 
 
 def toy_rows(n: int = 400, seed: int = 0) -> list[dict[str, str]]:

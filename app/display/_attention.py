@@ -60,9 +60,13 @@ class AttentionDisplay:
     @cached_property
     def word_is_word(self) -> np.ndarray:
         """(N,) True where the token has a letter or digit (a word), False for punctuation."""
-        return np.array([any(c.isalnum() for c in self.text[a:b])
-                         for a, b in zip(self.word_start.tolist(), self.word_end.tolist(), strict=True)],
-                        dtype=bool)
+        return np.array(
+            [
+                any(c.isalnum() for c in self.text[a:b])
+                for a, b in zip(self.word_start.tolist(), self.word_end.tolist(), strict=True)
+            ],
+            dtype=bool,
+        )
 
     @property
     def n_real_words(self) -> int:
@@ -75,17 +79,22 @@ class AttentionDisplay:
         return int((self.word_is_word & ~self.word_known).sum())
 
     def summary(self) -> str:
-        """"87 words (104 tokens with punctuation) in 5 sentences; 3 unknown to the model"."""
-        tokens = "" if self.n_words == self.n_real_words else \
-            f" ({count(self.n_words, 'token')} with punctuation)"
-        return (f"{count(self.n_real_words, 'word')}{tokens} in {count(self.n_sentences, 'sentence')}; "
-                f"{self.n_unknown:,} unknown to the model (dotted underline)")
+        """ "87 words (104 tokens with punctuation) in 5 sentences; 3 unknown to the model"."""
+        tokens = (
+            "" if self.n_words == self.n_real_words else f" ({count(self.n_words, 'token')} with punctuation)"
+        )
+        return (
+            f"{count(self.n_real_words, 'word')}{tokens} in {count(self.n_sentences, 'sentence')}; "
+            f"{self.n_unknown:,} unknown to the model (dotted underline)"
+        )
 
     def warning(self) -> str:
         """A warning when the prediction can mean little: every word is unknown to the model."""
         if self.n_real_words and self.n_unknown == self.n_real_words:
-            return ("None of these words is in the model's vocabulary: it read only <unk>, so the "
-                    "prediction says nothing about this text (is it in the training data's language?).")
+            return (
+                "None of these words is in the model's vocabulary: it read only <unk>, so the "
+                "prediction says nothing about this text (is it in the training data's language?)."
+            )
         return ""
 
     @property
@@ -140,16 +149,19 @@ class AttentionDisplay:
         w, sw = float(self.word_weight[i]), float(self.sentence_weight[s])
         text = self.text[self.word_start[i] : self.word_end[i]]
         n = self.words_of(s).stop - self.words_of(s).start
-        lines = [f"“{text}”",
-                 f"word weight {w:.4f} (in sentence {s + 1}, {count(n, 'token')}; uniform would be "
-                 f"{1 / n:.4f})",
-                 f"sentence weight {sw:.4f}",
-                 f"product {w * sw:.5f}"]
+        lines = [
+            f"“{text}”",
+            f"word weight {w:.4f} (in sentence {s + 1}, {count(n, 'token')}; uniform would be {1 / n:.4f})",
+            f"sentence weight {sw:.4f}",
+            f"product {w * sw:.5f}",
+        ]
         if not self.word_known[i]:
             lines.append("not in the vocabulary: the model read <unk>")
         return "\n".join(lines)
 
     def describe_sentence(self, s: int) -> str:
         n = self.n_sentences
-        return (f"sentence {s + 1} of {n}: weight {float(self.sentence_weight[s]):.4f} "
-                f"(uniform would be {1 / n:.4f})")
+        return (
+            f"sentence {s + 1} of {n}: weight {float(self.sentence_weight[s]):.4f} "
+            f"(uniform would be {1 / n:.4f})"
+        )

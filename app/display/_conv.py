@@ -11,22 +11,34 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["COLORS", "LEGEND", "OPTIONAL_LEGEND", "BlockDisplay", "CompareDisplay", "ConvParams",
-           "CountersDisplay", "GridDisplay", "LoadTable", "Rect", "RunDisplay", "phase_steps"]
+__all__ = [
+    "COLORS",
+    "LEGEND",
+    "OPTIONAL_LEGEND",
+    "BlockDisplay",
+    "CompareDisplay",
+    "ConvParams",
+    "CountersDisplay",
+    "GridDisplay",
+    "LoadTable",
+    "Rect",
+    "RunDisplay",
+    "phase_steps",
+]
 
-Rect = tuple[int, int, int, int]   # (y0, x0, y1, x1), half-open
+Rect = tuple[int, int, int, int]  # (y0, x0, y1, x1), half-open
 
 # Okabe-Ito: told apart with every kind of colour vision.
 COLORS = {
-    "output": "#0072B2",      # blue
-    "input": "#E69F00",       # orange
-    "ghost": "#D55E00",       # vermillion
-    "footprint": "#009E73",   # bluish green
-    "pixel": "#F0E442",       # yellow
-    "loads": "#CC79A7",       # reddish purple
-    "grid": "#56B4E9",        # sky blue
-    "padding": "#999999",     # grey: no hue, so it is told apart from all of the above
-    "patch": "#F0E442",       # the chosen pixel's yellow, drawn as a dashed outline
+    "output": "#0072B2",  # blue
+    "input": "#E69F00",  # orange
+    "ghost": "#D55E00",  # vermillion
+    "footprint": "#009E73",  # bluish green
+    "pixel": "#F0E442",  # yellow
+    "loads": "#CC79A7",  # reddish purple
+    "grid": "#56B4E9",  # sky blue
+    "padding": "#999999",  # grey: no hue, so it is told apart from all of the above
+    "patch": "#F0E442",  # the chosen pixel's yellow, drawn as a dashed outline
 }
 LEGEND = (
     ("output", "Output tile: the pixels this block writes (dotted: past the edge)"),
@@ -38,7 +50,7 @@ LEGEND = (
     ("padding", "Shared-tile padding: loaded for alignment, read by no output"),
     ("patch", "Every output of the chosen pixel's thread"),
 )
-OPTIONAL_LEGEND = ("padding", "patch")     # shown only for blocks that have them
+OPTIONAL_LEGEND = ("padding", "patch")  # shown only for blocks that have them
 
 
 @dataclass(frozen=True)
@@ -56,8 +68,8 @@ class ConvParams:
 class GridDisplay:
     height: int
     width: int
-    tile: tuple[int, int]      # output tile (rows, cols)
-    grid: tuple[int, int]      # blocks (rows, cols)
+    tile: tuple[int, int]  # output tile (rows, cols)
+    grid: tuple[int, int]  # blocks (rows, cols)
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,7 +144,7 @@ class BlockDisplay:
     out_thread_x: np.ndarray
     out_y: np.ndarray
     out_x: np.ndarray
-    source: str = "geometry"        # "hardware": the loads were recorded by the instrumented kernel
+    source: str = "geometry"  # "hardware": the loads were recorded by the instrumented kernel
     note: str = ""
     shared: Rect | None = None
     load_width: int = 1
@@ -169,8 +181,9 @@ class BlockDisplay:
         """Rows of ``loads`` that one load fills with ``row``: a thread fills one slot, or one
         ``load_width`` group, per phase."""
         t = self.loads
-        return np.flatnonzero((t.thread_y == t.thread_y[row]) & (t.thread_x == t.thread_x[row])
-                              & (t.phase == t.phase[row]))
+        return np.flatnonzero(
+            (t.thread_y == t.thread_y[row]) & (t.thread_x == t.thread_x[row]) & (t.phase == t.phase[row])
+        )
 
     def in_input(self, y: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Whether image elements ``(y, x)`` lie in the input tile (what the outputs read)."""
@@ -178,8 +191,13 @@ class BlockDisplay:
         return (y >= y0) & (y < y1) & (x >= x0) & (x < x1)
 
 
-def phase_steps(load_phases: int, load_width: int = 1, bulk: tuple[int, int] | None = None,
-                staging: tuple[int, int] = (0, 0), thread: tuple[int, int] = (0, 0)) -> list[str]:
+def phase_steps(
+    load_phases: int,
+    load_width: int = 1,
+    bulk: tuple[int, int] | None = None,
+    staging: tuple[int, int] = (0, 0),
+    thread: tuple[int, int] = (0, 0),
+) -> list[str]:
     """The stepper's stops: each load phase, the barrier, the compute phase.
 
     ``bulk`` is the ``(rows, cols)`` shared tile that ``thread`` fills with one bulk tensor copy (tma),
@@ -190,10 +208,12 @@ def phase_steps(load_phases: int, load_width: int = 1, bulk: tuple[int, int] | N
         return ["compute (no shared memory: taps come from global memory)"]
     if bulk is not None:
         rows, cols = bulk
-        loads = [f"load phase {p + 1} of {load_phases}: thread {thread} issues one bulk tensor copy (TMA) "
-                 f"of the whole {rows}×{cols} tile ({rows * cols * 4:,} B); the copy engine zero-fills ghost "
-                 f"cells without reading them; the other threads load nothing"
-                 for p in range(load_phases)]
+        loads = [
+            f"load phase {p + 1} of {load_phases}: thread {thread} issues one bulk tensor copy (TMA) "
+            f"of the whole {rows}×{cols} tile ({rows * cols * 4:,} B); the copy engine zero-fills ghost "
+            f"cells without reading them; the other threads load nothing"
+            for p in range(load_phases)
+        ]
         barrier = "mbarrier wait: every thread waits until the copy has landed and signalled the barrier"
     else:
         each = f": one {4 * load_width}-byte group ({load_width} slots) per thread" if load_width > 1 else ""
@@ -201,9 +221,11 @@ def phase_steps(load_phases: int, load_width: int = 1, bulk: tuple[int, int] | N
         barrier = "__syncthreads(): every slot is filled"
     compute = "compute"
     if staging != (0, 0):
-        compute += (f": each thread writes its outputs into the {staging[0]}×{staging[1]} staging tile in "
-                    f"shared memory; after a barrier, thread {thread} issues one tensor store of the tile "
-                    f"(the copy engine drops what lies past the image)")
+        compute += (
+            f": each thread writes its outputs into the {staging[0]}×{staging[1]} staging tile in "
+            f"shared memory; after a barrier, thread {thread} issues one tensor store of the tile "
+            f"(the copy engine drops what lies past the image)"
+        )
     return [*loads, barrier, compute]
 
 
@@ -222,12 +244,12 @@ class CountersDisplay:
 class RunDisplay:
     """One convolution run. ``kernel_ms`` is the GPU's median kernel time (None on the emulator)."""
 
-    input: np.ndarray        # (H, W) float32
-    output: np.ndarray       # (H, W) float32
-    backend: str             # "gpu" or "emulator"
-    backend_text: str        # what ran, for people
+    input: np.ndarray  # (H, W) float32
+    output: np.ndarray  # (H, W) float32
+    backend: str  # "gpu" or "emulator"
+    backend_text: str  # what ran, for people
     strategy: str
-    seconds: float           # wall time of the whole run
+    seconds: float  # wall time of the whole run
     kernel_ms: float | None = None
     notes: tuple[str, ...] = ()
 
@@ -242,7 +264,7 @@ class CompareDisplay:
     kinds: tuple[str, ...]
     source: str
     unit: str = "ms"
-    sizes: tuple[int, ...] = ()          # the benchmark's image sides and masks, to choose from
+    sizes: tuple[int, ...] = ()  # the benchmark's image sides and masks, to choose from
     masks: tuple[int, ...] = ()
     size: int | None = None
     mask: int | None = None

@@ -10,8 +10,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["GATES", "QUANTITIES", "FlowDisplay", "GRUDisplay", "GateTerms", "UnitReading", "axis_labels",
-           "chip_labels", "chip_tip", "equations_html", "parse_units", "read_unit", "step_info"]
+__all__ = [
+    "GATES",
+    "QUANTITIES",
+    "FlowDisplay",
+    "GRUDisplay",
+    "GateTerms",
+    "UnitReading",
+    "axis_labels",
+    "chip_labels",
+    "chip_tip",
+    "equations_html",
+    "parse_units",
+    "read_unit",
+    "step_info",
+]
 
 GATES = ("r", "z", "n")
 QUANTITIES: dict[str, str] = {  # what the heatmaps and line plots can show, in display order
@@ -106,8 +119,13 @@ class GRUDisplay:
 
     def same_steps(self, other: GRUDisplay | None) -> bool:
         """True when ``other`` stepped over the same tokens in the same order (a what-if re-run)."""
-        return (other is not None and other.tokens == self.tokens and other.encoder == self.encoder
-                and other.direction == self.direction and other.hidden_size == self.hidden_size)
+        return (
+            other is not None
+            and other.tokens == self.tokens
+            and other.encoder == self.encoder
+            and other.direction == self.direction
+            and other.hidden_size == self.hidden_size
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,16 +147,23 @@ class UnitReading:
     token: str
     parts: dict[str, tuple[float, float, float, float]]  # gate -> (W x, b_i, W_h h, b_h)
     offsets: dict[str, float]
-    pre: dict[str, float]                                # gate -> pre-activation
-    gate: dict[str, float]                               # gate -> r, z or n
+    pre: dict[str, float]  # gate -> pre-activation
+    gate: dict[str, float]  # gate -> r, z or n
     h_prev: float
     h: float
 
 
 def read_unit(d: GRUDisplay, step: int, unit: int) -> UnitReading:
     """The numbers of unit ``unit`` at step ``step`` of ``d`` (both 0-based)."""
-    parts = {g: (float(d.terms[g].input[step, unit]), float(d.terms[g].bias_input[unit]),
-                 float(d.terms[g].hidden[step, unit]), float(d.terms[g].bias_hidden[unit])) for g in GATES}
+    parts = {
+        g: (
+            float(d.terms[g].input[step, unit]),
+            float(d.terms[g].bias_input[unit]),
+            float(d.terms[g].hidden[step, unit]),
+            float(d.terms[g].bias_hidden[unit]),
+        )
+        for g in GATES
+    }
     offsets = {g: float(d.terms[g].offset) for g in GATES}
     pre = {}
     for g in ("r", "z"):
@@ -147,8 +172,17 @@ def read_unit(d: GRUDisplay, step: int, unit: int) -> UnitReading:
     wx, bi, wh, bh = parts["n"]
     pre["n"] = wx + bi + r * (wh + bh) + offsets["n"]
     gate = {g: float(d.values(g)[step, unit]) for g in GATES}
-    return UnitReading(step, unit, d.tokens[step], parts, offsets, pre, gate,
-                       float(d.h_prev[step, unit]), float(d.h[step, unit]))
+    return UnitReading(
+        step,
+        unit,
+        d.tokens[step],
+        parts,
+        offsets,
+        pre,
+        gate,
+        float(d.h_prev[step, unit]),
+        float(d.h[step, unit]),
+    )
 
 
 def _num(x: float, signed: bool = False) -> str:
@@ -172,8 +206,10 @@ def _offset(reading: UnitReading, g: str, sub: str) -> tuple[str, str]:
     off = reading.offsets[g]
     if off == 0:
         return "", ""
-    return f" <span style='color:#b35806'>+ Δb<sub>{sub}</sub></span>", \
-        f" <span style='color:#b35806'>{_num(off, signed=True)}</span>"
+    return (
+        f" <span style='color:#b35806'>+ Δb<sub>{sub}</sub></span>",
+        f" <span style='color:#b35806'>{_num(off, signed=True)}</span>",
+    )
 
 
 def equations_html(reading: UnitReading) -> str:
@@ -185,19 +221,24 @@ def equations_html(reading: UnitReading) -> str:
     lines = []
     for g in ("z", "r"):
         sym, num = _offset(reading, g, g)
-        lines += [f"<b>{g}</b> = σ(W<sub>{g}</sub>x + b<sub>i{g}</sub> + U<sub>{g}</sub>h"
-                  f" + b<sub>h{g}</sub>{sym})",
-                  f"&nbsp;&nbsp;= σ({_sum(reading.parts[g])}{num})",
-                  f"&nbsp;&nbsp;= σ({_num(reading.pre[g])}) = <b>{_num(reading.gate[g])}</b>"]
+        lines += [
+            f"<b>{g}</b> = σ(W<sub>{g}</sub>x + b<sub>i{g}</sub> + U<sub>{g}</sub>h + b<sub>h{g}</sub>{sym})",
+            f"&nbsp;&nbsp;= σ({_sum(reading.parts[g])}{num})",
+            f"&nbsp;&nbsp;= σ({_num(reading.pre[g])}) = <b>{_num(reading.gate[g])}</b>",
+        ]
     wx, bi, wh, bh = reading.parts["n"]
     sym, num = _offset(reading, "n", "n")
-    lines += [f"<b>n</b> = tanh(W<sub>n</sub>x + b<sub>in</sub> + r·(U<sub>n</sub>h + b<sub>hn</sub>){sym})",
-              f"&nbsp;&nbsp;= tanh({_sum((wx, bi))} + {_factor(reading.gate['r'])}·({_sum((wh, bh))}){num})",
-              f"&nbsp;&nbsp;= tanh({_num(reading.pre['n'])}) = <b>{_num(reading.gate['n'])}</b>"]
+    lines += [
+        f"<b>n</b> = tanh(W<sub>n</sub>x + b<sub>in</sub> + r·(U<sub>n</sub>h + b<sub>hn</sub>){sym})",
+        f"&nbsp;&nbsp;= tanh({_sum((wx, bi))} + {_factor(reading.gate['r'])}·({_sum((wh, bh))}){num})",
+        f"&nbsp;&nbsp;= tanh({_num(reading.pre['n'])}) = <b>{_num(reading.gate['n'])}</b>",
+    ]
     z, n = reading.gate["z"], reading.gate["n"]
-    lines += ["<b>h</b> = z·h<sub>prev</sub> + (1 − z)·n",
-              f"&nbsp;&nbsp;= {_factor(z)}·{_factor(reading.h_prev)} + {_factor(1 - z)}·{_factor(n)}"
-              f" = <b>{_num(reading.h)}</b>"]
+    lines += [
+        "<b>h</b> = z·h<sub>prev</sub> + (1 − z)·n",
+        f"&nbsp;&nbsp;= {_factor(z)}·{_factor(reading.h_prev)} + {_factor(1 - z)}·{_factor(n)}"
+        f" = <b>{_num(reading.h)}</b>",
+    ]
     return "<div style='font-family:monospace; white-space:pre'>" + "<br>".join(lines) + "</div>"
 
 
@@ -223,8 +264,10 @@ def axis_labels(d: GRUDisplay) -> tuple[str, ...]:
 
 def chip_tip(d: GRUDisplay, t: int) -> str:
     kind = "word" if d.encoder == "word" else "sentence"
-    lines = [f"step {t + 1}: {' '.join(d.tokens[t].split())[:200]}",
-             f"HAN {kind} attention {float(d.attention[t]):.4f}"]
+    lines = [
+        f"step {t + 1}: {' '.join(d.tokens[t].split())[:200]}",
+        f"HAN {kind} attention {float(d.attention[t]):.4f}",
+    ]
     if d.encoder == "word":
         lines.append(f"vocabulary key “{d.keys[t]}”" if d.known[t] else "not in the vocabulary: read <unk>")
     return "\n".join(lines)
@@ -236,6 +279,9 @@ def step_info(d: GRUDisplay, t: int) -> str:
     if d.direction == "backward":
         where += " (read backwards)"
     if d.encoder == "word":
-        where += (f"; looked up as “{d.keys[t]}”" if d.known[t]
-                  else "; <span style='color:#b30000'>unknown: the model read &lt;unk&gt;</span>")
+        where += (
+            f"; looked up as “{d.keys[t]}”"
+            if d.known[t]
+            else "; <span style='color:#b30000'>unknown: the model read &lt;unk&gt;</span>"
+        )
     return where

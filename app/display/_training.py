@@ -31,28 +31,41 @@ class DatasetSummary:
     documents: int
     format: str
     class_counts: tuple[tuple[str, int], ...]
-    balance: float                                 # rarest class / commonest class
+    balance: float  # rarest class / commonest class
     skipped: int
     skipped_reasons: tuple[tuple[str, int], ...]
     empty_documents: int
     words: int
     sentences: int
-    training_documents: int                        # the part the length limits come from
+    training_documents: int  # the part the length limits come from
 
     def rows(self) -> list[tuple[str, str]]:
         n = max(self.documents, 1)
         classes = ", ".join(f"{k} {c:,} ({c / n:.0%})" for k, c in self.class_counts)
         why = ", ".join(f"{reason} {c:,}" for reason, c in self.skipped_reasons)
-        rows = [("Documents", f"{self.documents:,} ({self.format})"),
-                ("Classes", f"{len(self.class_counts)}: {classes}"),
-                ("Balance", f"{self.balance:.2f} (rarest ÷ commonest class)"),
-                ("Malformed rows", f"{self.skipped:,} skipped ({why})" if self.skipped else "none")]
+        rows = [
+            ("Documents", f"{self.documents:,} ({self.format})"),
+            ("Classes", f"{len(self.class_counts)}: {classes}"),
+            ("Balance", f"{self.balance:.2f} (rarest ÷ commonest class)"),
+            ("Malformed rows", f"{self.skipped:,} skipped ({why})" if self.skipped else "none"),
+        ]
         if self.empty_documents:
-            rows.append(("Without words", f"{count(self.empty_documents, 'document')} (training leaves "
-                                          f"{plural(self.empty_documents, 'it', 'them')} out)"))
-        return [*rows, ("Text", f"{count(self.words, 'word')} in {count(self.sentences, 'sentence')}"),
-                ("Training part", f"{count(self.training_documents, 'document')} (the dev split held "
-                                  "out): the histograms below")]
+            rows.append(
+                (
+                    "Without words",
+                    f"{count(self.empty_documents, 'document')} (training leaves "
+                    f"{plural(self.empty_documents, 'it', 'them')} out)",
+                )
+            )
+        return [
+            *rows,
+            ("Text", f"{count(self.words, 'word')} in {count(self.sentences, 'sentence')}"),
+            (
+                "Training part",
+                f"{count(self.training_documents, 'document')} (the dev split held "
+                "out): the histograms below",
+            ),
+        ]
 
 
 @dataclass(frozen=True)
@@ -61,31 +74,38 @@ class CutSummary:
 
     max_words: int
     word_quantile: float
-    sentences_within: float        # share of sentences with at most max_words words
+    sentences_within: float  # share of sentences with at most max_words words
     max_sentences: int
     sentence_quantile: float
-    documents_within: float        # share of documents with at most max_sentences sentences
-    words_kept: float              # share of all words training sees
+    documents_within: float  # share of documents with at most max_sentences sentences
+    words_kept: float  # share of all words training sees
     documents: int
-    documents_cut: int             # documents that lose any text
+    documents_cut: int  # documents that lose any text
     sentences_dropped: int
     words_dropped: int
 
     def words_cut(self) -> tuple[int, str, str]:
         """(limit, label on the line, note below the histogram) for words per sentence."""
-        return (self.max_words, f"≤ {self.max_words} words (q {self.word_quantile:.3f})",
-                f"Sentences are cut at {self.max_words} words: {self.sentences_within:.1%} of them fit "
-                "whole.")
+        return (
+            self.max_words,
+            f"≤ {self.max_words} words (q {self.word_quantile:.3f})",
+            f"Sentences are cut at {self.max_words} words: {self.sentences_within:.1%} of them fit whole.",
+        )
 
     def sentences_cut(self) -> tuple[int, str, str]:
-        return (self.max_sentences, f"≤ {self.max_sentences} sentences (q {self.sentence_quantile:.3f})",
-                f"Documents are cut at {self.max_sentences} sentences: {self.documents_within:.1%} of them "
-                "fit whole.")
+        return (
+            self.max_sentences,
+            f"≤ {self.max_sentences} sentences (q {self.sentence_quantile:.3f})",
+            f"Documents are cut at {self.max_sentences} sentences: {self.documents_within:.1%} of them "
+            "fit whole.",
+        )
 
     def summary(self) -> str:
-        return (f"<b>Training sees {self.words_kept:.1%} of the words.</b> {self.documents_cut:,} of "
-                f"{self.documents:,} documents lose text: {self.sentences_dropped:,} whole sentences and "
-                f"{self.words_dropped:,} words in all.")
+        return (
+            f"<b>Training sees {self.words_kept:.1%} of the words.</b> {self.documents_cut:,} of "
+            f"{self.documents:,} documents lose text: {self.sentences_dropped:,} whole sentences and "
+            f"{self.words_dropped:,} words in all."
+        )
 
 
 @dataclass(frozen=True)
@@ -97,15 +117,17 @@ class RunProgress:
     epoch: int
     epochs: int
     elapsed_s: float
-    left_s: float | None = None           # None: the run has ended
+    left_s: float | None = None  # None: the run has ended
     docs_per_s: float | None = None
 
     def text(self) -> str:
         if self.left_s is None:
             return f"{self.step:,} steps in {duration(self.elapsed_s)} (epoch {self.epoch} of {self.epochs})"
         rate = f"{self.docs_per_s:,.0f} documents/s · " if self.docs_per_s else ""
-        return (f"Epoch {self.epoch} of {self.epochs} · {rate}{duration(self.elapsed_s)} so far · "
-                f"about {duration(self.left_s)} left")
+        return (
+            f"Epoch {self.epoch} of {self.epochs} · {rate}{duration(self.elapsed_s)} so far · "
+            f"about {duration(self.left_s)} left"
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,8 +141,8 @@ class HistogramData:
     """
 
     counts: np.ndarray
-    unit: str                 # "words" or "sentences": the length's unit
-    items: str                # "sentences" or "documents": what is counted
+    unit: str  # "words" or "sentences": the length's unit
+    items: str  # "sentences" or "documents": what is counted
 
     def quantile_length(self, q: float) -> int:
         """Smallest length with at least share ``q`` of the items at or below it (for the x range)."""
@@ -132,8 +154,8 @@ class HistogramData:
 class ProbeSnapshot:
     """The probe's attention at one moment of training."""
 
-    title: str                      # "before training", "epoch 3"
-    epoch: float                    # where it stands on the curves' x axis
+    title: str  # "before training", "epoch 3"
+    epoch: float  # where it stands on the curves' x axis
     step: int
     dev_accuracy: float | None
     display: AttentionDisplay
@@ -148,6 +170,6 @@ class ProbeSnapshot:
         if d.n_words:
             w = d.product()
             best = np.argsort(-w, kind="stable")[:top]
-            words = ", ".join(f"“{d.text[d.word_start[i]:d.word_end[i]]}” {w[i]:.2f}" for i in best)
+            words = ", ".join(f"“{d.text[d.word_start[i] : d.word_end[i]]}” {w[i]:.2f}" for i in best)
             parts.append(f"heaviest: {words}")
         return " · ".join(parts)

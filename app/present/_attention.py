@@ -36,5 +36,9 @@ def attention_display(analysis: Analysis, seconds: float = 0.0) -> AttentionDisp
 
 def attention_json(analysis: Analysis, model: str | None, mode: str, colormap: str) -> dict[str, Any]:
     """What File → Export writes as JSON: the model, the view's settings and every weight."""
-    return {"model": model, "text": analysis.text, "view": {"mode": mode, "colormap": colormap},
-            **analysis.to_dict()}
+    return {
+        "model": model,
+        "text": analysis.text,
+        "view": {"mode": mode, "colormap": colormap},
+        **analysis.to_dict(),
+    }

@@ -31,14 +31,17 @@ class TraceRequest:
     direction: str
     sentence: int
     offsets: tuple[tuple[str, float], ...] = ()
-    prepared: Prepared | None = None      # reused when it was made for the same question
+    prepared: Prepared | None = None  # reused when it was made for the same question
 
     def fits(self, prepared: Prepared | None) -> bool:
         """Whether ``prepared`` was made for this text, GRU, direction and sentence."""
         if prepared is None:
             return False
-        same = (prepared.text, prepared.encoder, prepared.direction) == (self.text, self.encoder,
-                                                                         self.direction)
+        same = (prepared.text, prepared.encoder, prepared.direction) == (
+            self.text,
+            self.encoder,
+            self.direction,
+        )
         return same and (self.encoder == "sentence" or prepared.sentence == self.sentence)
 
 
@@ -47,8 +50,11 @@ def trace_job(req: TraceRequest) -> tuple[Prepared, GRUDisplay]:
     from engine.gru import prepare, retrace
 
     t0 = time.perf_counter()
-    prep = req.prepared if req.prepared is not None and req.fits(req.prepared) else prepare(
-        req.bundle, req.text, req.encoder, req.direction, req.sentence, clamp_sentence=True)
+    prep = (
+        req.prepared
+        if req.prepared is not None and req.fits(req.prepared)
+        else prepare(req.bundle, req.text, req.encoder, req.direction, req.sentence, clamp_sentence=True)
+    )
     offsets = {g: float(v) for g, v in req.offsets if v}
     return prep, gru_display(prep, retrace(prep, offsets), time.perf_counter() - t0)
 
@@ -65,18 +71,39 @@ def flow_job(prepared: Prepared, offsets: tuple[tuple[str, float], ...]) -> Flow
 def gru_display(prep: Prepared, tr: Trace, seconds: float = 0.0) -> GRUDisplay:
     """An engine trace (stepped order) and its prepared inputs as the arrays the view draws."""
     T = len(tr.tokens)
-    order = np.arange(T)[::-1] if tr.direction == "backward" else np.arange(T)   # text index of each step
-    terms = {g: GateTerms(t.input.astype(np.float64), t.b_i.astype(np.float64), t.hidden.astype(np.float64),
-                          t.b_h.astype(np.float64), float(tr.offsets.get(g, 0.0)))
-             for g, t in tr.terms.items()}
-    moved = np.abs(tr.h - tr.h_prev).sum(axis=0)                                      # (H,)
+    order = np.arange(T)[::-1] if tr.direction == "backward" else np.arange(T)  # text index of each step
+    terms = {
+        g: GateTerms(
+            t.input.astype(np.float64),
+            t.b_i.astype(np.float64),
+            t.hidden.astype(np.float64),
+            t.b_h.astype(np.float64),
+            float(tr.offsets.get(g, 0.0)),
+        )
+        for g, t in tr.terms.items()
+    }
+    moved = np.abs(tr.h - tr.h_prev).sum(axis=0)  # (H,)
     return GRUDisplay(
-        text=prep.text, encoder=prep.encoder, direction=tr.direction,
-        sentence=prep.sentence, n_sentences=prep.n_sentences, tokens=tuple(tr.tokens),
-        keys=tuple(prep.keys[i] for i in order), known=prep.known[order], text_index=order,
-        attention=prep.attention[order], z=tr.z, r=tr.r, n=tr.n, h=tr.h, h_prev=tr.h_prev, terms=terms,
+        text=prep.text,
+        encoder=prep.encoder,
+        direction=tr.direction,
+        sentence=prep.sentence,
+        n_sentences=prep.n_sentences,
+        tokens=tuple(tr.tokens),
+        keys=tuple(prep.keys[i] for i in order),
+        known=prep.known[order],
+        text_index=order,
+        attention=prep.attention[order],
+        z=tr.z,
+        r=tr.r,
+        n=tr.n,
+        h=tr.h,
+        h_prev=tr.h_prev,
+        terms=terms,
         offsets={g: float(v) for g, v in tr.offsets.items() if v},
-        suggested_units=tuple(int(u) for u in np.argsort(-moved, kind="stable")[:3]), seconds=seconds)
+        suggested_units=tuple(int(u) for u in np.argsort(-moved, kind="stable")[:3]),
+        seconds=seconds,
+    )
 
 
 def flow_display(flow: GradientFlow, offsets: dict[str, float], seconds: float = 0.0) -> FlowDisplay:

@@ -16,12 +16,25 @@ if TYPE_CHECKING:
     from app.widgets._model_card import ModelCardDialog
     from app.widgets._training_view import TrainingView
 
-__all__ = ["AboutDialog", "AttentionView", "ConvView", "GRUView", "KeyboardDialog", "ModelCardDialog",
-           "TrainingView"]
+__all__ = [
+    "AboutDialog",
+    "AttentionView",
+    "ConvView",
+    "GRUView",
+    "KeyboardDialog",
+    "ModelCardDialog",
+    "TrainingView",
+]
 
-_WHERE = {"AttentionView": "_attention_view", "ConvView": "_conv_view", "GRUView": "_gru_view",
-          "AboutDialog": "_help", "KeyboardDialog": "_help", "ModelCardDialog": "_model_card",
-          "TrainingView": "_training_view"}
+_WHERE = {
+    "AttentionView": "_attention_view",
+    "ConvView": "_conv_view",
+    "GRUView": "_gru_view",
+    "AboutDialog": "_help",
+    "KeyboardDialog": "_help",
+    "ModelCardDialog": "_model_card",
+    "TrainingView": "_training_view",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 __all__ = ["AdaptivePanes"]
 
-_HYSTERESIS = 24   # px: a window resized across the threshold does not flip back and forth
+_HYSTERESIS = 24  # px: a window resized across the threshold does not flip back and forth
 
 
 class AdaptivePanes(QWidget):
@@ -32,8 +32,14 @@ class AdaptivePanes(QWidget):
 
     folded = Signal(bool)
 
-    def __init__(self, panes: list[tuple[str, QWidget]], main: int, sizes: list[int] | None = None,
-                 fold_below: int | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        panes: list[tuple[str, QWidget]],
+        main: int,
+        sizes: list[int] | None = None,
+        fold_below: int | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.panes = panes
         self.main = main
@@ -66,6 +72,7 @@ class AdaptivePanes(QWidget):
         Reporting the unfolded sum instead would keep a scroll area from ever making the panes narrow
         enough to fold.
         """
+
         def min_w(w: QWidget) -> int:
             return max(w.minimumSizeHint().width(), w.minimumWidth())
 
@@ -119,5 +126,5 @@ class AdaptivePanes(QWidget):
         for i, (_, w) in enumerate(self.panes):
             self.splitter.insertWidget(i, w)
             w.show()
-        self.tabs.setParent(self)   # out of the splitter
+        self.tabs.setParent(self)  # out of the splitter
         self.tabs.hide()

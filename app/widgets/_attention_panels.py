@@ -46,10 +46,15 @@ class ProbabilityBars(QWidget):
             p.drawText(QRect(0, y, name_w, _ROW - 4), Qt.AlignmentFlag.AlignVCenter, name)
             track = QRect(name_w, y + 3, self.width() - name_w - num_w, _ROW - 10)
             p.fillRect(track, QColor(230, 230, 230))
-            p.fillRect(QRect(track.left(), track.top(), round(track.width() * prob), track.height()),
-                       QColor(33, 113, 181) if i == best else QColor(140, 140, 140))
-            p.drawText(QRect(self.width() - num_w, y, num_w, _ROW - 4),
-                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{prob:.1%}")
+            p.fillRect(
+                QRect(track.left(), track.top(), round(track.width() * prob), track.height()),
+                QColor(33, 113, 181) if i == best else QColor(140, 140, 140),
+            )
+            p.drawText(
+                QRect(self.width() - num_w, y, num_w, _ROW - 4),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                f"{prob:.1%}",
+            )
 
 
 class ColorLegend(QWidget):

@@ -36,8 +36,9 @@ if TYPE_CHECKING:
 __all__ = ["AttentionTextEdit", "shift_spans"]
 
 
-def shift_spans(start: np.ndarray, end: np.ndarray, pos: int, removed: int, added: int
-                ) -> tuple[np.ndarray, np.ndarray]:
+def shift_spans(
+    start: np.ndarray, end: np.ndarray, pos: int, removed: int, added: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Move character spans through an edit that replaced ``removed`` characters at ``pos`` by ``added``.
 
     Spans after the edit shift; spans before it stay; a span the edit falls inside grows or
@@ -113,8 +114,9 @@ class AttentionTextEdit(QPlainTextEdit):
         font = QFont(self.font())
         font.setPointSizeF(max(font.pointSizeF(), 10.0) * 1.15)
         self.setFont(font)
-        self.setPlaceholderText("Type or paste a review here, open a .txt file, drop one on the window, "
-                                "or pick a sample above.")
+        self.setPlaceholderText(
+            "Type or paste a review here, open a .txt file, drop one on the window, or pick a sample above."
+        )
         # Connected before the highlighter exists, so spans are moved before it re-shades the block.
         self.document().contentsChange.connect(self._on_contents_change)
         self._shader = _Shader(self, self.document())
@@ -132,7 +134,7 @@ class AttentionTextEdit(QPlainTextEdit):
             self.sentence_start = display.sentence_start.copy()
             self.sentence_end = display.sentence_end.copy()
             levels = np.rint(display.intensities(mode) * 255).astype(np.int64)
-            self.format_keys = levels * 2 + (~display.word_known)       # (N,) key of _formats()
+            self.format_keys = levels * 2 + (~display.word_known)  # (N,) key of _formats()
         if self.selected_sentence >= self.sentence_start.size:
             self.selected_sentence = -1
         self._underline_selected()
@@ -151,7 +153,7 @@ class AttentionTextEdit(QPlainTextEdit):
 
     def _shade_next(self, generation: int, order: list[int], i: int) -> None:
         if generation != self._shade_generation:
-            return                                  # a newer display took over
+            return  # a newer display took over
         doc = self.document()
         t0 = time.perf_counter()
         while i < len(order) and time.perf_counter() - t0 < self.SHADE_SLICE_S:
@@ -193,8 +195,9 @@ class AttentionTextEdit(QPlainTextEdit):
         if self.display is None or removed == added == 0:
             return
         self.word_start, self.word_end = shift_spans(self.word_start, self.word_end, pos, removed, added)
-        self.sentence_start, self.sentence_end = shift_spans(self.sentence_start, self.sentence_end, pos,
-                                                             removed, added)
+        self.sentence_start, self.sentence_end = shift_spans(
+            self.sentence_start, self.sentence_end, pos, removed, added
+        )
         self.spans_moved.emit()
 
     @property
@@ -209,8 +212,13 @@ class AttentionTextEdit(QPlainTextEdit):
         while block.isValid():
             for r in block.layout().formats():
                 if r.format.background().style() != Qt.BrushStyle.NoBrush:
-                    out.append((block.position() + r.start, block.position() + r.start + r.length,
-                                r.format.background().color()))
+                    out.append(
+                        (
+                            block.position() + r.start,
+                            block.position() + r.start + r.length,
+                            r.format.background().color(),
+                        )
+                    )
             block = block.next()
         return out
 
@@ -292,8 +300,10 @@ class AttentionTextEdit(QPlainTextEdit):
     def visible_range(self) -> tuple[int, int]:
         """Character positions at the top-left and bottom-right of the viewport."""
         vp = self.viewport().rect()
-        return (self.cursorForPosition(vp.topLeft()).position(),
-                self.cursorForPosition(vp.bottomRight()).position())
+        return (
+            self.cursorForPosition(vp.topLeft()).position(),
+            self.cursorForPosition(vp.bottomRight()).position(),
+        )
 
 
 @cache

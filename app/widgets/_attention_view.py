@@ -70,12 +70,17 @@ class AttentionView(QWidget):
         self.editor.sentence_clicked.connect(self.sentence_selected)
         self.strip.sentence_clicked.connect(self.sentence_selected)
         self.mode_box.currentIndexChanged.connect(
-            lambda _: self.mode_changed.emit(self.mode_box.currentData()))
+            lambda _: self.mode_changed.emit(self.mode_box.currentData())
+        )
         self.colormap_box.currentTextChanged.connect(self.colormap_changed)
         self.open_button.clicked.connect(self.open_requested)
         self.gru_button.clicked.connect(self._request_gru)
-        step = QShortcut(QKeySequence("Ctrl+Return"), self, self._request_gru,
-                         context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        step = QShortcut(
+            QKeySequence("Ctrl+Return"),
+            self,
+            self._request_gru,
+            context=Qt.ShortcutContext.WidgetWithChildrenShortcut,
+        )
         step.setObjectName("step_through_shortcut")
 
     # -- layout -------------------------------------------------------------------------------------
@@ -126,7 +131,7 @@ class AttentionView(QWidget):
         pred = QGroupBox("Prediction")
         pcol = QVBoxLayout(pred)
         self.label = QLabel("–")
-        self.label.setTextFormat(Qt.TextFormat.PlainText)   # it quotes names from files
+        self.label.setTextFormat(Qt.TextFormat.PlainText)  # it quotes names from files
         font = QFont(self.label.font())
         font.setPointSizeF(font.pointSizeF() * 1.8)
         font.setBold(True)
@@ -144,7 +149,7 @@ class AttentionView(QWidget):
         sel = QGroupBox("Selected sentence")
         scol = QVBoxLayout(sel)
         self.selection_label = QLabel("Click a sentence (or its bar) to select it.")
-        self.selection_label.setTextFormat(Qt.TextFormat.PlainText)   # quotes the review
+        self.selection_label.setTextFormat(Qt.TextFormat.PlainText)  # quotes the review
         self.selection_label.setWordWrap(True)
         self.selection_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         scol.addWidget(self.selection_label)
@@ -164,7 +169,7 @@ class AttentionView(QWidget):
         self.warning.hide()
         col.addWidget(self.warning)
         self.message = QLabel()
-        self.message.setTextFormat(Qt.TextFormat.PlainText)   # messages quote file names
+        self.message.setTextFormat(Qt.TextFormat.PlainText)  # messages quote file names
         self.message.setWordWrap(True)
         self.message.setFrameShape(QFrame.Shape.NoFrame)
         col.addWidget(self.message)
@@ -260,15 +265,18 @@ class AttentionView(QWidget):
     def _update_legend(self) -> None:
         d = self.editor.display
         if self.mode == "word":
-            self.legend.set_scale(self.colormap, "Share of its sentence's top word",
-                                  "100%", "0%")
-            self.legend_note.setText("Each sentence's words sum to 1; the darkest word of every sentence "
-                                     "is its heaviest. Bars on the left: sentence weights.")
+            self.legend.set_scale(self.colormap, "Share of its sentence's top word", "100%", "0%")
+            self.legend_note.setText(
+                "Each sentence's words sum to 1; the darkest word of every sentence "
+                "is its heaviest. Bars on the left: sentence weights."
+            )
         else:
             top = d.scale_max("product") if d is not None else 1.0
             self.legend.set_scale(self.colormap, "Word weight × sentence weight", f"{top:.4f}", "0")
-            self.legend_note.setText("Darkest = the heaviest word in the whole review (its product is "
-                                     "shown on the right). Hover a word for its exact weights.")
+            self.legend_note.setText(
+                "Darkest = the heaviest word in the whole review (its product is "
+                "shown on the right). Hover a word for its exact weights."
+            )
 
     def _update_selection(self) -> None:
         d, s = self.editor.display, self.editor.selected_sentence
@@ -281,8 +289,8 @@ class AttentionView(QWidget):
         top = ""
         if words.stop > words.start:
             i = words.start + int(d.word_weight[words].argmax())
-            top = f"; heaviest word “{d.text[d.word_start[i]:d.word_end[i]]}” ({d.word_weight[i]:.3f})"
-        snippet = " ".join(d.text[d.sentence_start[s]:d.sentence_end[s]].split())
+            top = f"; heaviest word “{d.text[d.word_start[i] : d.word_end[i]]}” ({d.word_weight[i]:.3f})"
+        snippet = " ".join(d.text[d.sentence_start[s] : d.sentence_end[s]].split())
         if len(snippet) > 160:
             snippet = snippet[:157] + "…"
         self.selection_label.setText(f"{d.describe_sentence(s)}, {count(n, 'word')}{top}.\n“{snippet}”")

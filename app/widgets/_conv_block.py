@@ -15,7 +15,7 @@ __all__ = ["ThreadsPanel"]
 HINT = "Hover a thread to see what it loads, or a shared-memory slot to see who fills it."
 _EMPTY = (246, 246, 246, 255)
 _IDLE = (215, 215, 215, 255)
-_NEVER = (40, 40, 40, 255)      # a recorded slot no thread wrote
+_NEVER = (40, 40, 40, 255)  # a recorded slot no thread wrote
 
 
 def _rgba(name: str, strength: float = 1.0) -> tuple[int, int, int, int]:
@@ -59,12 +59,12 @@ class ThreadsPanel(QWidget):
         self.threads_title = QLabel("Threads (threadIdx.y × threadIdx.x)")
         self.shared_title = QLabel("Shared-memory tile (slots)")
         for title in (self.threads_title, self.shared_title):
-            title.setWordWrap(True)   # two titles side by side in a 300 px column
+            title.setWordWrap(True)  # two titles side by side in a 300 px column
         self.info = QLabel(HINT)
         self.info.setWordWrap(True)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.info.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.info_scroll = QScrollArea()      # a thread's loads can run to many lines: they scroll,
+        self.info_scroll = QScrollArea()  # a thread's loads can run to many lines: they scroll,
         self.info_scroll.setWidget(self.info)  # the grids keep their room
         self.info_scroll.setWidgetResizable(True)
         self.info_scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -73,10 +73,12 @@ class ThreadsPanel(QWidget):
         # screen three, and the rest scrolls: the grids keep their room.
         self.info_scroll.setMinimumHeight(3 * self.info.fontMetrics().lineSpacing() + 6)
         self.info_scroll.setMaximumHeight(150)
-        self.key = QLabel(f"{_swatch('loads')} loads in this phase &nbsp; {_swatch('loads', 0.35)} loaded "
-                          f"earlier &nbsp; {_swatch('ghost')} ghost (stores 0)<br>{_swatch('output')} "
-                          f"computes &nbsp; {_swatch('footprint')} the chosen pixel's window &nbsp; "
-                          f"▢ hovered, or the chosen pixel's thread")
+        self.key = QLabel(
+            f"{_swatch('loads')} loads in this phase &nbsp; {_swatch('loads', 0.35)} loaded "
+            f"earlier &nbsp; {_swatch('ghost')} ghost (stores 0)<br>{_swatch('output')} "
+            f"computes &nbsp; {_swatch('footprint')} the chosen pixel's window &nbsp; "
+            f"▢ hovered, or the chosen pixel's thread"
+        )
         self.key.setWordWrap(True)
         self.grids = QGridLayout()
         self.stacked = False
@@ -106,7 +108,7 @@ class ThreadsPanel(QWidget):
         for col in range(2):
             g.setColumnStretch(col, 0 if stacked and col else 1)
         for grid in (self.threads, self.shared):
-            grid.setMinimumHeight(30 if stacked else 120)     # stacked wide grids need little height
+            grid.setMinimumHeight(30 if stacked else 120)  # stacked wide grids need little height
         self.stacked = stacked
 
     def _fit(self, b: BlockDisplay) -> None:
@@ -129,7 +131,7 @@ class ThreadsPanel(QWidget):
         self.stepper.set_steps(steps, self.stepper.step if len(steps) == old else len(steps) - 1)
         if block is not None:
             self._fit(block)
-            self.shared.set_group(1 if block.bulk else block.load_width)   # a bulk copy has no groups to draw
+            self.shared.set_group(1 if block.bulk else block.load_width)  # a bulk copy has no groups to draw
         self._header()
         self._repaint()
 
@@ -161,9 +163,9 @@ class ThreadsPanel(QWidget):
         elif self.hovered_slot != (-1, -1):
             row = t.row_of_slot(*self.hovered_slot)
             rows = np.array([] if row is None else [row], int)
-        elif (phase := self.load_phase()) is not None:      # ghost slots store 0: no load to show
+        elif (phase := self.load_phase()) is not None:  # ghost slots store 0: no load to show
             rows = np.flatnonzero((t.phase == phase) & t.loaded & ~t.ghost)
-        elif b.load_phases and self.stepper.step == b.load_phases:   # the barrier: every load is done
+        elif b.load_phases and self.stepper.step == b.load_phases:  # the barrier: every load is done
             rows = np.flatnonzero(t.loaded & ~t.ghost)
         else:
             rows = np.zeros(0, int)
@@ -175,9 +177,13 @@ class ThreadsPanel(QWidget):
         if b is None:
             self.header.setText("No block selected.")
             return
-        shared = (f"shared tile {b.shared_tile[0]}×{b.shared_tile[1]} = "
-                  f"{b.shared_tile[0] * b.shared_tile[1] * 4:,} B" if b.load_phases else "no shared memory")
-        if b.load_phases and len(b.shared_parts) > 1:     # tma: a staging tile and an mbarrier besides
+        shared = (
+            f"shared tile {b.shared_tile[0]}×{b.shared_tile[1]} = "
+            f"{b.shared_tile[0] * b.shared_tile[1] * 4:,} B"
+            if b.load_phases
+            else "no shared memory"
+        )
+        if b.load_phases and len(b.shared_parts) > 1:  # tma: a staging tile and an mbarrier besides
             shared += " (" + "".join(f"+ {n:,} B {what} " for what, n in b.shared_parts[1:])
             shared += f"= {b.shared_bytes:,} B)"
         if b.load_phases:
@@ -190,9 +196,11 @@ class ThreadsPanel(QWidget):
         each = f", {oh}×{ow} outputs each" if oh * ow > 1 else ""
         src = "  <b>Loads recorded on the GPU.</b>" if b.source == "hardware" else ""
         note = f"<br>{b.note}" if b.note else ""
-        self.header.setText(f"<b>Block ({b.block[0]}, {b.block[1]})</b> · {b.strategy} · output tile "
-                            f"{y1 - y0}×{x1 - x0} · {b.threads[0]}×{b.threads[1]} threads{each} · "
-                            f"{shared}{src}{note}")
+        self.header.setText(
+            f"<b>Block ({b.block[0]}, {b.block[1]})</b> · {b.strategy} · output tile "
+            f"{y1 - y0}×{x1 - x0} · {b.threads[0]}×{b.threads[1]} threads{each} · "
+            f"{shared}{src}{note}"
+        )
         self.shared.setVisible(b.load_phases > 0)
         self.shared_title.setVisible(b.load_phases > 0)
 
@@ -215,7 +223,7 @@ class ThreadsPanel(QWidget):
         if phase is not None:
             rows = (t.phase == phase) & t.loaded
             colors[t.thread_y[rows], t.thread_x[rows]] = _rgba("loads")
-        elif self.stepper.step == len(self.stepper.steps) - 1:           # compute
+        elif self.stepper.step == len(self.stepper.steps) - 1:  # compute
             colors[b.out_thread_y, b.out_thread_x] = _rgba("output", 0.75)
         return colors
 
@@ -244,8 +252,11 @@ class ThreadsPanel(QWidget):
             return []
         oy, ox = b.shared_origin
         y, x, r = self.pixel[0] - oy, self.pixel[1] - ox, b.radius
-        return [(sy, sx) for sy in range(max(0, y - r), min(b.shared_tile[0], y + r + 1))
-                for sx in range(max(0, x - r), min(b.shared_tile[1], x + r + 1))]
+        return [
+            (sy, sx)
+            for sy in range(max(0, y - r), min(b.shared_tile[0], y + r + 1))
+            for sx in range(max(0, x - r), min(b.shared_tile[1], x + r + 1))
+        ]
 
     def _marks(self) -> None:
         b = self.block
@@ -265,7 +276,7 @@ class ThreadsPanel(QWidget):
         if self.hovered_slot != (-1, -1) and (row := t.row_of_slot(*self.hovered_slot)) is not None:
             strong_threads.append((int(t.thread_y[row]), int(t.thread_x[row])))
             slot_strong.append(self.hovered_slot)
-            group = b.group_rows(row)              # the whole load (a 4-slot group, a bulk copy): one outline
+            group = b.group_rows(row)  # the whole load (a 4-slot group, a bulk copy): one outline
             if len(group) > 1:
                 slot_marks += _cells(t.smem_y[group], t.smem_x[group])
         self.threads.set_marks(thread_marks, strong_threads)
@@ -306,14 +317,19 @@ class ThreadsPanel(QWidget):
         t = b.loads
         parts = [f"<b>thread ({ty}, {tx})</b>"]
         rows = t.rows_of_thread(ty, tx)
-        for phase in dict.fromkeys(t.phase[rows].tolist()):        # one load (one slot or group) a phase
+        for phase in dict.fromkeys(t.phase[rows].tolist()):  # one load (one slot or group) a phase
             parts.append(f"phase {phase + 1}: {self._load_text(rows[t.phase[rows] == phase])}")
         if len(parts) == 1 and (who := b.bulk_thread) is not None:
-            parts.append(f"loads nothing: thread {who}'s one tensor copy fills the whole shared tile; this "
-                         f"thread waits at the mbarrier until the copy has landed")
+            parts.append(
+                f"loads nothing: thread {who}'s one tensor copy fills the whole shared tile; this "
+                f"thread waits at the mbarrier until the copy has landed"
+            )
         elif len(parts) == 1:
-            parts.append("loads nothing into shared memory" if b.load_phases else
-                         "reads its taps straight from global memory")
+            parts.append(
+                "loads nothing into shared memory"
+                if b.load_phases
+                else "reads its taps straight from global memory"
+            )
         parts.append(self._compute_text(ty, tx))
         return "<br>".join(parts)
 
@@ -332,12 +348,12 @@ class ThreadsPanel(QWidget):
         elif not len(real):
             what = f"{ghost} ghost cells, zero-filled"
         else:
-            what = f"in[{_span(t.in_y[real], t.in_x[real])}]"     # the stepper names the 16-byte loads
+            what = f"in[{_span(t.in_y[real], t.in_x[real])}]"  # the stepper names the 16-byte loads
             if ghost:
                 what += f" + {ghost} ghost cell{'s' if ghost > 1 else ''} (0)"
         pad = int((~b.in_input(t.in_y[rows], t.in_x[rows])).sum())
         if pad:
-            what += " · padding" if pad == len(rows) else f" · {pad} padding"     # the legend explains it
+            what += " · padding" if pad == len(rows) else f" · {pad} padding"  # the legend explains it
         return f"{slot} ← {what}"
 
     def _bulk_text(self, rows: np.ndarray, slot: str) -> str:
@@ -366,8 +382,9 @@ class ThreadsPanel(QWidget):
         ys, xs = zip(*outs, strict=True)
         box = (max(ys) - min(ys) + 1) * (max(xs) - min(xs) + 1)
         if box == len(outs) and len(outs) > 1:
-            text = (f"computes out[{_range(min(ys), max(ys))}, {_range(min(xs), max(xs))}] "
-                    f"({len(outs)} outputs)")
+            text = (
+                f"computes out[{_range(min(ys), max(ys))}, {_range(min(xs), max(xs))}] ({len(outs)} outputs)"
+            )
         else:
             text = "computes " + ", ".join(f"out[{y}, {x}]" for y, x in outs)
         if b.staging != (0, 0):
@@ -387,16 +404,21 @@ class ThreadsPanel(QWidget):
             return f"<b>slot ({sy}, {sx})</b>: no load fills it"
         if not t.loaded[row]:
             return f"<b>slot ({sy}, {sx})</b>: the recorded kernel never wrote it"
-        what = "0 (a ghost cell outside the image; no global load)" if t.ghost[row] else \
-            f"in[{t.in_y[row]}, {t.in_x[row]}]"
+        what = (
+            "0 (a ghost cell outside the image; no global load)"
+            if t.ghost[row]
+            else f"in[{t.in_y[row]}, {t.in_x[row]}]"
+        )
         if b.bulk and t.ghost[row]:
             what = "0 (a ghost cell outside the image: the copy engine zero-fills it, reading nothing)"
         who, phase = f"thread ({t.thread_y[row]}, {t.thread_x[row]})", f"phase {t.phase[row] + 1}"
         text = f"<b>slot ({sy}, {sx})</b> ← {what}<br>loaded by {who} in {phase}"
         group = b.group_rows(row)
         if b.bulk:
-            text = (f"<b>slot ({sy}, {sx})</b> ← {what}<br>written by the one bulk tensor copy (TMA) that "
-                    f"{who} issues in {phase}: all {len(group):,} slots, {4 * len(group):,} B")
+            text = (
+                f"<b>slot ({sy}, {sx})</b> ← {what}<br>written by the one bulk tensor copy (TMA) that "
+                f"{who} issues in {phase}: all {len(group):,} slots, {4 * len(group):,} B"
+            )
         elif len(group) > 1:
             slots = _span(t.smem_y[group], t.smem_x[group])
             text += f", in one {4 * len(group)}-byte load of slots ({slots})"
@@ -409,7 +431,7 @@ def _range(a: int, b: int) -> str:
     return f"{a}" if a == b else f"{a}..{b}"
 
 
-_SPAN_CELLS = 8       # scattered cells listed one by one up to here; more are summarised
+_SPAN_CELLS = 8  # scattered cells listed one by one up to here; more are summarised
 
 
 def _span(ys: np.ndarray, xs: np.ndarray) -> str:
@@ -422,8 +444,9 @@ def _span(ys: np.ndarray, xs: np.ndarray) -> str:
     width = x1 - x0 + 1
     if len(ys) == (y1 - y0 + 1) * width and len(np.unique((ys - y0) * width + xs - x0)) == len(ys):
         return f"{_range(y0, y1)}, {_range(x0, x1)}"
-    cells = "; ".join(f"{y}, {x}" for y, x in zip(ys[:_SPAN_CELLS].tolist(), xs[:_SPAN_CELLS].tolist(),
-                                                  strict=True))
+    cells = "; ".join(
+        f"{y}, {x}" for y, x in zip(ys[:_SPAN_CELLS].tolist(), xs[:_SPAN_CELLS].tolist(), strict=True)
+    )
     return cells if len(ys) <= _SPAN_CELLS else f"{cells}; … {len(ys):,} in all"
 
 
@@ -434,5 +457,10 @@ def _cells(ys: np.ndarray, xs: np.ndarray) -> list[tuple[int, int]]:
 def _steps(b: BlockDisplay) -> list[str]:
     """The phase stepper's stops for block ``b``."""
     who = b.bulk_thread
-    return phase_steps(b.load_phases, b.load_width, bulk=b.shared_tile if who is not None else None,
-                       staging=b.staging, thread=who or (0, 0))
+    return phase_steps(
+        b.load_phases,
+        b.load_width,
+        bulk=b.shared_tile if who is not None else None,
+        staging=b.staging,
+        thread=who or (0, 0),
+    )

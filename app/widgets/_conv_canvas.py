@@ -44,7 +44,7 @@ class ConvPlot(pg.PlotWidget):
         e.accept()
 
 
-_OUTLINED = {"patch": "dashed"}      # layers drawn as an outline only: an outlined swatch
+_OUTLINED = {"patch": "dashed"}  # layers drawn as an outline only: an outlined swatch
 
 
 class Legend(QWidget):
@@ -61,11 +61,14 @@ class Legend(QWidget):
         for i, (key, text) in enumerate(LEGEND):
             swatch = QLabel()
             swatch.setFixedSize(14, 14)
-            style = (f"border: 2px {_OUTLINED[key]} {COLORS[key]};" if key in _OUTLINED
-                     else f"background: {COLORS[key]}; border: 1px solid #333;")
+            style = (
+                f"border: 2px {_OUTLINED[key]} {COLORS[key]};"
+                if key in _OUTLINED
+                else f"background: {COLORS[key]}; border: 1px solid #333;"
+            )
             swatch.setStyleSheet(style)
             label = QLabel(text)
-            label.setWordWrap(True)   # two columns of long names fit a narrow canvas
+            label.setWordWrap(True)  # two columns of long names fit a narrow canvas
             self.labels[key], self._swatches[key] = label, swatch
             grid.addWidget(swatch, i // 2, (i % 2) * 2)
             grid.addWidget(label, i // 2, (i % 2) * 2 + 1)
@@ -104,7 +107,7 @@ class ConvCanvas(QWidget):
         item.hideButtons()
         self.view_box = item.getViewBox()
         self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setAutoDownsample(True)        # a zoomed-out 4096² image is drawn from a smaller copy
+        self.image.setAutoDownsample(True)  # a zoomed-out 4096² image is drawn from a smaller copy
         self.grid_item = TileGridItem()
         self.overlay = BlockOverlayItem()
         for z, it in enumerate((self.image, self.grid_item, self.overlay)):
@@ -130,7 +133,7 @@ class ConvCanvas(QWidget):
     def _show_thinning(self, *_: object) -> None:
         sy, sx = self.grid_item.steps()
         every = max(sy, sx)
-        nth = f"{every}{'nd' if every % 10 == 2 and every % 100 != 12 else 'th'}"   # 2nd, 4th, ..., 32nd
+        nth = f"{every}{'nd' if every % 10 == 2 and every % 100 != 12 else 'th'}"  # 2nd, 4th, ..., 32nd
         self.thinned.setText("" if every == 1 else f"grid: every {nth} block line (zoom in for all)")
 
     def _build(self) -> None:
@@ -156,8 +159,11 @@ class ConvCanvas(QWidget):
         self.image.setRect(0, 0, values.shape[1], values.shape[0])
 
     def set_grid(self, grid: GridDisplay | None) -> None:
-        resize = grid is None or self.grid is None or (grid.height, grid.width) != (self.grid.height,
-                                                                                    self.grid.width)
+        resize = (
+            grid is None
+            or self.grid is None
+            or (grid.height, grid.width) != (self.grid.height, self.grid.width)
+        )
         self.grid = grid
         self.grid_item.set_grid(grid)
         if resize:
@@ -180,7 +186,7 @@ class ConvCanvas(QWidget):
         if b is None:
             return
         y0, x0, y1, x1 = _extent(b)
-        pad = margin * min(y1 - y0, x1 - x0)      # a wide tile (register2d, tma: T x 128) keeps a useful zoom
+        pad = margin * min(y1 - y0, x1 - x0)  # a wide tile (register2d, tma: T x 128) keeps a useful zoom
         self.view_box.setRange(xRange=(x0 - pad, x1 + pad), yRange=(y0 - pad, y1 + pad), padding=0)
 
     def ensure_visible(self) -> None:
@@ -206,9 +212,9 @@ class ConvCanvas(QWidget):
         return None
 
     def _on_click(self, ev: object) -> None:
-        if ev.button() != Qt.MouseButton.LeftButton:    # type: ignore[attr-defined]
+        if ev.button() != Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]
             return
-        hit = self._pixel_at(ev.scenePos())              # type: ignore[attr-defined]
+        hit = self._pixel_at(ev.scenePos())  # type: ignore[attr-defined]
         if hit is not None:
             self.plot.setFocus()
             self.pixel_clicked.emit(*hit)
@@ -222,8 +228,9 @@ class ConvCanvas(QWidget):
         value = ""
         if self._values is not None and self._values.shape == (self.grid.height, self.grid.width):
             value = f" = {self._values[y, x]:.4g}"
-        self.hover.setText(f"pixel ({y}, {x}){value}, block ({y // self.grid.tile[0]}, "
-                           f"{x // self.grid.tile[1]})")
+        self.hover.setText(
+            f"pixel ({y}, {x}){value}, block ({y // self.grid.tile[0]}, {x // self.grid.tile[1]})"
+        )
 
 
 def _extent(b: BlockDisplay) -> tuple[int, int, int, int]:

@@ -29,11 +29,11 @@ if TYPE_CHECKING:
 
 __all__ = ["BlockOverlayItem", "TileGridItem", "cell_runs"]
 
-MIN_SPACING_PX = 6.0      # block lines closer than this on screen are thinned
-CHUNK_LINES = 32          # block lines per cached picture, each way
-MAX_PICTURES = 4096       # cached chunk pictures; beyond this the cache starts again
-PIXEL_GRID_PX = 14.0      # pixel lines appear when a pixel is at least this wide on screen
-_PAD_PX = 3.0             # the widest pen is 3 px
+MIN_SPACING_PX = 6.0  # block lines closer than this on screen are thinned
+CHUNK_LINES = 32  # block lines per cached picture, each way
+MAX_PICTURES = 4096  # cached chunk pictures; beyond this the cache starts again
+PIXEL_GRID_PX = 14.0  # pixel lines appear when a pixel is at least this wide on screen
+_PAD_PX = 3.0  # the widest pen is 3 px
 
 
 def _color(name: str, alpha: int = 255) -> QColor:
@@ -44,7 +44,7 @@ def _color(name: str, alpha: int = 255) -> QColor:
 
 def _pen(color: QColor, width: float = 1.0, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
     pen = QPen(color, width, style)
-    pen.setCosmetic(True)         # the same width at every zoom
+    pen.setCosmetic(True)  # the same width at every zoom
     return pen
 
 
@@ -58,8 +58,10 @@ def cell_runs(ys: np.ndarray, xs: np.ndarray) -> list[QRectF]:
     start[1:] = (y[1:] != y[:-1]) | (x[1:] != x[:-1] + 1)
     first = np.flatnonzero(start)
     last = np.append(first[1:], len(y)) - 1
-    return [QRectF(float(x[a]), float(y[a]), float(x[b] - x[a] + 1), 1.0)
-            for a, b in zip(first, last, strict=True)]
+    return [
+        QRectF(float(x[a]), float(y[a]), float(x[b] - x[a] + 1), 1.0)
+        for a, b in zip(first, last, strict=True)
+    ]
 
 
 class _Padded(pg.GraphicsObject):
@@ -76,7 +78,7 @@ class _Padded(pg.GraphicsObject):
         return self._extent.adjusted(-_PAD_PX * pw, -_PAD_PX * ph, _PAD_PX * pw, _PAD_PX * ph)
 
     def viewTransformChanged(self) -> None:
-        self.prepareGeometryChange()     # the padding is in screen pixels
+        self.prepareGeometryChange()  # the padding is in screen pixels
         super().viewTransformChanged()
 
 
@@ -90,7 +92,7 @@ class TileGridItem(_Padded):
         self._chunk_lines: dict[tuple[int, int, int, int], int] = {}
         self._pen = _pen(_color("grid", 230))
         self._pixel_pen = _pen(QColor(255, 255, 255, 70))
-        self.last_lines = 0            # block lines drawn by the last paint (the benchmark reads it)
+        self.last_lines = 0  # block lines drawn by the last paint (the benchmark reads it)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
 
     def set_grid(self, grid: GridDisplay | None) -> None:
@@ -113,7 +115,7 @@ class TileGridItem(_Padded):
         if g is None:
             return
         sy, sx = self.steps()
-        ch, cw = CHUNK_LINES * sy * g.tile[0], CHUNK_LINES * sx * g.tile[1]     # chunk size, pixels
+        ch, cw = CHUNK_LINES * sy * g.tile[0], CHUNK_LINES * sx * g.tile[1]  # chunk size, pixels
         area = opt.exposedRect.intersected(QRectF(0, 0, g.width, g.height))
         if area.isEmpty():
             return
@@ -230,8 +232,9 @@ class BlockOverlayItem(_Padded):
         gy, gx = np.nonzero(b.ghost)
         gy, gx = gy + b.input[0], gx + b.input[1]
         zero = t.ghost & t.loaded
-        self.shapes["ghost"] = cell_runs(np.concatenate([gy, t.in_y[zero]]),
-                                         np.concatenate([gx, t.in_x[zero]]))
+        self.shapes["ghost"] = cell_runs(
+            np.concatenate([gy, t.in_y[zero]]), np.concatenate([gx, t.in_x[zero]])
+        )
         outside = t.loaded & ~t.ghost & ~b.in_input(t.in_y, t.in_x)
         self.shapes["padding"] = cell_runs(t.in_y[outside], t.in_x[outside])
         if b.shared is not None and not _inside(b.shared, b.input):

@@ -82,9 +82,11 @@ class CountersPanel(QWidget):
             self.occupancy.setText("")
             self.registers_note.setText("")
             return
-        rows = "".join(f"<tr><td><b>{escape(name)}</b></td><td><b>{escape(value)}</b></td></tr>"
-                       f"<tr><td></td><td style='color: #555;'>{escape(how)}</td></tr>"
-                       for name, value, how in c.rows)
+        rows = "".join(
+            f"<tr><td><b>{escape(name)}</b></td><td><b>{escape(value)}</b></td></tr>"
+            f"<tr><td></td><td style='color: #555;'>{escape(how)}</td></tr>"
+            for name, value, how in c.rows
+        )
         self.table.setText(f"<table cellspacing='1'>{rows}</table>")
         with QSignalBlocker(self.card_box):
             self.card_box.setCurrentText(c.card)

@@ -28,7 +28,7 @@ from app.display import ConvParams
 __all__ = ["CUSTOM_MASK", "MAX_TABLE", "MaskTable", "ParamsPanel"]
 
 CUSTOM_MASK = "custom"
-MAX_TABLE = 15        # larger masks are set by kind only: a 63 x 63 table helps nobody
+MAX_TABLE = 15  # larger masks are set by kind only: a 63 x 63 table helps nobody
 
 
 class MaskTable(QTableWidget):
@@ -79,7 +79,7 @@ class MaskTable(QTableWidget):
     def _on_item_changed(self, item: QTableWidgetItem) -> None:
         if _number(item.text()) is None:
             with QSignalBlocker(self):
-                item.setText("0")           # "abc" becomes 0: what the mask now holds
+                item.setText("0")  # "abc" becomes 0: what the mask now holds
         self.mask_edited.emit(self.values())
 
 
@@ -120,12 +120,12 @@ class ParamsPanel(QWidget):
         self.pattern_box = QComboBox()
         self.open_button = QPushButton("Open PNG/JPEG…")
         self.source = QLabel()
-        self.source.setTextFormat(Qt.TextFormat.PlainText)   # it quotes names from files
+        self.source.setTextFormat(Qt.TextFormat.PlainText)  # it quotes names from files
         self.source.setWordWrap(True)
         self.kind_box = QComboBox()
         self.table = MaskTable()
         self.error = QLabel()
-        self.error.setTextFormat(Qt.TextFormat.PlainText)   # it quotes names from files
+        self.error.setTextFormat(Qt.TextFormat.PlainText)  # it quotes names from files
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #b00020;")
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -167,15 +167,22 @@ class ParamsPanel(QWidget):
 
     # -- setters (no signals) -----------------------------------------------------------------------
     def set_choices(self, strategies: list[str], patterns: list[str], mask_kinds: list[str]) -> None:
-        for box, items in ((self.strategy_box, strategies), (self.pattern_box, patterns),
-                           (self.kind_box, [*mask_kinds, CUSTOM_MASK])):
+        for box, items in (
+            (self.strategy_box, strategies),
+            (self.pattern_box, patterns),
+            (self.kind_box, [*mask_kinds, CUSTOM_MASK]),
+        ):
             with QSignalBlocker(box):
                 box.clear()
                 box.addItems(items)
 
     def set_params(self, p: ConvParams) -> None:
-        for box, value in ((self.height_box, p.height), (self.width_box, p.width),
-                           (self.mask_box, p.mask_size), (self.tile_box, p.tile)):
+        for box, value in (
+            (self.height_box, p.height),
+            (self.width_box, p.width),
+            (self.mask_box, p.mask_size),
+            (self.tile_box, p.tile),
+        ):
             with QSignalBlocker(box):
                 box.setValue(value)
         with QSignalBlocker(self.strategy_box):
@@ -198,8 +205,13 @@ class ParamsPanel(QWidget):
         self.error.setVisible(bool(text))
 
     def params(self) -> ConvParams:
-        return ConvParams(self.height_box.value(), self.width_box.value(), self.mask_box.value(),
-                          self.tile_box.value(), self.strategy_box.currentText())
+        return ConvParams(
+            self.height_box.value(),
+            self.width_box.value(),
+            self.mask_box.value(),
+            self.tile_box.value(),
+            self.strategy_box.currentText(),
+        )
 
     def _emit_params(self, *_: object) -> None:
         self.params_changed.emit(self.params())
@@ -208,5 +220,5 @@ class ParamsPanel(QWidget):
 def _spin(lo: int, hi: int) -> QSpinBox:
     box = QSpinBox()
     box.setRange(lo, hi)
-    box.setKeyboardTracking(False)     # typing "4096" is one change, not four
+    box.setKeyboardTracking(False)  # typing "4096" is one change, not four
     return box

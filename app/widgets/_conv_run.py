@@ -24,7 +24,7 @@ _BAR_COLORS = {"ours": COLORS["output"], "current": COLORS["input"], "reference"
 
 def _wrapped(text: str = "") -> QLabel:
     label = QLabel(text)
-    label.setTextFormat(Qt.TextFormat.PlainText)   # file names and benchmark fields are shown as written
+    label.setTextFormat(Qt.TextFormat.PlainText)  # file names and benchmark fields are shown as written
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
@@ -87,7 +87,7 @@ class RunPanel(QWidget):
             self.progress.setRange(0, 1000)
             self.progress.setValue(0)
         elif fraction is None:
-            self.progress.setRange(0, 0)              # busy indicator: no fraction known
+            self.progress.setRange(0, 0)  # busy indicator: no fraction known
         else:
             self.progress.setRange(0, 1000)
             self.progress.setValue(round(1000 * fraction))
@@ -205,7 +205,7 @@ class ComparePanel(QWidget):
             self.source.setText(message or "No times to compare yet.")
             return
         n = len(c.labels)
-        ys = np.arange(n)[::-1]                                    # first label on top
+        ys = np.arange(n)[::-1]  # first label on top
         brushes = [pg.mkBrush(_BAR_COLORS.get(k, COLORS["output"])) for k in c.kinds]
         self.bars = pg.BarGraphItem(x0=0, y=ys, height=0.7, width=list(c.times_ms), brushes=brushes)
         item.addItem(self.bars)
@@ -221,8 +221,10 @@ class ComparePanel(QWidget):
         self.source.setText(message or c.source)
 
     def _set_filters(self, c: CompareDisplay | None) -> None:
-        for box, values, current in ((self.size_box, c.sizes if c else (), c.size if c else None),
-                                     (self.mask_box, c.masks if c else (), c.mask if c else None)):
+        for box, values, current in (
+            (self.size_box, c.sizes if c else (), c.size if c else None),
+            (self.mask_box, c.masks if c else (), c.mask if c else None),
+        ):
             with QSignalBlocker(box):
                 box.clear()
                 for v in values:

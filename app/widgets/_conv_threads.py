@@ -30,11 +30,11 @@ class CellGrid(QWidget):
         super().__init__(parent)
         self.setMouseTracking(True)
         self.setMinimumSize(120, 120)
-        self.colors = np.zeros((0, 0, 4), np.uint8)       # (R, C, RGBA)
+        self.colors = np.zeros((0, 0, 4), np.uint8)  # (R, C, RGBA)
         self.marks: list[tuple[int, int]] = []
         self.strong: list[tuple[int, int]] = []
-        self._boxes: tuple[list[tuple[int, int, int, int]], ...] = ([], [])   # the marks as rectangles
-        self.group = 1                                    # columns per load group (lines between them)
+        self._boxes: tuple[list[tuple[int, int, int, int]], ...] = ([], [])  # the marks as rectangles
+        self.group = 1  # columns per load group (lines between them)
         self._image = QImage()
         self._hovered = (-1, -1)
 
@@ -80,7 +80,7 @@ class CellGrid(QWidget):
         r, c = self.colors.shape[:2]
         p = QPainter(self)
         target = QRectF(ox, oy, cell * c, cell * r)
-        p.drawImage(target, self._image)                # one image, nearest-neighbour scaled
+        p.drawImage(target, self._image)  # one image, nearest-neighbour scaled
         if cell >= 5:
             p.setPen(QPen(QColor(0, 0, 0, 50), 0))
             for i in range(r + 1):
@@ -94,7 +94,7 @@ class CellGrid(QWidget):
         for boxes, width in zip(self._boxes, (1.5, 3.0), strict=True):
             p.setPen(QPen(QColor("black"), width))
             p.setBrush(Qt.BrushStyle.NoBrush)
-            for row, col, rows, cols in boxes:        # a 4-slot group, a bulk copy's tile: one outline
+            for row, col, rows, cols in boxes:  # a 4-slot group, a bulk copy's tile: one outline
                 p.drawRect(QRectF(ox + col * cell, oy + row * cell, cols * cell, rows * cell))
         p.end()
 
@@ -125,7 +125,7 @@ def _boxes(cells: list[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
     """``(row, col, rows, cols)`` rectangles covering ``cells``: runs along a row, stacked where the
     next row has a run of the same columns (a whole shared tile is one rectangle)."""
     out: list[list[int]] = []
-    last: dict[tuple[int, int], int] = {}          # (col, cols) -> index in out of the box it may extend
+    last: dict[tuple[int, int], int] = {}  # (col, cols) -> index in out of the box it may extend
     for row, col, n in _runs(cells):
         i = last.get((col, n))
         if i is not None and out[i][0] + out[i][2] == row:

@@ -78,7 +78,7 @@ class ConvView(QWidget):
         self.hardware = HardwarePanel()
         self.tabs = QTabWidget()
         self.message = QLabel()
-        self.message.setTextFormat(Qt.TextFormat.PlainText)   # it quotes names from files
+        self.message.setTextFormat(Qt.TextFormat.PlainText)  # it quotes names from files
         self.message.setWordWrap(True)
         self._build()
         self._forward()
@@ -92,24 +92,29 @@ class ConvView(QWidget):
         left.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         left.setMinimumWidth(270)
         left.setMaximumWidth(360)
-        for widget, title in ((self.counters, "Counters"), (self.run_panel, "Run"),
-                              (self.compare, "Compare"), (self.hardware, "Hardware")):
+        for widget, title in (
+            (self.counters, "Counters"),
+            (self.run_panel, "Run"),
+            (self.compare, "Compare"),
+            (self.hardware, "Hardware"),
+        ):
             self.tabs.addTab(widget, title)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.threads)
         right.addWidget(self.tabs)
-        right.setSizes([470, 370])      # the counters tab scrolls; the threads need the room
+        right.setSizes([470, 370])  # the counters tab scrolls; the threads need the room
         right.setMinimumWidth(380)
         center = QWidget()
-        center.setMinimumWidth(420)     # below this the image is too small to click a block in
+        center.setMinimumWidth(420)  # below this the image is too small to click a block in
         col = QVBoxLayout(center)
         col.setContentsMargins(0, 0, 0, 0)
         col.addWidget(self.canvas, 1)
         col.addWidget(self.message)
         # Narrower than the three columns need (a 1024 px laptop), the parameters and the block's
         # panels become two tabs beside the image.
-        self.panes = AdaptivePanes([("Parameters", left), ("Image", center), ("Block", right)], main=1,
-                                   sizes=[300, 620, 460])
+        self.panes = AdaptivePanes(
+            [("Parameters", left), ("Image", center), ("Block", right)], main=1, sizes=[300, 620, 460]
+        )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.panes)
@@ -117,10 +122,13 @@ class ConvView(QWidget):
     def _forward(self) -> None:
         p, c = self.params, self.canvas
         pairs = [
-            (p.params_changed, self.params_changed), (p.pattern_selected, self.pattern_selected),
+            (p.params_changed, self.params_changed),
+            (p.pattern_selected, self.pattern_selected),
             (p.open_image_requested, self.open_image_requested),
-            (p.mask_kind_selected, self.mask_kind_selected), (p.mask_edited, self.mask_edited),
-            (c.pixel_clicked, self.pixel_clicked), (c.step_requested, self.step_requested),
+            (p.mask_kind_selected, self.mask_kind_selected),
+            (p.mask_edited, self.mask_edited),
+            (c.pixel_clicked, self.pixel_clicked),
+            (c.step_requested, self.step_requested),
             (self.run_panel.run_requested, self.run_requested),
             (self.run_panel.cancel_requested, self.cancel_requested),
             (self.compare.cancel_requested, self.cancel_requested),
@@ -138,8 +146,9 @@ class ConvView(QWidget):
             source.connect(target)
 
     # -- setters (no signals) -----------------------------------------------------------------------
-    def set_choices(self, strategies: list[str], patterns: list[str], mask_kinds: list[str],
-                    cards: list[str]) -> None:
+    def set_choices(
+        self, strategies: list[str], patterns: list[str], mask_kinds: list[str], cards: list[str]
+    ) -> None:
         self.params.set_choices(strategies, patterns, mask_kinds)
         self.counters.set_cards(cards)
 

@@ -27,12 +27,12 @@ from app.widgets._gru_readout import RichText
 
 __all__ = ["BIAS_RANGE", "DIRECTIONS", "ENCODERS", "SPEEDS", "SentenceBar", "Transport", "WhatIfPanel"]
 
-SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)   # steps per second the speed slider offers
-BIAS_RANGE = 6.0                           # what-if offsets run from −6 to +6 (σ(±6) ≈ 0.0025 / 0.9975)
-_TICKS_PER_UNIT = 10                       # slider resolution 0.1
+SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # steps per second the speed slider offers
+BIAS_RANGE = 6.0  # what-if offsets run from −6 to +6 (σ(±6) ≈ 0.0025 / 0.9975)
+_TICKS_PER_UNIT = 10  # slider resolution 0.1
 ENCODERS = {"word": "Word GRU (a sentence's words)", "sentence": "Sentence GRU (the review's sentences)"}
 DIRECTIONS = {"forward": "Forward (first {item} first)", "backward": "Backward (last {item} first)"}
-_ITEM = {"word": "word", "sentence": "sentence"}    # what one step reads, by encoder
+_ITEM = {"word": "word", "sentence": "sentence"}  # what one step reads, by encoder
 
 
 def _combo(items: dict[str, str]) -> QComboBox:
@@ -62,8 +62,10 @@ class SentenceBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.editor = QPlainTextEdit()
-        self.editor.setPlaceholderText("Type a sentence, or select one in the Attention view and click "
-                                       "“Step through it in the GRU stepper”.")
+        self.editor.setPlaceholderText(
+            "Type a sentence, or select one in the Attention view and click "
+            "“Step through it in the GRU stepper”."
+        )
         # Three lines show a long sentence whole; a longer text scrolls inside the box.
         self.editor.setFixedHeight(self.editor.fontMetrics().lineSpacing() * 3 + 14)
         self.editor.installEventFilter(self)
@@ -94,8 +96,9 @@ class SentenceBar(QWidget):
         """Enter or Escape in the sentence box hands the keys back to the stepper (Shift+Enter: new line)."""
         if watched is self.editor and isinstance(event, QKeyEvent):
             key, mods = event.key(), event.modifiers()
-            if key == Qt.Key.Key_Escape or (key in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-                                            and not mods & Qt.KeyboardModifier.ShiftModifier):
+            if key == Qt.Key.Key_Escape or (
+                key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not mods & Qt.KeyboardModifier.ShiftModifier
+            ):
                 self.left.emit()
                 return True
         return super().eventFilter(watched, event)
@@ -170,11 +173,12 @@ class Transport(QWidget):
         sp = QStyle.StandardPixmap
         self.buttons: dict[str, QToolButton] = {}
         for name, icon, tip, signal in (
-                ("start", sp.SP_MediaSkipBackward, "Jump to the first step (Home)", self.start_clicked),
-                ("back", sp.SP_MediaSeekBackward, "One step back (←)", self.back_clicked),
-                ("play", sp.SP_MediaPlay, "Play / pause (Space)", self.play_clicked),
-                ("forward", sp.SP_MediaSeekForward, "One step forward (→)", self.forward_clicked),
-                ("end", sp.SP_MediaSkipForward, "Jump to the last step (End)", self.end_clicked)):
+            ("start", sp.SP_MediaSkipBackward, "Jump to the first step (Home)", self.start_clicked),
+            ("back", sp.SP_MediaSeekBackward, "One step back (←)", self.back_clicked),
+            ("play", sp.SP_MediaPlay, "Play / pause (Space)", self.play_clicked),
+            ("forward", sp.SP_MediaSeekForward, "One step forward (→)", self.forward_clicked),
+            ("end", sp.SP_MediaSkipForward, "Jump to the last step (End)", self.end_clicked),
+        ):
             b = QToolButton()
             b.setIcon(self.style().standardIcon(icon))
             b.setToolTip(tip)
@@ -219,8 +223,11 @@ class Transport(QWidget):
 
     def set_position(self, step: int, n_steps: int) -> None:
         self.step_label.set_html(f"step {step + 1} of {n_steps}" if n_steps else "step –")
-        for names, enabled in ((("start", "back"), step > 0), (("forward", "end"), step < n_steps - 1),
-                               (("play",), n_steps > 1)):
+        for names, enabled in (
+            (("start", "back"), step > 0),
+            (("forward", "end"), step < n_steps - 1),
+            (("play",), n_steps > 1),
+        ):
             for name in names:
                 if self.buttons[name].isEnabled() != enabled:
                     self.buttons[name].setEnabled(enabled)

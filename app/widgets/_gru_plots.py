@@ -42,8 +42,11 @@ def _cache_curves(*items: pg.PlotDataItem) -> None:
 def step_ticks(labels: tuple[str, ...], max_ticks: int = 18, max_chars: int = 9) -> list[tuple[float, str]]:
     """Tick labels for the step axis: every token when few, else every k-th; long ones elided."""
     k = max(1, -(-len(labels) // max(1, max_ticks)))
-    return [(float(t), s if len(s) <= max_chars else s[: max_chars - 1] + "…")
-            for t, s in enumerate(labels) if t % k == 0]
+    return [
+        (float(t), s if len(s) <= max_chars else s[: max_chars - 1] + "…")
+        for t, s in enumerate(labels)
+        if t % k == 0
+    ]
 
 
 def decade_ticks(lo: int, hi: int, most: int = 6) -> list[tuple[float, str]]:
@@ -62,7 +65,7 @@ def _style(plot: pg.PlotItem) -> None:
         axis = plot.getAxis(name)
         axis.setPen(_AXIS)
         axis.setTextPen(_AXIS)
-        axis.enableAutoSIPrefix(False)   # steps and units are counts: never "(x0.001)"
+        axis.enableAutoSIPrefix(False)  # steps and units are counts: never "(x0.001)"
     plot.getAxis("left").setWidth(_LEFT_AXIS_WIDTH)
 
 
@@ -120,17 +123,22 @@ class GatePlots(pg.GraphicsLayoutWidget):
             plot.invertY(True)
             plot.setLabel("left", f"{q}: unit", color=_AXIS.name())
             plot.getAxis("bottom").setStyle(showValues=False)
-            if row == 0:   # the tokens over the first map: each column is named where it starts
+            if row == 0:  # the tokens over the first map: each column is named where it starts
                 plot.showAxis("top")
                 plot.getAxis("top").setStyle(showValues=True)
             img = pg.ImageItem(axisOrder="row-major")
-            img.setCacheMode(_CACHE)   # a step's cursor moves over it: blit, do not rescale the image
+            img.setCacheMode(_CACHE)  # a step's cursor moves over it: blit, do not rescale the image
             plot.addItem(img)
-            bar = pg.ColorBarItem(values=_LEVELS[q], colorMap=pg.colormap.get(_MAPS[q]), interactive=False,
-                                  width=11, colorMapMenu=False)
+            bar = pg.ColorBarItem(
+                values=_LEVELS[q],
+                colorMap=pg.colormap.get(_MAPS[q]),
+                interactive=False,
+                width=11,
+                colorMapMenu=False,
+            )
             bar.getAxis("right").setPen(_AXIS)
             bar.getAxis("right").setTextPen(_AXIS)
-            bar.getAxis("right").setLabel(q, color=_AXIS.name())   # short: a map may be 80 px tall
+            bar.getAxis("right").setLabel(q, color=_AXIS.name())  # short: a map may be 80 px tall
             bar.setToolTip(QUANTITIES[q])
             bar.setImageItem(img)
             self.addItem(bar, row=row, col=1)
@@ -144,7 +152,7 @@ class GatePlots(pg.GraphicsLayoutWidget):
         self.lines = self.addPlot(row=len(QUANTITIES), col=0)
         _style(self.lines)
         self.lines.showGrid(x=False, y=True, alpha=0.25)
-        self.lines.getAxis("left").setCacheMode(_CACHE)   # it draws the grid under the cursor
+        self.lines.getAxis("left").setCacheMode(_CACHE)  # it draws the grid under the cursor
         self.line_cursor = pg.InfiniteLine(angle=90, pen=_cosmetic("#333333", 1.0, Qt.PenStyle.DashLine))
         self.lines.addItem(self.line_cursor)
         for plot in (*self.heatmaps.values(), self.lines):
@@ -193,7 +201,7 @@ class GatePlots(pg.GraphicsLayoutWidget):
 
     def resizeEvent(self, ev: Any) -> None:
         super().resizeEvent(ev)
-        if hasattr(self, "lines"):   # pyqtgraph resizes once inside __init__, before the plots exist
+        if hasattr(self, "lines"):  # pyqtgraph resizes once inside __init__, before the plots exist
             self._tick_steps()
 
     def set_step(self, step: int) -> None:
@@ -220,8 +228,16 @@ class GatePlots(pg.GraphicsLayoutWidget):
         for i, u in enumerate(units):
             if 0 <= u < d.hidden_size:
                 color = LINE_COLORS[i % len(LINE_COLORS)]
-                item = self.lines.plot(x, values[:, u], pen=pg.mkPen(color, width=2), symbol="o",
-                                       symbolSize=5, symbolBrush=color, symbolPen=None, name=f"unit {u}")
+                item = self.lines.plot(
+                    x,
+                    values[:, u],
+                    pen=pg.mkPen(color, width=2),
+                    symbol="o",
+                    symbolSize=5,
+                    symbolBrush=color,
+                    symbolPen=None,
+                    name=f"unit {u}",
+                )
                 _cache_curves(item)
 
     # -- input --------------------------------------------------------------------------------------
@@ -248,11 +264,26 @@ class GradientFlowPlot(pg.PlotWidget):
         plot.showGrid(x=False, y=True, alpha=0.25)
         plot.setLabel("left", "‖∂h<sub>T</sub> / ∂h<sub>t</sub>‖", color=_AXIS.name())
         plot.setLabel("bottom", "step t", color=_AXIS.name())
-        self.gru = plot.plot([], [], pen=pg.mkPen(LINE_COLORS[0], width=2), symbol="o", symbolSize=5,
-                             symbolBrush=LINE_COLORS[0], symbolPen=None, name="GRU (trained)")
-        self.rnn = plot.plot([], [], pen=pg.mkPen(LINE_COLORS[1], width=2, style=Qt.PenStyle.DashLine),
-                             symbol="s", symbolSize=5, symbolBrush=LINE_COLORS[1], symbolPen=None,
-                             name="plain tanh RNN (random)")
+        self.gru = plot.plot(
+            [],
+            [],
+            pen=pg.mkPen(LINE_COLORS[0], width=2),
+            symbol="o",
+            symbolSize=5,
+            symbolBrush=LINE_COLORS[0],
+            symbolPen=None,
+            name="GRU (trained)",
+        )
+        self.rnn = plot.plot(
+            [],
+            [],
+            pen=pg.mkPen(LINE_COLORS[1], width=2, style=Qt.PenStyle.DashLine),
+            symbol="s",
+            symbolSize=5,
+            symbolBrush=LINE_COLORS[1],
+            symbolPen=None,
+            name="plain tanh RNN (random)",
+        )
         _cache_curves(self.gru, self.rnn)
         self.cursor = pg.InfiniteLine(angle=90, pen=_cosmetic("#333333", 1.0, Qt.PenStyle.DashLine))
         plot.addItem(self.cursor)
@@ -274,7 +305,7 @@ class GradientFlowPlot(pg.PlotWidget):
         values = np.concatenate([gru, rnn])
         lo, hi = np.floor(np.log10(values.min())), np.ceil(np.log10(values.max()))
         lo = min(lo, hi - 1)
-        plot.setYRange(lo, hi, padding=0.08)                  # log10 units in log mode
+        plot.setYRange(lo, hi, padding=0.08)  # log10 units in log mode
         plot.getAxis("left").setTicks([decade_ticks(int(lo), int(hi))])
         every = max(1, len(x) // 8)
         plot.getAxis("bottom").setTicks([[(float(t), str(t + 1)) for t in range(0, len(x), every)]])

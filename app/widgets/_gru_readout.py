@@ -66,7 +66,7 @@ class RichText(QWidget):
     def _fit(self) -> None:
         self.doc.setTextWidth(max(self.width(), 50))
         height = max(1, math.ceil(self.doc.size().height()))
-        if height != self.height():   # the only case that needs the layout
+        if height != self.height():  # the only case that needs the layout
             self.setFixedHeight(height)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -127,7 +127,8 @@ class StepBox(QGroupBox):
         self.readout.set_html(
             f"<div style='font-size:15pt; font-weight:600'>“{_escape(token)}”</div>"
             f"<div>{step_info(d, t)}</div>"
-            f"<div>HAN {kind} attention <b>{w:.3f}</b> (uniform {1 / d.n_steps:.3f}, top {top:.3f})</div>")
+            f"<div>HAN {kind} attention <b>{w:.3f}</b> (uniform {1 / d.n_steps:.3f}, top {top:.3f})</div>"
+        )
         self.attention_bar.set_share(w / top if top > 0 else 0.0)
 
 

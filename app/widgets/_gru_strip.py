@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 __all__ = ["TokenStrip"]
 
 _PAD_X, _PAD_Y, _GAP, _BAR = 6, 3, 4, 4
-_MAX_CHIP = 230            # px; sentence chips (sentence encoder) are elided to this
+_MAX_CHIP = 230  # px; sentence chips (sentence encoder) are elided to this
 _CURRENT = QColor(33, 113, 181)
 _READ = QColor(222, 235, 247)
 _ATTENTION = QColor(230, 85, 13)
@@ -46,8 +46,13 @@ class TokenStrip(QWidget):
         self.setMouseTracking(True)
 
     # -- setters (no signals) -----------------------------------------------------------------------
-    def set_tokens(self, labels: tuple[str, ...], known: tuple[bool, ...], attention: tuple[float, ...],
-                   tips: tuple[str, ...]) -> None:
+    def set_tokens(
+        self,
+        labels: tuple[str, ...],
+        known: tuple[bool, ...],
+        attention: tuple[float, ...],
+        tips: tuple[str, ...],
+    ) -> None:
         """One chip per step: its label, whether the word is known, its attention, its tooltip."""
         self.labels, self.known, self.attention, self.tips = labels, known, attention, tips
         self.step = min(self.step, max(len(labels) - 1, 0))
@@ -79,8 +84,10 @@ class TokenStrip(QWidget):
             rects.append(QRect(x, y, w, h))
             x += w + _GAP
         self._rects = rects
-        self._elided = [fm.elidedText(label, Qt.TextElideMode.ElideRight, r.width() - 2 * _PAD_X - 2)
-                        for label, r in zip(self.labels, rects, strict=True)]
+        self._elided = [
+            fm.elidedText(label, Qt.TextElideMode.ElideRight, r.width() - 2 * _PAD_X - 2)
+            for label, r in zip(self.labels, rects, strict=True)
+        ]
         self._laid_out_width = width
         height = (rects[-1].bottom() + 2) if rects else fm.height() + 2 * _PAD_Y
         if height != self.height() or self.minimumHeight() != height:

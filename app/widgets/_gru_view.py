@@ -41,6 +41,7 @@ from app.widgets._gru_strip import TokenStrip
 
 __all__ = ["GRUView"]
 
+
 class GRUView(QWidget):
     """Signals
     -------
@@ -87,7 +88,7 @@ class GRUView(QWidget):
     # -- layout -------------------------------------------------------------------------------------
     def _build(self) -> None:
         self.sentence_bar = SentenceBar()
-        sb = self.sentence_bar   # its parts, for the controller and the tests
+        sb = self.sentence_bar  # its parts, for the controller and the tests
         self.editor, self.encoder_box, self.direction_box = sb.editor, sb.encoder_box, sb.direction_box
         self.sentence_box, self.message = sb.sentence_box, sb.message
         self.strip = TokenStrip()
@@ -99,7 +100,7 @@ class GRUView(QWidget):
         self.units_edit = QLineEdit()
         self.units_edit.setPlaceholderText("units, e.g. 3, 17")
         self.units_edit.setMaximumWidth(120)
-        lines_bar = QHBoxLayout()       # under the plots: what the line plot at their foot shows
+        lines_bar = QHBoxLayout()  # under the plots: what the line plot at their foot shows
         lines_bar.addWidget(QLabel("Lines:"))
         lines_bar.addWidget(self.quantity_box)
         lines_bar.addWidget(QLabel("of"))
@@ -137,10 +138,12 @@ class GRUView(QWidget):
         col.addWidget(self.step_box)
         self.inspector = UnitInspector()
         flow_page = QWidget()
-        flow_page.setToolTip("‖∂h_T/∂h_t‖: the Frobenius norm of the Jacobian of the last state with respect "
-                             "to the state after step t, by autograd (inputs and weights fixed, h0 = 0).\n"
-                             "A curve that drops towards the first steps is a vanishing gradient: the last "
-                             "state has forgotten them.")
+        flow_page.setToolTip(
+            "‖∂h_T/∂h_t‖: the Frobenius norm of the Jacobian of the last state with respect "
+            "to the state after step t, by autograd (inputs and weights fixed, h0 = 0).\n"
+            "A curve that drops towards the first steps is a vanishing gradient: the last "
+            "state has forgotten them."
+        )
         fcol = QVBoxLayout(flow_page)
         flow_title = QLabel("How much the last state depends on each step: GRU against a plain RNN")
         flow_title.setWordWrap(True)
@@ -181,9 +184,13 @@ class GRUView(QWidget):
         # Window shortcuts owned by this view are live only while it is visible (its tab is shown),
         # wherever the focus is. A text box claims plain keys first (ShortcutOverride), so typing
         # is never stolen; the Alt forms step even then. The table is Help → Keyboard's too.
-        self.shortcuts = [QShortcut(QKeySequence(key), self, getattr(self, s.action),
-                                    context=Qt.ShortcutContext.WindowShortcut)
-                          for s in GRU_STEPPER for key in s.keys]
+        self.shortcuts = [
+            QShortcut(
+                QKeySequence(key), self, getattr(self, s.action), context=Qt.ShortcutContext.WindowShortcut
+            )
+            for s in GRU_STEPPER
+            for key in s.keys
+        ]
         self.sentence_bar.left.connect(self.setFocus)
 
     # -- what the controller reads ------------------------------------------------------------------
@@ -260,8 +267,12 @@ class GRUView(QWidget):
         self.set_encoder(d.encoder)
         self.set_direction(d.direction)
         self.set_sentence(d.sentence, d.n_sentences)
-        self.strip.set_tokens(chip_labels(d), tuple(d.known.tolist()), tuple(d.attention.tolist()),
-                              tuple(chip_tip(d, t) for t in range(d.n_steps)))
+        self.strip.set_tokens(
+            chip_labels(d),
+            tuple(d.known.tolist()),
+            tuple(d.attention.tolist()),
+            tuple(chip_tip(d, t) for t in range(d.n_steps)),
+        )
         self.plots.set_display(d, axis_labels(d))
         self.inspector.set_units(d.hidden_size, self.unit)
         self._redraw_lines()
@@ -278,7 +289,8 @@ class GRUView(QWidget):
             f"<span style='color:{LINE_COLORS[0]}'>●—</span> GRU&nbsp;&nbsp;"
             f"<span style='color:{LINE_COLORS[1]}'>■ - -</span> plain tanh RNN, same size, random weights"
             f"<br>How much the last state depends on step t; at step 1: GRU <b>{g0:.2g}</b>, "
-            f"RNN <b>{r0:.2g}</b> (√H = {flow.gru[-1]:.0f} at the last step).")
+            f"RNN <b>{r0:.2g}</b> (√H = {flow.gru[-1]:.0f} at the last step)."
+        )
 
     def set_step(self, step: int) -> None:
         if self.display is None:
@@ -373,8 +385,12 @@ class GRUView(QWidget):
         self.plots.set_lines(self.display, self.picked_units, self.quantity_box.currentData())
         with QSignalBlocker(self.units_edit):
             self.units_edit.setText(", ".join(str(u) for u in self.picked_units))
-        self.units_key.setText(" ".join(f"<span style='color:{LINE_COLORS[i % len(LINE_COLORS)]}'>■</span>{u}"
-                                        for i, u in enumerate(self.picked_units)))
+        self.units_key.setText(
+            " ".join(
+                f"<span style='color:{LINE_COLORS[i % len(LINE_COLORS)]}'>■</span>{u}"
+                for i, u in enumerate(self.picked_units)
+            )
+        )
         self.inspector.set_plotted(self.unit in self.picked_units)
 
     def _show_step(self) -> None:
@@ -391,4 +407,3 @@ class GRUView(QWidget):
         self.inspector.set_plotted(self.unit in self.picked_units)
         self.step_box.set_step(d, t)
         self.inspector.set_equations(equations_html(read_unit(d, t, self.unit)))
-

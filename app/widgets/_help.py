@@ -32,8 +32,9 @@ def plain_label(text: str, wrap: bool = True, selectable: bool = True) -> QLabel
 
 
 class _RowsDialog(QDialog):
-    def __init__(self, title: str, sections: list[tuple[str, list[tuple[str, str]]]],
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, title: str, sections: list[tuple[str, list[tuple[str, str]]]], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         body = QWidget()
@@ -60,8 +61,9 @@ class _RowsDialog(QDialog):
 class AboutDialog(_RowsDialog):
     """Version, model and licences, as (heading, rows) built by the main window."""
 
-    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]],
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, sections: list[tuple[str, list[tuple[str, str]]]], parent: QWidget | None = None
+    ) -> None:
         super().__init__("About HAN Explorer", sections, parent)
 
 
@@ -74,6 +76,8 @@ class KeyboardDialog(_RowsDialog):
             text = seq.toString(QKeySequence.SequenceFormat.NativeText)
             return text if text and seq.count() else keys
 
-        sections = [(title, [(" or ".join(native(k) for k in s.keys), s.what) for s in shortcuts])
-                    for title, shortcuts in SECTIONS]
+        sections = [
+            (title, [(" or ".join(native(k) for k in s.keys), s.what) for s in shortcuts])
+            for title, shortcuts in SECTIONS
+        ]
         super().__init__("Keyboard", sections, parent)

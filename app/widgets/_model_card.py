@@ -17,7 +17,7 @@ class ModelCardDialog(QDialog):
         self.setWindowTitle("Model card")
         self.rows = rows
         form = QFormLayout()
-        for key, value in rows:   # values come from the model's JSON: shown as plain text, never HTML
+        for key, value in rows:  # values come from the model's JSON: shown as plain text, never HTML
             form.addRow(plain_label(f"{key}:", wrap=False, selectable=False), plain_label(value))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)

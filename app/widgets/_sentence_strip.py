@@ -77,8 +77,10 @@ class SentenceStrip(QWidget):
         lanes = _lanes([(t, b) for _, t, b in spans])
         n = max(lanes, default=0) + 1
         width = (self.width() - 2) // n
-        return [(s, QRect(1 + lane * width, t + 1, width - 1, b - t - 1))
-                for (s, t, b), lane in zip(spans, lanes, strict=True)]
+        return [
+            (s, QRect(1 + lane * width, t + 1, width - 1, b - t - 1))
+            for (s, t, b), lane in zip(spans, lanes, strict=True)
+        ]
 
     def sentence_at(self, y: int) -> int:
         for s, r in self._bars():
@@ -111,8 +113,9 @@ class SentenceStrip(QWidget):
             fm = p.fontMetrics()
             if r.height() >= fm.height() and r.width() > fm.horizontalAdvance(label):
                 p.setPen(QColor(*text_color(rgb)))
-                p.drawText(r.adjusted(2, 0, -1, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-                           label)
+                p.drawText(
+                    r.adjusted(2, 0, -1, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, label
+                )
 
     def mousePressEvent(self, e: QMouseEvent) -> None:
         s = self.sentence_at(int(e.position().y()))

@@ -56,24 +56,33 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             p.setDownsampling(auto=True, mode="peak")
         self.raw = self.loss_plot.plot(pen=pg.mkPen(RAW, width=1), name="step")
         self.smoothed = self.loss_plot.plot(pen=pg.mkPen(SMOOTH, width=2), name="running mean")
-        self.epoch_loss = self.loss_plot.plot(pen=None, symbol="o", symbolSize=7, symbolBrush=EPOCH,
-                                              symbolPen=None, name="epoch mean")
+        self.epoch_loss = self.loss_plot.plot(
+            pen=None, symbol="o", symbolSize=7, symbolBrush=EPOCH, symbolPen=None, name="epoch mean"
+        )
         # The key sits in its own row under the plots: inside the loss plot it hid the curve.
         self.legend = pg.LegendItem(colCount=3, labelTextSize="8pt", labelTextColor=(60, 60, 60))
         for item in (self.raw, self.smoothed, self.epoch_loss):
             self.legend.addItem(item, item.name())
         self.addItem(self.legend, row=1, col=0, colspan=2)
         self.ci.layout.setRowMaximumHeight(1, 24)
-        self.acc = self.acc_plot.plot(pen=pg.mkPen(DEV, width=2), symbol="o", symbolSize=7,
-                                      symbolBrush=DEV, symbolPen=None)
-        self.best = self.acc_plot.plot(pen=None, symbol="star", symbolSize=14, symbolBrush=(255, 200, 0),
-                                       symbolPen=pg.mkPen((120, 90, 0)))
+        self.acc = self.acc_plot.plot(
+            pen=pg.mkPen(DEV, width=2), symbol="o", symbolSize=7, symbolBrush=DEV, symbolPen=None
+        )
+        self.best = self.acc_plot.plot(
+            pen=None,
+            symbol="star",
+            symbolSize=14,
+            symbolBrush=(255, 200, 0),
+            symbolPen=pg.mkPen((120, 90, 0)),
+        )
         self.acc_plot.setYRange(0, 1.04, padding=0)
         for p in (self.loss_plot, self.acc_plot):
             p.enableAutoRange(x=False, y=False)
         self.loss_top = 0.0
-        self.markers = [pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(MARK, width=1, dash=[4, 3]))
-                        for _ in range(2)]
+        self.markers = [
+            pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(MARK, width=1, dash=[4, 3]))
+            for _ in range(2)
+        ]
         for p, m in zip((self.loss_plot, self.acc_plot), self.markers, strict=True):
             m.setVisible(False)
             p.addItem(m, ignoreBounds=True)

@@ -44,57 +44,237 @@ class FieldSpec:
 
 _I, _F = "int", "float"
 FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("epochs", "Epochs", "Schedule", _I, "Passes over the training part. Training stops earlier "
-              "when dev accuracy has not improved for 'Patience' epochs.", 1, 10_000),
-    FieldSpec("batch_size", "Batch size", "Schedule", _I, "Documents per optimizer step. Batches group "
-              "documents of similar length, so little padding is computed.", 1, 65_536),
-    FieldSpec("lr", "Learning rate", "Schedule", _F, "Adam's learning rate after a short warm-up.",
-              1e-6, 10.0, 1e-4, 6),
-    FieldSpec("lr_schedule", "Rate schedule", "Schedule", "choice", "cosine: the rate decays to 5% over all "
-              "epochs; constant: it stays.", choices=("cosine", "constant")),
-    FieldSpec("weight_decay", "Weight decay", "Schedule", _F, "Adam's L2 penalty on the weights; 0 = none.",
-              0.0, 1.0, 1e-4, 6),
-    FieldSpec("clip", "Gradient clip", "Schedule", _F, "Largest gradient norm; steeper gradients are scaled "
-              "down (GRUs occasionally spike).", 0.001, 1e6, 0.5, 3),
-    FieldSpec("patience", "Patience", "Schedule", _I, "Epochs without a better dev accuracy before training "
-              "stops.", 1, 10_000),
-    FieldSpec("dev_fraction", "Dev fraction", "Schedule", _F, "Share of each class held out as the dev set. "
-              "The model with the best dev accuracy is the one kept.", 0.001, 0.999, 0.01, 3),
-    FieldSpec("seed", "Seed", "Schedule", _I, "Seeds the dev split, the initial weights and the batch order: "
-              "the same seed and settings give the same model.", 0, 2**31 - 1),
-    FieldSpec("word_quantile", "Sentence cut (quantile)", "Text", _F, "Sentences are cut to this "
-              "quantile of the training part's sentence lengths. Drag the line on the words-per-sentence "
-              "histogram to set it.", 0.005, 1.0, 0.005, 3),
-    FieldSpec("sentence_quantile", "Document cut (quantile)", "Text", _F, "Documents are cut to "
-              "this quantile of the training part's sentence counts. Drag the line on the "
-              "sentences-per-document histogram to set it.", 0.005, 1.0, 0.005, 3),
-    FieldSpec("min_count", "Minimum word count", "Text", _I, "Words seen fewer times in the training part "
-              "become <unk>.", 1, 1_000_000),
-    FieldSpec("max_vocab", "Largest vocabulary", "Text", _I, "Most frequent words kept (with <pad> and "
-              "<unk>); keeps the model small.", 3, 10_000_000),
-    FieldSpec("limit", "Use first rows", "Text", "limit", "Train on the first N rows of the dataset only "
-              "(quick runs); 0 = all rows.", 0, 100_000_000),
+    FieldSpec(
+        "epochs",
+        "Epochs",
+        "Schedule",
+        _I,
+        "Passes over the training part. Training stops earlier "
+        "when dev accuracy has not improved for 'Patience' epochs.",
+        1,
+        10_000,
+    ),
+    FieldSpec(
+        "batch_size",
+        "Batch size",
+        "Schedule",
+        _I,
+        "Documents per optimizer step. Batches group "
+        "documents of similar length, so little padding is computed.",
+        1,
+        65_536,
+    ),
+    FieldSpec(
+        "lr",
+        "Learning rate",
+        "Schedule",
+        _F,
+        "Adam's learning rate after a short warm-up.",
+        1e-6,
+        10.0,
+        1e-4,
+        6,
+    ),
+    FieldSpec(
+        "lr_schedule",
+        "Rate schedule",
+        "Schedule",
+        "choice",
+        "cosine: the rate decays to 5% over all epochs; constant: it stays.",
+        choices=("cosine", "constant"),
+    ),
+    FieldSpec(
+        "weight_decay",
+        "Weight decay",
+        "Schedule",
+        _F,
+        "Adam's L2 penalty on the weights; 0 = none.",
+        0.0,
+        1.0,
+        1e-4,
+        6,
+    ),
+    FieldSpec(
+        "clip",
+        "Gradient clip",
+        "Schedule",
+        _F,
+        "Largest gradient norm; steeper gradients are scaled down (GRUs occasionally spike).",
+        0.001,
+        1e6,
+        0.5,
+        3,
+    ),
+    FieldSpec(
+        "patience",
+        "Patience",
+        "Schedule",
+        _I,
+        "Epochs without a better dev accuracy before training stops.",
+        1,
+        10_000,
+    ),
+    FieldSpec(
+        "dev_fraction",
+        "Dev fraction",
+        "Schedule",
+        _F,
+        "Share of each class held out as the dev set. The model with the best dev accuracy is the one kept.",
+        0.001,
+        0.999,
+        0.01,
+        3,
+    ),
+    FieldSpec(
+        "seed",
+        "Seed",
+        "Schedule",
+        _I,
+        "Seeds the dev split, the initial weights and the batch order: "
+        "the same seed and settings give the same model.",
+        0,
+        2**31 - 1,
+    ),
+    FieldSpec(
+        "word_quantile",
+        "Sentence cut (quantile)",
+        "Text",
+        _F,
+        "Sentences are cut to this "
+        "quantile of the training part's sentence lengths. Drag the line on the words-per-sentence "
+        "histogram to set it.",
+        0.005,
+        1.0,
+        0.005,
+        3,
+    ),
+    FieldSpec(
+        "sentence_quantile",
+        "Document cut (quantile)",
+        "Text",
+        _F,
+        "Documents are cut to "
+        "this quantile of the training part's sentence counts. Drag the line on the "
+        "sentences-per-document histogram to set it.",
+        0.005,
+        1.0,
+        0.005,
+        3,
+    ),
+    FieldSpec(
+        "min_count",
+        "Minimum word count",
+        "Text",
+        _I,
+        "Words seen fewer times in the training part become <unk>.",
+        1,
+        1_000_000,
+    ),
+    FieldSpec(
+        "max_vocab",
+        "Largest vocabulary",
+        "Text",
+        _I,
+        "Most frequent words kept (with <pad> and <unk>); keeps the model small.",
+        3,
+        10_000_000,
+    ),
+    FieldSpec(
+        "limit",
+        "Use first rows",
+        "Text",
+        "limit",
+        "Train on the first N rows of the dataset only (quick runs); 0 = all rows.",
+        0,
+        100_000_000,
+    ),
     FieldSpec("embed_dim", "Embedding size", "Model", _I, "Length of each word vector.", 1, 4096),
-    FieldSpec("word_hidden", "Word GRU units", "Model", _I, "GRU units per direction in the word encoder.",
-              1, 4096),
-    FieldSpec("sentence_hidden", "Sentence GRU units", "Model", _I, "GRU units per direction in the sentence "
-              "encoder.", 1, 4096),
-    FieldSpec("dropout", "Dropout", "Model", _F, "Dropout on sentence vectors and on the document vector.",
-              0.0, 0.95, 0.05, 2),
-    FieldSpec("embed_dropout", "Embedding dropout", "Model", _F, "Drops whole embedding features per "
-              "sentence: a cheap regulariser.", 0.0, 0.95, 0.05, 2),
-    FieldSpec("word2vec_epochs", "word2vec epochs", "Model", _I, "Skip-gram epochs on the training text to "
-              "start the embedding from; 0 = a random start.", 0, 1000),
-    FieldSpec("freeze_embedding_epochs", "Frozen embedding", "Model", _I, "First epochs in which the "
-              "embedding is not trained.", 0, 10_000, suffix=" epochs"),
-    FieldSpec("device", "Device", "Run", "choice", "auto takes a CUDA GPU when torch sees one, else the CPU.",
-              choices=("auto", "cpu", "cuda")),
-    FieldSpec("embedding_dtype", "Saved embedding", "Run", "choice", "float16 halves the largest tensor of "
-              "the saved model (the shipped model uses it).", choices=("float32", "float16")),
-    FieldSpec("checkpoint_every", "Checkpoint every", "Run", _I, "Also write a resumable checkpoint "
-              "every N steps; 0 = at the end of each epoch only.", 0, 100_000_000, suffix=" steps"),
-    FieldSpec("resume", "Resume", "Run", "bool", "Continue from the checkpoint in the output folder. "
-              "Settings that shape the model must match it."),
+    FieldSpec(
+        "word_hidden", "Word GRU units", "Model", _I, "GRU units per direction in the word encoder.", 1, 4096
+    ),
+    FieldSpec(
+        "sentence_hidden",
+        "Sentence GRU units",
+        "Model",
+        _I,
+        "GRU units per direction in the sentence encoder.",
+        1,
+        4096,
+    ),
+    FieldSpec(
+        "dropout",
+        "Dropout",
+        "Model",
+        _F,
+        "Dropout on sentence vectors and on the document vector.",
+        0.0,
+        0.95,
+        0.05,
+        2,
+    ),
+    FieldSpec(
+        "embed_dropout",
+        "Embedding dropout",
+        "Model",
+        _F,
+        "Drops whole embedding features per sentence: a cheap regulariser.",
+        0.0,
+        0.95,
+        0.05,
+        2,
+    ),
+    FieldSpec(
+        "word2vec_epochs",
+        "word2vec epochs",
+        "Model",
+        _I,
+        "Skip-gram epochs on the training text to start the embedding from; 0 = a random start.",
+        0,
+        1000,
+    ),
+    FieldSpec(
+        "freeze_embedding_epochs",
+        "Frozen embedding",
+        "Model",
+        _I,
+        "First epochs in which the embedding is not trained.",
+        0,
+        10_000,
+        suffix=" epochs",
+    ),
+    FieldSpec(
+        "device",
+        "Device",
+        "Run",
+        "choice",
+        "auto takes a CUDA GPU when torch sees one, else the CPU.",
+        choices=("auto", "cpu", "cuda"),
+    ),
+    FieldSpec(
+        "embedding_dtype",
+        "Saved embedding",
+        "Run",
+        "choice",
+        "float16 halves the largest tensor of the saved model (the shipped model uses it).",
+        choices=("float32", "float16"),
+    ),
+    FieldSpec(
+        "checkpoint_every",
+        "Checkpoint every",
+        "Run",
+        _I,
+        "Also write a resumable checkpoint every N steps; 0 = at the end of each epoch only.",
+        0,
+        100_000_000,
+        suffix=" steps",
+    ),
+    FieldSpec(
+        "resume",
+        "Resume",
+        "Run",
+        "bool",
+        "Continue from the checkpoint in the output folder. Settings that shape the model must match it.",
+    ),
 )
 
 

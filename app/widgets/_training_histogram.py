@@ -45,17 +45,22 @@ class LengthHistogram(QWidget):
         self.cut = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=(*CUT, 200), pen=pg.mkPen(CUT))
         self.plot.addItem(self.kept)
         self.plot.addItem(self.cut)
-        self.line = pg.InfiniteLine(pos=1, angle=90, movable=True, pen=pg.mkPen(LINE, width=2),
-                                    hoverPen=pg.mkPen(LINE, width=4), label="", labelOpts={
-                                        "position": 0.88, "color": LINE, "fill": (255, 255, 255, 210),
-                                        "movable": True})
+        self.line = pg.InfiniteLine(
+            pos=1,
+            angle=90,
+            movable=True,
+            pen=pg.mkPen(LINE, width=2),
+            hoverPen=pg.mkPen(LINE, width=4),
+            label="",
+            labelOpts={"position": 0.88, "color": LINE, "fill": (255, 255, 255, 210), "movable": True},
+        )
         self.line.setZValue(10)
         self.line.setToolTip("Drag to choose the cut; its quantile becomes the training setting")
         self.plot.addItem(self.line)
         self.line.sigDragged.connect(self._on_line_dragged)
         self._dragged = -1
         self.note = QLabel()
-        self.note.setTextFormat(Qt.TextFormat.PlainText)   # it quotes names from files
+        self.note.setTextFormat(Qt.TextFormat.PlainText)  # it quotes names from files
         self.note.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -84,7 +89,7 @@ class LengthHistogram(QWidget):
     def set_cut(self, limit: int, label: str, note: str) -> None:
         """Place the cut at ``limit`` (a whole length); ``label`` sits on the line, ``note`` below."""
         with QSignalBlocker(self.line):
-            self.line.setValue(limit + 0.5)       # between the last kept bar and the first cut one
+            self.line.setValue(limit + 0.5)  # between the last kept bar and the first cut one
         self._dragged = limit
         self.line.label.setFormat(label)
         self.note.setText(note)
@@ -95,8 +100,8 @@ class LengthHistogram(QWidget):
         if d is None:
             return
         n = d.counts.size
-        edges = np.arange(n + 1) - 0.5            # bar n spans (n - 0.5, n + 0.5)
-        k = min(max(limit, 0), n - 1) + 1         # bars 0..limit are kept
+        edges = np.arange(n + 1) - 0.5  # bar n spans (n - 0.5, n + 0.5)
+        k = min(max(limit, 0), n - 1) + 1  # bars 0..limit are kept
         self.kept.setData(edges[: k + 1], d.counts[:k].astype(float))
         if k < n:
             self.cut.setData(edges[k:], d.counts[k:].astype(float))

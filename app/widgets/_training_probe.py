@@ -40,8 +40,10 @@ class ProbePanel(QWidget):
         self.snapshots: list[ProbeSnapshot] = []
         self.saved_index = -1
         self.editor = AttentionTextEdit()
-        self.editor.setPlaceholderText("A review to watch while the model learns: type or paste one, or take "
-                                       "the one in the Attention view.")
+        self.editor.setPlaceholderText(
+            "A review to watch while the model learns: type or paste one, or take "
+            "the one in the Attention view."
+        )
         self.strip = SentenceStrip(self.editor)
         self.from_attention = QPushButton("Use the Attention view's review")
         self.from_attention.setToolTip("Watch the review that is open in the Attention view")
@@ -64,8 +66,10 @@ class ProbePanel(QWidget):
     def _build(self) -> None:
         top = QHBoxLayout()
         title = QLabel("<b>Probe review</b>")
-        title.setToolTip("Shading: word weight × sentence weight, darkest = the heaviest word; "
-                         "bars on the left: sentence weights")
+        title.setToolTip(
+            "Shading: word weight × sentence weight, darkest = the heaviest word; "
+            "bars on the left: sentence weights"
+        )
         top.addWidget(title)
         top.addWidget(self.from_attention)
         top.addStretch(1)
@@ -88,7 +92,7 @@ class ProbePanel(QWidget):
     # -- model -> view (no signals) -------------------------------------------------------------------
     def set_probe_text(self, text: str) -> None:
         if text != self.editor.toPlainText():
-            self._text = text             # no signal blocker: the editor's own wiring must run
+            self._text = text  # no signal blocker: the editor's own wiring must run
             self.editor.setPlainText(text)
             self._text = self.editor.toPlainText()
             self.editor.set_display(None, "product", DEFAULT_COLORMAP)

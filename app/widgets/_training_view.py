@@ -40,7 +40,7 @@ from app.widgets._training_probe import ProbePanel
 __all__ = ["DATASET_FORMATS", "TrainingView", "fixed_lines"]
 
 DATASET_FORMATS = ("auto", "jsonl", "csv", "aclimdb", "yelp")
-_ERROR, _NOTE = "color: #b00020;", "color: #8a5300;"   # an error; a warning (rows skipped)
+_ERROR, _NOTE = "color: #b00020;", "color: #8a5300;"  # an error; a warning (rows skipped)
 
 
 def fixed_lines(label: QLabel, lines: int) -> None:
@@ -89,20 +89,34 @@ class TrainingView(QWidget):
     # -- layout -------------------------------------------------------------------------------------
     def _build(self) -> None:
         self.path = QLineEdit()
-        self.path.setPlaceholderText("A dataset: JSON Lines, CSV or Yelp file (may be .gz), or an aclImdb "
-                                     "folder of pos/ and neg/")
+        self.path.setPlaceholderText(
+            "A dataset: JSON Lines, CSV or Yelp file (may be .gz), or an aclImdb folder of pos/ and neg/"
+        )
         self.file_button = QPushButton("File…")
         self.folder_button = QPushButton("Folder…")
         self.format_box = QComboBox()
         self.format_box.addItems(list(DATASET_FORMATS))
         self.format_box.setToolTip("auto: a folder is aclImdb; a file is told apart by its first line")
         top = QHBoxLayout()
-        for w in (QLabel("Dataset:"), self.path, self.file_button, self.folder_button, QLabel("Format:"),
-                  self.format_box):
+        for w in (
+            QLabel("Dataset:"),
+            self.path,
+            self.file_button,
+            self.folder_button,
+            QLabel("Format:"),
+            self.format_box,
+        ):
             top.addWidget(w, 1 if w is self.path else 0)
         # On a narrow screen the data and the settings become two tabs beside the run.
-        self.panes = AdaptivePanes([("Data", self._data_column()), ("Settings", self._settings_column()),
-                                    ("Training", self._run_column())], main=2, sizes=[420, 330, 650])
+        self.panes = AdaptivePanes(
+            [
+                ("Data", self._data_column()),
+                ("Settings", self._settings_column()),
+                ("Training", self._run_column()),
+            ],
+            main=2,
+            sizes=[420, 330, 650],
+        )
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.panes, 1)
@@ -114,7 +128,7 @@ class TrainingView(QWidget):
         self.stats.setWordWrap(True)
         self.stats.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.report = QLabel()
-        self.report.setTextFormat(Qt.TextFormat.PlainText)   # it quotes names from files
+        self.report.setTextFormat(Qt.TextFormat.PlainText)  # it quotes names from files
         self.report.setWordWrap(True)
         self.report.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.cut_summary = QLabel()
@@ -157,22 +171,24 @@ class TrainingView(QWidget):
 
     def _run_column(self) -> QWidget:
         box = QGroupBox("Training")
-        box.setMinimumWidth(480)        # two curves side by side and a readable probe
+        box.setMinimumWidth(480)  # two curves side by side and a readable probe
         col = QVBoxLayout(box)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.rate = QLabel()
-        self.rate.setTextFormat(Qt.TextFormat.PlainText)   # it quotes names from files
+        self.rate.setTextFormat(Qt.TextFormat.PlainText)  # it quotes names from files
         self.status = QLabel()
-        self.status.setTextFormat(Qt.TextFormat.PlainText)   # it quotes names from files
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # it quotes names from files
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.save_button = QPushButton("Save model…")
-        self.save_button.setToolTip("Copy the best model of this run to a folder of your choice "
-                                    "(model.safetensors + model.json, as han-explorer train writes)")
+        self.save_button.setToolTip(
+            "Copy the best model of this run to a folder of your choice "
+            "(model.safetensors + model.json, as han-explorer train writes)"
+        )
         self.use_button = QPushButton("Use in Attention view")
         self.use_button.setToolTip("Open this run's best model and show it in the Attention view")
-        fixed_lines(self.rate, 1)   # text that changes while training must not re-lay out the plots
+        fixed_lines(self.rate, 1)  # text that changes while training must not re-lay out the plots
         fixed_lines(self.status, 2)
         col.addWidget(self.progress)
         col.addWidget(self.rate)
@@ -205,8 +221,9 @@ class TrainingView(QWidget):
 
     # -- dialogs ------------------------------------------------------------------------------------
     def _browse_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a dataset", "", "Datasets (*.jsonl *.json *.csv "
-                                              "*.gz *.txt);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a dataset", "", "Datasets (*.jsonl *.json *.csv *.gz *.txt);;All files (*)"
+        )
         if path:
             self.set_dataset_path(path)
             self.dataset_chosen.emit(path)
@@ -243,16 +260,17 @@ class TrainingView(QWidget):
     def set_stats(self, summary: DatasetSummary | None, report: str = "", error: bool = False) -> None:
         """The dataset's statistics, and a report line (skipped rows, or why it cannot be used)."""
         rows = summary.rows() if summary is not None else []
-        cells = "".join(f"<tr><td style='padding-right:8px'><b>{html.escape(k)}</b></td>"
-                        f"<td>{html.escape(v)}</td></tr>" for k, v in rows)
+        cells = "".join(
+            f"<tr><td style='padding-right:8px'><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>"
+            for k, v in rows
+        )
         self.stats.setText(f"<table>{cells}</table>" if rows else "")
         self.stats.setVisible(bool(rows))
         self.report.setText(report)
         self.report.setStyleSheet(_ERROR if error else _NOTE)
         self.report.setVisible(bool(report))
 
-    def set_histograms(self, words: HistogramData | None, sentences: HistogramData | None
-                       ) -> None:
+    def set_histograms(self, words: HistogramData | None, sentences: HistogramData | None) -> None:
         self.words_histogram.set_data(words)
         self.sentences_histogram.set_data(sentences)
         if words is None:
@@ -265,9 +283,14 @@ class TrainingView(QWidget):
 
     def confirm(self, title: str, text: str) -> bool:
         """Ask a yes/no question (No is the default); True for Yes."""
-        box = QMessageBox(QMessageBox.Icon.Question, title, text,
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-        box.setTextFormat(Qt.TextFormat.PlainText)     # it quotes folder names
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            title,
+            text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setTextFormat(Qt.TextFormat.PlainText)  # it quotes folder names
         box.setDefaultButton(QMessageBox.StandardButton.No)
         return box.exec() == QMessageBox.StandardButton.Yes
 
@@ -280,8 +303,14 @@ class TrainingView(QWidget):
     def set_running(self, running: bool) -> None:
         self.running = running
         self.cancel_button.setEnabled(running)
-        for w in (self.path, self.file_button, self.folder_button, self.format_box, self.out,
-                  self.out_button):
+        for w in (
+            self.path,
+            self.file_button,
+            self.folder_button,
+            self.format_box,
+            self.out,
+            self.out_button,
+        ):
             w.setEnabled(not running)
         self.form.set_enabled(not running)
         self.probe.set_editable(not running)

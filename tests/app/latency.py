@@ -65,8 +65,13 @@ class EventLoopLatency:
 
     def report(self) -> str:
         g = self.gaps
-        waits = [f"{x * 1000:.0f} ms at {self.wall[i] - self.wall[0]:.2f} s" for i, x in enumerate(g)
-                 if x >= self.OURS_MS / 1000 and not self._computing()[i]]
-        return (f"largest gap {g.max() * 1000:.1f} ms over {g.size} ticks of 10 ms; 99th percentile "
-                f"{np.percentile(g, 99) * 1000:.1f} ms; largest gap with the GUI thread computing "
-                f"{self.ours() * 1000:.1f} ms; waits of >= {self.OURS_MS} ms with it idle: {waits}")
+        waits = [
+            f"{x * 1000:.0f} ms at {self.wall[i] - self.wall[0]:.2f} s"
+            for i, x in enumerate(g)
+            if x >= self.OURS_MS / 1000 and not self._computing()[i]
+        ]
+        return (
+            f"largest gap {g.max() * 1000:.1f} ms over {g.size} ticks of 10 ms; 99th percentile "
+            f"{np.percentile(g, 99) * 1000:.1f} ms; largest gap with the GUI thread computing "
+            f"{self.ours() * 1000:.1f} ms; waits of >= {self.OURS_MS} ms with it idle: {waits}"
+        )

@@ -70,7 +70,7 @@ def test_pasting_shades_exactly_the_engines_words(qtbot: Any, window: Any, shipp
     for w, p in zip([w for s in expected.sentences for w in s.words], products, strict=True):
         for i in range(w.start, w.end):
             want[i] = color(c.view.colormap, round(p / products.max() * 255) / 255)
-    assert shaded_chars(c.view.editor) == want     # every word character, and nothing between words
+    assert shaded_chars(c.view.editor) == want  # every word character, and nothing between words
     assert c.view.text() == text  # the text itself is untouched: spacing, blank lines
     assert c.view.label.text() == expected.label
     probs = dict(c.view.probabilities.probabilities)
@@ -112,7 +112,8 @@ def test_hover_gives_the_exact_weights(qtbot: Any, window: Any, shipped_bundle: 
     gap = text.index(" is")  # the space before "is" is no word
     r = ed.char_rect(gap)
     assert ed.tooltip_at(QPoint(r.left() + 1, r.center().y())) == "" or "“is”" not in ed.tooltip_at(
-        QPoint(r.left() + 1, r.center().y()))
+        QPoint(r.left() + 1, r.center().y())
+    )
 
 
 def test_sentence_click_selects_it_here_only(qtbot: Any, window: Any) -> None:
@@ -132,7 +133,7 @@ def test_sentence_click_selects_it_here_only(qtbot: Any, window: Any) -> None:
     # clicking a word selects its sentence, keeps the focus in the editor and the caret where clicked
     ed = c.view.editor
     ed.setFocus()
-    r = ed.char_rect(4)    # inside "first"
+    r = ed.char_rect(4)  # inside "first"
     qtbot.mouseClick(ed.viewport(), Qt.MouseButton.LeftButton, pos=r.center())
     assert c.view.editor.selected_sentence == 0
     assert window.current_view == "attention" and sent == []
@@ -154,19 +155,20 @@ def test_typing_updates_and_stale_results_are_dropped(qtbot: Any, window: Any) -
     c.display_applied.connect(lambda _g: applied.append(c.display.text))
     long_text = review(5000)
     c.view.set_text(long_text)
-    qtbot.waitUntil(lambda: c.jobs.worker("score") is not None, timeout=TIMEOUT)   # being scored
+    qtbot.waitUntil(lambda: c.jobs.worker("score") is not None, timeout=TIMEOUT)  # being scored
     running = c.jobs.worker("score")
     c.view.editor.moveCursor(c.view.editor.textCursor().MoveOperation.End)
     qtbot.keyClicks(c.view.editor, " Brilliant.")
     final = long_text + " Brilliant."
     try:
-        qtbot.waitUntil(lambda: c.display is not None and c.display.text == final and not c.busy,
-                        timeout=TIMEOUT)
+        qtbot.waitUntil(
+            lambda: c.display is not None and c.display.text == final and not c.busy, timeout=TIMEOUT
+        )
     except Exception as e:
         shown = c.display.text[-30:] if c.display else None
         raise AssertionError(f"message: {c.view.message.text()!r}, busy {c.busy}, shown {shown!r}") from e
-    assert applied == [final]        # the long review's own result never reached the view
-    assert running.abort_requested   # its worker was told to stop at its next stage
+    assert applied == [final]  # the long review's own result never reached the view
+    assert running.abort_requested  # its worker was told to stop at its next stage
     assert c.view.editor.is_fresh
 
 
@@ -200,7 +202,7 @@ def test_empty_and_huge_text_say_so_and_lose_nothing(qtbot: Any, window: Any) ->
     with qtbot.waitSignal(c.request_failed, timeout=TIMEOUT) as blocker:
         c.view.set_text(huge)
     assert "characters" in blocker.args[1] and f"{MAX_CHARS:,}" in c.view.message.text()
-    assert c.view.text() == huge     # nothing the user typed is thrown away
+    assert c.view.text() == huge  # nothing the user typed is thrown away
 
 
 def test_unknown_words_are_marked(qtbot: Any, window: Any) -> None:
@@ -230,7 +232,7 @@ def test_open_and_drop_files(qtbot: Any, window: Any, tmp_path: Path) -> None:
     assert not c.open_file(latin)
     assert "UTF-8" in c.view.message.text()
     assert c.view.text() == "Dropped in: a fine, funny film."  # a bad file changes nothing
-    window.open_path(str(good))                                # dropping on the window works too
+    window.open_path(str(good))  # dropping on the window works too
     assert c.view.text() == "Dropped in: a fine, funny film."
 
 
@@ -364,8 +366,11 @@ def _lab(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
         return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
 
     r, g, b = (lin(c) for c in rgb)
-    xyz = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.9505, 0.2126 * r + 0.7152 * g + 0.0722 * b, \
-        (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.089
+    xyz = (
+        (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.9505,
+        0.2126 * r + 0.7152 * g + 0.0722 * b,
+        (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.089,
+    )
     fx, fy, fz = (t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116 for t in xyz)
     return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
 
@@ -406,8 +411,9 @@ def test_shift_spans_follows_edits() -> None:
     assert text  # the original is a plain string; nothing was mutated
 
 
-def test_a_runtime_error_in_scoring_clears_scoring_and_says_why(qtbot: Any, window: Any,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_runtime_error_in_scoring_clears_scoring_and_says_why(
+    qtbot: Any, window: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Regression (issue 13): superqt swallowed a RuntimeError ending the worker; the view stayed on
     "Scoring…" for ever with the previous review's weights on screen."""
     import engine.analyze
@@ -426,4 +432,4 @@ def test_a_runtime_error_in_scoring_clears_scoring_and_says_why(qtbot: Any, wind
     assert blocker.args[1] == "unexpected error: CUDA error: an illegal memory access was encountered"
     qtbot.waitUntil(lambda: not c.busy, timeout=TIMEOUT)
     assert "Scoring" not in c.view.message.text() and "illegal memory access" in c.view.message.text()
-    assert c.display is None and c.view.label.text() == "–"      # no weights of the older text
+    assert c.display is None and c.view.label.text() == "–"  # no weights of the older text

@@ -34,9 +34,30 @@ from engine.train import TrainConfig
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = resources.sample_texts()
 SAMPLE_LABELS = {"clear_pan": "neg", "mixed_feelings": "pos", "rave": "pos"}
-TINY = ["--min-count", "1", "--embed-dim", "16", "--word-hidden", "8", "--sentence-hidden", "8",
-        "--batch-size", "16", "--lr", "0.01", "--lr-schedule", "constant", "--dropout", "0",
-        "--embed-dropout", "0", "--workers", "1", "--device", "cpu"]
+TINY = [
+    "--min-count",
+    "1",
+    "--embed-dim",
+    "16",
+    "--word-hidden",
+    "8",
+    "--sentence-hidden",
+    "8",
+    "--batch-size",
+    "16",
+    "--lr",
+    "0.01",
+    "--lr-schedule",
+    "constant",
+    "--dropout",
+    "0",
+    "--embed-dropout",
+    "0",
+    "--workers",
+    "1",
+    "--device",
+    "cpu",
+]
 WORD_KEYS = {"text", "start", "end", "weight", "known"}
 SENTENCE_KEYS = {"text", "start", "end", "weight", "words"}
 
@@ -60,16 +81,26 @@ def write_toy(path: Path, n: int = 400, seed: int = 0) -> Path:
     return _toy_data().write_toy(path, n, seed)
 
 
-def run_cli(*args: str, input: str | bytes | None = None, timeout: float = 120,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, input: str | bytes | None = None, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``python -m app.cli ARGS`` from the repository root; text output (bytes input allowed)."""
     data = input.encode("utf-8") if isinstance(input, str) else input
-    proc = subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT, input=data,
-                          env={**os.environ, **(env or {})}, capture_output=True, timeout=timeout,
-                          check=False)
-    return subprocess.CompletedProcess(proc.args, proc.returncode,
-                                       proc.stdout.decode("utf-8", errors="replace"),
-                                       proc.stderr.decode("utf-8", errors="replace"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=ROOT,
+        input=data,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+    return subprocess.CompletedProcess(
+        proc.args,
+        proc.returncode,
+        proc.stdout.decode("utf-8", errors="replace"),
+        proc.stderr.decode("utf-8", errors="replace"),
+    )
 
 
 def call(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -128,8 +159,11 @@ def copy_model(dest: Path) -> Path:
 
 
 def sample_jsonl(path: Path, copies: int = 2) -> Path:
-    rows = [{"text": p.read_text(encoding="utf-8"), "label": SAMPLE_LABELS[name]}
-            for _ in range(copies) for name, p in SAMPLES.items()]
+    rows = [
+        {"text": p.read_text(encoding="utf-8"), "label": SAMPLE_LABELS[name]}
+        for _ in range(copies)
+        for name, p in SAMPLES.items()
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
 
@@ -181,8 +215,9 @@ def test_predict_stdin_dash_subprocess() -> None:
     assert data["label"] == "neg"
 
 
-def test_predict_stdin_is_the_default_file(capsys: pytest.CaptureFixture[str],
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_predict_stdin_is_the_default_file(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     text = "A dull, boring film.\nI hated every minute of it."
     monkeypatch.setattr(sys, "stdin", io.StringIO(text))
     rc, out, err = call(capsys, "predict", "--json")
@@ -199,7 +234,7 @@ def test_predict_html_page(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     page = page_path.read_text(encoding="utf-8")
     assert page.lstrip().upper().startswith("<!DOCTYPE HTML")
     assert page.startswith("<!DOCTYPE html")
-    assert "http" not in page.lower()                          # self-contained: no links, no CDN
+    assert "http" not in page.lower()  # self-contained: no links, no CDN
     assert "<script" not in page.lower()
     visible = html.unescape(re.sub(r"<[^>]*>", "", page))
     for s in data["sentences"]:
@@ -219,7 +254,7 @@ def test_predict_terminal_view_is_plain_when_not_a_tty(capsys: pytest.CaptureFix
     rc, out, err = call(capsys, "predict", str(SAMPLES["clear_pan"]))
     assert rc == 0, err
     assert "prediction: neg" in out
-    assert "\x1b" not in out                                    # captured stdout is no tty: no colour
+    assert "\x1b" not in out  # captured stdout is no tty: no colour
 
 
 @pytest.mark.slow
@@ -227,7 +262,7 @@ def test_predict_one_megabyte_review(tmp_path: Path) -> None:
     from engine.limits import MAX_TEXT_CHARS
 
     unit = SAMPLES["mixed_feelings"].read_text(encoding="utf-8").strip() + " "
-    text = unit * (MAX_TEXT_CHARS // len(unit))                 # as long as a review may be
+    text = unit * (MAX_TEXT_CHARS // len(unit))  # as long as a review may be
     assert MAX_TEXT_CHARS - len(unit) < len(text) <= MAX_TEXT_CHARS
     path = tmp_path / "long.txt"
     path.write_text(text, encoding="utf-8")
@@ -238,7 +273,7 @@ def test_predict_one_megabyte_review(tmp_path: Path) -> None:
     assert math.isclose(sum(data["probabilities"].values()), 1.0, abs_tol=1e-6)
     doc = tokenize(text)
     assert len(data["sentences"]) == len(doc.sentences)
-    assert n_words(data) == doc.n_tokens                        # nothing was cut
+    assert n_words(data) == doc.n_tokens  # nothing was cut
     last = data["sentences"][-1]["words"][-1]
     assert last["end"] == len(text.rstrip())
     assert text[last["start"] : last["end"]] == last["text"]
@@ -332,11 +367,16 @@ def test_predict_non_utf8_stdin_subprocess() -> None:
 def test_predict_into_a_closed_pipe_prints_no_traceback() -> None:
     read_end, write_end = os.pipe()
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "predict", "--json", str(SAMPLES["rave"])],
-                                cwd=ROOT, stdin=subprocess.DEVNULL, stdout=write_end, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "predict", "--json", str(SAMPLES["rave"])],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+        )
     finally:
         os.close(write_end)
-        os.close(read_end)                                      # nobody reads: the write gets EPIPE
+        os.close(read_end)  # nobody reads: the write gets EPIPE
     _, err = proc.communicate(timeout=120)
     text = err.decode("utf-8", errors="replace")
     assert "Traceback" not in text, text
@@ -401,17 +441,28 @@ def test_evaluate_record_writes_into_the_copy(capsys: pytest.CaptureFixture[str]
     before = sha256(shipped_meta)
     model = copy_model(tmp_path / "model")
     data = sample_jsonl(tmp_path / "samples.jsonl", copies=1)
-    rc, out, err = call(capsys, "evaluate", "--json", "--device", "cpu", "--model", str(model),
-                        "--record", "test", "--data", str(data))
+    rc, out, err = call(
+        capsys,
+        "evaluate",
+        "--json",
+        "--device",
+        "cpu",
+        "--model",
+        str(model),
+        "--record",
+        "test",
+        "--data",
+        str(data),
+    )
     assert rc == 0, err
     report = json.loads(out)
     meta = json.loads((model / "model.json").read_text(encoding="utf-8"))
     assert meta["test_accuracy"] == report["accuracy"]
     assert meta["test_evaluation"]["n"] == 3
     assert meta["test_evaluation"]["data_sha256"] == sha256(data)
-    assert sha256(shipped_meta) == before                       # the shipped model is untouched
+    assert sha256(shipped_meta) == before  # the shipped model is untouched
     rc, out, err = call(capsys, "predict", "--json", "--model", str(model), str(SAMPLES["rave"]))
-    assert rc == 0, err                                        # the updated model still loads
+    assert rc == 0, err  # the updated model still loads
 
 
 def test_evaluate_unknown_device(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -438,8 +489,18 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comple
     tmp = tmp_path_factory.mktemp("train")
     toy = write_toy(tmp / "toy.jsonl")
     out = tmp / "run"
-    proc = run_cli("train", "--data", str(toy), "--out", str(out), *TINY, "--epochs", "3", timeout=300,
-                   env={"OMP_NUM_THREADS": "1"})                # tiny GRUs: one thread is fastest
+    proc = run_cli(
+        "train",
+        "--data",
+        str(toy),
+        "--out",
+        str(out),
+        *TINY,
+        "--epochs",
+        "3",
+        timeout=300,
+        env={"OMP_NUM_THREADS": "1"},
+    )  # tiny GRUs: one thread is fastest
     return proc, out
 
 
@@ -450,18 +511,20 @@ def test_train_exits_0_with_summary(trained: tuple[subprocess.CompletedProcess[s
     lines = proc.stdout.strip().splitlines()
     assert "best dev accuracy" in lines[-1], proc.stdout
     assert str(out / "model") in lines[-1]
-    assert sum("dev accuracy" in line for line in lines) == 4   # three epochs plus the summary
+    assert sum("dev accuracy" in line for line in lines) == 4  # three epochs plus the summary
     assert (out / "logs" / "rank0.jsonl").is_file()
     assert (out / "checkpoint").is_dir()
 
 
-def test_trained_model_predicts(capsys: pytest.CaptureFixture[str],
-                                trained: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+def test_trained_model_predicts(
+    capsys: pytest.CaptureFixture[str], trained: tuple[subprocess.CompletedProcess[str], Path]
+) -> None:
     proc, out = trained
     assert proc.returncode == 0, proc.stderr[-3000:]
     text = SAMPLES["mixed_feelings"].read_text(encoding="utf-8")
-    rc, stdout, err = call(capsys, "predict", "--model", str(out / "model"), "--json",
-                           str(SAMPLES["mixed_feelings"]))
+    rc, stdout, err = call(
+        capsys, "predict", "--model", str(out / "model"), "--json", str(SAMPLES["mixed_feelings"])
+    )
     assert rc == 0, err
     data = json.loads(stdout)
     check_analysis(data, text)
@@ -481,14 +544,23 @@ def test_trained_model_records_the_command(trained: tuple[subprocess.CompletedPr
 
 
 def test_train_missing_data_quiet(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    rc, out, err = call(capsys, "train", "--quiet", "--data", str(tmp_path / "nope.jsonl"),
-                        "--out", str(tmp_path / "run"), *TINY)
+    rc, out, err = call(
+        capsys,
+        "train",
+        "--quiet",
+        "--data",
+        str(tmp_path / "nope.jsonl"),
+        "--out",
+        str(tmp_path / "run"),
+        *TINY,
+    )
     assert_one_line_error(rc, out, err, "train")
 
 
 def test_train_missing_data_not_quiet(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    rc, out, err = call(capsys, "train", "--data", str(tmp_path / "nope.jsonl"),
-                        "--out", str(tmp_path / "run"), *TINY)
+    rc, out, err = call(
+        capsys, "train", "--data", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "run"), *TINY
+    )
     assert_one_line_error(rc, out, err, "train")
 
 
@@ -499,34 +571,79 @@ def small_toy(tmp_path: Path) -> Path:
 
 def test_train_dataset_too_small(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     tiny = write_toy(tmp_path / "four.jsonl", n=4)
-    rc, out, err = call(capsys, "train", "--quiet", "--data", str(tiny), "--out", str(tmp_path / "run"),
-                        *TINY)
+    rc, out, err = call(
+        capsys, "train", "--quiet", "--data", str(tiny), "--out", str(tmp_path / "run"), *TINY
+    )
     assert_one_line_error(rc, out, err, "train")
 
 
-def test_train_resume_without_checkpoint(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                         small_toy: Path) -> None:
-    rc, out, err = call(capsys, "train", "--quiet", "--resume", "--data", str(small_toy),
-                        "--out", str(tmp_path / "run"), *TINY, "--epochs", "1")
+def test_train_resume_without_checkpoint(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, small_toy: Path
+) -> None:
+    rc, out, err = call(
+        capsys,
+        "train",
+        "--quiet",
+        "--resume",
+        "--data",
+        str(small_toy),
+        "--out",
+        str(tmp_path / "run"),
+        *TINY,
+        "--epochs",
+        "1",
+    )
     assert_one_line_error(rc, out, err, "train")
 
 
 def test_train_unknown_device(capsys: pytest.CaptureFixture[str], tmp_path: Path, small_toy: Path) -> None:
-    rc, out, err = call(capsys, "train", "--quiet", "--data", str(small_toy), "--out", str(tmp_path / "run"),
-                        *TINY, "--device", "bogus")
+    rc, out, err = call(
+        capsys,
+        "train",
+        "--quiet",
+        "--data",
+        str(small_toy),
+        "--out",
+        str(tmp_path / "run"),
+        *TINY,
+        "--device",
+        "bogus",
+    )
     assert_one_line_error(rc, out, err, "train")
 
 
 def test_train_zero_epochs(capsys: pytest.CaptureFixture[str], tmp_path: Path, small_toy: Path) -> None:
-    rc, _, err = call(capsys, "train", "--quiet", "--data", str(small_toy), "--out", str(tmp_path / "run"),
-                      *TINY, "--epochs", "0")
+    rc, _, err = call(
+        capsys,
+        "train",
+        "--quiet",
+        "--data",
+        str(small_toy),
+        "--out",
+        str(tmp_path / "run"),
+        *TINY,
+        "--epochs",
+        "0",
+    )
     assert "Traceback" not in err
     assert rc in (0, 2), (rc, err)
 
 
 def test_train_zero_batch_size(capsys: pytest.CaptureFixture[str], tmp_path: Path, small_toy: Path) -> None:
-    rc, out, err = call(capsys, "train", "--quiet", "--data", str(small_toy), "--out", str(tmp_path / "run"),
-                        *TINY, "--epochs", "1", "--batch-size", "0")
+    rc, out, err = call(
+        capsys,
+        "train",
+        "--quiet",
+        "--data",
+        str(small_toy),
+        "--out",
+        str(tmp_path / "run"),
+        *TINY,
+        "--epochs",
+        "1",
+        "--batch-size",
+        "0",
+    )
     assert_one_line_error(rc, out, err, "train")
 
 

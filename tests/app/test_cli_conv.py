@@ -18,19 +18,35 @@ def call(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
     return rc, out, err
 
 
-@pytest.mark.parametrize("strategy", ["naive", "constant", "input_tile", "output_tile", "cached_halo",
-                                      "register", "register2d", "tma"])
-def test_conv_json_and_output_match_scipy(strategy: str, tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "strategy",
+    ["naive", "constant", "input_tile", "output_tile", "cached_halo", "register", "register2d", "tma"],
+)
+def test_conv_json_and_output_match_scipy(
+    strategy: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     rng = np.random.default_rng(1)
     image = rng.standard_normal((37, 53)).astype(np.float32)
     mask = rng.standard_normal((5, 5)).astype(np.float32)
     np.save(tmp_path / "in.npy", image)
     np.save(tmp_path / "mask.npy", mask)
     tile = "32" if strategy in ("register", "register2d", "tma") else "16"
-    rc, out, err = call(capsys, "--input", str(tmp_path / "in.npy"), "--mask", str(tmp_path / "mask.npy"),
-                        "--strategy", strategy, "--tile", tile, "--backend", "emulator",
-                        "--output", str(tmp_path / "out.npy"), "--json")
+    rc, out, err = call(
+        capsys,
+        "--input",
+        str(tmp_path / "in.npy"),
+        "--mask",
+        str(tmp_path / "mask.npy"),
+        "--strategy",
+        strategy,
+        "--tile",
+        tile,
+        "--backend",
+        "emulator",
+        "--output",
+        str(tmp_path / "out.npy"),
+        "--json",
+    )
     assert rc == 0, err
     report = json.loads(out)
     assert report["strategy"] == strategy and report["backend"] == "emulator"
@@ -50,8 +66,9 @@ def test_conv_size_and_box_mask(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_conv_tma_reports_shared_memory_with_its_staging_tile(capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, err = call(capsys, "--size", "20x30", "--mask", "5", "--strategy", "tma", "--backend",
-                        "emulator", "--json")
+    rc, out, err = call(
+        capsys, "--size", "20x30", "--mask", "5", "--strategy", "tma", "--backend", "emulator", "--json"
+    )
     assert rc == 0, err
     report = json.loads(out)
     assert report["tile"] == [16, 128] and report["block"] == [4, 32]
@@ -88,16 +105,20 @@ def test_conv_integer_input_is_converted_and_said(tmp_path: Path, capsys: pytest
     assert "int64" in err and json.loads(out)["notes"]
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    (["--size", "10x10", "--mask", "4"], "odd"),
-    (["--size", "10x10", "--mask", "65"], "63"),
-    (["--size", "10x", "--mask", "3"], "--size"),
-    (["--size", "10x10", "--mask", "3", "--strategy", "input_tile", "--tile", "40"], "thread"),
-    (["--input", "missing.npy", "--mask", "3"], "no such file"),
-    (["--size", "10x10", "--mask", "3", "--backend", "cuda"], "GPU"),
-])
-def test_conv_bad_parameters_are_one_line_exit_2(args: list[str], words: str,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--size", "10x10", "--mask", "4"], "odd"),
+        (["--size", "10x10", "--mask", "65"], "63"),
+        (["--size", "10x", "--mask", "3"], "--size"),
+        (["--size", "10x10", "--mask", "3", "--strategy", "input_tile", "--tile", "40"], "thread"),
+        (["--input", "missing.npy", "--mask", "3"], "no such file"),
+        (["--size", "10x10", "--mask", "3", "--backend", "cuda"], "GPU"),
+    ],
+)
+def test_conv_bad_parameters_are_one_line_exit_2(
+    args: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     from engine.conv_cuda import cuda_available
 
     if "cuda" in args and cuda_available():

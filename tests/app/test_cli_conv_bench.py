@@ -29,10 +29,13 @@ def _gpu() -> bool:
 HAVE_GPU = _gpu()
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    ([], {"json": False, "quick": False, "out": None}),
-    (["--json", "--quick", "--out", "r.json"], {"json": True, "quick": True, "out": "r.json"}),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ([], {"json": False, "quick": False, "out": None}),
+        (["--json", "--quick", "--out", "r.json"], {"json": True, "quick": True, "out": "r.json"}),
+    ],
+)
 def test_options(args: list[str], expected: dict) -> None:
     a = _parser().parse_args(["conv-bench", *args])
     assert a.command == "conv-bench"
@@ -58,16 +61,36 @@ SAME_OPTIONS = [
     [],
     ["--quick"],
     ["--quick", "--sizes", "2048", "--tiles", "32"],
-    ["--sizes", "512,256", "--masks", "3,9", "--strategies", "naive,tma", "--tiles", "16,64",
-     "--repeats", "7", "--warmup", "1", "--rotate", "2", "--budget-s", "30.5", "--seed", "4",
-     "--out", "x.json"],
+    [
+        "--sizes",
+        "512,256",
+        "--masks",
+        "3,9",
+        "--strategies",
+        "naive,tma",
+        "--tiles",
+        "16,64",
+        "--repeats",
+        "7",
+        "--warmup",
+        "1",
+        "--rotate",
+        "2",
+        "--budget-s",
+        "30.5",
+        "--seed",
+        "4",
+        "--out",
+        "x.json",
+    ],
     ["--strategies", "all"],
 ]
 
 
 @pytest.mark.parametrize("args", SAME_OPTIONS)
-def test_the_cli_and_the_script_read_the_same_options_alike(args: list[str],
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cli_and_the_script_read_the_same_options_alike(
+    args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     cli = _parser().parse_args(["conv-bench", *args])
     script = _bench_conv(monkeypatch).parse_args(args)
     assert settings_from_args(cli) == settings_from_args(script)
@@ -75,10 +98,10 @@ def test_the_cli_and_the_script_read_the_same_options_alike(args: list[str],
 
 
 def test_the_cli_and_the_script_have_the_same_options(monkeypatch: pytest.MonkeyPatch) -> None:
-    top = vars(_parser().parse_args([]))                       # han-explorer's own (--screenshot, ...)
+    top = vars(_parser().parse_args([]))  # han-explorer's own (--screenshot, ...)
     cli = {k: v for k, v in vars(_parser().parse_args(["conv-bench"])).items() if k not in top}
     script = vars(_bench_conv(monkeypatch).parse_args([]))
-    assert set(cli) - set(script) == {"json"}                  # conv-bench's own: print the record
+    assert set(cli) - set(script) == {"json"}  # conv-bench's own: print the record
     assert set(script) <= set(cli)
     assert {k: cli[k] for k in script} == script
 
@@ -89,10 +112,20 @@ def test_options_change_the_quick_run_and_are_checked() -> None:
     assert s.quick and s.sizes == (1024,) and s.masks == (7,) and s.strategies == ("register2d",)
 
 
-@pytest.mark.parametrize("args", [["--sizes", "abc"], ["--masks", "0"], ["--repeats", "0"],
-                                  ["--repeats", "2,3"], ["--strategies", "fastest"], ["--tiles", ","]])
-def test_bad_values_exit_2_in_both(args: list[str], capsys: pytest.CaptureFixture[str],
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--sizes", "abc"],
+        ["--masks", "0"],
+        ["--repeats", "0"],
+        ["--repeats", "2,3"],
+        ["--strategies", "fastest"],
+        ["--tiles", ","],
+    ],
+)
+def test_bad_values_exit_2_in_both(
+    args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(SystemExit) as e:
         main(["conv-bench", *args])
     assert e.value.code == 2 and args[0] in capsys.readouterr().err
@@ -111,16 +144,16 @@ def test_bad_options_exit_2(args: list[str], capsys: pytest.CaptureFixture[str])
 
 @pytest.mark.skipif(HAVE_GPU, reason="checks the behaviour on a machine without a GPU")
 @pytest.mark.parametrize("args", [[], ["--json", "--quick"], ["--out", "never.json"]])
-def test_without_a_gpu_one_line_and_exit_2(args: list[str], tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str],
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_gpu_one_line_and_exit_2(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     rc = main(["conv-bench", *args])
     out, err = capsys.readouterr()
     assert rc == 2 and out == ""
     assert len(err.strip().splitlines()) == 1
     assert err.startswith("han-explorer conv-bench: ") and "GPU" in err
-    assert list(tmp_path.iterdir()) == []                    # nothing written
+    assert list(tmp_path.iterdir()) == []  # nothing written
 
 
 @pytest.mark.cuda
@@ -141,6 +174,12 @@ def test_quick_run_on_the_gpu(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert all(r["verified"] for r in ours)
     assert any(r["strategy"] == "register2d" for r in ours)
     assert {r["impl"] for r in rows} == {"copy", "cudnn", "cupyx", "ours"}
-    assert set(record["targets"]) == {"mask5_vs_cudnn", "mask5_vs_cupyx", "mask3_vs_copy", "mask5_vs_copy",
-                                      "mask7_ms", "mask15_ms"}
-    assert "[" in err                                         # progress lines went to standard error
+    assert set(record["targets"]) == {
+        "mask5_vs_cudnn",
+        "mask5_vs_cupyx",
+        "mask3_vs_copy",
+        "mask5_vs_copy",
+        "mask7_ms",
+        "mask15_ms",
+    }
+    assert "[" in err  # progress lines went to standard error

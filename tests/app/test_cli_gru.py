@@ -53,7 +53,7 @@ def check_trace(data: dict, tokens: list[str], hidden: int = 100) -> None:
         assert all(v.shape == (hidden,) for v in (z, r, n, h, h_prev))
         assert ((z > 0) & (z < 1) & (r > 0) & (r < 1)).all() and (np.abs(n) < 1).all()
         np.testing.assert_allclose(h, z * h_prev + (1 - z) * n, atol=1e-6, rtol=0)
-        np.testing.assert_array_equal(h_prev, previous)   # each step starts where the last ended
+        np.testing.assert_array_equal(h_prev, previous)  # each step starts where the last ended
         previous = h
 
 
@@ -86,8 +86,9 @@ def test_sentence_trace_json(capsys: pytest.CaptureFixture[str], direction: str)
     check_trace(data, sentences if direction == "forward" else sentences[::-1])
 
 
-def test_text_file_and_stdin_agree(capsys: pytest.CaptureFixture[str],
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_text_file_and_stdin_agree(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     inline = trace_json(capsys, TEXT)
     assert trace_json(capsys, "--file", str(SAMPLE)) == inline
     monkeypatch.setattr(sys, "stdin", io.StringIO(TEXT))
@@ -96,7 +97,11 @@ def test_text_file_and_stdin_agree(capsys: pytest.CaptureFixture[str],
 
 def test_explicit_model_dir(capsys: pytest.CaptureFixture[str]) -> None:
     assert trace_json(capsys, "A fine film.", "--model", str(resources.model_dir()))["tokens"] == [
-        "A", "fine", "film", "."]
+        "A",
+        "fine",
+        "film",
+        ".",
+    ]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -138,24 +143,28 @@ def test_table_sentence_backward_one_line_per_sentence(capsys: pytest.CaptureFix
 # --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("args", [
-    ["   \n "],                                    # empty text
-    ["", "--encoder", "sentence"],
-    [TEXT, "--sentence", "99"],                    # sentence out of range
-    [TEXT, "--sentence", "0"],                     # sentences count from 1, as in the app
-    [TEXT, "--sentence", "-1"],
-    ["A fine film.", "--model", str(ROOT / "tests")],   # not a model directory
-    ["A fine film.", "--model", str(ROOT / "no-such-model")],
-    ["--file", str(ROOT / "no-such-file.txt")],
-    [],                                            # nothing to trace
-    ["A fine film.", "--file", str(SAMPLE)],        # both
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["   \n "],  # empty text
+        ["", "--encoder", "sentence"],
+        [TEXT, "--sentence", "99"],  # sentence out of range
+        [TEXT, "--sentence", "0"],  # sentences count from 1, as in the app
+        [TEXT, "--sentence", "-1"],
+        ["A fine film.", "--model", str(ROOT / "tests")],  # not a model directory
+        ["A fine film.", "--model", str(ROOT / "no-such-model")],
+        ["--file", str(ROOT / "no-such-file.txt")],
+        [],  # nothing to trace
+        ["A fine film.", "--file", str(SAMPLE)],  # both
+    ],
+)
 def test_bad_input_is_one_line_exit_2(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
     assert_one_line_error(*call(capsys, "gru-trace", *args))
 
 
-@pytest.mark.parametrize("args", [["x", "--encoder", "char"], ["x", "--direction", "up"],
-                                  ["x", "--sentence", "one"]])
+@pytest.mark.parametrize(
+    "args", [["x", "--encoder", "char"], ["x", "--direction", "up"], ["x", "--sentence", "one"]]
+)
 def test_bad_choices_are_usage_errors(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["gru-trace", *args])
@@ -183,9 +192,15 @@ def test_empty_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mon
 
 def test_real_process_reads_utf8_stdin() -> None:
     """The real command (console entry point's module): UTF-8 bytes on stdin with '-', exit 0."""
-    proc = subprocess.run([sys.executable, "-m", "app.cli", "gru-trace", "-", "--json"], cwd=ROOT,
-                          input="Ein schöner Film. Wirklich.".encode(), capture_output=True, timeout=120,
-                          check=False, env=dict(os.environ))
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli", "gru-trace", "-", "--json"],
+        cwd=ROOT,
+        input="Ein schöner Film. Wirklich.".encode(),
+        capture_output=True,
+        timeout=120,
+        check=False,
+        env=dict(os.environ),
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == b""
     check_trace(json.loads(proc.stdout.decode("utf-8")), ["Ein", "schöner", "Film", "."])

@@ -48,7 +48,7 @@ def _strategies(**params: Any) -> list[str]:
 
 @pytest.fixture
 def conv(qtbot: Any, qapp: Any) -> Any:
-    c = ConvController(AppContext(None, None), asynchronous=False)   # the explorer needs no model
+    c = ConvController(AppContext(None, None), asynchronous=False)  # the explorer needs no model
     qtbot.addWidget(c.view)
     c.view.resize(1300, 850)
     c.view.show()
@@ -101,19 +101,26 @@ def test_strategies_come_from_the_engine(conv: ConvController) -> None:
 
 def _block_of(geom: tiling.TileGeometry, pixel: tuple[int, int]) -> tuple[int, int]:
     """The block whose output the engine says holds ``pixel``."""
-    return next(b for b in geom.blocks()
-                if all(s.start <= v < s.stop for s, v in zip(geom.block_output(*b), pixel, strict=True)))
+    return next(
+        b
+        for b in geom.blocks()
+        if all(s.start <= v < s.stop for s, v in zip(geom.block_output(*b), pixel, strict=True))
+    )
 
 
 @pytest.mark.parametrize("strategy", tiling.ALL_STRATEGIES)
 @pytest.mark.parametrize("pixel", [INTERIOR, BORDER], ids=["interior", "border"])
-def test_clicking_a_block_draws_the_engine_geometry(conv: ConvController, qtbot: Any, strategy: str,
-                                                    pixel: tuple[int, int]) -> None:
+def test_clicking_a_block_draws_the_engine_geometry(
+    conv: ConvController, qtbot: Any, strategy: str, pixel: tuple[int, int]
+) -> None:
     if strategy not in _strategies(**WIDE):
         pytest.skip(f"{strategy} does not take tile 16 with mask 5")
     assert conv.set_params(**WIDE, strategy=strategy)
-    qtbot.mouseClick(conv.view.canvas.plot.viewport(), Qt.MouseButton.LeftButton,
-                     pos=_view_point(conv, pixel[0] + 0.5, pixel[1] + 0.5))
+    qtbot.mouseClick(
+        conv.view.canvas.plot.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=_view_point(conv, pixel[0] + 0.5, pixel[1] + 0.5),
+    )
     geom = geometry(70, 300, 5, strategy, 16)
     block, border = _block_of(geom, pixel), pixel == BORDER
     assert conv.block == block and conv.pixel == pixel
@@ -130,21 +137,24 @@ def test_clicking_a_block_draws_the_engine_geometry(conv: ConvController, qtbot:
     ghost |= set(zip(plan.in_y[plan.ghost].tolist(), plan.in_x[plan.ghost].tolist(), strict=True))
     assert _cells(shapes["ghost"]) == ghost
     assert bool(ghost) == border and bool(plan.ghost.any()) == (border and geom.shared_bytes > 0)
-    assert bool(shapes["tile"]) == border                # the border tile runs past the image
+    assert bool(shapes["tile"]) == border  # the border tile runs past the image
     # the shared tile's padding: loaded slots outside the input tile (register2d's aligned columns)
     real = ~plan.ghost
     outside = real & ((plan.in_y < iy) | (plan.in_y >= iy + sy) | (plan.in_x < ix) | (plan.in_x >= ix + sx))
-    assert _cells(shapes["padding"]) == set(zip(plan.in_y[outside].tolist(), plan.in_x[outside].tolist(),
-                                                strict=True))
+    assert _cells(shapes["padding"]) == set(
+        zip(plan.in_y[outside].tolist(), plan.in_x[outside].tolist(), strict=True)
+    )
     assert bool(outside.any()) == (geom.halo_cols > geom.radius)
     if geom.halo_cols > geom.radius:
         oy, ox = geom.shared_origin(*block)
-        assert [_rect(r) for r in shapes["shared"]] == [(oy, ox, oy + geom.shared_tile[0],
-                                                         ox + geom.shared_tile[1])]
+        assert [_rect(r) for r in shapes["shared"]] == [
+            (oy, ox, oy + geom.shared_tile[0], ox + geom.shared_tile[1])
+        ]
     else:
         assert shapes["shared"] == []
-    assert _cells(shapes["footprint"]) == {(pixel[0] + dy, pixel[1] + dx) for dy in range(-2, 3)
-                                           for dx in range(-2, 3)}
+    assert _cells(shapes["footprint"]) == {
+        (pixel[0] + dy, pixel[1] + dx) for dy in range(-2, 3) for dx in range(-2, 3)
+    }
     # the threads panel shows this block's threads, shared tile and load plan
     threads = conv.view.threads
     assert threads.threads.colors.shape[:2] == geom.block
@@ -171,35 +181,41 @@ def test_register2d_threads_load_16_byte_groups_and_compute_4x4_patches(conv: Co
     block = _block_of(geom, INTERIOR)
     conv.select_block(*block, INTERIOR)
     threads, plan = conv.view.threads, geom.load_plan(*block)
-    assert threads.stacked                                    # 4 x 32 threads over a 20 x 136 tile
-    assert threads.stepper.steps[0] == f"load phase 1 of {geom.load_phases}: one 16-byte group (4 slots) " \
-                                       f"per thread"
+    assert threads.stacked  # 4 x 32 threads over a 20 x 136 tile
+    assert (
+        threads.stepper.steps[0] == f"load phase 1 of {geom.load_phases}: one 16-byte group (4 slots) "
+        f"per thread"
+    )
     ty, tx = threads.block.thread_of_output(*INTERIOR)
     threads.threads.cell_hovered.emit(ty, tx)
     text = threads.info.text()
     mine = np.flatnonzero((plan.thread_y == ty) & (plan.thread_x == tx))
-    assert len(mine) == 4 * len(set(plan.phase[mine].tolist()))     # one group of 4 slots per phase
+    assert len(mine) == 4 * len(set(plan.phase[mine].tolist()))  # one group of 4 slots per phase
     for g in mine[::4]:
-        assert (f"phase {plan.phase[g] + 1}: slots ({plan.smem_y[g]}, {plan.smem_x[g]}.."
-                f"{plan.smem_x[g] + 3}) ← in[{plan.in_y[g]}, {plan.in_x[g]}..{plan.in_x[g] + 3}]") in text
+        assert (
+            f"phase {plan.phase[g] + 1}: slots ({plan.smem_y[g]}, {plan.smem_x[g]}.."
+            f"{plan.smem_x[g] + 3}) ← in[{plan.in_y[g]}, {plan.in_x[g]}..{plan.in_x[g] + 3}]"
+        ) in text
     t_y, t_x, oy, ox = geom.thread_outputs(*block)
     out = (t_y == ty) & (t_x == tx)
     assert out.sum() == 16
-    assert (f"computes out[{oy[out].min()}..{oy[out].max()}, {ox[out].min()}..{ox[out].max()}] "
-            f"(16 outputs)") in text
-    ys, xs = threads.highlight()                              # on the canvas: the thread's 16-byte loads
+    assert (
+        f"computes out[{oy[out].min()}..{oy[out].max()}, {ox[out].min()}..{ox[out].max()}] (16 outputs)"
+    ) in text
+    ys, xs = threads.highlight()  # on the canvas: the thread's 16-byte loads
     assert sorted(zip(ys.tolist(), xs.tolist(), strict=True)) == sorted(
-        zip(plan.in_y[mine].tolist(), plan.in_x[mine].tolist(), strict=True))
+        zip(plan.in_y[mine].tolist(), plan.in_x[mine].tolist(), strict=True)
+    )
     threads.threads.cell_hovered.emit(-1, -1)
-    threads.shared.cell_hovered.emit(0, 1)                    # left of the input tile: padding
+    threads.shared.cell_hovered.emit(0, 1)  # left of the input tile: padding
     text = threads.info.text()
     assert f"in[{plan.in_y[1]}, {plan.in_x[1]}]" in text and "alignment padding" in text
     assert "in one 16-byte load of slots (0, 0..3)" in text
-    assert threads.shared.strong == [(0, 1)]                  # the whole group: one thin outline
+    assert threads.shared.strong == [(0, 1)]  # the whole group: one thin outline
     assert sorted(threads.shared.marks) == [(0, 0), (0, 1), (0, 2), (0, 3)]
     legend = conv.view.canvas.legend.labels
     assert legend["padding"].isVisible() and legend["patch"].isVisible()
-    conv.set_params(strategy="output_tile")                   # square tiles, one output a thread
+    conv.set_params(strategy="output_tile")  # square tiles, one output a thread
     assert not threads.stacked
     assert not legend["padding"].isVisible() and not legend["patch"].isVisible()
 
@@ -210,35 +226,54 @@ def test_register2d_ghost_groups_are_zero_filled(conv: ConvController, tmp_path:
     block = _block_of(geom, BORDER)
     conv.select_block(*block, BORDER)
     plan = geom.load_plan(*block)
-    g = int(np.flatnonzero(plan.ghost & (plan.smem_y == 0))[0])   # the first ghost group of row 0
+    g = int(np.flatnonzero(plan.ghost & (plan.smem_y == 0))[0])  # the first ghost group of row 0
     ty, tx = int(plan.thread_y[g]), int(plan.thread_x[g])
     conv.view.threads.threads.cell_hovered.emit(ty, tx)
-    assert (f"phase {plan.phase[g] + 1}: slots (0, {plan.smem_x[g]}..{plan.smem_x[g] + 3}) ← 4 ghost cells, "
-            f"zero-filled") in conv.view.threads.info.text()
+    assert (
+        f"phase {plan.phase[g] + 1}: slots (0, {plan.smem_x[g]}..{plan.smem_x[g] + 3}) ← 4 ghost cells, "
+        f"zero-filled"
+    ) in conv.view.threads.info.text()
     text = conv.view.counters.table.text()
     assert "Load phases" in text and "r rounded up to 4" in text and "16-byte" in text
     bench = tmp_path / "bench.json"
-    bench.write_text(json.dumps({"rows": [{"impl": "ours", "strategy": "register2d", "tile": 16, "size": 512,
-                                           "mask": 5, "median_ms": 0.01, "registers": 40}]}))
+    bench.write_text(
+        json.dumps(
+            {
+                "rows": [
+                    {
+                        "impl": "ours",
+                        "strategy": "register2d",
+                        "tile": 16,
+                        "size": 512,
+                        "mask": 5,
+                        "median_ms": 0.01,
+                        "registers": 40,
+                    }
+                ]
+            }
+        )
+    )
     assert conv.load_benchmark_file(bench)
     assert "40 registers per thread: what nvcc gave register2d" in conv.view.counters.registers_note.text()
-    assert "10,880 B + 1,024 B reserved" in conv.view.counters.occupancy.text()   # the 20 x 136 tile
+    assert "10,880 B + 1,024 B reserved" in conv.view.counters.occupancy.text()  # the 20 x 136 tile
 
 
 def test_tma_one_thread_fills_the_tile_with_one_bulk_tensor_copy(conv: ConvController) -> None:
     conv.set_params(**WIDE, strategy="tma")
     geom = geometry(70, 300, 5, "tma", 16)
     (sh, sw), slots = geom.shared_tile, geom.shared_tile[0] * geom.shared_tile[1]
-    block = _block_of(geom, BORDER)                     # past the image's corner: ghost cells
+    block = _block_of(geom, BORDER)  # past the image's corner: ghost cells
     conv.select_block(*block, BORDER)
     threads, plan = conv.view.threads, geom.load_plan(*block)
     assert geom.load_phases == 1 and (plan.thread_y == 0).all() and (plan.thread_x == 0).all()
     assert plan.ghost.any() and not plan.ghost.all()
     steps = threads.stepper.steps
     assert len(steps) == 3
-    assert steps[0] == (f"load phase 1 of 1: thread (0, 0) issues one bulk tensor copy (TMA) of the "
-                        f"whole {sh}×{sw} tile ({4 * slots:,} B); the copy engine zero-fills ghost cells "
-                        f"without reading them; the other threads load nothing")
+    assert steps[0] == (
+        f"load phase 1 of 1: thread (0, 0) issues one bulk tensor copy (TMA) of the "
+        f"whole {sh}×{sw} tile ({4 * slots:,} B); the copy engine zero-fills ghost cells "
+        f"without reading them; the other threads load nothing"
+    )
     assert steps[1].startswith("mbarrier wait: every thread waits until the copy has landed")
     assert steps[2].startswith("compute: each thread writes its outputs into the 16×128 staging tile")
     assert "one tensor store" in steps[2]
@@ -247,24 +282,29 @@ def test_tma_one_thread_fills_the_tile_with_one_bulk_tensor_copy(conv: ConvContr
     staging, barrier = 16 * 128 * 4, 8
     pad = geom.shared_bytes - 4 * slots - staging - barrier
     extra = (f"+ {pad} B padding " if pad else "") + f"+ {staging:,} B output staging tile + 8 B mbarrier"
-    assert (f"shared tile {sh}×{sw} = {4 * slots:,} B ({extra} = {geom.shared_bytes:,} B), 1 load phase: one "
-            f"bulk tensor copy (TMA) by thread (0, 0)") in header
+    assert (
+        f"shared tile {sh}×{sw} = {4 * slots:,} B ({extra} = {geom.shared_bytes:,} B), 1 load phase: one "
+        f"bulk tensor copy (TMA) by thread (0, 0)"
+    ) in header
     assert "byte group" not in header
-    assert threads.shared.group == 1                   # no 4-slot group lines over the tile
-    threads.set_step(0)                                # the load phase: only thread (0, 0) loads
+    assert threads.shared.group == 1  # no 4-slot group lines over the tile
+    threads.set_step(0)  # the load phase: only thread (0, 0) loads
     loading = (threads.threads.colors != threads.threads.colors[1, 1]).any(axis=2)
     assert np.argwhere(loading).tolist() == [[0, 0]]
     # thread (0, 0): the whole tile in one copy, named as a rectangle, outlined as one
     threads.threads.cell_hovered.emit(0, 0)
     iy, ix = plan.in_y[~plan.ghost], plan.in_x[~plan.ghost]
     text = threads.info.text()
-    assert (f"phase 1: one bulk tensor copy (TMA), {4 * slots:,} B: slots (0..{sh - 1}, 0..{sw - 1}) ← "
-            f"in[{iy.min()}..{iy.max()}, {ix.min()}..{ix.max()}] + {int(plan.ghost.sum()):,} ghost cells the "
-            f"copy engine zero-fills") in text
+    assert (
+        f"phase 1: one bulk tensor copy (TMA), {4 * slots:,} B: slots (0..{sh - 1}, 0..{sw - 1}) ← "
+        f"in[{iy.min()}..{iy.max()}, {ix.min()}..{ix.max()}] + {int(plan.ghost.sum()):,} ghost cells the "
+        f"copy engine zero-fills"
+    ) in text
     assert len(threads.shared.strong) == len(plan) and threads.shared._boxes[1] == [(0, 0, sh, sw)]
     ys, xs = threads.highlight()
     assert sorted(zip(ys.tolist(), xs.tolist(), strict=True)) == sorted(
-        zip(plan.in_y.tolist(), plan.in_x.tolist(), strict=True))
+        zip(plan.in_y.tolist(), plan.in_x.tolist(), strict=True)
+    )
     # any other thread loads nothing and waits at the barrier
     threads.threads.cell_hovered.emit(1, 10)
     text = threads.info.text()
@@ -273,17 +313,20 @@ def test_tma_one_thread_fills_the_tile_with_one_bulk_tensor_copy(conv: ConvContr
     assert threads.shared.strong == [] and threads.shared.marks == []
     assert len(threads.highlight()[0]) == 0
     # its outputs past the image are staged, then dropped by the tensor store
-    assert ("computes out[68..69, 296..299] (8 outputs) into the 16×128 staging tile; one tensor store "
-            "writes it out; its other 8 fall outside the image and are not written (the tensor store drops "
-            "them)") in text
+    assert (
+        "computes out[68..69, 296..299] (8 outputs) into the 16×128 staging tile; one tensor store "
+        "writes it out; its other 8 fall outside the image and are not written (the tensor store drops "
+        "them)"
+    ) in text
     threads.threads.cell_hovered.emit(-1, -1)
     g = int(np.flatnonzero(plan.ghost)[0])
     threads.shared.cell_hovered.emit(int(plan.smem_y[g]), int(plan.smem_x[g]))
     text = threads.info.text()
     assert "the copy engine zero-fills it, reading nothing" in text
-    assert (f"written by the one bulk tensor copy (TMA) that thread (0, 0) issues in phase 1: all {slots:,} "
-            f"slots") in text
-    assert threads.shared._boxes[0] == [(0, 0, sh, sw)]      # the whole copy, one thin outline
+    assert (
+        f"written by the one bulk tensor copy (TMA) that thread (0, 0) issues in phase 1: all {slots:,} slots"
+    ) in text
+    assert threads.shared._boxes[0] == [(0, 0, sh, sw)]  # the whole copy, one thin outline
 
 
 def test_tma_counters_show_the_staging_tile_and_the_bulk_copy(conv: ConvController) -> None:
@@ -295,24 +338,31 @@ def test_tma_counters_show_the_staging_tile_and_the_bulk_copy(conv: ConvControll
     value, how = rows["Shared memory per block"]
     assert value == f"{geom.shared_bytes:,} B"
     assert how.startswith(f"{4 * slots:,} B input tile ({sh}×{sw}) + ")
-    assert ("+ 8,192 B output staging tile (16×128 floats; the tensor store reads it) + 8 B mbarrier (the "
-            "copy signals it). The input tile") in how
+    assert (
+        "+ 8,192 B output staging tile (16×128 floats; the tensor store reads it) + 8 B mbarrier (the "
+        "copy signals it). The input tile"
+    ) in how
     r, h = geom.radius, geom.halo_cols
-    assert (f"the 16×128 tile, r = {r} rows above and below, {h} columns left and right (r rounded up to "
-            f"{h}, so each row of the tensor copy starts on a {4 * h}-byte boundary)") in how   # r = 2: h = 8
+    assert (
+        f"the 16×128 tile, r = {r} rows above and below, {h} columns left and right (r rounded up to "
+        f"{h}, so each row of the tensor copy starts on a {4 * h}-byte boundary)"
+    ) in how  # r = 2: h = 8
     value, how = rows["Load phases"]
     assert value == "1" and "byte group" not in how
-    assert how.startswith(f"one bulk tensor copy (TMA) issued by thread (0, 0) fills all {slots:,} slots "
-                          f"({4 * slots:,} B)")
+    assert how.startswith(
+        f"one bulk tensor copy (TMA) issued by thread (0, 0) fills all {slots:,} slots ({4 * slots:,} B)"
+    )
     assert "the other 127 threads load nothing and wait on the mbarrier" in how
     assert "leave by one tensor store" in rows["Block"][1]
-    assert "cannot run" not in rows["Occupancy"][1]          # the H200 is sm_90
+    assert "cannot run" not in rows["Occupancy"][1]  # the H200 is sm_90
     text = conv.view.counters.table.text()
     assert "8,192 B output staging tile" in text and f"{geom.shared_bytes:,} B" in text
     conv.set_card("NVIDIA A100")
-    assert ("tma needs compute capability 9.0+ (the Tensor Memory Accelerator): the NVIDIA A100 (sm_80) "
-            "cannot run it at all") in conv.view.counters.table.text()
-    conv.set_params(strategy="register2d")                    # no staging tile, and the A100 runs it
+    assert (
+        "tma needs compute capability 9.0+ (the Tensor Memory Accelerator): the NVIDIA A100 (sm_80) "
+        "cannot run it at all"
+    ) in conv.view.counters.table.text()
+    conv.set_params(strategy="register2d")  # no staging tile, and the A100 runs it
     text = conv.view.counters.table.text()
     assert "10,880 B" in text and "staging" not in text and "cannot run" not in text and "16-byte" in text
 
@@ -324,7 +374,7 @@ def test_tma_shared_parts_add_up_to_the_engines_shared_bytes(mask: int, tile: in
     assert sum(parts.values()) == geom.shared_bytes
     assert parts["input tile"] == geom.shared_tile[0] * geom.shared_tile[1] * 4
     assert parts["output staging tile"] == tile * 128 * 4 and parts["mbarrier"] == 8
-    assert (parts["input tile"] + parts.get("padding", 0)) % 128 == 0    # the staging tile: 128-byte aligned
+    assert (parts["input tile"] + parts.get("padding", 0)) % 128 == 0  # the staging tile: 128-byte aligned
     assert ("padding" in parts) == bool(parts["input tile"] % 128)
     assert shared_parts(geometry(100, 300, mask, "register2d", tile)) == ()
 
@@ -334,16 +384,16 @@ def test_arrow_keys_move_the_block_and_shift_moves_the_pixel(conv: ConvControlle
     conv.select_block(2, 1, (37, 20))
     plot = conv.view.canvas.plot
     qtbot.keyClick(plot, Qt.Key.Key_Right)
-    assert conv.block == (2, 2) and conv.pixel == (37, 36)        # the same place in the next tile
+    assert conv.block == (2, 2) and conv.pixel == (37, 36)  # the same place in the next tile
     qtbot.keyClick(plot, Qt.Key.Key_Down)
     qtbot.keyClick(plot, Qt.Key.Key_Down)
-    qtbot.keyClick(plot, Qt.Key.Key_Down)                          # clamped at the last block row
-    assert conv.block == (4, 2) and conv.pixel == (69, 36)         # clamped into the 6-row tile
+    qtbot.keyClick(plot, Qt.Key.Key_Down)  # clamped at the last block row
+    assert conv.block == (4, 2) and conv.pixel == (69, 36)  # clamped into the 6-row tile
     qtbot.keyClick(plot, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
     assert conv.block == (4, 2) and conv.pixel == (69, 35)
     conv.select_pixel(64, 32)
     qtbot.keyClick(plot, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
-    assert conv.block == (4, 1) and conv.pixel == (64, 31)         # Shift crosses into the next block
+    assert conv.block == (4, 1) and conv.pixel == (64, 31)  # Shift crosses into the next block
 
 
 def test_the_overlay_is_painted_where_the_engine_says(conv: ConvController, qtbot: Any) -> None:
@@ -362,23 +412,28 @@ def test_the_overlay_is_painted_where_the_engine_says(conv: ConvController, qtbo
         return c.red(), c.green(), c.blue()
 
     # input tile rows 62..81, columns 46..65; the image ends at row 70 and column 53
-    r, g, b = color(72.5, 47.5)             # a ghost cell below the image, left of the footprint
+    r, g, b = color(72.5, 47.5)  # a ghost cell below the image, left of the footprint
     assert r > 120 and r > g + 40 and r > b + 60
-    assert max(color(72.5, 70.5)) < 40      # outside the image and outside the input tile: background
-    r, g, b = color(60.5, 35.5)             # in the image, outside this block's input tile: no overlay
+    assert max(color(72.5, 70.5)) < 40  # outside the image and outside the input tile: background
+    r, g, b = color(60.5, 35.5)  # in the image, outside this block's input tile: no overlay
     assert abs(r - g) < 10 and abs(g - b) < 10
 
 
-@pytest.mark.parametrize(("changes", "args"), [
-    ({"height": 0}, (0, 53, 5, "output_tile", 16)),
-    ({"mask_size": 4}, (70, 53, 4, "output_tile", 16)),
-    ({"mask_size": 65}, (70, 53, 65, "output_tile", 16)),
-    ({"tile": 0}, (70, 53, 5, "output_tile", 0)),
-    ({"tile": 18, "strategy": "register"}, (70, 53, 5, "register", 18)),
-    ({"tile": 32, "strategy": "input_tile"}, (70, 53, 5, "input_tile", 32)),
-], ids=["empty", "even", "too-large", "tile-0", "register-tile", "too-many-threads"])
-def test_invalid_parameters_show_the_engines_message(conv: ConvController, changes: dict[str, Any],
-                                                     args: tuple[Any, ...]) -> None:
+@pytest.mark.parametrize(
+    ("changes", "args"),
+    [
+        ({"height": 0}, (0, 53, 5, "output_tile", 16)),
+        ({"mask_size": 4}, (70, 53, 4, "output_tile", 16)),
+        ({"mask_size": 65}, (70, 53, 65, "output_tile", 16)),
+        ({"tile": 0}, (70, 53, 5, "output_tile", 0)),
+        ({"tile": 18, "strategy": "register"}, (70, 53, 5, "register", 18)),
+        ({"tile": 32, "strategy": "input_tile"}, (70, 53, 5, "input_tile", 32)),
+    ],
+    ids=["empty", "even", "too-large", "tile-0", "register-tile", "too-many-threads"],
+)
+def test_invalid_parameters_show_the_engines_message(
+    conv: ConvController, changes: dict[str, Any], args: tuple[Any, ...]
+) -> None:
     conv.set_params(**SIZE, strategy="output_tile")
     with pytest.raises(ValueError) as engine_says:
         geometry(*args)
@@ -391,7 +446,7 @@ def test_invalid_parameters_show_the_engines_message(conv: ConvController, chang
 
 
 def test_invalid_values_typed_in_the_panel_show_the_message(conv: ConvController) -> None:
-    conv.view.params.mask_box.setValue(6)            # as the user would; synchronous: applied now
+    conv.view.params.mask_box.setValue(6)  # as the user would; synchronous: applied now
     assert "mask size must be odd" in conv.view.params.error.text()
     assert conv.params.mask_size == 6 and conv.geometry is None
 
@@ -403,7 +458,7 @@ def test_the_run_on_the_emulator_equals_scipy(conv: ConvController, monkeypatch:
         pytest.skip(f"{strategy} does not take tile 8")
     conv.set_pattern("random noise")
     conv.set_mask_kind("Sobel x")
-    conv.set_params(height=37, width=53, mask_size=5, tile=8, strategy=strategy)   # runs by itself: small
+    conv.set_params(height=37, width=53, mask_size=5, tile=8, strategy=strategy)  # runs by itself: small
     run = conv.run
     assert run is not None and run.backend == "emulator" and run.strategy == strategy
     image, mask = make_pattern("random noise", 37, 53), make_mask("Sobel x", 5)
@@ -423,7 +478,7 @@ def test_counters_are_the_emulators(conv: ConvController) -> None:
     assert "NVIDIA H200" in conv.view.counters.occupancy.text()
     conv.set_card("NVIDIA T4")
     assert "NVIDIA T4" in conv.view.counters.occupancy.text()
-    conv.view.counters.registers_box.setValue(255)              # the user's register count wins
+    conv.view.counters.registers_box.setValue(255)  # the user's register count wins
     assert "255 per thread" in conv.view.counters.occupancy.text()
 
 
@@ -431,8 +486,10 @@ def test_the_benchmark_json_loads_into_the_bar_chart(conv: ConvController) -> No
     assert conv.load_benchmark_file(BENCH)
     conv.show_benchmark(8192, 7)
     rows = json.loads(BENCH.read_text())["rows"]
-    ours = sorted((r for r in rows if r["impl"] == "ours" and r["size"] == 8192 and r["mask"] == 7),
-                  key=lambda r: r["median_ms"])
+    ours = sorted(
+        (r for r in rows if r["impl"] == "ours" and r["size"] == 8192 and r["mask"] == 7),
+        key=lambda r: r["median_ms"],
+    )
     bars = conv.view.compare.bars
     assert bars is not None
     widths = list(bars.opts["width"])
@@ -445,9 +502,23 @@ def test_the_benchmark_json_loads_into_the_bar_chart(conv: ConvController) -> No
 
 def test_a_benchmark_with_a_new_strategy_and_a_broken_one(conv: ConvController, tmp_path: Path) -> None:
     new = tmp_path / "new.json"
-    new.write_text(json.dumps({"rows": [
-        {"impl": "ours", "strategy": "tma_pipeline", "tile": 32, "size": 512, "mask": 3, "median_ms": 0.01},
-        {"impl": "cudnn", "size": 512, "mask": 3, "median_ms": 0.05}]}))
+    new.write_text(
+        json.dumps(
+            {
+                "rows": [
+                    {
+                        "impl": "ours",
+                        "strategy": "tma_pipeline",
+                        "tile": 32,
+                        "size": 512,
+                        "mask": 3,
+                        "median_ms": 0.01,
+                    },
+                    {"impl": "cudnn", "size": 512, "mask": 3, "median_ms": 0.05},
+                ]
+            }
+        )
+    )
     assert conv.load_benchmark_file(new)
     assert list(conv.view.compare.bars.opts["width"]) == [0.01, 0.05]
     bad = tmp_path / "bad.json"
@@ -471,13 +542,14 @@ def test_timing_every_strategy_on_the_emulator(conv: ConvController, monkeypatch
     assert len(conv.view.compare.bars.opts["width"]) == len(times)
 
 
-def test_runs_happen_off_the_gui_thread_and_stale_ones_are_dropped(live: ConvController, qtbot: Any,
-                                                                   monkeypatch: Any) -> None:
+def test_runs_happen_off_the_gui_thread_and_stale_ones_are_dropped(
+    live: ConvController, qtbot: Any, monkeypatch: Any
+) -> None:
     monkeypatch.setattr(live, "gpu", False)
     live.set_params(height=64, width=64, mask_size=3, tile=16, strategy="output_tile")
     with qtbot.waitSignal(live.run_finished, timeout=TIMEOUT):
         live.run_convolution()
-        live.run_convolution()           # the first one's result is stale now
+        live.run_convolution()  # the first one's result is stale now
     assert live.wait_idle(TIMEOUT)
     assert live.run is not None and live.run.output.shape == (64, 64)
     assert live.jobs.generation("run") >= 2
@@ -485,10 +557,10 @@ def test_runs_happen_off_the_gui_thread_and_stale_ones_are_dropped(live: ConvCon
 
 def test_cancel_stops_a_long_emulation(live: ConvController, qtbot: Any, monkeypatch: Any) -> None:
     monkeypatch.setattr(live, "gpu", False)
-    monkeypatch.setattr(present_conv, "BAND_PIXELS", 64 * 64)    # many small steps to stop between
+    monkeypatch.setattr(present_conv, "BAND_PIXELS", 64 * 64)  # many small steps to stop between
     live.set_params(height=1024, width=1024, mask_size=3, tile=16, strategy="cached_halo")
     assert live.wait_idle(TIMEOUT)
-    assert live.run is None and "Press Run" in live.view.run_panel.result.text()   # too big to start itself
+    assert live.run is None and "Press Run" in live.view.run_panel.result.text()  # too big to start itself
     finished: list[int] = []
     live.run_finished.connect(finished.append)
     live.run_convolution()
@@ -502,7 +574,7 @@ def test_cancel_stops_a_long_emulation(live: ConvController, qtbot: Any, monkeyp
 
 def test_large_images_are_drawn_off_the_gui_thread(live: ConvController, monkeypatch: Any) -> None:
     monkeypatch.setattr(live, "gpu", False)
-    live.view.params.height_box.setValue(2048)          # debounced, then drawn in a worker: 2 M pixels
+    live.view.params.height_box.setValue(2048)  # debounced, then drawn in a worker: 2 M pixels
     live.view.params.width_box.setValue(1024)
     assert live.busy
     assert live.wait_idle(TIMEOUT)
@@ -533,12 +605,12 @@ def test_opening_images(conv: ConvController, tmp_path: Path) -> None:
     want = np.asarray(Image.fromarray(rgb).convert("L"), np.float32) / 255
     np.testing.assert_array_equal(conv.image, want)
     assert "photo.png" in conv.view.params.source.text()
-    conv.set_params(height=60)                                  # resized to the new size
+    conv.set_params(height=60)  # resized to the new size
     assert conv.image.shape == (60, 41)
     (tmp_path / "notes.png").write_text("not an image")
     assert not conv.open_image(tmp_path / "notes.png")
     assert "not an image" in conv.view.message.text()
-    assert conv.image.shape == (60, 41)                         # the last image stays
+    assert conv.image.shape == (60, 41)  # the last image stays
 
 
 def test_masks_from_presets_and_from_the_table(conv: ConvController, monkeypatch: Any) -> None:
@@ -547,12 +619,12 @@ def test_masks_from_presets_and_from_the_table(conv: ConvController, monkeypatch
     conv.set_mask_kind("sharpen")
     np.testing.assert_array_equal(conv.mask, make_mask("sharpen", 3))
     table = conv.view.params.table
-    table.item(0, 0).setText("2.5")                             # as if typed: a custom mask
+    table.item(0, 0).setText("2.5")  # as if typed: a custom mask
     assert conv.mask_kind == "custom" and conv.mask[0, 0] == 2.5
     assert conv.view.params.kind_box.currentText() == "custom"
     want = correlate2d(conv.image.astype(np.float64), conv.mask.astype(np.float64), mode="same")
     np.testing.assert_allclose(conv.run.output, want, rtol=1e-5, atol=1e-5)
-    conv.set_params(mask_size=5)                                # a custom mask keeps its centre
+    conv.set_params(mask_size=5)  # a custom mask keeps its centre
     assert conv.mask.shape == (5, 5) and conv.mask[1, 1] == 2.5 and conv.mask[0, 0] == 0
 
 
@@ -563,8 +635,9 @@ class _FakeGPU:
         self.broken_slot = broken_slot
         self.calls: list[dict[str, Any]] = []
 
-    def __call__(self, image: np.ndarray, mask: np.ndarray, geom: Any, repeats: int = 20,
-                 record_blocks: Any = ()) -> conv_cuda.CudaResult:
+    def __call__(
+        self, image: np.ndarray, mask: np.ndarray, geom: Any, repeats: int = 20, record_blocks: Any = ()
+    ) -> conv_cuda.CudaResult:
         strategy, tile = geom.strategy, geom.tile[0]
         self.calls.append({"strategy": strategy, "record_blocks": list(record_blocks)})
         records = {}
@@ -590,8 +663,9 @@ def gpu(monkeypatch: Any) -> _FakeGPU:
     return fake
 
 
-def test_with_a_gpu_runs_go_there_and_the_hardware_mode_shows_recorded_loads(qtbot: Any, qapp: Any,
-                                                                              gpu: _FakeGPU) -> None:
+def test_with_a_gpu_runs_go_there_and_the_hardware_mode_shows_recorded_loads(
+    qtbot: Any, qapp: Any, gpu: _FakeGPU
+) -> None:
     c = ConvController(AppContext(None, None), asynchronous=False)
     qtbot.addWidget(c.view)
     c.set_params(**SIZE, strategy="output_tile")
@@ -614,8 +688,9 @@ def test_with_a_gpu_runs_go_there_and_the_hardware_mode_shows_recorded_loads(qtb
     c.shutdown()
 
 
-def test_without_a_gpu_the_hardware_mode_is_disabled_with_the_reason(qtbot: Any, qapp: Any,
-                                                                      monkeypatch: Any) -> None:
+def test_without_a_gpu_the_hardware_mode_is_disabled_with_the_reason(
+    qtbot: Any, qapp: Any, monkeypatch: Any
+) -> None:
     monkeypatch.setattr(conv_cuda, "cuda_available", lambda: False)
     c = ConvController(AppContext(None, None), asynchronous=False)
     qtbot.addWidget(c.view)

@@ -49,8 +49,11 @@ def test_trace_matches_the_engine(sync: GRUController, shipped_bundle: Any) -> N
     sync.set_text(SENTENCE)
     d = sync.display
     want = trace_text(shipped_bundle, SENTENCE)
-    assert d.tokens == want.tokens == ("The", "acting", "was", "wonderful", "but", "the", "plot", "felt",
-                                       "thin", ".")
+    assert (
+        d.tokens
+        == want.tokens
+        == ("The", "acting", "was", "wonderful", "but", "the", "plot", "felt", "thin", ".")
+    )
     np.testing.assert_array_equal(d.h, want.h)
     np.testing.assert_array_equal(d.z, want.z)
     words = analyze(shipped_bundle, SENTENCE).sentences[0].words
@@ -66,8 +69,9 @@ def test_gate_terms_add_up_to_the_pre_activations(sync: GRUController, shipped_b
     d, tr = sync.display, trace_text(shipped_bundle, SENTENCE)
     for g in ("r", "z"):
         t = d.terms[g]
-        np.testing.assert_allclose(t.input + t.bias_input + t.hidden + t.bias_hidden, getattr(tr, f"{g}_pre"),
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            t.input + t.bias_input + t.hidden + t.bias_hidden, getattr(tr, f"{g}_pre"), atol=1e-5
+        )
     n = d.terms["n"]
     np.testing.assert_allclose(n.hidden + n.bias_hidden, tr.hn, atol=1e-5)
     np.testing.assert_allclose(n.input + n.bias_input + tr.r * tr.hn, tr.n_pre, atol=1e-5)
@@ -92,13 +96,13 @@ def test_encoder_direction_and_sentence(sync: GRUController, shipped_bundle: Any
     sync.set_text(text)
     v = sync.view
     assert sync.display.n_sentences == 5 and v.sentence_box.isEnabled()
-    v.sentence_box.setValue(3)                                   # the user picks sentence 3 (1-based)
+    v.sentence_box.setValue(3)  # the user picks sentence 3 (1-based)
     assert sync.display.tokens == trace_text(shipped_bundle, text, sentence=2).tokens
     v.direction_box.setCurrentIndex(v.direction_box.findData("backward"))
     want = trace_text(shipped_bundle, text, "word", "backward", 2)
     assert sync.display.direction == "backward" and sync.display.tokens == want.tokens
     np.testing.assert_array_equal(sync.display.h, want.h)
-    assert sync.display.text_index[0] == len(want) - 1           # the last word is read first
+    assert sync.display.text_index[0] == len(want) - 1  # the last word is read first
     v.encoder_box.setCurrentIndex(v.encoder_box.findData("sentence"))
     want = trace_text(shipped_bundle, text, "sentence", "backward")
     assert sync.display.encoder == "sentence" and sync.display.n_steps == 5
@@ -116,18 +120,22 @@ def test_what_if_sliders_change_the_trace(live: GRUController, qtbot: Any, shipp
     live.view.set_step(5)
     w = live.view.what_if
     w.setChecked(True)
-    for value in (5, 15, 30):                                    # a drag: throttled, the last one wins
+    for value in (5, 15, 30):  # a drag: throttled, the last one wins
         w.sliders["z"].setValue(value)
-    qtbot.waitUntil(lambda: live.display.offsets == {"z": 3.0} and live.flow is not None
-                    and live.flow.offsets == {"z": 3.0}, timeout=TIMEOUT)
+    qtbot.waitUntil(
+        lambda: (
+            live.display.offsets == {"z": 3.0} and live.flow is not None and live.flow.offsets == {"z": 3.0}
+        ),
+        timeout=TIMEOUT,
+    )
     d = live.display
     weights = GRUWeights.from_gru(shipped_bundle.model.word_gru)
-    inputs = torch.from_numpy(np.array(trace_text(shipped_bundle, SENTENCE).x))   # forward: text order
+    inputs = torch.from_numpy(np.array(trace_text(shipped_bundle, SENTENCE).x))  # forward: text order
     want = trace(weights, inputs, base.tokens, bias_offsets={"z": 3.0})
     np.testing.assert_allclose(d.z, want.z, atol=1e-6)
-    assert d.z.mean() > base.z.mean() + 0.2                      # the update gate opens: memory is kept
-    assert live.view.step == 5                                   # a re-run keeps the step
-    assert live.flow.gru[0] > base_flow.gru[0]                   # and the gradient reaches further back
+    assert d.z.mean() > base.z.mean() + 0.2  # the update gate opens: memory is kept
+    assert live.view.step == 5  # a re-run keeps the step
+    assert live.flow.gru[0] > base_flow.gru[0]  # and the gradient reaches further back
     w.setChecked(False)
     qtbot.waitUntil(lambda: live.display.offsets == {} and not live.busy, timeout=TIMEOUT)
     np.testing.assert_array_equal(live.display.z, base.z)
@@ -135,7 +143,7 @@ def test_what_if_sliders_change_the_trace(live: GRUController, qtbot: Any, shipp
 
 def test_newest_text_wins(live: GRUController, qtbot: Any) -> None:
     for text in ("First one.", "A second sentence here.", SENTENCE):
-        live.view.editor.setPlainText(text)                      # typing: debounced
+        live.view.editor.setPlainText(text)  # typing: debounced
     qtbot.waitUntil(lambda: not live.busy, timeout=TIMEOUT)
     assert live.display.text == SENTENCE
     assert live.generation == live.applied_generation
@@ -145,7 +153,7 @@ def test_hidden_view_computes_when_shown(context: Any, qtbot: Any) -> None:
     c = GRUController(context)
     qtbot.addWidget(c.widget)
     c.set_text(SENTENCE)
-    assert not c.busy and c.display is None                      # nothing is computed out of sight
+    assert not c.busy and c.display is None  # nothing is computed out of sight
     c.widget.show()
     qtbot.waitUntil(lambda: c.display is not None and c.display.text == SENTENCE, timeout=TIMEOUT)
     c.shutdown()
@@ -165,7 +173,7 @@ def test_sentence_from_the_attention_view(window: Any, qtbot: Any) -> None:
     button = att.view.gru_button
     assert button.isVisible() and button.isEnabled()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(gru.widget.isVisible)                        # the stepper's tab is in front
+    qtbot.waitUntil(gru.widget.isVisible)  # the stepper's tab is in front
     words = tuple(w.text for w in att.analysis.sentences[2].words)
     qtbot.waitUntil(lambda: gru.display is not None and gru.display.tokens == words, timeout=TIMEOUT)
     assert gru.view.strip.labels == words and gru.view.encoder == "word"

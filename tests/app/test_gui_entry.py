@@ -28,8 +28,12 @@ def test_screenshot_writes_the_view(qapp: Any, tmp_path: Path, capsys: pytest.Ca
     img = QImage(str(out))
     assert (img.width(), img.height()) == (1366, 768)
     # the shaded review is in the picture: some pixels carry the colour map's dark end
-    dark = sum(1 for x in range(0, 1000, 3) for y in range(60, 200, 3) if img.pixelColor(x, y).red() > 150
-               and img.pixelColor(x, y).green() < 80)
+    dark = sum(
+        1
+        for x in range(0, 1000, 3)
+        for y in range(60, 200, 3)
+        if img.pixelColor(x, y).red() > 150 and img.pixelColor(x, y).green() < 80
+    )
     assert dark > 20
     assert f"wrote {out}" in capsys.readouterr().out
 
@@ -41,8 +45,9 @@ def test_every_view_can_be_screenshotted(qapp: Any, tmp_path: Path, spec: Any) -
     assert not QImage(str(out)).isNull()
 
 
-def test_bad_text_file_is_one_line_exit_2(qapp: Any, tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_text_file_is_one_line_exit_2(
+    qapp: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "x.txt"
     bad.write_bytes(b"\x00\x01\x02binary")
     assert main(["--screenshot", str(tmp_path / "s.png"), "--text", str(bad)]) == 2
@@ -57,17 +62,33 @@ def test_bad_model_is_one_line_exit_2(qapp: Any, tmp_path: Path, capsys: pytest.
 
 def test_app_starts_and_quits(tmp_path: Path) -> None:
     """`han-explorer` with no command opens the main window (smoke test: it quits after 1 s)."""
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path),
-           "HOME": str(tmp_path)}
-    r = subprocess.run([sys.executable, "-m", "app.cli", "--quit-after-ms", "1000"], cwd=ROOT, env=env,
-                       capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "XDG_CONFIG_HOME": str(tmp_path),
+        "HOME": str(tmp_path),
+    }
+    r = subprocess.run(
+        [sys.executable, "-m", "app.cli", "--quit-after-ms", "1000"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
 
 
 def test_no_display_is_a_clear_message(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")}
-    r = subprocess.run([sys.executable, "-m", "app.cli"], cwd=ROOT, env={**env, "HOME": str(tmp_path)},
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "app.cli"],
+        cwd=ROOT,
+        env={**env, "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2
     assert "no display" in r.stderr and "--screenshot" in r.stderr
 

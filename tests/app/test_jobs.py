@@ -43,12 +43,20 @@ def test_newest_result_wins_and_stale_ones_are_counted(qtbot: Any, jobs: Jobs) -
     second = jobs.submit("k", slow, "new", 5, on_result=lambda g, v: results.append((g, v)))
     assert second == first + 1
     qtbot.waitUntil(lambda: not jobs.busy, timeout=TIMEOUT)
-    qtbot.wait(700)          # the superseded generator stops at its next yield; nothing of it arrives
+    qtbot.wait(700)  # the superseded generator stops at its next yield; nothing of it arrives
     assert results == [(second, "new")]
 
 
-@pytest.mark.parametrize("exc", [RuntimeError("kernel launch failed"), MemoryError(), ValueError("bad input"),
-                                 KeyError("x"), OSError(28, "No space left on device")])
+@pytest.mark.parametrize(
+    "exc",
+    [
+        RuntimeError("kernel launch failed"),
+        MemoryError(),
+        ValueError("bad input"),
+        KeyError("x"),
+        OSError(28, "No space left on device"),
+    ],
+)
 def test_every_exception_reaches_on_error(qtbot: Any, jobs: Jobs, exc: BaseException) -> None:
     """superqt only warns when a RuntimeError ends a generator worker: the runner must not rely on it
     (the Attention view hung on "Scoring…" that way)."""
@@ -75,7 +83,7 @@ def test_queue_runs_one_at_a_time_and_keeps_only_the_newest_waiting(qtbot: Any, 
     assert jobs.busy_with("q")
     gate.set()
     qtbot.waitUntil(lambda: not jobs.busy, timeout=TIMEOUT)
-    assert results == ["c"] and jobs.generation("q") == last   # "a" finished stale; "b" never ran
+    assert results == ["c"] and jobs.generation("q") == last  # "a" finished stale; "b" never ran
 
 
 def test_cancel_drops_the_result(qtbot: Any, jobs: Jobs) -> None:

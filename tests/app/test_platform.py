@@ -23,23 +23,40 @@ def _hidden_env(tmp_path: Path) -> dict[str, str]:
     hide.mkdir()
     (hide / "libxcb-icccm.so.4").write_bytes(b"not an ELF file" * 8)
     env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "XDG_SESSION_TYPE")}
-    return {**env, "LD_LIBRARY_PATH": str(hide), "QT_QPA_PLATFORM": "xcb", "DISPLAY": ":0",
-            "XDG_CONFIG_HOME": str(tmp_path), "HOME": str(tmp_path)}
+    return {
+        **env,
+        "LD_LIBRARY_PATH": str(hide),
+        "QT_QPA_PLATFORM": "xcb",
+        "DISPLAY": ":0",
+        "XDG_CONFIG_HOME": str(tmp_path),
+        "HOME": str(tmp_path),
+    }
 
 
 @linux_only
 def test_qt_itself_aborts_without_the_library(tmp_path: Path) -> None:
     """The stand-in is faithful: plain Qt dies with SIGABRT in it, as on the bare Debian desktop."""
-    r = subprocess.run([sys.executable, "-c", "from PySide6.QtWidgets import QApplication; QApplication([])"],
-                       env=_hidden_env(tmp_path), capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-c", "from PySide6.QtWidgets import QApplication; QApplication([])"],
+        env=_hidden_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == -6, (r.returncode, r.stderr[-500:])
     assert "xcb" in r.stderr
 
 
 @linux_only
 def test_launch_without_xcb_libraries_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    r = subprocess.run([sys.executable, "-m", "app.cli"], cwd=ROOT, env=_hidden_env(tmp_path),
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "app.cli"],
+        cwd=ROOT,
+        env=_hidden_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1, lines
@@ -50,10 +67,16 @@ def test_launch_without_xcb_libraries_is_one_line_and_exit_2(tmp_path: Path) -> 
 
 @linux_only
 def test_no_x_server_on_display_is_one_line(tmp_path: Path) -> None:
-    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": ":177", "HOME": str(tmp_path),
-           "XDG_CONFIG_HOME": str(tmp_path)}
-    r = subprocess.run([sys.executable, "-m", "app.cli"], cwd=ROOT, env=env, capture_output=True, text=True,
-                       timeout=120)
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "xcb",
+        "DISPLAY": ":177",
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path),
+    }
+    r = subprocess.run(
+        [sys.executable, "-m", "app.cli"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [r.stderr.strip()]
     assert "DISPLAY=:177" in r.stderr
@@ -62,8 +85,10 @@ def test_no_x_server_on_display_is_one_line(tmp_path: Path) -> None:
 def test_candidate_platforms() -> None:
     assert candidate_platforms({"QT_QPA_PLATFORM": "wayland;xcb"}) == ["wayland", "xcb"]
     assert candidate_platforms({"DISPLAY": ":0"}) == ["xcb"]
-    assert candidate_platforms({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "w", "DISPLAY": ":0"}) == \
-        ["wayland", "xcb"]
+    assert candidate_platforms({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "w", "DISPLAY": ":0"}) == [
+        "wayland",
+        "xcb",
+    ]
     assert candidate_platforms({"WAYLAND_DISPLAY": "wayland-0"}) == ["wayland", "xcb"]
     assert platform_problem({"QT_QPA_PLATFORM": "offscreen"}) is None
     assert display_problem({"QT_QPA_PLATFORM": "offscreen"}) is None

@@ -29,9 +29,22 @@ from tests.app.latency import EventLoopLatency
 from tests.toy_data import toy_rows, write_toy
 
 # small enough to train in a few seconds, and the toy data is learned in 2-3 epochs
-TINY = {"epochs": 3, "batch_size": 16, "lr": 0.01, "lr_schedule": "constant", "min_count": 1,
-        "max_vocab": 1000, "embed_dim": 16, "word_hidden": 8, "sentence_hidden": 8, "dropout": 0.0,
-        "embed_dropout": 0.0, "word2vec_epochs": 0, "patience": 100, "device": "cpu"}
+TINY = {
+    "epochs": 3,
+    "batch_size": 16,
+    "lr": 0.01,
+    "lr_schedule": "constant",
+    "min_count": 1,
+    "max_vocab": 1000,
+    "embed_dim": 16,
+    "word_hidden": 8,
+    "sentence_hidden": 8,
+    "dropout": 0.0,
+    "embed_dropout": 0.0,
+    "word2vec_epochs": 0,
+    "patience": 100,
+    "device": "cpu",
+}
 PROBE = "The film was a story about some people. It had scenes and it was wonderful in a town."
 RUN_TIMEOUT_MS = 120_000
 
@@ -100,7 +113,7 @@ def test_dataset_statistics_and_histograms(sync_controller: TrainingController, 
     stats = dataset_stats(toy)
     text = c.view.stats.text()
     assert "320 (jsonl)" in text and "neg 160 (50%)" in text and "pos 160 (50%)" in text
-    assert "1.00" in text and "none" in text                      # balance, no malformed rows
+    assert "1.00" in text and "none" in text  # balance, no malformed rows
     part = stats.training_part(0.1, 13)
     words = c.view.words_histogram.data
     assert words is not None
@@ -114,14 +127,15 @@ def test_dataset_statistics_and_histograms(sync_controller: TrainingController, 
     assert c.view.start_button.isEnabled()
 
 
-def test_dragging_a_cut_sets_the_training_quantile(qtbot: Any, sync_controller: TrainingController,
-                                                   toy: Path) -> None:
+def test_dragging_a_cut_sets_the_training_quantile(
+    qtbot: Any, sync_controller: TrainingController, toy: Path
+) -> None:
     c = sync_controller
     c.set_dataset(toy)
     before = c.cut
     assert before is not None
     target = before.limits.max_words - 1
-    c.view.words_histogram.cut_moved.emit(float(target))        # what a drag of the line emits
+    c.view.words_histogram.cut_moved.emit(float(target))  # what a drag of the line emits
     qtbot.waitUntil(lambda: not c.busy, timeout=5000)
     q = c.view.form.value("word_quantile")
     assert q < 0.95
@@ -129,7 +143,7 @@ def test_dragging_a_cut_sets_the_training_quantile(qtbot: Any, sync_controller: 
     assert c.view.words_histogram.cut_length == c.cut.limits.max_words
     assert c.cut.words_kept < before.words_kept
     assert f"{c.cut.words_kept:.1%}" in c.view.cut_summary.text()
-    assert c.config().word_quantile == q                         # the training setting follows
+    assert c.config().word_quantile == q  # the training setting follows
     # and the other way: typing a quantile moves the line
     c.view.form.inputs["sentence_quantile"].setValue(0.5)
     qtbot.waitUntil(lambda: not c.busy, timeout=5000)
@@ -137,8 +151,9 @@ def test_dragging_a_cut_sets_the_training_quantile(qtbot: Any, sync_controller: 
     assert c.view.sentences_histogram.cut_length == part.cut(q, 0.5).limits.max_sentences
 
 
-def test_malformed_dataset_shows_the_engines_report(sync_controller: TrainingController,
-                                                    tmp_path: Path) -> None:
+def test_malformed_dataset_shows_the_engines_report(
+    sync_controller: TrainingController, tmp_path: Path
+) -> None:
     c = sync_controller
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"text": "", "label": "pos"}\n{nope\n', encoding="utf-8")
@@ -166,13 +181,25 @@ def test_malformed_dataset_shows_the_engines_report(sync_controller: TrainingCon
 def test_command_line_runs_the_same_config(tmp_path: Path) -> None:
     from app.cli import _parser
 
-    cfg = TrainConfig(data=str(tmp_path / "my data.jsonl"), out=str(tmp_path / "run"), epochs=4, lr=0.0035,
-                      word_quantile=0.875, limit=100, device="cpu", resume=True, embedding_dtype="float16")
+    cfg = TrainConfig(
+        data=str(tmp_path / "my data.jsonl"),
+        out=str(tmp_path / "run"),
+        epochs=4,
+        lr=0.0035,
+        word_quantile=0.875,
+        limit=100,
+        device="cpu",
+        resume=True,
+        embedding_dtype="float16",
+    )
     cmd = command_line(cfg)
-    assert "--embed-dim" not in cmd                               # defaults are left out
+    assert "--embed-dim" not in cmd  # defaults are left out
     a = _parser().parse_args(shlex.split(cmd)[1:])
-    kw = {f.name: getattr(a, f.name) for f in fields(TrainConfig)
-          if getattr(a, f.name, None) is not None and f.name != "command"}
+    kw = {
+        f.name: getattr(a, f.name)
+        for f in fields(TrainConfig)
+        if getattr(a, f.name, None) is not None and f.name != "command"
+    }
     assert TrainConfig(**kw) == replace(cfg, command="")
 
 
@@ -212,14 +239,17 @@ def test_training_run_live(qtbot: Any, controller: TrainingController, toy: Path
     # one probe snapshot before training and one per evaluation; the scrubber goes back through them
     panel = c.view.probe
     assert len(panel.snapshots) == len(evals) + 1 and panel.scrubber.maximum() == len(evals)
-    assert panel.index == len(evals)                              # it followed the newest one
+    assert panel.index == len(evals)  # it followed the newest one
     seen = []
     for i in range(len(panel.snapshots) - 1, -1, -1):
         panel.scrubber.setValue(i)
         d = panel.editor.display
         assert d is not None and d.text == PROBE
-        kw = int(np.flatnonzero([PROBE[a:b] == "wonderful" for a, b in zip(d.word_start, d.word_end,
-                                                                          strict=True)])[0])
+        kw = int(
+            np.flatnonzero(
+                [PROBE[a:b] == "wonderful" for a, b in zip(d.word_start, d.word_end, strict=True)]
+            )[0]
+        )
         seen.append(float(d.product()[kw]))
         assert c.view.curves.markers[0].value() == panel.snapshots[i].epoch
     assert seen[-1] < 0.2 < seen[0], "the keyword should gain attention from the first to the last snapshot"
@@ -230,8 +260,9 @@ def test_training_run_live(qtbot: Any, controller: TrainingController, toy: Path
     assert not c.running and c.view.start_button.isEnabled()
 
 
-def test_cancel_stops_and_leaves_a_loadable_checkpoint(qtbot: Any, controller: TrainingController, toy: Path,
-                                                       tmp_path: Path) -> None:
+def test_cancel_stops_and_leaves_a_loadable_checkpoint(
+    qtbot: Any, controller: TrainingController, toy: Path, tmp_path: Path
+) -> None:
     c = controller
     out = tmp_path / "out"
     _prepare(qtbot, c, toy, out, epochs=40)
@@ -278,11 +309,12 @@ def test_shutdown_mid_run_stops_the_child(qtbot: Any, context: Any, toy: Path, t
     assert not list((tmp_path / "out").rglob(".*"))
 
 
-def test_engine_errors_are_shown(qtbot: Any, controller: TrainingController, toy: Path,
-                                 tmp_path: Path) -> None:
+def test_engine_errors_are_shown(
+    qtbot: Any, controller: TrainingController, toy: Path, tmp_path: Path
+) -> None:
     c = controller
     _prepare(qtbot, c, toy, tmp_path / "out")
-    c.set_text("<br /><br />")                                      # a probe without a word
+    c.set_text("<br /><br />")  # a probe without a word
     with qtbot.waitSignal(c.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
         c.start()
     assert finished.args == ["failed"]
@@ -291,7 +323,7 @@ def test_engine_errors_are_shown(qtbot: Any, controller: TrainingController, toy
     if torch.cuda.is_available():
         return
     c.set_text(PROBE)
-    c.view.form.set_values({"device": "cuda"})                     # a RuntimeError in the child
+    c.view.form.set_values({"device": "cuda"})  # a RuntimeError in the child
     with qtbot.waitSignal(c.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
         c.start()
     assert finished.args == ["failed"]
@@ -381,37 +413,39 @@ def _trained(sync_controller: TrainingController, tmp_path: Path) -> TrainingCon
     return c
 
 
-def test_save_never_writes_the_shipped_model(sync_controller: TrainingController, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_save_never_writes_the_shipped_model(
+    sync_controller: TrainingController, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from resources import model_dir
 
     c = _trained(sync_controller, tmp_path)
     shipped = Path(model_dir())
     before = {p.name: p.stat().st_mtime_ns for p in shipped.iterdir()}
-    monkeypatch.setattr(c.view, "confirm", lambda *a: True)        # even a "yes" changes nothing
+    monkeypatch.setattr(c.view, "confirm", lambda *a: True)  # even a "yes" changes nothing
     assert c.save_model(shipped) is None
     assert "shipped model" in c.view.status.text() and "read-only" in c.view.status.text()
     assert {p.name: p.stat().st_mtime_ns for p in shipped.iterdir()} == before
 
 
-def test_save_over_a_model_asks_first(sync_controller: TrainingController, tmp_path: Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_save_over_a_model_asks_first(
+    sync_controller: TrainingController, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     c = _trained(sync_controller, tmp_path)
     first = c.save_model(tmp_path / "mine")
     assert first is not None
     before = (first / "model.safetensors").read_bytes()
     asked: list[str] = []
     monkeypatch.setattr(c.view, "confirm", lambda title, text: asked.append(text) or False)
-    assert c.save_model(first) is None                      # "No": the model stays as it was
+    assert c.save_model(first) is None  # "No": the model stays as it was
     assert asked and "already holds a model" in asked[0]
     assert (first / "model.safetensors").read_bytes() == before
     monkeypatch.setattr(c.view, "confirm", lambda title, text: True)
     assert c.save_model(first) == first
 
 
-def test_save_on_a_full_disk_says_so_and_keeps_the_old_model(sync_controller: TrainingController,
-                                                            tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_save_on_a_full_disk_says_so_and_keeps_the_old_model(
+    sync_controller: TrainingController, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import errno
 
     import engine.bundle
@@ -443,8 +477,9 @@ def test_new_runs_go_to_a_private_folder_of_the_user(sync_controller: TrainingCo
     assert Path(sync_controller.view.out_dir()).parent == root
 
 
-def test_a_planted_symlink_is_not_followed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                          qapp: Any) -> None:
+def test_a_planted_symlink_is_not_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qapp: Any
+) -> None:
     from app.training_controller import runs_root
 
     data = tmp_path / "data"
@@ -457,8 +492,9 @@ def test_a_planted_symlink_is_not_followed(tmp_path: Path, monkeypatch: pytest.M
         runs_root()
 
 
-def test_starting_into_a_folder_with_a_run_asks_first(sync_controller: TrainingController, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_starting_into_a_folder_with_a_run_asks_first(
+    sync_controller: TrainingController, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     c = _trained(sync_controller, tmp_path)
     model = (tmp_path / "out" / "model" / "model.safetensors").read_bytes()
     monkeypatch.setattr(c.view, "confirm", lambda *a: False)

@@ -60,7 +60,8 @@ def test_to_dict_matches(shipped: ModelBundle) -> None:
     assert d["probabilities"] == a.probabilities
     assert [s["weight"] for s in d["sentences"]] == [s.weight for s in a.sentences]
     assert [w["text"] for s in d["sentences"] for w in s["words"]] == [
-        w.text for s in a.sentences for w in s.words]
+        w.text for s in a.sentences for w in s.words
+    ]
 
 
 @pytest.mark.parametrize("text", ["", " ", "   \n\t  \n", "<br /><br />", "<BR>"])
@@ -101,7 +102,7 @@ def test_one_megabyte_review_is_not_cut(shipped: ModelBundle) -> None:
     reps = (MAX_TEXT_CHARS + 2) // (len(sample) + 2)
     # blank lines are hard sentence boundaries, so the pieces tokenize independently
     text = "\n\n".join([sample] * reps)
-    assert MAX_TEXT_CHARS - len(sample) - 2 < len(text) <= MAX_TEXT_CHARS   # as long as accepted
+    assert MAX_TEXT_CHARS - len(sample) - 2 < len(text) <= MAX_TEXT_CHARS  # as long as accepted
     one = tokenize(sample)
     t0 = time.perf_counter()
     a = analyze(shipped, text)

@@ -40,10 +40,10 @@ def test_collate_document_without_words_raises(docs: list) -> None:
 def test_collate_truncation_counts() -> None:
     limits = LengthLimits(max_words=2, max_sentences=2)
     docs = [
-        [[2, 3, 4], [5], [6, 7]],        # words 4 cut in sentence 1, sentence 3 (2 words) dropped
-        [[8, 9]],                        # fits
-        [[10], [11], [12], [13]],        # two sentences (one word each) dropped
-        [[], [14, 15], [], [16]],        # empty sentences are not "cut": fits
+        [[2, 3, 4], [5], [6, 7]],  # words 4 cut in sentence 1, sentence 3 (2 words) dropped
+        [[8, 9]],  # fits
+        [[10], [11], [12], [13]],  # two sentences (one word each) dropped
+        [[], [14, 15], [], [16]],  # empty sentences are not "cut": fits
     ]
     ids, trunc = collate(docs, limits)
     assert trunc == Truncation(documents=2, sentences=3, words=5)
@@ -119,7 +119,7 @@ def test_bucket_batches_group_similar_lengths() -> None:
     lengths = [int(x) for x in np.random.default_rng(1).permutation(64)]
     batches = bucket_batches(lengths, 8, np.random.default_rng(0), bucket_factor=100)  # one pool
     spans = sorted((min(lengths[i] for i in b), max(lengths[i] for i in b)) for b in batches)
-    assert all(hi - lo == 7 for lo, hi in spans)        # each batch: 8 consecutive lengths
+    assert all(hi - lo == 7 for lo, hi in spans)  # each batch: 8 consecutive lengths
     assert all(prev[1] < nxt[0] for prev, nxt in itertools.pairwise(spans))
 
 

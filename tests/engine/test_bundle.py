@@ -22,8 +22,15 @@ WORDS = tuple(f"w{i}" for i in range(198))
 
 
 def _bundle(word_hidden: int = 8, vocab_size: int = 200) -> ModelBundle:
-    cfg = HANConfig(vocab_size=vocab_size, num_classes=2, embed_dim=32, word_hidden=word_hidden,
-                    sentence_hidden=8, word_attention_dim=16, sentence_attention_dim=16)
+    cfg = HANConfig(
+        vocab_size=vocab_size,
+        num_classes=2,
+        embed_dim=32,
+        word_hidden=word_hidden,
+        sentence_hidden=8,
+        word_attention_dim=16,
+        sentence_attention_dim=16,
+    )
     vocab = Vocab((PAD, UNK, *WORDS[: vocab_size - 2]))
     metadata = {"dev_accuracy": 0.75, "command": "han-explorer train --data x", "nested": {"a": [1, 2]}}
     return ModelBundle(HAN(cfg).eval(), vocab, ("neg", "pos"), LengthLimits(12, 5, 0.95, 0.9), metadata)
@@ -31,8 +38,10 @@ def _bundle(word_hidden: int = 8, vocab_size: int = 200) -> ModelBundle:
 
 def _ids() -> torch.Tensor:
     g = torch.Generator().manual_seed(7)
-    docs = [[torch.randint(2, 200, (n,), generator=g).tolist() for n in lens]
-            for lens in ([3, 5, 2], [7], [1, 1, 4, 6])]
+    docs = [
+        [torch.randint(2, 200, (n,), generator=g).tolist() for n in lens]
+        for lens in ([3, 5, 2], [7], [1, 1, 4, 6])
+    ]
     return collate(docs)[0]
 
 
@@ -127,8 +136,9 @@ def test_truncated_safetensors(saved: Path) -> None:
     _assert_one_line(err)
 
 
-@pytest.mark.parametrize("garbage", [b"garbage " * 300, bytes(range(256)) * 8, b"",
-                                     b"\x08" + b"\0" * 7 + b"{}"])
+@pytest.mark.parametrize(
+    "garbage", [b"garbage " * 300, bytes(range(256)) * 8, b"", b"\x08" + b"\0" * 7 + b"{}"]
+)
 def test_garbage_safetensors(saved: Path, garbage: bytes) -> None:
     (saved / "model.safetensors").write_bytes(garbage)
     with pytest.raises(ModelError) as err:
@@ -218,7 +228,7 @@ def test_bad_limits(saved: Path) -> None:
 
 def test_wrong_tensor_shape(tmp_path: Path) -> None:
     directory = save_bundle(_bundle(word_hidden=8), tmp_path / "m")
-    _edit_json(directory, lambda m: m["config"].update(word_hidden=12))     # weights were made with 8
+    _edit_json(directory, lambda m: m["config"].update(word_hidden=12))  # weights were made with 8
     with pytest.raises(ModelError, match=r"has shape .* expected") as err:
         load_bundle(directory)
     _assert_one_line(err)

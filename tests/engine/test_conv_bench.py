@@ -54,8 +54,9 @@ def test_settings_defaults_quick_and_validation() -> None:
 def test_crop_reference_is_a_window_of_the_whole_reference(y0: int, x0: int) -> None:
     image, mask = _random((60, 70), 0), _random((5, 5), 1)
     whole = reference(image, mask)
-    np.testing.assert_allclose(crop_reference(image, mask, y0, x0, 20), whole[y0:y0 + 20, x0:x0 + 20],
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        crop_reference(image, mask, y0, x0, 20), whole[y0 : y0 + 20, x0 : x0 + 20], rtol=1e-5, atol=1e-5
+    )
 
 
 def test_checker_accepts_the_right_output_and_refuses_a_wrong_one() -> None:
@@ -67,7 +68,7 @@ def test_checker_accepts_the_right_output_and_refuses_a_wrong_one() -> None:
     assert first["verified"] and first["rel_error_vs_full"] is None
     checker.offer_full("cudnn", good, first["crop_rel_error_vs_float64"])
     bad = good.copy()
-    bad[20, 250] += 1.0                       # outside every crop: only the whole-image check sees it
+    bad[20, 250] += 1.0  # outside every crop: only the whole-image check sees it
     result = checker.check(bad)
     assert result["crop_rel_error_vs_float64"] < 1e-6 and result["rel_error_vs_full"] > 1e-5
     assert not result["verified"] and result["full_reference"] == "cudnn"
@@ -77,21 +78,46 @@ def test_checker_accepts_the_right_output_and_refuses_a_wrong_one() -> None:
 def test_figures() -> None:
     fig = figures([1.0, 3.0, 2.0], n=1000, k=5)
     assert fig["median_ms"] == 2.0 and fig["min_ms"] == 1.0 and fig["times_ms"] == [1.0, 3.0, 2.0]
-    assert fig["gb_s"] == 4.0 and fig["gflop_s"] == 25.0   # 8 MB and 50 MFLOP in 2 ms
+    assert fig["gb_s"] == 4.0 and fig["gflop_s"] == 25.0  # 8 MB and 50 MFLOP in 2 ms
     assert "gflop_s" not in figures([1.0], n=10, k=None)
 
 
 def _rows(ours_ms: dict[int, float]) -> list[dict]:
-    rows = [{"size": 8192, "impl": "copy", "median_ms": 0.13},
-            {"size": 8192, "mask": 5, "impl": "cudnn", "median_ms": 1.4, "verified": True},
-            {"size": 8192, "mask": 5, "impl": "cupyx", "median_ms": 1.0, "verified": True},
-            {"size": 4096, "mask": 5, "impl": "ours", "strategy": "register2d", "tile": 32, "median_ms": 0.01,
-             "verified": True}]                           # another size: not used for the targets
+    rows = [
+        {"size": 8192, "impl": "copy", "median_ms": 0.13},
+        {"size": 8192, "mask": 5, "impl": "cudnn", "median_ms": 1.4, "verified": True},
+        {"size": 8192, "mask": 5, "impl": "cupyx", "median_ms": 1.0, "verified": True},
+        {
+            "size": 4096,
+            "mask": 5,
+            "impl": "ours",
+            "strategy": "register2d",
+            "tile": 32,
+            "median_ms": 0.01,
+            "verified": True,
+        },
+    ]  # another size: not used for the targets
     for k, ms in ours_ms.items():
-        rows += [{"size": 8192, "mask": k, "impl": "ours", "strategy": "register2d", "tile": 32,
-                  "median_ms": ms, "verified": True},
-                 {"size": 8192, "mask": k, "impl": "ours", "strategy": "register", "tile": 32,
-                  "median_ms": ms / 10, "verified": False}]   # faster but unverified: never counts
+        rows += [
+            {
+                "size": 8192,
+                "mask": k,
+                "impl": "ours",
+                "strategy": "register2d",
+                "tile": 32,
+                "median_ms": ms,
+                "verified": True,
+            },
+            {
+                "size": 8192,
+                "mask": k,
+                "impl": "ours",
+                "strategy": "register",
+                "tile": 32,
+                "median_ms": ms / 10,
+                "verified": False,
+            },
+        ]  # faster but unverified: never counts
     return rows
 
 
@@ -110,14 +136,23 @@ def test_targets_without_measurements_are_not_met() -> None:
 
 
 def test_summary_table() -> None:
-    failed = {"size": 8192, "mask": 5, "impl": "ours", "strategy": "naive", "tile": 16,
-              "error": "KernelError: boom"}
+    failed = {
+        "size": 8192,
+        "mask": 5,
+        "impl": "ours",
+        "strategy": "naive",
+        "tile": 16,
+        "error": "KernelError: boom",
+    }
     rows = [*_rows({5: 0.15}), failed]
-    record = {"rows": rows, "targets": targets(rows),
-              "settings": {"strategies": ["naive", "register", "register2d"]}}
+    record = {
+        "rows": rows,
+        "targets": targets(rows),
+        "settings": {"strategies": ["naive", "register", "register2d"]},
+    }
     text = format_summary(record)
     assert "0.1500 [32]" in text and "KernelError: boom" in text
-    assert "2 failed or unverified" in text                # the unverified register row and the error
+    assert "2 failed or unverified" in text  # the unverified register row and the error
     assert "within 1.3x of the copy floor" in text
 
 
@@ -132,7 +167,7 @@ def test_out_path_never_overwrites(tmp_path: Path) -> None:
     assert out_path(str(tmp_path / "x.json"), tmp_path, name) == tmp_path / "x.json"
     assert out_path(str(tmp_path / "sub"), tmp_path, name, None, started).parent == tmp_path / "sub"
     h100 = out_path(None, tmp_path, benchmark_name("NVIDIA H100 80GB HBM3"), "abcdef123", started)
-    assert h100.name == "2026-11-28-conv-h100-abcdef1.json"      # the card that ran it, not a constant
+    assert h100.name == "2026-11-28-conv-h100-abcdef1.json"  # the card that ran it, not a constant
 
 
 def test_source_hashes_name_the_kernel_and_the_engine() -> None:
@@ -155,8 +190,9 @@ def test_quick_run_on_the_gpu() -> None:
     """Every row measured and verified, register2d among them, and the targets computed."""
     lines: list[str] = []
     seen: list[int] = []
-    record = run_benchmark(BenchSettings.quick_run(), log=lines.append,
-                           on_progress=lambda rec: seen.append(len(rec["rows"])))
+    record = run_benchmark(
+        BenchSettings.quick_run(), log=lines.append, on_progress=lambda rec: seen.append(len(rec["rows"]))
+    )
     rows = record["rows"]
     assert not [r for r in rows if "error" in r], [r["error"] for r in rows if "error" in r]
     assert {r["impl"] for r in rows} == {"copy", "cudnn", "cupyx", "ours"}
@@ -164,21 +200,22 @@ def test_quick_run_on_the_gpu() -> None:
     assert ours and all(r["verified"] for r in ours)
     assert {r["strategy"] for r in ours} == set(record["settings"]["strategies"])
     assert {r["tile"] for r in ours if r["strategy"] == "register2d"} == {16, 32, 64}
-    assert len(seen) == 1 + 2 and seen[-1] == len(rows)      # after each mask, then at the end
+    assert len(seen) == 1 + 2 and seen[-1] == len(rows)  # after each mask, then at the end
     assert record["machine"]["gpu"]["device"] and record["compile"]["failed"] == {}
     assert set(record["targets"]) >= {"mask5_vs_cudnn", "mask3_vs_copy"}
     assert "Targets" in format_summary(record) and lines
 
 
-def test_run_and_save_writes_after_every_mask_and_at_the_end(tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_and_save_writes_after_every_mask_and_at_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import engine.conv_bench
 
     path = tmp_path / "runs" / "r.json"
     seen: list[object] = []
 
     def fake(settings: BenchSettings, *, log: object, on_progress: object) -> dict:
-        on_progress({"rows": [1]})                                    # type: ignore[operator]
+        on_progress({"rows": [1]})  # type: ignore[operator]
         seen.append(json.loads(path.read_text()))
         return {"rows": [1, 2]}
 

@@ -43,7 +43,7 @@ from engine.tiling import ALL_STRATEGIES, SHARED_STRATEGIES, geometry
 
 ROOT = Path(__file__).resolve().parents[2]
 HAVE_GPU = cuda_available()
-if os.environ.get("HAN_REQUIRE_GPU") == "1" and not HAVE_GPU:   # set by scripts/gpu_conv.sh
+if os.environ.get("HAN_REQUIRE_GPU") == "1" and not HAVE_GPU:  # set by scripts/gpu_conv.sh
     try:
         describe_gpu()
         _why = "cuda_available() is False"
@@ -57,7 +57,7 @@ SIZES = [(1, 1), (37, 53), (1000, 777), (2048, 2048)]
 MASKS = [1, 3, 5, 7, 15]
 # (strategy, tile)
 CONFIGS = [(s, 16) for s in ALL_STRATEGIES] + [("register", 32), ("register2d", 32), ("tma", 32)]
-TOLERANCE = 1e-5                                                       # relative L2 error
+TOLERANCE = 1e-5  # relative L2 error
 
 
 def reference(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -65,11 +65,11 @@ def reference(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     k = mask.shape[0]
     r = (k - 1) // 2
     h, w = image.shape
-    padded = np.pad(image.astype(np.float64), r)                       # (H + 2r, W + 2r)
+    padded = np.pad(image.astype(np.float64), r)  # (H + 2r, W + 2r)
     out = np.zeros((h, w), dtype=np.float64)
     for dy in range(k):
         for dx in range(k):
-            out += float(mask[dy, dx]) * padded[dy:dy + h, dx:dx + w]
+            out += float(mask[dy, dx]) * padded[dy : dy + h, dx : dx + w]
     return out
 
 
@@ -86,18 +86,29 @@ def relative_error(out: np.ndarray, ref: np.ndarray) -> float:
     return float(np.linalg.norm(out.astype(np.float64) - ref) / max(np.linalg.norm(ref), 1e-30))
 
 
-def corner_and_interior_blocks(height: int, width: int, k: int, strategy: str,
-                               tile: int) -> list[tuple[int, int]]:
+def corner_and_interior_blocks(
+    height: int, width: int, k: int, strategy: str, tile: int
+) -> list[tuple[int, int]]:
     g = geometry(height, width, k, strategy, tile)
     return list(dict.fromkeys([(0, 0), (g.grid[0] - 1, g.grid[1] - 1), (g.grid[0] // 2, g.grid[1] // 2)]))
 
 
-def assert_loads_match_plan(records: dict[str, np.ndarray], strategy: str, height: int, width: int, k: int,
-                            tile: int, block: tuple[int, int]) -> None:
+def assert_loads_match_plan(
+    records: dict[str, np.ndarray],
+    strategy: str,
+    height: int,
+    width: int,
+    k: int,
+    tile: int,
+    block: tuple[int, int],
+) -> None:
     plan = geometry(height, width, k, strategy, tile).load_plan(*block)
     for name in RECORD_FIELDS[:-1]:
-        np.testing.assert_array_equal(records[name], getattr(plan, name),
-                                      err_msg=f"{strategy} tile {tile} K={k} block {block}: field {name}")
+        np.testing.assert_array_equal(
+            records[name],
+            getattr(plan, name),
+            err_msg=f"{strategy} tile {tile} K={k} block {block}: field {name}",
+        )
     writes = records["writes"]
     assert (writes == 1).all(), f"{strategy} block {block}: slots stored {sorted(set(writes.tolist()))} times"
 
@@ -121,28 +132,52 @@ def test_kernel_options_carry_the_geometry() -> None:
     g = geometry(100, 90, 5, "register", 32)
     opts = kernel_options(g)
     assert opts[0] == "-DCONV_REGISTER"
-    for define in ("-DMASK=5", "-DRADIUS=2", "-DTILE_H=32", "-DTILE_W=32", "-DBLOCK_Y=8", "-DBLOCK_X=32",
-                   "-DSH_H=36", "-DSH_W=36", "-DREG_ROWS=4"):
+    for define in (
+        "-DMASK=5",
+        "-DRADIUS=2",
+        "-DTILE_H=32",
+        "-DTILE_W=32",
+        "-DBLOCK_Y=8",
+        "-DBLOCK_X=32",
+        "-DSH_H=36",
+        "-DSH_W=36",
+        "-DREG_ROWS=4",
+    ):
         assert define in opts, define
     assert "-DRECORD" not in opts
     assert kernel_options(g, record=True)[-1] == "-DRECORD"
     assert "-DSH_H=0" in kernel_options(geometry(10, 10, 3, "naive", 16))
     wide = kernel_options(geometry(100, 90, 5, "register2d", 32))
-    for define in ("-DCONV_REGISTER2D", "-DTILE_H=32", "-DTILE_W=128", "-DBLOCK_Y=8", "-DBLOCK_X=32",
-                   "-DSH_H=36", "-DSH_W=136", "-DREG_ROWS=4", "-DREG_COLS=4", "-DHALO_X=4"):
+    for define in (
+        "-DCONV_REGISTER2D",
+        "-DTILE_H=32",
+        "-DTILE_W=128",
+        "-DBLOCK_Y=8",
+        "-DBLOCK_X=32",
+        "-DSH_H=36",
+        "-DSH_W=136",
+        "-DREG_ROWS=4",
+        "-DREG_COLS=4",
+        "-DHALO_X=4",
+    ):
         assert define in wide, define
-    bulk = kernel_options(geometry(100, 90, 5, "tma", 32))   # halo columns: r rounded up to 8
-    assert bulk == ["-DCONV_TMA", *(d.replace("SH_W=136", "SH_W=144").replace("HALO_X=4", "HALO_X=8")
-                                    for d in wide[1:])]
+    bulk = kernel_options(geometry(100, 90, 5, "tma", 32))  # halo columns: r rounded up to 8
+    assert bulk == [
+        "-DCONV_TMA",
+        *(d.replace("SH_W=136", "SH_W=144").replace("HALO_X=4", "HALO_X=8") for d in wide[1:]),
+    ]
 
 
 def test_importing_the_launcher_loads_no_pycuda() -> None:
-    code = ("import sys, engine.conv_cuda as c\n"
-            "from engine.tiling import geometry\n"
-            "c.kernel_options(geometry(9, 9, 3)); c.kernel_source()\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pycuda', 'torch', 'cupy')))\n")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          check=False)
+    code = (
+        "import sys, engine.conv_cuda as c\n"
+        "from engine.tiling import geometry\n"
+        "c.kernel_options(geometry(9, 9, 3)); c.kernel_source()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pycuda', 'torch', 'cupy')))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
 
@@ -164,26 +199,32 @@ def _huge(height: int, width: int) -> np.ndarray:
     return np.lib.stride_tricks.as_strided(np.zeros(1, np.float32), shape=(height, width), strides=(0, 0))
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    ({"strategy": "winograd"}, "unknown strategy"),
-    ({"mask": np.ones((4, 4))}, "odd"),
-    ({"mask": np.ones((3, 5))}, "square"),
-    ({"mask": np.ones((65, 65))}, "over the limit"),
-    ({"image": np.ones((2, 3, 4))}, "2-D"),
-    ({"image": np.ones((0, 5))}, "empty"),
-    ({"image": np.array([["a", "b"]])}, "real numbers"),
-    ({"tile": 64}, "threads per block"),
-    ({"strategy": "register", "tile": 30}, "multiple of"),
-    ({"strategy": "input_tile", "tile": 32}, "threads per block"),
-    ({"repeats": 0}, "repeats"),
-    ({"rotate": 0}, "rotate"),
-    ({"strategy": "naive", "record_blocks": [(0, 0)]}, "nothing to record"),
-    ({"record_blocks": [(0, 9)]}, "outside the grid"),
-    ({"image": _huge(65536 * 16 + 1, 8)}, "block rows"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"strategy": "winograd"}, "unknown strategy"),
+        ({"mask": np.ones((4, 4))}, "odd"),
+        ({"mask": np.ones((3, 5))}, "square"),
+        ({"mask": np.ones((65, 65))}, "over the limit"),
+        ({"image": np.ones((2, 3, 4))}, "2-D"),
+        ({"image": np.ones((0, 5))}, "empty"),
+        ({"image": np.array([["a", "b"]])}, "real numbers"),
+        ({"tile": 64}, "threads per block"),
+        ({"strategy": "register", "tile": 30}, "multiple of"),
+        ({"strategy": "input_tile", "tile": 32}, "threads per block"),
+        ({"repeats": 0}, "repeats"),
+        ({"rotate": 0}, "rotate"),
+        ({"strategy": "naive", "record_blocks": [(0, 0)]}, "nothing to record"),
+        ({"record_blocks": [(0, 9)]}, "outside the grid"),
+        ({"image": _huge(65536 * 16 + 1, 8)}, "block rows"),
+    ],
+)
 def test_bad_parameters_raise_before_any_gpu_work(kwargs: dict, match: str) -> None:
-    args = {"image": np.ones((37, 53), np.float32), "mask": np.ones((3, 3), np.float32),
-            "strategy": "output_tile"} | kwargs
+    args = {
+        "image": np.ones((37, 53), np.float32),
+        "mask": np.ones((3, 3), np.float32),
+        "strategy": "output_tile",
+    } | kwargs
     with pytest.raises(ValueError, match=match):
         run_cuda(**args)
 
@@ -204,9 +245,12 @@ def test_tma_is_refused_on_a_gpu_older_than_hopper(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(conv_cuda, "_driver", lambda: object())
     monkeypatch.setattr(conv_cuda, "_session", lambda drv: session)
     image, mask, _ = case(37, 53, 3)
-    with pytest.raises(ValueError, match=r"'tma' needs the Tensor Memory Accelerator \(compute capability "
-                                         r"9\.0 or newer\); GPU 0 is NVIDIA A100-SXM4-80GB, sm_80; "
-                                         r"use 'register2d'"):
+    with pytest.raises(
+        ValueError,
+        match=r"'tma' needs the Tensor Memory Accelerator \(compute capability "
+        r"9\.0 or newer\); GPU 0 is NVIDIA A100-SXM4-80GB, sm_80; "
+        r"use 'register2d'",
+    ):
         run_cuda(image, mask, "tma", tile=16)
 
 
@@ -216,9 +260,12 @@ def test_every_strategy_compiles_for_sm90(tmp_path: Path) -> None:
     """nvcc -ptx of each strategy (and its instrumented build) at two mask sizes: the kernels parse."""
     src = tmp_path / "conv2d.cu"
     src.write_text(kernel_source(), encoding="utf-8")
-    jobs = [kernel_options(geometry(64, 64, k, s, 32 if s.startswith("register") else 16), record)
-            for s in ALL_STRATEGIES for k in (3, 15)
-            for record in ((False, True) if s in SHARED_STRATEGIES else (False,))]
+    jobs = [
+        kernel_options(geometry(64, 64, k, s, 32 if s.startswith("register") else 16), record)
+        for s in ALL_STRATEGIES
+        for k in (3, 15)
+        for record in ((False, True) if s in SHARED_STRATEGIES else (False,))
+    ]
 
     def compile_one(n_opts: tuple[int, list[str]]) -> tuple[list[str], subprocess.CompletedProcess[str]]:
         n, opts = n_opts
@@ -315,12 +362,21 @@ int main(int argc, char** argv) {
 """
 
 CPU_CASES = [  # (strategy, tile, K, H, W): several blocks, partial edge tiles, masks wider than the image
-    ("naive", 16, 5, 37, 53), ("constant", 16, 5, 37, 53), ("input_tile", 8, 5, 37, 53),
-    ("output_tile", 16, 5, 37, 53), ("cached_halo", 8, 5, 37, 53), ("register", 8, 5, 37, 53),
-    ("output_tile", 8, 1, 20, 33), ("register", 16, 15, 37, 53), ("input_tile", 16, 15, 5, 3),
-    ("cached_halo", 16, 15, 37, 53), ("register", 32, 7, 3, 2),
+    ("naive", 16, 5, 37, 53),
+    ("constant", 16, 5, 37, 53),
+    ("input_tile", 8, 5, 37, 53),
+    ("output_tile", 16, 5, 37, 53),
+    ("cached_halo", 8, 5, 37, 53),
+    ("register", 8, 5, 37, 53),
+    ("output_tile", 8, 1, 20, 33),
+    ("register", 16, 15, 37, 53),
+    ("input_tile", 16, 15, 5, 3),
+    ("cached_halo", 16, 15, 37, 53),
+    ("register", 32, 7, 3, 2),
     # register2d: width 53 loads one float at a time, widths 52 and 132 in float4 groups
-    ("register2d", 8, 5, 37, 53), ("register2d", 8, 3, 37, 52), ("register2d", 4, 15, 9, 132),
+    ("register2d", 8, 5, 37, 53),
+    ("register2d", 8, 3, 37, 52),
+    ("register2d", 4, 15, 9, 132),
 ]
 
 
@@ -331,28 +387,50 @@ def _cxx() -> str | None:
     if cxx is None:
         return None
     probe = "#include <barrier>\nint main() { std::barrier<> b(1); b.arrive_and_wait(); }\n"
-    proc = subprocess.run([cxx, "-std=c++20", "-pthread", "-x", "c++", "-", "-o", "/dev/null"], input=probe,
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [cxx, "-std=c++20", "-pthread", "-x", "c++", "-", "-o", "/dev/null"],
+        input=probe,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     return cxx if proc.returncode == 0 else None
 
 
-def _run_on_cpu(tmp: Path, strategy: str, tile: int, k: int, h: int, w: int,
-                blocks: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+def _run_on_cpu(
+    tmp: Path, strategy: str, tile: int, k: int, h: int, w: int, blocks: list[tuple[int, int]]
+) -> tuple[np.ndarray, np.ndarray]:
     cxx = _cxx()
     assert cxx is not None
     g = geometry(h, w, k, strategy, tile)
     record = strategy in SHARED_STRATEGIES
     with importlib.resources.as_file(importlib.resources.files("kernels").joinpath("conv2d.cu")) as cu:
         (tmp / "harness.cpp").write_text(SHIM, encoding="utf-8")
-        cmd = [cxx, "-std=c++20", "-O1", "-pthread", "-Wno-unknown-pragmas", f'-DKERNEL_FILE="{cu}"',
-               *kernel_options(g, record), str(tmp / "harness.cpp"), "-o", str(tmp / "harness")]
+        cmd = [
+            cxx,
+            "-std=c++20",
+            "-O1",
+            "-pthread",
+            "-Wno-unknown-pragmas",
+            f'-DKERNEL_FILE="{cu}"',
+            *kernel_options(g, record),
+            str(tmp / "harness.cpp"),
+            "-o",
+            str(tmp / "harness"),
+        ]
         built = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert built.returncode == 0, f"{' '.join(cmd)}\n{built.stderr}"
     image, mask, _ = case(h, w, k)
     image.tofile(tmp / "in.f32")
     mask.tofile(tmp / "mask.f32")
-    args = [str(tmp / "harness"), str(h), str(w), *(str(tmp / n) for n in ("in.f32", "mask.f32", "out.f32",
-                                                                             "rec.i32")), str(len(blocks))]
+    args = [
+        str(tmp / "harness"),
+        str(h),
+        str(w),
+        *(str(tmp / n) for n in ("in.f32", "mask.f32", "out.f32", "rec.i32")),
+        str(len(blocks)),
+    ]
     args += [str(v) for block in blocks for v in block]
     ran = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False)
     assert ran.returncode == 0, ran.stderr
@@ -387,15 +465,24 @@ def test_kernels_run_correctly_on_the_cpu(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------------
 
 GPU_CASES = [(size, k, strategy, tile) for size in SIZES for k in MASKS for strategy, tile in CONFIGS]
-RECORD_CASES = [(s, 16, k) for s in SHARED_STRATEGIES for k in (1, 5, 15)] + [("register", 32, 5),
-                                                                                ("register2d", 32, 5),
-                                                                                ("tma", 32, 5)]
+RECORD_CASES = [(s, 16, k) for s in SHARED_STRATEGIES for k in (1, 5, 15)] + [
+    ("register", 32, 5),
+    ("register2d", 32, 5),
+    ("tma", 32, 5),
+]
 # register2d where every row is 16-byte aligned (width % 4 == 0): the float4 / cp.async path, edge tiles;
 # tma the same sizes (tile 64 does not fit its staging tile: 32) and a width that needs padded rows
-WIDE_CASES = [("register2d", (61, 132), 3, 16), ("register2d", (1000, 1004), 7, 32),
-              ("register2d", (1000, 1004), 15, 64), ("register2d", (2048, 2048), 5, 64),
-              ("tma", (61, 132), 3, 16), ("tma", (1000, 1004), 7, 32), ("tma", (1000, 1004), 15, 32),
-              ("tma", (2048, 2048), 5, 32), ("tma", (1000, 1001), 9, 32)]
+WIDE_CASES = [
+    ("register2d", (61, 132), 3, 16),
+    ("register2d", (1000, 1004), 7, 32),
+    ("register2d", (1000, 1004), 15, 64),
+    ("register2d", (2048, 2048), 5, 64),
+    ("tma", (61, 132), 3, 16),
+    ("tma", (1000, 1004), 7, 32),
+    ("tma", (1000, 1004), 15, 32),
+    ("tma", (2048, 2048), 5, 32),
+    ("tma", (1000, 1001), 9, 32),
+]
 
 
 @pytest.fixture(scope="module")
@@ -403,20 +490,23 @@ def kernel_cache() -> dict:
     """Every configuration the GPU tests use, compiled in parallel once (nvcc runs dominate otherwise)."""
     configs = [(geometry(64, 64, k, s, t), False) for k in MASKS for s, t in CONFIGS]
     configs += [(geometry(64, 64, k, s, t), True) for s, t, k in RECORD_CASES]
-    configs += [(geometry(64, 64, k, s, t), record)
-                for s, _, k, t in WIDE_CASES for record in (False, True)]
+    configs += [(geometry(64, 64, k, s, t), record) for s, _, k, t in WIDE_CASES for record in (False, True)]
     try:
         return precompile(configs, workers=16)
-    except Exception as e:   # never fatal: each test compiles what it needs and reports its own errors
+    except Exception as e:  # never fatal: each test compiles what it needs and reports its own errors
         return {"error": repr(e)}
 
 
 @pytest.mark.cuda
 @needs_gpu
-@pytest.mark.parametrize(("size", "k", "strategy", "tile"), GPU_CASES,
-                         ids=[f"{s}-t{t}-K{k}-{h}x{w}" for (h, w), k, s, t in GPU_CASES])
-def test_kernel_matches_reference(kernel_cache: dict, size: tuple[int, int], k: int, strategy: str,
-                                  tile: int) -> None:
+@pytest.mark.parametrize(
+    ("size", "k", "strategy", "tile"),
+    GPU_CASES,
+    ids=[f"{s}-t{t}-K{k}-{h}x{w}" for (h, w), k, s, t in GPU_CASES],
+)
+def test_kernel_matches_reference(
+    kernel_cache: dict, size: tuple[int, int], k: int, strategy: str, tile: int
+) -> None:
     image, mask, ref = case(*size, k)
     result = run_cuda(image, mask, strategy, tile=tile, repeats=2, warmup=1)
     assert result.output.shape == size and result.output.dtype == np.float32
@@ -443,10 +533,14 @@ def test_recorded_loads_match_the_load_plan(kernel_cache: dict, strategy: str, t
 
 @pytest.mark.cuda
 @needs_gpu
-@pytest.mark.parametrize(("strategy", "size", "k", "tile"), WIDE_CASES,
-                         ids=[f"{s}-t{t}-K{k}-{h}x{w}" for s, (h, w), k, t in WIDE_CASES])
-def test_wide_kernels_on_aligned_rows(kernel_cache: dict, strategy: str, size: tuple[int, int], k: int,
-                                      tile: int) -> None:
+@pytest.mark.parametrize(
+    ("strategy", "size", "k", "tile"),
+    WIDE_CASES,
+    ids=[f"{s}-t{t}-K{k}-{h}x{w}" for s, (h, w), k, t in WIDE_CASES],
+)
+def test_wide_kernels_on_aligned_rows(
+    kernel_cache: dict, strategy: str, size: tuple[int, int], k: int, tile: int
+) -> None:
     image, mask, ref = case(*size, k)
     blocks = corner_and_interior_blocks(*size, k, strategy, tile)
     result = run_cuda(image, mask, strategy, tile=tile, repeats=2, warmup=1, record_blocks=blocks)
@@ -507,7 +601,7 @@ def test_runs_from_a_worker_thread() -> None:
     worker.start()
     worker.join(timeout=300)
     assert len(results) == 1
-    assert relative_error(results[0].output, ref) < TOLERANCE   # type: ignore[attr-defined]
+    assert relative_error(results[0].output, ref) < TOLERANCE  # type: ignore[attr-defined]
 
 
 @pytest.mark.cuda
@@ -518,16 +612,16 @@ def test_torch_and_pycuda_in_one_process() -> None:
         pytest.skip("torch sees no GPU")
     import torch.nn.functional as F
 
-    before = torch.arange(1 << 20, device="cuda", dtype=torch.float32)   # torch's context and memory first
+    before = torch.arange(1 << 20, device="cuda", dtype=torch.float32)  # torch's context and memory first
     total = float(before.sum().item())
     image, mask, ref = case(1000, 777, 7)
     result = run_cuda(image, mask, "register", tile=32, repeats=3)
-    x = torch.from_numpy(image).cuda()[None, None]                       # (1, 1, H, W)
-    m = torch.from_numpy(mask).cuda()[None, None]                        # (1, 1, K, K)
-    theirs = F.conv2d(x, m, padding=3)[0, 0].cpu().numpy()               # (H, W)
-    assert float(before.sum().item()) == total                           # torch's tensor survived
+    x = torch.from_numpy(image).cuda()[None, None]  # (1, 1, H, W)
+    m = torch.from_numpy(mask).cuda()[None, None]  # (1, 1, K, K)
+    theirs = F.conv2d(x, m, padding=3)[0, 0].cpu().numpy()  # (H, W)
+    assert float(before.sum().item()) == total  # torch's tensor survived
     assert relative_error(result.output, ref) < TOLERANCE
-    assert relative_error(theirs, ref) < 1e-2          # loose: cuDNN may use TF32 (torch's default)
-    again = run_cuda(image, mask, "output_tile", repeats=1)              # and PyCUDA after torch's cuDNN
+    assert relative_error(theirs, ref) < 1e-2  # loose: cuDNN may use TF32 (torch's default)
+    again = run_cuda(image, mask, "output_tile", repeats=1)  # and PyCUDA after torch's cuDNN
     assert relative_error(again.output, ref) < TOLERANCE
     torch.cuda.synchronize()

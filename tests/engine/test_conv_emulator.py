@@ -37,12 +37,13 @@ def test_emulate_matches_scipy(strategy: str, tile: int, shape: tuple[int, int],
     assert counters.outputs == shape[0] * shape[1]
 
 
-@pytest.mark.parametrize(("strategy", "tile"), [("output_tile", 16), ("register", 32), ("register2d", 32),
-                                               ("tma", 32)])
+@pytest.mark.parametrize(
+    ("strategy", "tile"), [("output_tile", 16), ("register", 32), ("register2d", 32), ("tma", 32)]
+)
 def test_emulate_matches_scipy_on_a_large_image(strategy: str, tile: int) -> None:
     """1000 x 777: 3,087 blocks of 16 x 16 (775 of 32 x 32, 224 of 32 x 128)."""
     image, mask = _random((1000, 777), seed=1), _random((7, 7), seed=2)
-    out, _, counters = emulate(image, mask, strategy, tile)   # about 0.5 s on one core
+    out, _, counters = emulate(image, mask, strategy, tile)  # about 0.5 s on one core
     np.testing.assert_allclose(out, _scipy(image, mask), rtol=RTOL, atol=ATOL)
     assert counters.outputs == 1000 * 777
 
@@ -93,7 +94,7 @@ def test_counters_by_hand(strategy: str) -> None:
 def test_counter_properties() -> None:
     c = Counters(global_loads=49, shared_loads=225, mask_loads=225, outputs=25, shared_stores=144)
     assert c.loads_per_output == pytest.approx(1.96) and c.reuse == pytest.approx(1.5625)
-    assert Counters(10, 0, 10, 5).reuse == 0.0   # no shared memory: shared_stores defaults to 0
+    assert Counters(10, 0, 10, 5).reuse == 0.0  # no shared memory: shared_stores defaults to 0
     assert c + c == Counters(98, 450, 450, 50, 288)
 
 
@@ -140,6 +141,7 @@ def test_load_map_of_an_interior_register2d_block_is_its_aligned_shared_tile_onc
     plan = load_map.plans[(3, 1)]
     assert plan.in_x.min() % 4 == 0 and len(plan) == 12 * 136
 
+
 @pytest.mark.parametrize("strategy", ["input_tile", "output_tile", "register"])
 def test_load_map_of_an_interior_block_is_its_input_tile_once(strategy: str) -> None:
     image, mask = _random((64, 64), seed=10), _random((5, 5), seed=11)
@@ -158,8 +160,8 @@ def test_load_map_of_edge_blocks_counts_only_in_image_elements() -> None:
     _, load_map, _ = emulate(image, mask, "output_tile", 16, record_blocks=[(2, 3), (0, 0)])
     assert load_map.blocks == ((2, 3), (0, 0)) and set(load_map.plans) == {(2, 3), (0, 0)}
     expected = np.zeros((37, 53), dtype=np.int32)
-    expected[29:, 45:] += 1    # block (2, 3): input tile rows 29..50, cols 45..66
-    expected[:19, :19] += 1    # block (0, 0): input tile rows -3..18
+    expected[29:, 45:] += 1  # block (2, 3): input tile rows 29..50, cols 45..66
+    expected[:19, :19] += 1  # block (0, 0): input tile rows -3..18
     np.testing.assert_array_equal(load_map.count, expected)
 
 
@@ -179,8 +181,8 @@ def test_load_map_of_cached_halo_reads_the_halo_through_global_memory() -> None:
     image, mask = _random((40, 40), seed=16), _random((3, 3), seed=17)
     _, load_map, _ = emulate(image, mask, "cached_halo", 8, record_blocks=[(2, 2)])
     count = load_map.count
-    np.testing.assert_array_equal(count[16:24, 16:24], 1)     # the block's own tile, loaded once
-    assert count[15, 16] == 2 and count[15, 15] == 1 and count[15, 18] == 3   # halo: once per reader
+    np.testing.assert_array_equal(count[16:24, 16:24], 1)  # the block's own tile, loaded once
+    assert count[15, 16] == 2 and count[15, 15] == 1 and count[15, 18] == 3  # halo: once per reader
     assert count.sum() - count[16:24, 16:24].sum() == 4 * (8 * 3 - 2) + 4
 
 
@@ -205,25 +207,31 @@ def test_nan_spreads_only_to_outputs_that_use_it() -> None:
     np.testing.assert_array_equal(np.isnan(out), expected)
 
 
-@pytest.mark.parametrize(("args", "error", "message"), [
-    (("tiled",), ValueError, r"unknown strategy 'tiled'"),
-    (("output_tile", 8, [(5, 0)]), ValueError, r"record block \(5, 0\) is outside the grid 3x3"),
-    (("output_tile", 8, [(0, -1)]), ValueError, r"outside the grid"),
-    (("register", 6), ValueError, r"multiple of REGISTER_ROWS"),
-    (("register2d", 6), ValueError, r"multiple of REGISTER_ROWS \(4\) for 'register2d'"),
-])
+@pytest.mark.parametrize(
+    ("args", "error", "message"),
+    [
+        (("tiled",), ValueError, r"unknown strategy 'tiled'"),
+        (("output_tile", 8, [(5, 0)]), ValueError, r"record block \(5, 0\) is outside the grid 3x3"),
+        (("output_tile", 8, [(0, -1)]), ValueError, r"outside the grid"),
+        (("register", 6), ValueError, r"multiple of REGISTER_ROWS"),
+        (("register2d", 6), ValueError, r"multiple of REGISTER_ROWS \(4\) for 'register2d'"),
+    ],
+)
 def test_emulate_errors(args: tuple, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         emulate(_random((20, 20), seed=21), np.ones((3, 3), np.float32), *args)
 
 
-@pytest.mark.parametrize(("dtype", "notes"), [
-    (np.float32, []),
-    (np.float64, ["converted float64 input to float32"]),
-    (np.int64, ["converted int64 input to float32"]),
-    (np.uint8, ["converted uint8 input to float32"]),
-    (np.bool_, ["converted bool input to float32"]),
-])
+@pytest.mark.parametrize(
+    ("dtype", "notes"),
+    [
+        (np.float32, []),
+        (np.float64, ["converted float64 input to float32"]),
+        (np.int64, ["converted int64 input to float32"]),
+        (np.uint8, ["converted uint8 input to float32"]),
+        (np.bool_, ["converted bool input to float32"]),
+    ],
+)
 def test_validate_inputs_converts_to_float32(dtype: type, notes: list[str]) -> None:
     image, mask, got = validate_inputs(np.ones((4, 6), dtype=dtype), np.ones((3, 3), np.float32))
     assert image.dtype == mask.dtype == np.float32 and got == notes
@@ -234,10 +242,12 @@ def test_validate_inputs_notes_about_the_mask_nan_and_overflow() -> None:
     image = np.full((3, 3), 1e300)
     image[0, 0] = np.nan
     fixed, mask, notes = validate_inputs(image, np.ones((1, 1), dtype=np.int64))
-    assert notes == ["converted float64 input to float32",
-                     "the input had values beyond the float32 range; they became infinite",
-                     "the input holds 1 NaN value; it spreads to every output that uses it",
-                     "converted int64 mask to float32"]
+    assert notes == [
+        "converted float64 input to float32",
+        "the input had values beyond the float32 range; they became infinite",
+        "the input holds 1 NaN value; it spreads to every output that uses it",
+        "converted int64 mask to float32",
+    ]
     assert np.isinf(fixed[1, 1]) and mask.dtype == np.float32
 
 
@@ -248,18 +258,25 @@ def test_validate_inputs_makes_contiguous_copies() -> None:
     np.testing.assert_array_equal(image, base[::2, ::3])
 
 
-@pytest.mark.parametrize(("image", "mask", "message"), [
-    (np.ones(5), np.ones((3, 3)), r"the input must be 2-D, got 1-D"),
-    (np.ones((2, 3, 4)), np.ones((3, 3)), r"the input must be 2-D, got 3-D"),
-    (np.ones((0, 4)), np.ones((3, 3)), r"the input is empty \(shape \(0, 4\)\)"),
-    (np.ones((4, 4)), np.ones((0, 0)), r"the mask is empty"),
-    (np.ones((4, 4)), np.ones(3), r"the mask must be 2-D"),
-    (np.ones((4, 4), dtype=complex), np.ones((3, 3)), r"input must hold real numbers, got dtype complex128"),
-    (np.array([["a", "b"]]), np.ones((3, 3)), r"must hold real numbers"),
-    (np.ones((4, 4)), np.ones((3, 5)), r"the mask must be square, got shape \(3, 5\)"),
-    (np.ones((4, 4)), np.ones((4, 4)), r"the mask side must be odd"),
-    (np.ones((4, 4)), np.ones((65, 65)), r"the mask side 65 is over the limit 63"),
-])
+@pytest.mark.parametrize(
+    ("image", "mask", "message"),
+    [
+        (np.ones(5), np.ones((3, 3)), r"the input must be 2-D, got 1-D"),
+        (np.ones((2, 3, 4)), np.ones((3, 3)), r"the input must be 2-D, got 3-D"),
+        (np.ones((0, 4)), np.ones((3, 3)), r"the input is empty \(shape \(0, 4\)\)"),
+        (np.ones((4, 4)), np.ones((0, 0)), r"the mask is empty"),
+        (np.ones((4, 4)), np.ones(3), r"the mask must be 2-D"),
+        (
+            np.ones((4, 4), dtype=complex),
+            np.ones((3, 3)),
+            r"input must hold real numbers, got dtype complex128",
+        ),
+        (np.array([["a", "b"]]), np.ones((3, 3)), r"must hold real numbers"),
+        (np.ones((4, 4)), np.ones((3, 5)), r"the mask must be square, got shape \(3, 5\)"),
+        (np.ones((4, 4)), np.ones((4, 4)), r"the mask side must be odd"),
+        (np.ones((4, 4)), np.ones((65, 65)), r"the mask side 65 is over the limit 63"),
+    ],
+)
 def test_validate_inputs_errors(image: np.ndarray, mask: np.ndarray, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         validate_inputs(image, mask)

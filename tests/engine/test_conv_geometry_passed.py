@@ -35,15 +35,18 @@ def _tile(strategy: str) -> int:
 @pytest.mark.parametrize("strategy", ALL_STRATEGIES)
 @pytest.mark.parametrize(("shape", "mask_size"), [((70, 53), 5), ((45, 131), 7), ((9, 9), 3), ((1, 1), 1)])
 @pytest.mark.parametrize("band_rows", [1, 2, 100])
-def test_banded_equals_unbanded_and_scipy(strategy: str, shape: tuple[int, int], mask_size: int,
-                                          band_rows: int) -> None:
+def test_banded_equals_unbanded_and_scipy(
+    strategy: str, shape: tuple[int, int], mask_size: int, band_rows: int
+) -> None:
     image, mask = _random(shape, 1), _random((mask_size, mask_size), 2)
     geom = geometry(*shape, mask_size, strategy, _tile(strategy))
     fractions: list[float] = []
-    out = run_to_end(emulate_in_bands(image, mask, geom, band_pixels=band_rows * geom.tile[0] * geom.width),
-                     fractions.append)
+    out = run_to_end(
+        emulate_in_bands(image, mask, geom, band_pixels=band_rows * geom.tile[0] * geom.width),
+        fractions.append,
+    )
     whole = emulate_geometry(image, mask, geom)[0]
-    np.testing.assert_array_equal(out, whole)                # the same arithmetic, band or not
+    np.testing.assert_array_equal(out, whole)  # the same arithmetic, band or not
     np.testing.assert_allclose(out, _scipy(image, mask), rtol=RTOL, atol=ATOL)
     assert out.dtype == np.float32 and out.shape == shape
     assert len(fractions) == -(-geom.grid[0] // band_rows)
@@ -52,7 +55,7 @@ def test_banded_equals_unbanded_and_scipy(strategy: str, shape: tuple[int, int],
 
 def test_a_band_smaller_than_a_block_row_is_one_block_row() -> None:
     image, mask = _random((50, 40), 3), _random((9, 9), 4)
-    geom = geometry(50, 40, 9, "output_tile", 16)           # radius 4, tile 16: halo of one block row
+    geom = geometry(50, 40, 9, "output_tile", 16)  # radius 4, tile 16: halo of one block row
     fractions = []
     out = run_to_end(emulate_in_bands(image, mask, geom, band_pixels=1), fractions.append)
     assert fractions == pytest.approx([1 / 4, 2 / 4, 3 / 4, 1.0])
@@ -61,7 +64,7 @@ def test_a_band_smaller_than_a_block_row_is_one_block_row() -> None:
 
 def test_a_mask_wider_than_a_tile_reads_several_block_rows_of_halo() -> None:
     image, mask = _random((61, 30), 5), _random((15, 15), 6)
-    geom = geometry(61, 30, 15, "naive", 4)                  # radius 7 > tile 4: two block rows each side
+    geom = geometry(61, 30, 15, "naive", 4)  # radius 7 > tile 4: two block rows each side
     out = run_to_end(emulate_in_bands(image, mask, geom, band_pixels=4 * 30))
     np.testing.assert_allclose(out, _scipy(image, mask), rtol=RTOL, atol=ATOL)
 
@@ -108,7 +111,7 @@ def test_passing_the_geometry_builds_none_for_the_full_image(monkeypatch: pytest
     monkeypatch.setattr(engine.tiling, "geometry", lambda h, w, *a: sizes.append((h, w)) or real(h, w, *a))
     image, mask = _random((64, 64), 0), _random((5, 5), 1)
     emulate_geometry(image, mask, geom)
-    run_to_end(emulate_in_bands(image, mask, geom, band_pixels=1 << 30))     # one band: the whole image
+    run_to_end(emulate_in_bands(image, mask, geom, band_pixels=1 << 30))  # one band: the whole image
     launch_counters_geometry(geom)
     assert (64, 64) not in sizes
 
@@ -143,7 +146,7 @@ def test_run_cuda_geometry_launches_as_run_cuda(strategy: str) -> None:
         want = run_cuda(image, mask, strategy, tile, repeats=2)
     except ValueError as e:
         if "Tensor Memory Accelerator" in str(e):
-            pytest.skip(str(e))                                  # tma on a GPU older than sm_90
+            pytest.skip(str(e))  # tma on a GPU older than sm_90
         raise
     got = run_cuda_geometry(image, mask, geom, repeats=2)
     assert got.geometry == geom == want.geometry and got.kernel == want.kernel

@@ -45,8 +45,9 @@ def test_strategy_lists() -> None:
     assert {"register2d", "tma"} <= set(SHARED_STRATEGIES) and REGISTER2D_WIDTH == 32 * REGISTER2D_COLS == 128
 
 
-@pytest.mark.parametrize(("h", "w", "k", "t"),
-                         [(100, 300, 5, 32), (37, 53, 15, 16), (1, 1, 1, 4), (61, 132, 3, 8)])
+@pytest.mark.parametrize(
+    ("h", "w", "k", "t"), [(100, 300, 5, 32), (37, 53, 15, 16), (1, 1, 1, 4), (61, 132, 3, 8)]
+)
 def test_tma_is_register2d_filled_by_one_tensor_copy(h: int, w: int, k: int, t: int) -> None:
     """register2d's tiles, block and outputs; halo columns r rounded up to 8 (32-byte sectors); every slot
     is thread (0, 0)'s, phase 0, in flat order from the shared origin; shared_bytes add the 128-byte-aligned
@@ -62,7 +63,7 @@ def test_tma_is_register2d_filled_by_one_tensor_copy(h: int, w: int, k: int, t: 
     for block in tma.blocks():
         plan, (oy, ox) = tma.load_plan(*block), tma.shared_origin(*block)
         assert (oy, ox) == (tma.out_origin(*block)[0] - r, tma.out_origin(*block)[1] - tma.halo_cols)
-        assert ox % 8 == 0                                                   # each copy row: a 32-byte sector
+        assert ox % 8 == 0  # each copy row: a 32-byte sector
         assert len(plan) == slots
         assert not plan.thread_y.any() and not plan.thread_x.any() and not plan.phase.any()
         sy, sx = np.divmod(np.arange(slots), tma.shared_tile[1])
@@ -70,8 +71,9 @@ def test_tma_is_register2d_filled_by_one_tensor_copy(h: int, w: int, k: int, t: 
         np.testing.assert_array_equal(plan.smem_x, sx)
         np.testing.assert_array_equal(plan.in_y, sy + oy)
         np.testing.assert_array_equal(plan.in_x, sx + ox)
-        np.testing.assert_array_equal(plan.ghost, (plan.in_y < 0) | (plan.in_y >= h) | (plan.in_x < 0)
-                                      | (plan.in_x >= w))
+        np.testing.assert_array_equal(
+            plan.ghost, (plan.in_y < 0) | (plan.in_y >= h) | (plan.in_x < 0) | (plan.in_x >= w)
+        )
         for x, y in zip(tma.thread_outputs(*block), r2d.thread_outputs(*block), strict=True):
             np.testing.assert_array_equal(x, y)
 
@@ -109,8 +111,8 @@ def test_every_output_is_written_by_exactly_one_thread(geo: TileGeometry) -> Non
         assert all(a.dtype == np.int32 for a in (ty, tx, oy, ox))
         np.add.at(written, (oy, ox), 1)
         y0, x0 = geo.out_origin(by, bx)
-        np.testing.assert_array_equal(ty, (oy - y0) // REGISTER_ROWS)        # 4 rows ...
-        np.testing.assert_array_equal(tx, (ox - x0) // REGISTER2D_COLS)      # ... by 4 columns per thread
+        np.testing.assert_array_equal(ty, (oy - y0) // REGISTER_ROWS)  # 4 rows ...
+        np.testing.assert_array_equal(tx, (ox - x0) // REGISTER2D_COLS)  # ... by 4 columns per thread
         assert np.all((ty < geo.block[0]) & (tx < geo.block[1]))
     assert np.all(written == 1)
 
@@ -139,29 +141,38 @@ def test_load_groups_are_four_aligned_slots_of_one_thread_and_phase(geo: TileGeo
     plan = geo.load_plan(geo.grid[0] - 1, geo.grid[1] - 1)
     slot = plan.smem_y * geo.shared_tile[1] + plan.smem_x
     thread = plan.thread_y * geo.block[1] + plan.thread_x
-    np.testing.assert_array_equal(slot // 4, plan.phase * geo.threads_per_block + thread)   # g = p * T + t
+    np.testing.assert_array_equal(slot // 4, plan.phase * geo.threads_per_block + thread)  # g = p * T + t
     assert plan.phase.max() == geo.load_phases - 1
     groups = np.arange(len(plan)) // 4
     for name in ("thread_y", "thread_x", "phase", "smem_y", "in_y"):
-        column = getattr(plan, name).reshape(-1, 4)                           # (groups, 4)
-        assert np.all(column == column[:, :1]), name                          # one thread, phase and row
+        column = getattr(plan, name).reshape(-1, 4)  # (groups, 4)
+        assert np.all(column == column[:, :1]), name  # one thread, phase and row
     first = plan.in_x[::4]
-    assert np.all(first % 4 == 0)                                             # 16-byte aligned input column
-    assert np.all(plan.in_x.reshape(-1, 4) - first[:, None] == np.arange(4))   # columns x .. x + 3
-    if geo.width % 4 == 0:                                                    # a group: all ghost or none
+    assert np.all(first % 4 == 0)  # 16-byte aligned input column
+    assert np.all(plan.in_x.reshape(-1, 4) - first[:, None] == np.arange(4))  # columns x .. x + 3
+    if geo.width % 4 == 0:  # a group: all ghost or none
         ghost = plan.ghost.reshape(-1, 4)
         assert np.all(ghost == ghost[:, :1])
     assert len(np.unique(groups)) == math.ceil(len(plan) / 4)
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    ((10, 10, 3, "register2d", 6), r"tile must be a multiple of REGISTER_ROWS \(4\) for 'register2d', got 6"),
-    ((10, 10, 3, "register2d", 132), r"needs 1056 threads per block \(33x32\)"),
-    ((10, 10, 19, "register2d", 64), r"needs 49856 bytes of shared memory \(82x152 float32\)"),
-    ((10, 10, 5, "tma", 64), r"needs 71944 bytes of shared memory \(68x144 float32 and a 64x128 float32 "
-                             r"staging tile for the tensor store\)"),
-    ((10, 10, 3, "tma", 10), r"tile must be a multiple of REGISTER_ROWS \(4\) for 'tma', got 10"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            (10, 10, 3, "register2d", 6),
+            r"tile must be a multiple of REGISTER_ROWS \(4\) for 'register2d', got 6",
+        ),
+        ((10, 10, 3, "register2d", 132), r"needs 1056 threads per block \(33x32\)"),
+        ((10, 10, 19, "register2d", 64), r"needs 49856 bytes of shared memory \(82x152 float32\)"),
+        (
+            (10, 10, 5, "tma", 64),
+            r"needs 71944 bytes of shared memory \(68x144 float32 and a 64x128 float32 "
+            r"staging tile for the tensor store\)",
+        ),
+        ((10, 10, 3, "tma", 10), r"tile must be a multiple of REGISTER_ROWS \(4\) for 'tma', got 10"),
+    ],
+)
 def test_validation_errors(args: tuple, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         geometry(*args)

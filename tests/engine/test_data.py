@@ -86,12 +86,22 @@ def test_jsonl_int_labels_become_strings_sorted_numerically(tmp_path: Path) -> N
 
 
 def test_jsonl_invalid_label_types_are_skipped(tmp_path: Path) -> None:
-    rows = [{"text": "a", "label": "x"}, {"text": "b", "label": True}, {"text": "c", "label": [1]},
-            {"text": "d", "label": ""}, {"text": "e", "label": None}, {"text": "f", "label": "y"}]
+    rows = [
+        {"text": "a", "label": "x"},
+        {"text": "b", "label": True},
+        {"text": "c", "label": [1]},
+        {"text": "d", "label": ""},
+        {"text": "e", "label": None},
+        {"text": "f", "label": "y"},
+    ]
     ds = load_dataset(_jsonl(tmp_path, rows))
     assert ds.texts == ("a", "f")
-    assert _skips(ds) == [(2, "invalid label"), (3, "invalid label"), (4, "missing label"),
-                          (5, "missing label")]
+    assert _skips(ds) == [
+        (2, "invalid label"),
+        (3, "invalid label"),
+        (4, "missing label"),
+        (5, "missing label"),
+    ]
 
 
 def test_gzip_jsonl_by_suffix_and_by_magic_bytes(tmp_path: Path) -> None:
@@ -140,8 +150,12 @@ def test_yelp_stars_become_label_names(tmp_path: Path) -> None:
     assert ds.texts == ("Loved it", "Awful", "Okay")
     assert ds.label_names == ("1", "3", "5")
     assert ds.labels == (2, 0, 1)
-    assert _skips(ds) == [(3, "non-numeric stars"), (4, "non-integer stars"), (5, "missing 'stars'"),
-                          (7, "non-numeric stars")]
+    assert _skips(ds) == [
+        (3, "non-numeric stars"),
+        (4, "non-integer stars"),
+        (5, "missing 'stars'"),
+        (7, "non-numeric stars"),
+    ]
 
 
 def test_stars_with_label_is_jsonl(tmp_path: Path) -> None:
@@ -162,14 +176,18 @@ def test_yelp_star_names_sort_numerically(tmp_path: Path) -> None:
 # Physical lines: 1 header, 2-3 quoted two-line text, 4 short row, 5 empty text, 6 missing label,
 # 7 blank, 8-10 quoted three-line text, 11 invalid UTF-8, 12 good.
 CSV_BYTES = (
-    "\ufeffId,Review,Sentiment\r\n"
-    '1,"Great\nmovie, really",pos\n'
-    "2,short row\n"
-    '3,"",neg\n'
-    "4,fine,\n"
-    "\n"
-    '5,"Multi ""quoted""\nline\nthree",neg\n'
-).encode() + b"6,bad \xff byte,neg\n" + b"7,Last one,pos\n"
+    (
+        "\ufeffId,Review,Sentiment\r\n"
+        '1,"Great\nmovie, really",pos\n'
+        "2,short row\n"
+        '3,"",neg\n'
+        "4,fine,\n"
+        "\n"
+        '5,"Multi ""quoted""\nline\nthree",neg\n'
+    ).encode()
+    + b"6,bad \xff byte,neg\n"
+    + b"7,Last one,pos\n"
+)
 
 
 def test_csv_reads_multiline_fields_and_reports_bad_rows(tmp_path: Path) -> None:
@@ -180,8 +198,12 @@ def test_csv_reads_multiline_fields_and_reports_bad_rows(tmp_path: Path) -> None
     assert ds.texts == ("Great\nmovie, really", 'Multi "quoted"\nline\nthree', "Last one")
     assert ds.label_names == ("neg", "pos")
     assert ds.labels == (1, 0, 1)
-    assert _skips(ds) == [(4, "too few fields (2, need 3)"), (5, "empty text"), (6, "missing label"),
-                          (11, "invalid UTF-8")]
+    assert _skips(ds) == [
+        (4, "too few fields (2, need 3)"),
+        (5, "empty text"),
+        (6, "missing label"),
+        (11, "invalid UTF-8"),
+    ]
 
 
 def test_csv_gzip_and_numeric_labels(tmp_path: Path) -> None:
@@ -230,8 +252,10 @@ def test_aclimdb_folder(tmp_path: Path) -> None:
     assert ds.texts == ("Terrible <br />film.", "Bad.", "Caf\u00e9 great.")
     assert ds.label_names == ("neg", "pos")
     assert ds.labels == (0, 0, 1)
-    assert ds.skipped == (SkippedRow(0, str(root / "pos" / "1_8.txt"), "invalid UTF-8"),
-                          SkippedRow(0, str(root / "pos" / "2_7.txt"), "empty text"))
+    assert ds.skipped == (
+        SkippedRow(0, str(root / "pos" / "1_8.txt"), "invalid UTF-8"),
+        SkippedRow(0, str(root / "pos" / "2_7.txt"), "empty text"),
+    )
     assert ds.skipped_summary() == "skipped 2 malformed rows (pos/1_8.txt; pos/2_7.txt)"
 
 
@@ -354,7 +378,9 @@ def test_limit_takes_first_usable_rows(tmp_path: Path) -> None:
 
 def test_limit_csv_and_aclimdb(tmp_path: Path) -> None:
     assert load_dataset(_write(tmp_path / "r.csv", CSV_BYTES), limit=2).texts == (
-        "Great\nmovie, really", 'Multi "quoted"\nline\nthree')
+        "Great\nmovie, really",
+        'Multi "quoted"\nline\nthree',
+    )
     root = tmp_path / "imdb"
     _imdb_tree(root)
     ds = load_dataset(root, limit=2, label_names=("neg", "pos"))
@@ -368,7 +394,11 @@ def test_subset(tmp_path: Path) -> None:
     assert sub.texts == ("Caf\u00e9 \u2028 ok", "A fine film.")
     assert sub.labels == (1, 1)
     assert (sub.label_names, sub.format, sub.source, sub.sha256) == (
-        ds.label_names, ds.format, ds.source, ds.sha256)
+        ds.label_names,
+        ds.format,
+        ds.source,
+        ds.sha256,
+    )
     assert sub.skipped == ()
     assert sub.skipped_summary() == ""
     assert len(ds.subset([])) == 0

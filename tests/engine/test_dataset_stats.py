@@ -65,7 +65,7 @@ def test_malformed_rows_are_reported(tmp_path: Path) -> None:
     rows = [json.dumps(r) for r in toy_rows(20, 0)]
     rows[3] = "{not json"
     rows[7] = json.dumps({"text": "", "label": "pos"})
-    rows[9] = json.dumps({"text": "Fine film.", "label": "pos"})   # a usable row stays
+    rows[9] = json.dumps({"text": "Fine film.", "label": "pos"})  # a usable row stays
     path = tmp_path / "bad.jsonl"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     s = dataset_stats(path)
@@ -92,14 +92,20 @@ def test_every_format(tmp_path: Path) -> None:
         w = csv.writer(f)
         w.writerow(["review", "sentiment"])
         w.writerows([r["text"], r["label"]] for r in rows)
-    (tmp_path / "y.jsonl").write_text("".join(
-        json.dumps({"text": r["text"], "stars": 5 if r["label"] == "pos" else 1}) + "\n" for r in rows))
+    (tmp_path / "y.jsonl").write_text(
+        "".join(
+            json.dumps({"text": r["text"], "stars": 5 if r["label"] == "pos" else 1}) + "\n" for r in rows
+        )
+    )
     for i, r in enumerate(rows):
         folder = tmp_path / "imdb" / r["label"]
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{i}_1.txt").write_text(r["text"], encoding="utf-8")
-    expected = {"d.csv": ("csv", ("neg", "pos")), "y.jsonl": ("yelp", ("1", "5")),
-                "imdb": ("aclimdb", ("neg", "pos"))}
+    expected = {
+        "d.csv": ("csv", ("neg", "pos")),
+        "y.jsonl": ("yelp", ("1", "5")),
+        "imdb": ("aclimdb", ("neg", "pos")),
+    }
     for name, (fmt, labels) in expected.items():
         s = dataset_stats(tmp_path / name)
         assert (s.format, s.label_names, s.documents) == (fmt, labels, 30), name
@@ -143,13 +149,30 @@ def _training_limits(cfg: TrainConfig) -> dict[str, Any]:
     raise AssertionError("train() reported no limits")
 
 
-@pytest.mark.parametrize(("wq", "sq", "dev", "seed", "limit"),
-                         [(0.95, 0.95, 0.1, 13, None), (0.5, 0.8, 0.2, 4, None), (0.9, 0.6, 0.1, 13, 90)])
-def test_cut_equals_the_limits_training_chooses(tmp_path: Path, stats: DatasetStats, toy_path: Path,
-                                                toy_config: ToyConfig, wq: float, sq: float, dev: float,
-                                                seed: int, limit: int | None) -> None:
-    cfg = toy_config(toy_path, tmp_path / "out", word_quantile=wq, sentence_quantile=sq,
-                     dev_fraction=dev, seed=seed, limit=limit)
+@pytest.mark.parametrize(
+    ("wq", "sq", "dev", "seed", "limit"),
+    [(0.95, 0.95, 0.1, 13, None), (0.5, 0.8, 0.2, 4, None), (0.9, 0.6, 0.1, 13, 90)],
+)
+def test_cut_equals_the_limits_training_chooses(
+    tmp_path: Path,
+    stats: DatasetStats,
+    toy_path: Path,
+    toy_config: ToyConfig,
+    wq: float,
+    sq: float,
+    dev: float,
+    seed: int,
+    limit: int | None,
+) -> None:
+    cfg = toy_config(
+        toy_path,
+        tmp_path / "out",
+        word_quantile=wq,
+        sentence_quantile=sq,
+        dev_fraction=dev,
+        seed=seed,
+        limit=limit,
+    )
     cut = stats.training_part(dev, seed, limit).cut(wq, sq)
     assert asdict(cut.limits) == _training_limits(cfg)
 
@@ -186,7 +209,7 @@ def test_quantile_for_a_dragged_limit(stats: DatasetStats) -> None:
             cut = part.cut(q, 1.0) if kind == "words" else part.cut(1.0, q)
             got = cut.limits.max_words if kind == "words" else cut.limits.max_sentences
             assert got <= target or q == QUANTILE_STEP, (kind, target, q)
-            if q < 1.0:   # the next step up the grid would pass the target
+            if q < 1.0:  # the next step up the grid would pass the target
                 up = min(1.0, round(q + QUANTILE_STEP, 6))
                 nxt = part.cut(up, 1.0) if kind == "words" else part.cut(1.0, up)
                 over = nxt.limits.max_words if kind == "words" else nxt.limits.max_sentences

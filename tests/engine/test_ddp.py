@@ -19,9 +19,28 @@ import pytest
 from tests.toy_data import write_toy
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = ["--min-count", "1", "--embed-dim", "16", "--word-hidden", "8", "--sentence-hidden", "8",
-        "--batch-size", "16", "--lr", "0.01", "--lr-schedule", "constant", "--dropout", "0",
-        "--embed-dropout", "0", "--workers", "1"]
+TINY = [
+    "--min-count",
+    "1",
+    "--embed-dim",
+    "16",
+    "--word-hidden",
+    "8",
+    "--sentence-hidden",
+    "8",
+    "--batch-size",
+    "16",
+    "--lr",
+    "0.01",
+    "--lr-schedule",
+    "constant",
+    "--dropout",
+    "0",
+    "--embed-dropout",
+    "0",
+    "--workers",
+    "1",
+]
 
 
 def _free_port() -> int:
@@ -39,10 +58,31 @@ def ddp_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comple
     tmp = tmp_path_factory.mktemp("ddp")
     toy = write_toy(tmp / "toy.jsonl")
     out = tmp / "run"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-           "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
-           "-m", "app.cli", "train", "--quiet", "--data", str(toy), "--out", str(out), "--device", "cpu",
-           *TINY, "--epochs", "3", "--patience", "9"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(_free_port()),
+        "-m",
+        "app.cli",
+        "train",
+        "--quiet",
+        "--data",
+        str(toy),
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+        *TINY,
+        "--epochs",
+        "3",
+        "--patience",
+        "9",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(var, None)
@@ -61,12 +101,13 @@ def rank_logs(ddp_run: tuple[subprocess.CompletedProcess[str], Path]) -> list[li
     return [_records(p) for p in paths]
 
 
-def test_torchrun_exits_0_and_only_rank0_reports(ddp_run: tuple[subprocess.CompletedProcess[str], Path],
-                                                 rank_logs: list[list[dict[str, Any]]]) -> None:
+def test_torchrun_exits_0_and_only_rank0_reports(
+    ddp_run: tuple[subprocess.CompletedProcess[str], Path], rank_logs: list[list[dict[str, Any]]]
+) -> None:
     proc, out = ddp_run
     assert "Traceback" not in proc.stderr
     summary = [line for line in proc.stdout.splitlines() if "best dev accuracy" in line]
-    assert len(summary) == 1, proc.stdout                        # rank 1 prints nothing
+    assert len(summary) == 1, proc.stdout  # rank 1 prints nothing
     assert (out / "model" / "model.json").is_file()
     assert (out / "model" / "model.safetensors").is_file()
 
@@ -79,7 +120,7 @@ def test_both_ranks_finish_with_identical_weights(rank_logs: list[list[dict[str,
         assert rec["extra"]["world"] == 2
         assert len(rec["extra"]["weights_sha256"]) == 64
     assert done[0]["extra"]["weights_sha256"] == done[1]["extra"]["weights_sha256"]
-    assert done[0]["step"] == done[1]["step"] > 0               # same number of optimizer steps
+    assert done[0]["step"] == done[1]["step"] > 0  # same number of optimizer steps
     assert done[0]["best_dev_accuracy"] == done[1]["best_dev_accuracy"]
 
 

@@ -19,7 +19,7 @@ SAMPLES = resources.sample_texts()
 ROWS = [
     (SAMPLES["rave"].read_text(encoding="utf-8"), "pos"),
     (SAMPLES["clear_pan"].read_text(encoding="utf-8"), "neg"),
-    (SAMPLES["mixed_feelings"].read_text(encoding="utf-8"), "neg"),    # the model reads it as positive
+    (SAMPLES["mixed_feelings"].read_text(encoding="utf-8"), "neg"),  # the model reads it as positive
     ("An absolute masterpiece. Brilliant acting and a moving, beautiful story.", "pos"),
     ("Terrible. The worst movie I have ever seen: boring, stupid and ugly.", "neg"),
     ("I loved every minute of it. What a wonderful film!", "pos"),
@@ -47,8 +47,10 @@ def test_evaluate_against_hand_computation(shipped: ModelBundle, dataset: Datase
     # predictions computed independently, one text at a time
     predicted = [names.index(analyze(shipped, text).label) for text, _ in ROWS]
     truth = [names.index(y) for _, y in ROWS]
-    confusion = [[sum(1 for t, p in zip(truth, predicted, strict=True) if (t, p) == (i, j))
-                  for j in range(len(names))] for i in range(len(names))]
+    confusion = [
+        [sum(1 for t, p in zip(truth, predicted, strict=True) if (t, p) == (i, j)) for j in range(len(names))]
+        for i in range(len(names))
+    ]
     assert report["confusion"] == confusion
     assert sum(map(sum, confusion)) == len(ROWS)
     assert confusion[0][1] >= 2, "the dataset was built with errors in it"

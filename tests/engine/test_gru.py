@@ -70,8 +70,8 @@ def test_hidden_states_match_nn_gru(seed: int, direction: str, layer: int) -> No
     gru = _gru(input_size=6, hidden=8, layers=2, seed=seed)
     x = torch.randn(11, 6)
     with torch.no_grad():
-        below, _ = _layer0_copy(gru)(x)                    # (T, 2H): layer 0, both directions
-        out, h_n = gru(x)                                  # (T, 2H): layer 1, both directions
+        below, _ = _layer0_copy(gru)(x)  # (T, 2H): layer 0, both directions
+        out, h_n = gru(x)  # (T, 2H): layer 1, both directions
     inputs, reference = (x, below) if layer == 0 else (below, out)
     tr = trace(GRUWeights.from_gru(gru, layer, direction), inputs, _tokens(11))
     half = slice(0, 8) if direction == "forward" else slice(8, 16)
@@ -83,8 +83,12 @@ def test_hidden_states_match_nn_gru(seed: int, direction: str, layer: int) -> No
 
 def test_step_matches_gru_cell_step_by_step() -> None:
     cell = nn.GRUCell(5, 7)
-    w = GRUWeights(*cell.weight_ih.detach().chunk(3), *cell.weight_hh.detach().chunk(3),
-                   *cell.bias_ih.detach().chunk(3), *cell.bias_hh.detach().chunk(3))
+    w = GRUWeights(
+        *cell.weight_ih.detach().chunk(3),
+        *cell.weight_hh.detach().chunk(3),
+        *cell.bias_ih.detach().chunk(3),
+        *cell.bias_hh.detach().chunk(3),
+    )
     h_ours = h_torch = torch.randn(7)
     with torch.no_grad():
         for x in torch.randn(9, 5):
@@ -215,7 +219,7 @@ def test_word_trace_matches_the_models_word_gru(shipped: ModelBundle, direction:
     emb = _embedded_sentence(shipped, 1)
     H = shipped.config.word_hidden
     with torch.no_grad():
-        out, _ = shipped.model.word_gru(emb[None])                            # (1, W, 2H)
+        out, _ = shipped.model.word_gru(emb[None])  # (1, W, 2H)
     tr = trace_text(shipped, TEXT, "word", direction, sentence=1)
     words = [t.text for t in read_document(TEXT).sentences[1].tokens]
     tol = {"atol": 1e-5, "rtol": 0.0}
@@ -274,12 +278,15 @@ def test_trace_text_keeps_the_models_mode(shipped: ModelBundle) -> None:
     _close(got.h, expected.h, atol=0.0, rtol=0.0)
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    ({"encoder": "char"}, "encoder"),
-    ({"direction": "sideways"}, "direction"),
-    ({"sentence": 99}, "no sentence 100"),
-    ({"sentence": -1}, "no sentence 0"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"encoder": "char"}, "encoder"),
+        ({"direction": "sideways"}, "direction"),
+        ({"sentence": 99}, "no sentence 100"),
+        ({"sentence": -1}, "no sentence 0"),
+    ],
+)
 def test_trace_text_bad_arguments(shipped: ModelBundle, kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         trace_text(shipped, TEXT, **kwargs)
@@ -295,12 +302,15 @@ def test_trace_text_empty_text(shipped: ModelBundle) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("layer", "direction", "match"), [
-    (2, "forward", "layer"),
-    (-1, "forward", "layer"),
-    (True, "forward", "layer"),
-    (0, "up", "direction"),
-])
+@pytest.mark.parametrize(
+    ("layer", "direction", "match"),
+    [
+        (2, "forward", "layer"),
+        (-1, "forward", "layer"),
+        (True, "forward", "layer"),
+        (0, "up", "direction"),
+    ],
+)
 def test_from_gru_rejects_bad_layer_or_direction(layer: int, direction: str, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         GRUWeights.from_gru(_gru(layers=2), layer, direction)

@@ -20,12 +20,13 @@ from engine.text import normalize
 
 TEXT = resources.sample_texts()["mixed_feelings"].read_text(encoding="utf-8")
 EXACT = {"atol": 0.0, "rtol": 0.0}
-MODEL = {"atol": 1e-5, "rtol": 0.0}     # our hand-stepped cell against torch's fused kernel
+MODEL = {"atol": 1e-5, "rtol": 0.0}  # our hand-stepped cell against torch's fused kernel
 
 
 def _close(actual: object, expected: object, **tol: float) -> None:
     def t(a: object) -> torch.Tensor:
         return a.detach().cpu() if isinstance(a, torch.Tensor) else torch.tensor(np.asarray(a))
+
     torch.testing.assert_close(t(actual), t(expected), **tol)
 
 
@@ -43,7 +44,7 @@ def test_base_trace_equals_trace_text_and_nn_gru(shipped: ModelBundle, encoder: 
     gru = shipped.model.word_gru if encoder == "word" else shipped.model.sentence_gru
     H = gru.hidden_size
     with torch.no_grad():
-        out, _ = gru(prep.inputs[None])                                       # (1, T, 2H)
+        out, _ = gru(prep.inputs[None])  # (1, T, 2H)
     expected = out[0, :, :H] if direction == "forward" else out[0, :, H:].flip(0)
     _close(prep.base.h, expected, **MODEL)
     stepped = prep.inputs if direction == "forward" else prep.inputs.flip(0)
@@ -87,9 +88,8 @@ def test_one_tokenization(shipped: ModelBundle, monkeypatch: pytest.MonkeyPatch)
 
 
 def _terms_reference(tr: Trace, prep_weights: object, gate: str) -> tuple[np.ndarray, np.ndarray]:
-    w = {k: getattr(prep_weights, k).detach().double().numpy()
-         for k in (f"W_i{gate}", f"W_h{gate}")}
-    x, h_prev = tr.x.astype(np.float64), tr.h_prev.astype(np.float64)        # (T, I), (T, H)
+    w = {k: getattr(prep_weights, k).detach().double().numpy() for k in (f"W_i{gate}", f"W_h{gate}")}
+    x, h_prev = tr.x.astype(np.float64), tr.h_prev.astype(np.float64)  # (T, I), (T, H)
     return x @ w[f"W_i{gate}"].T, h_prev @ w[f"W_h{gate}"].T
 
 
@@ -100,7 +100,7 @@ def test_terms_are_the_parts_of_the_pre_activations(shipped: ModelBundle, offset
     T, H = len(tr), tr.hidden_size
     assert set(tr.terms) == set(GATES)
     assert dict(tr.offsets) == {g: offsets.get(g, 0.0) for g in GATES}
-    tol = {"rtol": 0.0, "atol": 5e-6}                   # float32 sums of terms up to ~10 in size
+    tol = {"rtol": 0.0, "atol": 5e-6}  # float32 sums of terms up to ~10 in size
     for g in GATES:
         t = tr.terms[g]
         assert t.input.shape == t.hidden.shape == (T, H) and t.b_i.shape == t.b_h.shape == (H,)
@@ -127,28 +127,33 @@ def test_retrace(shipped: ModelBundle) -> None:
     assert retrace(prep) is prep.base and retrace(prep, {"z": 0.0}) is prep.base
     what_if = retrace(prep, {"z": 40.0})
     _same_trace(what_if, trace(prep.weights, prep.inputs, prep.tokens, bias_offsets={"z": 40.0}))
-    np.testing.assert_allclose(what_if.h, 0.0, atol=1e-6)                    # z ~ 1 keeps h0 = 0
+    np.testing.assert_allclose(what_if.h, 0.0, atol=1e-6)  # z ~ 1 keeps h0 = 0
     with pytest.raises(ValueError, match="bias_offsets"):
         retrace(prep, {"q": 1.0})
 
 
 def _jacobian_norms(weights: object, xs: torch.Tensor, offsets: dict[str, float]) -> np.ndarray:
     """‖∂h_{T-1}/∂h_t‖_F in float64 by autograd through ``step`` with ``bias_offsets`` (not folded)."""
-    states, h = [], torch.zeros(weights.hidden_size, dtype=torch.float64)   # type: ignore[attr-defined]
+    states, h = [], torch.zeros(weights.hidden_size, dtype=torch.float64)  # type: ignore[attr-defined]
     with torch.no_grad():
         for x in xs:
-            h = step(weights, x, h, offsets)[0]                              # type: ignore[arg-type]
+            h = step(weights, x, h, offsets)[0]  # type: ignore[arg-type]
             states.append(h)
 
     def rest(t: int) -> object:
         def run(h: torch.Tensor) -> torch.Tensor:
             for x in xs[t + 1 :]:
-                h = step(weights, x, h, offsets)[0]                          # type: ignore[arg-type]
+                h = step(weights, x, h, offsets)[0]  # type: ignore[arg-type]
             return h
+
         return run
 
-    return np.array([torch.linalg.matrix_norm(torch.autograd.functional.jacobian(rest(t), states[t])).item()
-                     for t in range(len(xs))])
+    return np.array(
+        [
+            torch.linalg.matrix_norm(torch.autograd.functional.jacobian(rest(t), states[t])).item()
+            for t in range(len(xs))
+        ]
+    )
 
 
 @pytest.mark.parametrize("direction", ["forward", "backward"])
@@ -160,14 +165,14 @@ def test_prepared_flow_against_an_autograd_jacobian(shipped: ModelBundle, direct
     xs = prep.inputs.double() if direction == "forward" else prep.inputs.double().flip(0)
     np.testing.assert_allclose(flow.gru, _jacobian_norms(w64, xs, offsets), rtol=1e-4, atol=0)
     plain = gradient_flow(prep.weights, prep.inputs)
-    np.testing.assert_allclose(flow.rnn, plain.rnn, rtol=0, atol=0)          # offsets touch only the GRU
+    np.testing.assert_allclose(flow.rnn, plain.rnn, rtol=0, atol=0)  # offsets touch only the GRU
     np.testing.assert_allclose(prepared_flow(prep).gru, plain.gru, rtol=0, atol=0)
     assert not np.allclose(flow.gru, plain.gru)
 
 
 def test_sentence_index_checked_or_clamped(shipped: ModelBundle) -> None:
     n = prepare(shipped, TEXT).n_sentences
-    with pytest.raises(ValueError, match=f"no sentence {n + 1}"):           # people count from 1
+    with pytest.raises(ValueError, match=f"no sentence {n + 1}"):  # people count from 1
         prepare(shipped, TEXT, "word", "forward", sentence=n)
     assert prepare(shipped, TEXT, "word", "forward", sentence=n + 5, clamp_sentence=True).sentence == n - 1
     assert prepare(shipped, TEXT, "word", "forward", sentence=-3, clamp_sentence=True).sentence == 0

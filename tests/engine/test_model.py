@@ -16,16 +16,26 @@ VOCAB = 40
 
 
 def _config(**kw: object) -> HANConfig:
-    base: dict[str, object] = {"vocab_size": VOCAB, "num_classes": 3, "embed_dim": 16, "word_hidden": 8,
-                               "sentence_hidden": 8, "word_attention_dim": 12,
-                               "sentence_attention_dim": 10, "dropout": 0.5, "embed_dropout": 0.2}
+    base: dict[str, object] = {
+        "vocab_size": VOCAB,
+        "num_classes": 3,
+        "embed_dim": 16,
+        "word_hidden": 8,
+        "sentence_hidden": 8,
+        "word_attention_dim": 12,
+        "sentence_attention_dim": 10,
+        "dropout": 0.5,
+        "embed_dropout": 0.2,
+    }
     base.update(kw)
     return HANConfig(**base)  # type: ignore[arg-type]
 
 
 def _random_doc(rng: random.Random, max_sents: int = 4, max_words: int = 6) -> list[list[int]]:
-    return [[rng.randrange(2, VOCAB) for _ in range(rng.randint(1, max_words))]
-            for _ in range(rng.randint(1, max_sents))]
+    return [
+        [rng.randrange(2, VOCAB) for _ in range(rng.randint(1, max_words))]
+        for _ in range(rng.randint(1, max_sents))
+    ]
 
 
 @pytest.fixture
@@ -68,8 +78,10 @@ def test_result_does_not_depend_on_batch_padding(model: HAN, seed: int) -> None:
     rng = random.Random(seed)
     doc = _random_doc(rng, max_sents=3, max_words=5)
     # companions with more sentences and longer sentences force padding around `doc`
-    longer = [_random_doc(rng, max_sents=3, max_words=5) + [[rng.randrange(2, VOCAB) for _ in range(9)]] * 3
-              for _ in range(3)]
+    longer = [
+        _random_doc(rng, max_sents=3, max_words=5) + [[rng.randrange(2, VOCAB) for _ in range(9)]] * 3
+        for _ in range(3)
+    ]
     position = rng.randrange(len(longer) + 1)
     batch = [*longer[:position], doc, *longer[position:]]
     alone_ids, _ = collate([doc])
@@ -120,7 +132,7 @@ def test_attention_matches_hand_computation() -> None:
 def test_empty_first_sentence_raises(model: HAN) -> None:
     ids = torch.zeros(2, 2, 3, dtype=torch.long)
     ids[0, 0, :2] = torch.tensor([4, 5])
-    ids[1, 1, :3] = torch.tensor([6, 7, 8])      # document 1: first sentence is all padding
+    ids[1, 1, :3] = torch.tensor([6, 7, 8])  # document 1: first sentence is all padding
     with pytest.raises(ValueError, match="first sentence"):
         model(ids)
 

@@ -13,14 +13,25 @@ from engine.tiling import ALL_STRATEGIES, geometry
 # threshold, a radius larger than the tile, sizes that are not multiples of the tile. The last two
 # sample register2d's 128-column tiles too; in 37 x 1283 the last tile's 3 columns are fewer than its
 # 4 padded halo columns, so the block before it also reaches past the image.
-CASES = [(1, 1, 3, 16), (37, 53, 5, 8), (300, 211, 5, 16), (250, 97, 15, 4), (130, 301, 7, 32),
-         (333, 64, 1, 8), (200, 190, 31, 8), (161, 161, 3, 16), (40, 1000, 5, 8), (37, 1283, 9, 4)]
+CASES = [
+    (1, 1, 3, 16),
+    (37, 53, 5, 8),
+    (300, 211, 5, 16),
+    (250, 97, 15, 4),
+    (130, 301, 7, 32),
+    (333, 64, 1, 8),
+    (200, 190, 31, 8),
+    (161, 161, 3, 16),
+    (40, 1000, 5, 8),
+    (37, 1283, 9, 4),
+]
 
 
 @pytest.mark.parametrize("strategy", ALL_STRATEGIES)
 @pytest.mark.parametrize(("height", "width", "mask", "tile"), CASES)
-def test_launch_counters_equal_a_full_emulation(strategy: str, height: int, width: int, mask: int,
-                                                tile: int) -> None:
+def test_launch_counters_equal_a_full_emulation(
+    strategy: str, height: int, width: int, mask: int, tile: int
+) -> None:
     try:
         geometry(height, width, mask, strategy, tile)
     except ValueError:
@@ -38,7 +49,7 @@ def test_launch_counters_reject_what_geometry_rejects() -> None:
 def test_launch_counters_of_a_large_image_are_quick_and_plausible() -> None:
     c = launch_counters(4096, 4096, 5, "output_tile", 16)
     assert c.outputs == 4096 * 4096
-    assert c.shared_stores == 256 * 256 * 20 * 20          # every block fills its 20 x 20 tile
+    assert c.shared_stores == 256 * 256 * 20 * 20  # every block fills its 20 x 20 tile
     assert c.shared_loads == 4096 * 4096 * 25
     # in-image loads: 20 x 20 per block minus the ghost halo along the four edges
     assert c.global_loads == 256 * 256 * 400 - 4 * 256 * 2 * 20 + 4 * 2 * 2
@@ -67,7 +78,7 @@ def test_occupancy_of_register2d_on_the_h200() -> None:
 
 
 def test_shared_memory_and_registers_can_limit() -> None:
-    big = geometry(1024, 1024, 31, "output_tile", 32)      # 62 x 62 floats = 15,376 B per block
+    big = geometry(1024, 1024, 31, "output_tile", 32)  # 62 x 62 floats = 15,376 B per block
     occ = occupancy(big, "NVIDIA T4", registers_per_thread=32)
     assert occ.limits["shared memory"] == 64 * 1024 // 15_488 == 4
     assert occ.limits["warps"] == 1 and occ.limiter == "warps"
@@ -81,7 +92,7 @@ def test_no_shared_memory_no_shared_limit() -> None:
     occ = occupancy(geometry(64, 64, 3, "constant", 8), registers_per_thread=16)
     assert occ.limits["shared memory"] == occ.card.max_blocks_per_sm
     assert occ.warps_per_block == 2
-    assert occ.limits["warps"] == 32 and occ.limiter == "warps"   # ties go to the first limit
+    assert occ.limits["warps"] == 32 and occ.limiter == "warps"  # ties go to the first limit
 
 
 def test_occupancy_rejects_bad_inputs() -> None:

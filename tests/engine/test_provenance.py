@@ -29,17 +29,20 @@ from engine.provenance import (
 STARTED = datetime(2026, 12, 7, 23, 59, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("card", "slug"), [
-    ("NVIDIA H200", "h200"),
-    ("NVIDIA H100 80GB HBM3", "h100"),
-    ("NVIDIA H100 PCIe", "h100"),
-    ("NVIDIA A100-SXM4-40GB", "a100"),
-    ("Tesla T4", "t4"),
-    ("NVIDIA GeForce RTX 4090", "rtx-4090"),
-    ("NVIDIA RTX A6000", "rtx-a6000"),
-    ("NVIDIA", "gpu"),
-    (None, "cpu"),
-])
+@pytest.mark.parametrize(
+    ("card", "slug"),
+    [
+        ("NVIDIA H200", "h200"),
+        ("NVIDIA H100 80GB HBM3", "h100"),
+        ("NVIDIA H100 PCIe", "h100"),
+        ("NVIDIA A100-SXM4-40GB", "a100"),
+        ("Tesla T4", "t4"),
+        ("NVIDIA GeForce RTX 4090", "rtx-4090"),
+        ("NVIDIA RTX A6000", "rtx-a6000"),
+        ("NVIDIA", "gpu"),
+        (None, "cpu"),
+    ],
+)
 def test_card_slug(card: str | None, slug: str) -> None:
     assert card_slug(card) == slug
 
@@ -80,9 +83,9 @@ def test_write_record_is_json_with_a_folder_made(tmp_path: Path) -> None:
     write_record(path, {"name": "Ü", "when": STARTED, "n": [1, 2.5, None]})
     expected = {"name": "Ü", "when": str(STARTED), "n": [1, 2.5, None]}
     assert json.loads(path.read_text(encoding="utf-8")) == expected
-    write_record(path, {"second": True})                        # replaced whole
+    write_record(path, {"second": True})  # replaced whole
     assert json.loads(path.read_text(encoding="utf-8")) == {"second": True}
-    assert sorted(p.name for p in path.parent.iterdir()) == ["r.json"]   # no temporary left behind
+    assert sorted(p.name for p in path.parent.iterdir()) == ["r.json"]  # no temporary left behind
 
 
 def test_write_record_fails_with_one_line(tmp_path: Path) -> None:
@@ -100,12 +103,14 @@ def test_machine_info() -> None:
     assert m["torch_num_threads"] == torch.get_num_threads()
     if Path("/proc/meminfo").exists():
         assert m["memory_total_mib"] > 0
-    json.dumps(m)                                               # JSON as it is
+    json.dumps(m)  # JSON as it is
 
 
 def test_table_lines() -> None:
-    lines = table_lines([["naive", 12, 0.5, None, True], ["register2d", 3, 1234.5, "x", False]],
-                        ["strategy", "n", "ms", "note", "ok"])
+    lines = table_lines(
+        [["naive", 12, 0.5, None, True], ["register2d", 3, 1234.5, "x", False]],
+        ["strategy", "n", "ms", "note", "ok"],
+    )
     assert lines == [
         "strategy    n   ms       note  ok",
         "----------  --  -------  ----  ---",
@@ -114,8 +119,9 @@ def test_table_lines() -> None:
     ]
 
 
-def test_bench_common_writes_its_records_with_provenance(tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bench_common_writes_its_records_with_provenance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.syspath_prepend(str(ROOT / "bench"))
     common = importlib.import_module("_common")
     path = common.write_result("memory-cpu", {"figures": [1, 2]}, tmp_path, STARTED, {"cpu_count": 2})

@@ -51,8 +51,8 @@ def test_an_error_in_the_callback_closes_the_generator_at_once() -> None:
 
     with pytest.raises(KeyboardInterrupt):
         run_to_end(gen, stop)
-    assert log == ["closed"]                       # its finally ran before the error reached us
-    assert gen.gi_frame is None                    # and it is finished
+    assert log == ["closed"]  # its finally ran before the error reached us
+    assert gen.gi_frame is None  # and it is finished
 
 
 def test_analyze_and_dataset_stats_drain_through_it(monkeypatch: pytest.MonkeyPatch, shipped: object) -> None:
@@ -61,5 +61,5 @@ def test_analyze_and_dataset_stats_drain_through_it(monkeypatch: pytest.MonkeyPa
     calls: list[object] = []
     real = engine.analyze.run_to_end
     monkeypatch.setattr(engine.analyze, "run_to_end", lambda gen, *a: calls.append(gen) or real(gen, *a))
-    analysis = engine.analyze.analyze(shipped, "A fine film. I loved it.")   # type: ignore[arg-type]
+    analysis = engine.analyze.analyze(shipped, "A fine film. I loved it.")  # type: ignore[arg-type]
     assert len(calls) == 1 and len(analysis.sentences) == 2

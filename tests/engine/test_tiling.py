@@ -19,13 +19,13 @@ from engine.tiling import (
     geometry,
 )
 
-SIZES = [(1, 1), (37, 53), (17, 5), (50, 33)]   # none a multiple of the tiles below
+SIZES = [(1, 1), (37, 53), (17, 5), (50, 33)]  # none a multiple of the tiles below
 
 
 def _cases() -> list[tuple[str, int, int, int, int]]:
     cases = []
     for strategy in STRATEGIES:
-        tiles = (4, 8) if strategy == "register" else (5, 8)   # 5 < 7: a tile smaller than the mask
+        tiles = (4, 8) if strategy == "register" else (5, 8)  # 5 < 7: a tile smaller than the mask
         for h, w in SIZES:
             for k in (1, 3, 7):
                 cases.extend((strategy, h, w, k, t) for t in tiles)
@@ -89,10 +89,10 @@ def test_thread_to_output_rule(geo: TileGeometry) -> None:
     for by, bx in geo.blocks():
         y0, x0 = geo.out_origin(by, bx)
         ty, tx, oy, ox = geo.thread_outputs(by, bx)
-        if geo.strategy == "input_tile":   # only the inner T x T threads compute
+        if geo.strategy == "input_tile":  # only the inner T x T threads compute
             expected = (oy - y0 + geo.radius, ox - x0 + geo.radius)
             np.testing.assert_array_equal(np.stack([ty, tx]), np.stack(expected))
-        elif geo.strategy == "register":   # REGISTER_ROWS outputs stacked in one column
+        elif geo.strategy == "register":  # REGISTER_ROWS outputs stacked in one column
             np.testing.assert_array_equal(ty, (oy - y0) // REGISTER_ROWS)
             np.testing.assert_array_equal(tx, ox - x0)
         else:
@@ -154,13 +154,14 @@ def test_load_threads_and_phases(shared_geo: TileGeometry) -> None:
     slot = plan.smem_y * geo.shared_tile[1] + plan.smem_x
     thread = plan.thread_y * geo.block[1] + plan.thread_x
     threads = geo.block[0] * geo.block[1]
-    np.testing.assert_array_equal(slot, plan.phase * threads + thread)   # s = phase * threads + t
+    np.testing.assert_array_equal(slot, plan.phase * threads + thread)  # s = phase * threads + t
     assert plan.phase.max() == geo.load_phases - 1 == math.ceil(len(plan) / threads) - 1
-    assert len(set(zip(thread.tolist(), plan.phase.tolist(), strict=True))) == len(plan)   # one per round
-    if geo.strategy in ("input_tile", "cached_halo"):   # one-shot: each thread loads its own slot
+    assert len(set(zip(thread.tolist(), plan.phase.tolist(), strict=True))) == len(plan)  # one per round
+    if geo.strategy in ("input_tile", "cached_halo"):  # one-shot: each thread loads its own slot
         assert geo.load_phases == 1 and np.all(plan.phase == 0)
-        np.testing.assert_array_equal(np.stack([plan.thread_y, plan.thread_x]),
-                                      np.stack([plan.smem_y, plan.smem_x]))
+        np.testing.assert_array_equal(
+            np.stack([plan.thread_y, plan.thread_x]), np.stack([plan.smem_y, plan.smem_x])
+        )
 
 
 @pytest.mark.parametrize("strategy", ["naive", "constant"])
@@ -172,16 +173,25 @@ def test_global_strategies_have_no_shared_memory(strategy: str) -> None:
     assert geo.input_shape() == (12, 12)
 
 
-@pytest.mark.parametrize(("strategy", "tile", "block", "shared_tile", "per_thread", "phases"), [
-    ("naive", 16, (16, 16), (0, 0), (1, 1), 0),
-    ("constant", 16, (16, 16), (0, 0), (1, 1), 0),
-    ("input_tile", 16, (20, 20), (20, 20), (1, 1), 1),
-    ("output_tile", 16, (16, 16), (20, 20), (1, 1), 2),
-    ("cached_halo", 16, (16, 16), (16, 16), (1, 1), 1),
-    ("register", 32, (8, 32), (36, 36), (4, 1), 6),
-])
-def test_sizes_by_hand(strategy: str, tile: int, block: tuple[int, int], shared_tile: tuple[int, int],
-                       per_thread: tuple[int, int], phases: int) -> None:
+@pytest.mark.parametrize(
+    ("strategy", "tile", "block", "shared_tile", "per_thread", "phases"),
+    [
+        ("naive", 16, (16, 16), (0, 0), (1, 1), 0),
+        ("constant", 16, (16, 16), (0, 0), (1, 1), 0),
+        ("input_tile", 16, (20, 20), (20, 20), (1, 1), 1),
+        ("output_tile", 16, (16, 16), (20, 20), (1, 1), 2),
+        ("cached_halo", 16, (16, 16), (16, 16), (1, 1), 1),
+        ("register", 32, (8, 32), (36, 36), (4, 1), 6),
+    ],
+)
+def test_sizes_by_hand(
+    strategy: str,
+    tile: int,
+    block: tuple[int, int],
+    shared_tile: tuple[int, int],
+    per_thread: tuple[int, int],
+    phases: int,
+) -> None:
     """A 100 x 77 image with a 5 x 5 mask (r = 2)."""
     geo = geometry(100, 77, 5, strategy, tile)
     assert geo.tile == (tile, tile) and geo.block == block and geo.shared_tile == shared_tile
@@ -204,31 +214,39 @@ def test_edge_block_by_hand() -> None:
 
 
 def test_limits_are_the_thread_and_shared_limits() -> None:
-    assert geometry(8, 8, 5, "input_tile", 28).block == (32, 32)         # 32 * 32 = 1024 threads
-    assert geometry(8, 8, 63, "output_tile", 32).shared_tile == (94, 94)   # tile smaller than mask: fine
+    assert geometry(8, 8, 5, "input_tile", 28).block == (32, 32)  # 32 * 32 = 1024 threads
+    assert geometry(8, 8, 63, "output_tile", 32).shared_tile == (94, 94)  # tile smaller than mask: fine
     assert geometry(8, 8, 63, "output_tile", 1).load_phases == 63 * 63
     assert geometry(8, 8, 47, "register", 64).shared_bytes == 110 * 110 * 4 <= SHARED_LIMIT_BYTES
     assert geometry(8, 8, 1, "cached_halo", 32).block == (32, 32)
     assert MAX_THREADS_PER_BLOCK == 1024 and MAX_CONSTANT_MASK == 63
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    ((10, 10, 3, "tiled"), r"unknown strategy 'tiled'; valid strategies are naive, constant, input_tile"),
-    ((0, 10, 3), r"image is empty \(0x10\)"),
-    ((10, 0, 3), r"image is empty \(10x0\)"),
-    ((10, 10, 0), r"mask size must be at least 1, got 0"),
-    ((10, 10, -3), r"mask size must be at least 1, got -3"),
-    ((10, 10, 4), r"mask size must be odd"),
-    ((10, 10, 65), r"mask size 65 is over the limit 63"),
-    ((10, 10, 3, "output_tile", 0), r"tile must be at least 1, got 0"),
-    ((10, 10, 3, "register", 18), r"tile must be a multiple of REGISTER_ROWS \(4\) for 'register', got 18"),
-    ((10, 10, 7, "input_tile", 28), r"needs 1156 threads per block \(34x34\); the limit is 1024"),
-    ((10, 10, 3, "output_tile", 33), r"needs 1089 threads per block \(33x33\); the limit is 1024"),
-    ((10, 10, 3, "naive", 40), r"needs 1600 threads per block"),
-    ((10, 10, 3, "register", 68), r"needs 1156 threads per block \(17x68\)"),
-    ((10, 10, 49, "register", 64),
-     r"needs 50176 bytes of shared memory \(112x112 float32\); the limit is 49152"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((10, 10, 3, "tiled"), r"unknown strategy 'tiled'; valid strategies are naive, constant, input_tile"),
+        ((0, 10, 3), r"image is empty \(0x10\)"),
+        ((10, 0, 3), r"image is empty \(10x0\)"),
+        ((10, 10, 0), r"mask size must be at least 1, got 0"),
+        ((10, 10, -3), r"mask size must be at least 1, got -3"),
+        ((10, 10, 4), r"mask size must be odd"),
+        ((10, 10, 65), r"mask size 65 is over the limit 63"),
+        ((10, 10, 3, "output_tile", 0), r"tile must be at least 1, got 0"),
+        (
+            (10, 10, 3, "register", 18),
+            r"tile must be a multiple of REGISTER_ROWS \(4\) for 'register', got 18",
+        ),
+        ((10, 10, 7, "input_tile", 28), r"needs 1156 threads per block \(34x34\); the limit is 1024"),
+        ((10, 10, 3, "output_tile", 33), r"needs 1089 threads per block \(33x33\); the limit is 1024"),
+        ((10, 10, 3, "naive", 40), r"needs 1600 threads per block"),
+        ((10, 10, 3, "register", 68), r"needs 1156 threads per block \(17x68\)"),
+        (
+            (10, 10, 49, "register", 64),
+            r"needs 50176 bytes of shared memory \(112x112 float32\); the limit is 49152",
+        ),
+    ],
+)
 def test_validation_errors(args: tuple, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         geometry(*args)
@@ -245,10 +263,11 @@ def test_numpy_integers_are_accepted() -> None:
     assert geo.grid == (3, 2) and type(geo.height) is int
 
 
-@pytest.mark.parametrize("method", ["out_origin", "block_output", "input_origin", "ghost_mask", "load_plan",
-                                    "thread_outputs"])
+@pytest.mark.parametrize(
+    "method", ["out_origin", "block_output", "input_origin", "ghost_mask", "load_plan", "thread_outputs"]
+)
 def test_blocks_outside_the_grid_are_refused(method: str) -> None:
-    geo = geometry(20, 20, 3, "output_tile", 8)   # grid 3 x 3
+    geo = geometry(20, 20, 3, "output_tile", 8)  # grid 3 x 3
     for by, bx in [(3, 0), (0, 3), (-1, 0)]:
         with pytest.raises(IndexError, match=r"outside the grid 3x3"):
             getattr(geo, method)(by, bx)

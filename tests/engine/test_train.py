@@ -43,8 +43,9 @@ def _write_rows(path: Path, rows: list[dict[str, str]]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def toy_run(tmp_path_factory: pytest.TempPathFactory, toy_config: ToyConfig
-            ) -> tuple[TrainConfig, list[Progress]]:
+def toy_run(
+    tmp_path_factory: pytest.TempPathFactory, toy_config: ToyConfig
+) -> tuple[TrainConfig, list[Progress]]:
     """One 4-epoch run on 400 toy documents, shared by the tests that only inspect its results."""
     root = tmp_path_factory.mktemp("toy_run")
     cfg = toy_config(write_toy(root / "toy.jsonl", 400, seed=0), root / "out", epochs=4)
@@ -181,7 +182,7 @@ def test_checkpoint_written_atomically(toy_run: tuple[TrainConfig, list[Progress
     tensors = load_file(str(out / "checkpoint" / "state.safetensors"))
     h = hashlib.sha256()
     for k in sorted(k for k in tensors if k.startswith("model.")):
-        h.update(k[len("model."):].encode())
+        h.update(k[len("model.") :].encode())
         h.update(tensors[k].contiguous().numpy().tobytes())
     assert h.hexdigest() == _digest(records)
     state = json.loads((out / "checkpoint" / "state.json").read_text(encoding="utf-8"))
@@ -199,8 +200,9 @@ def test_same_seed_same_weights(tmp_path: Path, small_data: Path, toy_config: To
     assert a != c
 
 
-def test_word2vec_start_is_reported_and_reproducible(tmp_path: Path, small_data: Path,
-                                                     toy_config: ToyConfig) -> None:
+def test_word2vec_start_is_reported_and_reproducible(
+    tmp_path: Path, small_data: Path, toy_config: ToyConfig
+) -> None:
     a = _run(toy_config(small_data, tmp_path / "a", epochs=1, word2vec_epochs=2))
     b = _run(toy_config(small_data, tmp_path / "b", epochs=1, word2vec_epochs=2))
     plain = _run(toy_config(small_data, tmp_path / "c", epochs=1, word2vec_epochs=0))
@@ -210,8 +212,9 @@ def test_word2vec_start_is_reported_and_reproducible(tmp_path: Path, small_data:
 
 
 @pytest.fixture(scope="module")
-def resume_runs(tmp_path_factory: pytest.TempPathFactory, toy_config: ToyConfig
-                ) -> tuple[Path, list[Progress], list[Progress], list[Progress]]:
+def resume_runs(
+    tmp_path_factory: pytest.TempPathFactory, toy_config: ToyConfig
+) -> tuple[Path, list[Progress], list[Progress], list[Progress]]:
     """An uninterrupted 4-epoch run, and a 2-epoch run resumed to 4 epochs, on the same data."""
     root = tmp_path_factory.mktemp("resume")
     data = write_toy(root / "small.jsonl", 120, seed=1)
@@ -221,8 +224,9 @@ def resume_runs(tmp_path_factory: pytest.TempPathFactory, toy_config: ToyConfig
     return root, straight, first, second
 
 
-def test_resume_equals_uninterrupted(resume_runs: tuple[Path, list[Progress], list[Progress],
-                                                        list[Progress]]) -> None:
+def test_resume_equals_uninterrupted(
+    resume_runs: tuple[Path, list[Progress], list[Progress], list[Progress]],
+) -> None:
     root, straight, first, second = resume_runs
     assert [r.epoch for r in first if r.kind == "eval"] == [1, 2]
     assert [r.epoch for r in second if r.kind == "eval"] == [3, 4]
@@ -239,8 +243,9 @@ def test_resume_equals_uninterrupted(resume_runs: tuple[Path, list[Progress], li
     assert a["best_epoch"] > 2, "the test needs a best model saved after the resume"
 
 
-def test_resume_keeps_truncation_record(resume_runs: tuple[Path, list[Progress], list[Progress],
-                                                           list[Progress]]) -> None:
+def test_resume_keeps_truncation_record(
+    resume_runs: tuple[Path, list[Progress], list[Progress], list[Progress]],
+) -> None:
     root = resume_runs[0]
     a = load_bundle(root / "straight" / "model").metadata["truncation_in_training"]
     b = load_bundle(root / "resumed" / "model").metadata["truncation_in_training"]
@@ -248,12 +253,13 @@ def test_resume_keeps_truncation_record(resume_runs: tuple[Path, list[Progress],
     assert b == a
 
 
-def test_resume_mid_epoch_equals_uninterrupted(tmp_path: Path, small_data: Path,
-                                               toy_config: ToyConfig) -> None:
+def test_resume_mid_epoch_equals_uninterrupted(
+    tmp_path: Path, small_data: Path, toy_config: ToyConfig
+) -> None:
     straight = _run(toy_config(small_data, tmp_path / "straight", epochs=2))
     gen = train(toy_config(small_data, tmp_path / "cut", epochs=2, checkpoint_every=3))
     for rec in gen:
-        if rec.kind == "step" and rec.step == 5:       # checkpoint was written after step 3
+        if rec.kind == "step" and rec.step == 5:  # checkpoint was written after step 3
             break
     gen.close()
     state = json.loads((tmp_path / "cut" / "checkpoint" / "state.json").read_text(encoding="utf-8"))
@@ -285,8 +291,9 @@ def test_resume_without_checkpoint_raises(tmp_path: Path, small_data: Path, toy_
         _run(toy_config(small_data, tmp_path / "out", resume=True))
 
 
-def test_resume_with_corrupt_checkpoint_raises(tmp_path: Path, small_data: Path,
-                                               toy_config: ToyConfig) -> None:
+def test_resume_with_corrupt_checkpoint_raises(
+    tmp_path: Path, small_data: Path, toy_config: ToyConfig
+) -> None:
     _run(toy_config(small_data, tmp_path / "out", epochs=1))
     weights = tmp_path / "out" / "checkpoint" / "state.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])
@@ -303,7 +310,7 @@ def _open_fds() -> set[str]:
         return set()
     found = set()
     for fd in os.listdir(fd_dir):
-        with contextlib.suppress(OSError):    # an fd closed while listing
+        with contextlib.suppress(OSError):  # an fd closed while listing
             found.add(os.readlink(fd_dir / fd))
     return found
 
@@ -325,7 +332,7 @@ def test_cancel_closes_cleanly(tmp_path: Path, small_data: Path, toy_config: Toy
     leaked = {p for p in _open_fds() - before if str(tmp_path) in p}
     assert not leaked
     assert not list(out.rglob(".*"))
-    assert not (out / "model").exists()          # cancelled before the first epoch ended
+    assert not (out / "model").exists()  # cancelled before the first epoch ended
 
 
 # -- the dev split and bad datasets ----------------------------------------------------------------------

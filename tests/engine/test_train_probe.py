@@ -34,20 +34,22 @@ def _keyword_share(a: Analysis, word: str = "wonderful") -> float:
 
 
 @pytest.fixture(scope="module")
-def probe_run(tmp_path_factory: pytest.TempPathFactory, toy_config: ToyConfig
-              ) -> tuple[TrainConfig, list[Progress]]:
+def probe_run(
+    tmp_path_factory: pytest.TempPathFactory, toy_config: ToyConfig
+) -> tuple[TrainConfig, list[Progress]]:
     root = tmp_path_factory.mktemp("probe_run")
     cfg = toy_config(write_toy(root / "toy.jsonl", 400, seed=0), root / "out", epochs=4)
     return cfg, list(train(cfg, probe=PROBE))
 
 
-def test_probe_scored_before_training_and_at_every_eval(probe_run: tuple[TrainConfig, list[Progress]]
-                                                        ) -> None:
+def test_probe_scored_before_training_and_at_every_eval(
+    probe_run: tuple[TrainConfig, list[Progress]],
+) -> None:
     _, records = probe_run
     with_probe = [r for r in records if "probe" in r.extra]
     setups = [r for r in records if r.kind == "setup"]
     evals = [r for r in records if r.kind == "eval"]
-    assert with_probe == [setups[-1], *evals]          # the setup record that opens training, then evals
+    assert with_probe == [setups[-1], *evals]  # the setup record that opens training, then evals
     assert setups[-1].total_steps > 0
     assert not any("probe" in r.extra for r in records if r.kind in ("step", "done"))
     for r in with_probe:
@@ -66,8 +68,8 @@ def test_probe_attention_forms_on_the_keyword(probe_run: tuple[TrainConfig, list
     snaps = [r.extra["probe"] for r in records if "probe" in r.extra]
     before, after = snaps[0], snaps[-1]
     n_words = before.n_words
-    assert _keyword_share(before) < 2.0 / n_words      # near uniform before training
-    assert _keyword_share(after) > 0.5                 # the model learned where the label is
+    assert _keyword_share(before) < 2.0 / n_words  # near uniform before training
+    assert _keyword_share(after) > 0.5  # the model learned where the label is
     assert after.label == "pos" and after.probabilities["pos"] > 0.9
     heaviest = max((w for s in after.sentences for w in s.words), key=lambda w: w.weight)
     assert heaviest.text == "wonderful"
@@ -97,8 +99,9 @@ def test_probe_is_in_the_log(probe_run: tuple[TrainConfig, list[Progress]]) -> N
 def test_probe_changes_nothing_in_training(tmp_path: Path, toy_config: ToyConfig) -> None:
     data = write_toy(tmp_path / "small.jsonl", 120, seed=1)
     plain = list(train(toy_config(data, tmp_path / "a", epochs=2, dropout=0.3, embed_dropout=0.2)))
-    probed = list(train(toy_config(data, tmp_path / "b", epochs=2, dropout=0.3, embed_dropout=0.2),
-                        probe=PROBE))
+    probed = list(
+        train(toy_config(data, tmp_path / "b", epochs=2, dropout=0.3, embed_dropout=0.2), probe=PROBE)
+    )
     assert plain[-1].extra["weights_sha256"] == probed[-1].extra["weights_sha256"]
     assert [r.loss for r in plain if r.kind == "step"] == [r.loss for r in probed if r.kind == "step"]
 
@@ -137,7 +140,7 @@ def test_cancel_mid_epoch_keeps_the_last_checkpoint(tmp_path: Path, toy_config: 
             steps_after_eval += 1
             if steps_after_eval == 2:
                 break
-    gen.close()                                        # what a GUI cancel amounts to
+    gen.close()  # what a GUI cancel amounts to
     assert saved, "the run never reached its first evaluation"
     assert _file_hashes(out / "checkpoint") == saved["checkpoint"]
     assert _file_hashes(out / "model") == saved["model"]
@@ -164,7 +167,7 @@ class _Conn:
         self.closed = False
 
     def send(self, obj: tuple[str, Any]) -> None:
-        pickle.dumps(obj)                               # it must be able to cross a real pipe
+        pickle.dumps(obj)  # it must be able to cross a real pipe
         self.sent.append(obj)
         kind, rec = obj
         if kind == "record" and rec.kind == "step" and rec.step == self.stop_at:
@@ -185,14 +188,16 @@ def test_train_to_pipe_sends_every_record_then_end(tmp_path: Path, toy_config: T
     assert [(r.kind, r.step, r.loss) for r in piped] == [(r.kind, r.step, r.loss) for r in direct]
     assert piped[-1].extra["weights_sha256"] == direct[-1].extra["weights_sha256"]
     assert [r.extra["probe"].label for r in piped if "probe" in r.extra] == [
-        r.extra["probe"].label for r in direct if "probe" in r.extra]
+        r.extra["probe"].label for r in direct if "probe" in r.extra
+    ]
 
 
-def test_train_to_pipe_stops_right_after_the_record_it_was_stopped_on(tmp_path: Path,
-                                                                      toy_config: ToyConfig) -> None:
+def test_train_to_pipe_stops_right_after_the_record_it_was_stopped_on(
+    tmp_path: Path, toy_config: ToyConfig
+) -> None:
     data = write_toy(tmp_path / "small.jsonl", 120, seed=1)
     out = tmp_path / "out"
-    conn = _Conn(threading.Event(), stop_at=9)          # epoch 1 has 7 steps: this is inside epoch 2
+    conn = _Conn(threading.Event(), stop_at=9)  # epoch 1 has 7 steps: this is inside epoch 2
     train_to_pipe(toy_config(data, out, epochs=3), None, conn, conn.stop)
     kinds = [(k, getattr(r, "kind", None), getattr(r, "step", None)) for k, r in conn.sent]
     assert kinds[-2:] == [("record", "step", 9), ("end", None, None)]
@@ -231,13 +236,13 @@ def test_training_process_stops_and_reports_errors(tmp_path: Path, toy_config: T
     out = tmp_path / "out"
     child = TrainingProcess(toy_config(data, out, epochs=50), threads=1)
     got = []
-    for rec in child.records():                       # ends by itself once the child has stopped
+    for rec in child.records():  # ends by itself once the child has stopped
         got.append(rec)
         if rec.kind == "eval":
             child.stop()
     assert child.process.exitcode == 0
     assert not any(r.kind == "done" for r in got)
-    assert max(r.epoch for r in got) <= 2             # it stopped within a step of being asked
+    assert max(r.epoch for r in got) <= 2  # it stopped within a step of being asked
     assert not list(out.rglob(".*"))
     load_bundle(out / "model")
     bad = tmp_path / "bad.jsonl"

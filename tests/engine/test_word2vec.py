@@ -11,8 +11,8 @@ from engine.vocab import UNK_ID
 from engine.word2vec import train_word2vec
 
 TWIN_A, TWIN_B, LONER = 2, 3, 4
-CONTEXT_1 = list(range(5, 15))      # the twins' neighbours
-CONTEXT_2 = list(range(15, 25))     # the loner's neighbours
+CONTEXT_1 = list(range(5, 15))  # the twins' neighbours
+CONTEXT_2 = list(range(15, 25))  # the loner's neighbours
 VOCAB = 25
 
 
@@ -30,8 +30,16 @@ def _corpus(n_sentences: int = 300, seed: int = 0) -> list[list[list[int]]]:
 
 
 def _train(**kw: object) -> list[tuple[int, float, torch.Tensor | None]]:
-    args: dict[str, object] = {"dim": 16, "epochs": 4, "window": 2, "negatives": 3, "batch_size": 256,
-                               "lr": 0.02, "subsample": 1.0, "seed": 0}
+    args: dict[str, object] = {
+        "dim": 16,
+        "epochs": 4,
+        "window": 2,
+        "negatives": 3,
+        "batch_size": 256,
+        "lr": 0.02,
+        "subsample": 1.0,
+        "seed": 0,
+    }
     args.update(kw)
     return list(train_word2vec(_corpus(), VOCAB, **args))  # type: ignore[arg-type]
 
@@ -47,7 +55,7 @@ def test_yields_epoch_losses_then_vectors() -> None:
     assert isinstance(vectors, torch.Tensor)
     assert vectors.shape == (VOCAB, 16)
     assert vectors.dtype == torch.float32 and vectors.device.type == "cpu"
-    assert out[2][1] < out[0][1]          # the loss goes down
+    assert out[2][1] < out[0][1]  # the loss goes down
 
 
 def test_shared_contexts_give_close_vectors() -> None:
@@ -72,6 +80,6 @@ def test_reproducible_from_the_global_seed() -> None:
 
 def test_seed_argument_alone_determines_vectors() -> None:
     a = _train(epochs=1, seed=3)[-1][2]
-    b = _train(epochs=1, seed=3)[-1][2]         # same seed, global RNG has moved on
+    b = _train(epochs=1, seed=3)[-1][2]  # same seed, global RNG has moved on
     assert a is not None and b is not None
     assert torch.equal(a, b)

@@ -33,8 +33,17 @@ from PySide6.QtWidgets import (
 
 __all__ = ["controls", "layout_problems", "window_rect"]
 
-CONTROLS = (QAbstractButton, QComboBox, QAbstractSpinBox, QLineEdit, QAbstractSlider, QLabel, QTabBar,
-            QProgressBar, QAbstractScrollArea)
+CONTROLS = (
+    QAbstractButton,
+    QComboBox,
+    QAbstractSpinBox,
+    QLineEdit,
+    QAbstractSlider,
+    QLabel,
+    QTabBar,
+    QProgressBar,
+    QAbstractScrollArea,
+)
 
 
 def window_rect(w: QWidget, window: QWidget) -> QRect:
@@ -81,7 +90,7 @@ def controls(page: QWidget, window: QWidget) -> list[QWidget]:
             continue
         if _inner_scroll(w, page) is not None:
             continue
-        if w.objectName().startswith("qt_"):   # Qt's own parts (spin box line edit, scroll bars...)
+        if w.objectName().startswith("qt_"):  # Qt's own parts (spin box line edit, scroll bars...)
             continue
         out.append(w)
     return out
@@ -109,20 +118,27 @@ def layout_problems(page: QWidget, window: QWidget) -> list[str]:
     for w in found:
         full, seen = window_rect(w, window), _clip(w, window)
         if seen != full:
-            problems.append(f"{_name(w)} cut: {full.width()}x{full.height()} at ({full.x()},{full.y()}), "
-                            f"{seen.width()}x{seen.height()} seen")
+            problems.append(
+                f"{_name(w)} cut: {full.width()}x{full.height()} at ({full.x()},{full.y()}), "
+                f"{seen.width()}x{seen.height()} seen"
+            )
         if isinstance(w, QLabel) and w.text() and w.pixmap().isNull():
             if w.wordWrap():
-                need = w.heightForWidth(w.contentsRect().width() + w.contentsMargins().left()
-                                        + w.contentsMargins().right())
+                need = w.heightForWidth(
+                    w.contentsRect().width() + w.contentsMargins().left() + w.contentsMargins().right()
+                )
                 if need > w.height() + 1:
                     problems.append(f"{_name(w)} wraps to {need} px in {w.height()} px")
             elif w.minimumSizeHint().width() > w.width() + 1:
                 problems.append(f"{_name(w)} needs {w.minimumSizeHint().width()} px, has {w.width()}")
-        elif isinstance(w, QAbstractButton) and w.text() and \
-                w.fontMetrics().horizontalAdvance(w.text().replace("&", "")) + 6 > w.width():
-            problems.append(f"{_name(w)} text needs {w.fontMetrics().horizontalAdvance(w.text())} px, "
-                            f"has {w.width()}")
+        elif (
+            isinstance(w, QAbstractButton)
+            and w.text()
+            and w.fontMetrics().horizontalAdvance(w.text().replace("&", "")) + 6 > w.width()
+        ):
+            problems.append(
+                f"{_name(w)} text needs {w.fontMetrics().horizontalAdvance(w.text())} px, has {w.width()}"
+            )
         elif isinstance(w, QGroupBox) and w.title() and w.minimumSizeHint().width() > w.width() + 1:
             problems.append(f"{_name(w)} title cut")
     boxes = [(w, _clip(w, window)) for w in found if not isinstance(w, QAbstractScrollArea)]

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-SCREEN = (1920, 1200)     # in-process tests size the window; the screen only has to hold it
+SCREEN = (1920, 1200)  # in-process tests size the window; the screen only has to hold it
 INSTALL = "bash scripts/install-system-deps.sh --test"
 _servers: list[subprocess.Popen[bytes]] = []
 
@@ -26,9 +26,22 @@ _servers: list[subprocess.Popen[bytes]] = []
 def start_xvfb(width: int, height: int) -> tuple[subprocess.Popen[bytes], str]:
     """An Xvfb of ``width`` x ``height`` on a free display; returns the process and ``:N``."""
     read, write = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", f"{width}x{height}x24",
-                             "-nolisten", "tcp", "-noreset"], pass_fds=(write,),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            "Xvfb",
+            "-displayfd",
+            str(write),
+            "-screen",
+            "0",
+            f"{width}x{height}x24",
+            "-nolisten",
+            "tcp",
+            "-noreset",
+        ],
+        pass_fds=(write,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(write)
     number = b""
     deadline = time.monotonic() + 20

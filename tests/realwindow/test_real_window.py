@@ -34,12 +34,23 @@ class Launched:
 
     def __init__(self, home: Path, screen: tuple[int, int]) -> None:
         self.xvfb, self.display = start_xvfb(*screen)
-        self.env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"),
-                    "DISPLAY": self.display, "QT_QPA_PLATFORM": "xcb", "LANG": "C.UTF-8"}
+        self.env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / "config"),
+            "DISPLAY": self.display,
+            "QT_QPA_PLATFORM": "xcb",
+            "LANG": "C.UTF-8",
+        }
         self.log = home / f"app-{self.display[1:]}.log"
         with self.log.open("w") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "app.cli"], cwd=ROOT, env=self.env,
-                                         stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "app.cli"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.window = self._xdo("search", "--sync", "--onlyvisible", "--name", "HAN Explorer", timeout=120)
         self.window = self.window.split()[0]
 
@@ -56,8 +67,9 @@ class Launched:
         """The window's frame on the screen, as the X server has it (settled: two equal reads)."""
         last = None
         for _ in range(50):
-            shell = dict(line.split("=", 1) for line in self._xdo("getwindowgeometry", "--shell",
-                                                                 self.window).split())
+            shell = dict(
+                line.split("=", 1) for line in self._xdo("getwindowgeometry", "--shell", self.window).split()
+            )
             rect = QRect(int(shell["X"]), int(shell["Y"]), int(shell["WIDTH"]), int(shell["HEIGHT"]))
             if rect == last:
                 return rect
@@ -71,13 +83,14 @@ class Launched:
 
     def focused(self) -> bool:
         """Whether the window has the keyboard (the app asks for it when it opens)."""
-        r = subprocess.run(["xdotool", "getwindowfocus"], env=self.env, capture_output=True, text=True,
-                           timeout=30)
+        r = subprocess.run(
+            ["xdotool", "getwindowfocus"], env=self.env, capture_output=True, text=True, timeout=30
+        )
         return r.returncode == 0 and r.stdout.strip() == self.window
 
     def quit(self) -> int:
         """Ctrl+Q typed into the window, as a user would."""
-        if not self.focused():      # what a window manager does when the window is clicked
+        if not self.focused():  # what a window manager does when the window is clicked
             self._xdo("windowfocus", "--sync", self.window)
         self._xdo("key", "ctrl+q")
         try:
@@ -116,7 +129,7 @@ def test_first_launch_fills_most_of_the_screen(launch: Any, screen: tuple[int, i
     assert frame.width() >= 0.75 * width and frame.height() >= 0.75 * height, frame
     assert abs(frame.center().x() - width / 2) <= 2 and abs(frame.center().y() - height / 2) <= 2, frame
     deadline = time.monotonic() + 10
-    while not app.focused() and time.monotonic() < deadline:   # typing goes to the new window at once
+    while not app.focused() and time.monotonic() < deadline:  # typing goes to the new window at once
         time.sleep(0.2)
     assert app.focused()
     assert app.quit() == 0
@@ -173,8 +186,9 @@ def click(xdo: Any, widget: Any, point: QPoint) -> None:
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("view", explorer_names())
-def test_every_view_is_whole_at_laptop_sizes(qtbot: Any, window: Any, view: str,
-                                             size: tuple[int, int]) -> None:
+def test_every_view_is_whole_at_laptop_sizes(
+    qtbot: Any, window: Any, view: str, size: tuple[int, int]
+) -> None:
     """Nothing cut off, no panel off-screen, no two labels on top of each other, no page scrolling."""
     window.setGeometry(0, 0, *size)
     window.show_view(view)
@@ -190,7 +204,7 @@ def test_clicking_a_word_then_typing_edits_the_review(qtbot: Any, window: Any, x
     editor = att.view.editor
     gru_text = window.controllers["gru"].view.text()
     text = att.view.text()
-    at = text.index("quiet") + 2                       # inside the word "quiet"
+    at = text.index("quiet") + 2  # inside the word "quiet"
     rect = editor.char_rect(at)
     click(xdo, editor.viewport(), rect.center())
     qtbot.waitUntil(lambda: editor.textCursor().position() in (at, at + 1), timeout=TIMEOUT)
@@ -198,8 +212,8 @@ def test_clicking_a_word_then_typing_edits_the_review(qtbot: Any, window: Any, x
     xdo("type", "--delay", "30", "ZZ")
     qtbot.waitUntil(lambda: "ZZ" in att.view.text(), timeout=TIMEOUT)
     assert "quZZiet" in att.view.text() or "quiZZet" in att.view.text()
-    assert window.current_view == "attention"                           # no tab changed
-    assert window.controllers["gru"].view.text() == gru_text            # the stepper was left alone
+    assert window.current_view == "attention"  # no tab changed
+    assert window.controllers["gru"].view.text() == gru_text  # the stepper was left alone
     assert editor.selected_sentence == 0 and "sentence 1 of" in att.view.selection_label.text()
     # the review is scored again, from the typed text
     qtbot.waitUntil(lambda: att.display is not None and "ZZ" in att.display.text, timeout=TIMEOUT)
@@ -257,8 +271,10 @@ def test_help_pages(qtbot: Any, window: Any, xdo: Any) -> None:
     from app.widgets import AboutDialog, KeyboardDialog
 
     xdo("key", "F1")
-    qtbot.waitUntil(lambda: any(isinstance(w, KeyboardDialog) and w.isVisible()
-                                for w in QApplication.topLevelWidgets()), timeout=TIMEOUT)
+    qtbot.waitUntil(
+        lambda: any(isinstance(w, KeyboardDialog) and w.isVisible() for w in QApplication.topLevelWidgets()),
+        timeout=TIMEOUT,
+    )
     dialog = next(w for w in QApplication.topLevelWidgets() if isinstance(w, KeyboardDialog))
     texts = [w.text() for w in dialog.findChildren(QLabel)]
     assert any("Alt+Right" in t for t in texts)

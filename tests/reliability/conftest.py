@@ -52,8 +52,16 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from engine.vocab import PAD, UNK, Vocab
 
     words = ("the", "film", "great", "awful", "was", "a")
-    cfg = HANConfig(vocab_size=len(words) + 2, num_classes=2, embed_dim=8, word_hidden=4, sentence_hidden=4,
-                    word_attention_dim=8, sentence_attention_dim=8)
-    bundle = ModelBundle(HAN(cfg).eval(), Vocab((PAD, UNK, *words)), ("neg", "pos"), LengthLimits(10, 5),
-                         {"command": "test"})
+    cfg = HANConfig(
+        vocab_size=len(words) + 2,
+        num_classes=2,
+        embed_dim=8,
+        word_hidden=4,
+        sentence_hidden=4,
+        word_attention_dim=8,
+        sentence_attention_dim=8,
+    )
+    bundle = ModelBundle(
+        HAN(cfg).eval(), Vocab((PAD, UNK, *words)), ("neg", "pos"), LengthLimits(10, 5), {"command": "test"}
+    )
     return save_bundle(bundle, tmp_path_factory.mktemp("tiny") / "model")

@@ -20,10 +20,34 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-MEMORY_CAP = 4 << 30   # bytes of address space for a child: torch + the shipped model need < 1 GiB
-TINY = ["--min-count", "1", "--embed-dim", "16", "--word-hidden", "8", "--sentence-hidden", "8",
-        "--batch-size", "16", "--lr", "0.01", "--lr-schedule", "constant", "--dropout", "0",
-        "--embed-dropout", "0", "--workers", "1", "--device", "cpu", "--word2vec-epochs", "0", "--quiet"]
+MEMORY_CAP = 4 << 30  # bytes of address space for a child: torch + the shipped model need < 1 GiB
+TINY = [
+    "--min-count",
+    "1",
+    "--embed-dim",
+    "16",
+    "--word-hidden",
+    "8",
+    "--sentence-hidden",
+    "8",
+    "--batch-size",
+    "16",
+    "--lr",
+    "0.01",
+    "--lr-schedule",
+    "constant",
+    "--dropout",
+    "0",
+    "--embed-dropout",
+    "0",
+    "--workers",
+    "1",
+    "--device",
+    "cpu",
+    "--word2vec-epochs",
+    "0",
+    "--quiet",
+]
 
 
 def capped(limit: int = MEMORY_CAP) -> Any:
@@ -33,22 +57,43 @@ def capped(limit: int = MEMORY_CAP) -> Any:
     return apply
 
 
-def run_cli(*args: str, stdin: Any = None, input: bytes | None = None, timeout: float = 120,
-            cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, stdin: Any = None, input: bytes | None = None, timeout: float = 120, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
     """``python -m app.cli ARGS`` in a child capped at ``MEMORY_CAP``; text output."""
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=cwd, stdin=stdin, input=input,
-                          capture_output=True, timeout=timeout, env=env, preexec_fn=capped(), check=False)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode("utf-8", "replace"),
-                                       proc.stderr.decode("utf-8", "replace"))
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=cwd,
+        stdin=stdin,
+        input=input,
+        capture_output=True,
+        timeout=timeout,
+        env=env,
+        preexec_fn=capped(),
+        check=False,
+    )
+    return subprocess.CompletedProcess(
+        proc.args,
+        proc.returncode,
+        proc.stdout.decode("utf-8", "replace"),
+        proc.stderr.decode("utf-8", "replace"),
+    )
 
 
 def run_python(code: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """``python -c CODE`` in a child capped at ``MEMORY_CAP``, from the repository root."""
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env=env, preexec_fn=capped(), check=False)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        preexec_fn=capped(),
+        check=False,
+    )
 
 
 def call(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -58,7 +58,7 @@ def test_strings_from_a_model_file_are_shown_as_written(qtbot: Any, hostile_mode
     assert _rich_labels_showing(w, "<h1>") == []
     card = w.show_model_card()
     texts = [label.text() for label in card.findChildren(QLabel)]
-    assert any(HOSTILE in t for t in texts)                         # shown, as the characters it has
+    assert any(HOSTILE in t for t in texts)  # shown, as the characters it has
     assert _rich_labels_showing(card, "<h1>") == []
     about = w.show_about()
     assert _rich_labels_showing(about, "<h1>") == []
@@ -72,7 +72,7 @@ def test_file_names_are_shown_as_written(qtbot: Any, tmp_path: Path, shipped_bun
 
     w = MainWindow(AppContext(shipped_bundle, None), asynchronous=False)
     qtbot.addWidget(w)
-    name = "<b>bold<b><img src='x'>.txt"      # no "/" in a file name: unclosed tags are markup too
+    name = "<b>bold<b><img src='x'>.txt"  # no "/" in a file name: unclosed tags are markup too
     bad = tmp_path / name
     bad.write_bytes(b"\x00\x01binary")
     assert not w.attention.open_file(bad)
@@ -85,7 +85,7 @@ def test_file_names_are_shown_as_written(qtbot: Any, tmp_path: Path, shipped_bun
     w.controllers["training"].set_dataset(dataset)
     conv = w.controllers["conv"]
     image = tmp_path / "<b>img<b>.png"
-    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 10)      # truncated PNG
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 10)  # truncated PNG
     assert not conv.open_image(image)
     for marker in ("<b>bold", "<i>review", "<b>data", "<b>img"):
         assert _rich_labels_showing(w, marker) == []
@@ -112,7 +112,7 @@ def test_a_broken_last_model_does_not_stop_the_app(qapp: Any, tmp_path: Path) ->
     try:
         assert Path(window.context.bundle.path).resolve() == Path(model_dir()).resolve()
         assert "could not be opened" in window.last_error and "embed_dim" in window.last_error
-        assert settings.value("model/path") in (None, str(model_dir()))   # not tried again next time
+        assert settings.value("model/path") in (None, str(model_dir()))  # not tried again next time
     finally:
         for c in window.controllers.values():
             c.shutdown()
@@ -120,8 +120,9 @@ def test_a_broken_last_model_does_not_stop_the_app(qapp: Any, tmp_path: Path) ->
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
-def test_a_fifo_as_dataset_is_refused_and_nothing_hangs(qtbot: Any, tmp_path: Path,
-                                                        shipped_bundle: Any) -> None:
+def test_a_fifo_as_dataset_is_refused_and_nothing_hangs(
+    qtbot: Any, tmp_path: Path, shipped_bundle: Any
+) -> None:
     from app.context import AppContext
     from app.training_controller import TrainingController
 

@@ -81,8 +81,12 @@ def test_write_errors_cross_a_process_pipe_intact(tmp_path: Path) -> None:
 def test_full_disk_on_a_real_tiny_filesystem(tmp_path: Path) -> None:
     mount = tmp_path / "small"
     mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-                                           capture_output=True, check=False).returncode:
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True, check=False
+        ).returncode
+    ):
         pytest.skip("needs root to mount a 64 KiB tmpfs")
     try:
         path = mount / "out.npy"
@@ -96,7 +100,8 @@ def test_full_disk_on_a_real_tiny_filesystem(tmp_path: Path) -> None:
 
 
 def test_replace_dir_failure_between_the_renames_puts_the_old_folder_back(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "model"
     replace_dir(target, lambda d: (d / "f.txt").write_text("old", encoding="utf-8"))
     real = os.replace
@@ -134,37 +139,51 @@ save_bundle(b, sys.argv[1])
 
 
 @pytest.mark.parametrize("kill_before", ["model.json", ".model.old", "model"])
-def test_sigkill_during_a_model_save_never_loses_the_model(tiny_model: Path, tmp_path: Path,
-                                                           kill_before: str) -> None:
+def test_sigkill_during_a_model_save_never_loses_the_model(
+    tiny_model: Path, tmp_path: Path, kill_before: str
+) -> None:
     """Killed while writing, before the first rename or between the two: the previous model stays."""
     model = copy_model(tiny_model, tmp_path / "model")
     before = tree_bytes(model)
-    proc = subprocess.run([sys.executable, "-c", KILL_AT_RENAME, str(model), kill_before],
-                          cwd=ROOT, capture_output=True, check=False, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.run(
+        [sys.executable, "-c", KILL_AT_RENAME, str(model), kill_before],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-1000:]
     if kill_before == "model":
-        assert not model.exists() and (tmp_path / ".model.old").is_dir()   # the gap the issue found
-    bundle = load_bundle(model)                                              # recovers it
+        assert not model.exists() and (tmp_path / ".model.old").is_dir()  # the gap the issue found
+    bundle = load_bundle(model)  # recovers it
     assert bundle.path == model and tree_bytes(model) == before
-    save_bundle(bundle, model)                                               # cleans the leftovers
+    save_bundle(bundle, model)  # cleans the leftovers
     assert _leftovers(tmp_path) == []
 
 
 def test_sigkill_during_a_file_write_leaves_the_old_file_and_the_next_write_cleans_up(tmp_path: Path) -> None:
     path = tmp_path / "out.json"
     write_json(path, {"v": 1})
-    code = ("import os, signal, sys\n"
-            "from engine.atomic import open_atomic\n"
-            "with open_atomic(sys.argv[1]) as f:\n"
-            "    f.write(b'{\"v\": 2, \"half')\n"
-            "    f.flush()\n"
-            "    os.kill(os.getpid(), signal.SIGKILL)\n")
-    proc = subprocess.run([sys.executable, "-c", code, str(path)], cwd=ROOT, capture_output=True, check=False,
-                          timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    code = (
+        "import os, signal, sys\n"
+        "from engine.atomic import open_atomic\n"
+        "with open_atomic(sys.argv[1]) as f:\n"
+        '    f.write(b\'{"v": 2, "half\')\n'
+        "    f.flush()\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.returncode == -signal.SIGKILL
     assert json.loads(path.read_text(encoding="utf-8")) == {"v": 1}
-    assert len(_leftovers(tmp_path)) == 1                                    # the dead writer's temp file
+    assert len(_leftovers(tmp_path)) == 1  # the dead writer's temp file
     write_json(path, {"v": 3})
     assert _leftovers(tmp_path) == []
 
@@ -178,7 +197,8 @@ def test_a_live_writers_temporary_is_left_alone(tmp_path: Path) -> None:
 
 
 def test_model_save_on_a_full_disk_is_a_write_error_and_keeps_the_old_model(
-        tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """safetensors reports a failed write as its own SafetensorError; it must not escape."""
     from safetensors import SafetensorError
 
@@ -200,7 +220,7 @@ def test_checkpoint_folder_killed_between_renames_still_resumes(tmp_path: Path) 
     """recover_dir is what checkpoint.load calls: the old checkpoint comes back."""
     target = tmp_path / "checkpoint"
     replace_dir(target, lambda d: (d / "state.json").write_text("{}", encoding="utf-8"))
-    os.replace(target, tmp_path / ".checkpoint.old")       # what a kill between the renames leaves
+    os.replace(target, tmp_path / ".checkpoint.old")  # what a kill between the renames leaves
     assert recover_dir(target) == target and (target / "state.json").is_file()
 
 

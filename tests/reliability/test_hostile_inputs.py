@@ -23,8 +23,9 @@ from tests.reliability.helpers import assert_one_line, call, run_cli
 SAMPLE = str(resources.sample_texts()["rave"])
 
 
-def test_unreadable_review(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_unreadable_review(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import engine.textio
 
     review = tmp_path / "review.txt"
@@ -89,6 +90,7 @@ def test_dataset_that_is_a_fifo(tmp_path: Path) -> None:
 
 def _png(path: Path, width: int, height: int, rows: bytes | None = None) -> Path:
     """A greyscale PNG whose header says ``width`` x ``height``; ``rows`` as the (compressed) data."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -124,7 +126,7 @@ def test_npy_header_that_promises_ten_billion_values(tmp_path: Path) -> None:
     header += " " * (64 - 10 - len(header) - 1) + "\n"
     path = tmp_path / "liar.npy"
     path.write_bytes(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1"))
-    assert path.stat().st_size < 100                          # 100 bytes that promise 40 GB
+    assert path.stat().st_size < 100  # 100 bytes that promise 40 GB
     proc = run_cli("conv", "--input", str(path), "--mask", "3", "--backend", "emulator", timeout=60)
     assert_one_line(proc.returncode, proc.stdout, proc.stderr, "liar.npy")
 
@@ -144,23 +146,30 @@ def test_npy_of_objects_is_never_unpickled(tmp_path: Path, capsys: pytest.Captur
     assert_one_line(rc, out, err, "real numbers")
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    (["--size", "64x64", "--mask", "100000"], ["63"]),
-    (["--size", "64x64", "--mask", "gauss:100001"], ["63"]),
-    (["--size", "32768x32768", "--mask", "3"], ["16,384"]),
-    (["--size", "16384x16384", "--mask", "3"], ["67,108,864"]),
-    (["--size", "0x10", "--mask", "3"], ["at least 1"]),
-    (["--size", "64x64", "--mask", "blur:3"], ["unknown mask"]),
-])
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--size", "64x64", "--mask", "100000"], ["63"]),
+        (["--size", "64x64", "--mask", "gauss:100001"], ["63"]),
+        (["--size", "32768x32768", "--mask", "3"], ["16,384"]),
+        (["--size", "16384x16384", "--mask", "3"], ["67,108,864"]),
+        (["--size", "0x10", "--mask", "3"], ["at least 1"]),
+        (["--size", "64x64", "--mask", "blur:3"], ["unknown mask"]),
+    ],
+)
 def test_sizes_are_checked_before_anything_is_allocated(args: list[str], words: list[str]) -> None:
     proc = run_cli("conv", *args, "--backend", "emulator", timeout=60)
     assert_one_line(proc.returncode, proc.stdout, proc.stderr, *words)
 
 
-def test_unknown_labels_are_called_unknown_not_malformed(tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
-    rows = [{"text": "A fine film.", "label": "pos"}, {"text": "A dull film.", "label": "neg"},
-            {"text": "So so.", "label": "meh"}]
+def test_unknown_labels_are_called_unknown_not_malformed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [
+        {"text": "A fine film.", "label": "pos"},
+        {"text": "A dull film.", "label": "neg"},
+        {"text": "So so.", "label": "meh"},
+    ]
     data = tmp_path / "d.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     rc, out, err = call(capsys, "evaluate", "--data", str(data))
@@ -170,7 +179,7 @@ def test_unknown_labels_are_called_unknown_not_malformed(tmp_path: Path,
 
 
 def test_csv_field_over_131072_characters_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    long_review = "A fine film. " * 20_000                   # 260,000 characters
+    long_review = "A fine film. " * 20_000  # 260,000 characters
     data = tmp_path / "d.csv"
     data.write_text(f'text,label\n"{long_review}",pos\nA dull film.,neg\n', encoding="utf-8")
     rc, out, err = call(capsys, "evaluate", "--data", str(data), "--json")
@@ -178,13 +187,16 @@ def test_csv_field_over_131072_characters_is_read(tmp_path: Path, capsys: pytest
     assert json.loads(out)["n"] == 2 and err == ""
 
 
-def test_allocator_failures_are_one_line(monkeypatch: pytest.MonkeyPatch,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_allocator_failures_are_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import engine.analyze
 
     def oom(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("[enforce fail at alloc_cpu.cpp:116] data. DefaultCPUAllocator: not enough "
-                           "memory: you tried to allocate 80000000000 bytes.")
+        raise RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:116] data. DefaultCPUAllocator: not enough "
+            "memory: you tried to allocate 80000000000 bytes."
+        )
 
     monkeypatch.setattr(engine.analyze, "score_documents", oom)
     rc, out, err = call(capsys, "predict", SAMPLE)

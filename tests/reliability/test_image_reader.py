@@ -30,8 +30,9 @@ def png(tmp_path: Path) -> Path:
     return path
 
 
-def test_the_same_file_reads_the_same_everywhere(png: Path, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_same_file_reads_the_same_everywhere(
+    png: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     values = read_image(png)
     assert values.dtype == np.float32 and values.shape == (21, 34)
     assert values.min() >= 0.0 and values.max() <= 1.0
@@ -39,20 +40,38 @@ def test_the_same_file_reads_the_same_everywhere(png: Path, tmp_path: Path,
         from app import conv_controller
     except ImportError:  # no Qt here: the app's module cannot be imported
         pass
-    else:   # the app opens images with the engine's reader, not one of its own
+    else:  # the app opens images with the engine's reader, not one of its own
         assert conv_controller.read_image is read_image
     out = tmp_path / "out.npy"
-    rc, _, err = call(capsys, "conv", "--image", str(png), "--mask", "gauss:5", "--backend", "emulator",
-                      "--output", str(out))
+    rc, _, err = call(
+        capsys,
+        "conv",
+        "--image",
+        str(png),
+        "--mask",
+        "gauss:5",
+        "--backend",
+        "emulator",
+        "--output",
+        str(out),
+    )
     assert rc == 0, err
     expected = emulate(values, make_mask("Gaussian", 5), "output_tile", 16)[0]
     assert np.array_equal(np.load(out), expected)
 
 
-@pytest.mark.parametrize(("spec", "kind", "size"), [
-    ("5", "box", 5), ("box:3", "box", 3), ("gauss:7", "Gaussian", 7), ("gaussian:3", "Gaussian", 3),
-    ("sobel-x", "Sobel x", 3), ("sobel-y:5", "Sobel y", 5), ("sharpen:9", "sharpen", 9),
-])
+@pytest.mark.parametrize(
+    ("spec", "kind", "size"),
+    [
+        ("5", "box", 5),
+        ("box:3", "box", 3),
+        ("gauss:7", "Gaussian", 7),
+        ("gaussian:3", "Gaussian", 3),
+        ("sobel-x", "Sobel x", 3),
+        ("sobel-y:5", "Sobel y", 5),
+        ("sharpen:9", "sharpen", 9),
+    ],
+)
 def test_mask_specs_build_the_apps_masks(spec: str, kind: str, size: int) -> None:
     assert np.array_equal(parse_mask(spec), make_mask(kind, size))
 
@@ -62,7 +81,7 @@ def test_mask_from_a_file(tmp_path: Path) -> None:
     assert np.array_equal(parse_mask(str(tmp_path / "m.npy")), np.eye(3))
     np.save(tmp_path / "big.npy", np.zeros((65, 65), np.float32))
     with pytest.raises(ImageFileError, match=r"--mask has 4,225 values .* at most 3,969"):
-        parse_mask(str(tmp_path / "big.npy"))                # 63 x 63, refused from the header
+        parse_mask(str(tmp_path / "big.npy"))  # 63 x 63, refused from the header
 
 
 def _png_bytes() -> bytes:
@@ -102,8 +121,9 @@ def flips(size: int) -> st.SearchStrategy[list[tuple[int, int]]]:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cut=st.integers(0, len(PNG)), flips=flips(len(PNG)))
-def test_damaged_png_reads_or_is_refused_in_one_line(tmp_path: Path, cut: int,
-                                                      flips: list[tuple[int, int]]) -> None:
+def test_damaged_png_reads_or_is_refused_in_one_line(
+    tmp_path: Path, cut: int, flips: list[tuple[int, int]]
+) -> None:
     try:
         values = read_image(_damaged(tmp_path / "damaged.png", PNG, cut, flips))
     except ImageFileError as e:
@@ -114,8 +134,9 @@ def test_damaged_png_reads_or_is_refused_in_one_line(tmp_path: Path, cut: int,
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cut=st.integers(0, len(NPY)), flips=flips(len(NPY)))
-def test_damaged_npy_reads_or_is_refused_in_one_line(tmp_path: Path, cut: int,
-                                                      flips: list[tuple[int, int]]) -> None:
+def test_damaged_npy_reads_or_is_refused_in_one_line(
+    tmp_path: Path, cut: int, flips: list[tuple[int, int]]
+) -> None:
     try:
         values = read_npy(_damaged(tmp_path / "damaged.npy", NPY, cut, flips))
     except ImageFileError as e:

@@ -25,13 +25,23 @@ PADDING_SHAPED = ("word " * 2000).strip() + ". " + " ".join(["Good film."] * 200
 
 def _model() -> HAN:
     torch.manual_seed(1)
-    cfg = HANConfig(vocab_size=50, num_classes=3, embed_dim=12, word_hidden=5, sentence_hidden=6,
-                    word_attention_dim=7, sentence_attention_dim=9)
+    cfg = HANConfig(
+        vocab_size=50,
+        num_classes=3,
+        embed_dim=12,
+        word_hidden=5,
+        sentence_hidden=6,
+        word_attention_dim=7,
+        sentence_attention_dim=9,
+    )
     return HAN(cfg).eval()
 
 
-DOCS = st.lists(st.lists(st.lists(st.integers(1, 49), min_size=1, max_size=14), min_size=1, max_size=7),
-                min_size=1, max_size=5)
+DOCS = st.lists(
+    st.lists(st.lists(st.integers(1, 49), min_size=1, max_size=14), min_size=1, max_size=7),
+    min_size=1,
+    max_size=5,
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -53,10 +63,12 @@ def test_chunked_forward_equals_the_padded_forward(docs: list[list[list[int]]], 
 
 
 @settings(max_examples=100, deadline=None)
-@given(lengths=st.lists(st.integers(1, 300), max_size=60), width=st.integers(1, 64),
-       budget=st.integers(1, 20000))
-def test_length_chunks_cover_everything_once_within_the_budget(lengths: list[int], width: int,
-                                                                budget: int) -> None:
+@given(
+    lengths=st.lists(st.integers(1, 300), max_size=60), width=st.integers(1, 64), budget=st.integers(1, 20000)
+)
+def test_length_chunks_cover_everything_once_within_the_budget(
+    lengths: list[int], width: int, budget: int
+) -> None:
     from engine.inference import length_chunks
 
     chunks = length_chunks(lengths, width, budget)
@@ -81,25 +93,30 @@ def test_a_review_that_fits_one_chunk_is_scored_exactly_as_before(shipped: objec
 
 def _run_capped(body: str) -> dict[str, float]:
     """Run ``body`` with the shipped model as ``b`` in a child capped at 4 GiB; it sets ``n``."""
-    code = ("import json, resource, resources\n"
-            "from engine.bundle import load_bundle\n"
-            "b = load_bundle(resources.model_dir())\n"
-            f"{body}\n"
-            # VmHWM is this program's own peak: ru_maxrss survives exec, so a child forked from a
-            # large pytest process (the GUI suite loads models) would report the parent's size.
-            "status = open('/proc/self/status').read().split('VmHWM:')\n"
-            "peak = (int(status[1].split()[0]) if len(status) > 1 else\n"
-            "        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024\n"
-            "print(json.dumps({'n': n, 'peak_mib': peak}))\n")
+    code = (
+        "import json, resource, resources\n"
+        "from engine.bundle import load_bundle\n"
+        "b = load_bundle(resources.model_dir())\n"
+        f"{body}\n"
+        # VmHWM is this program's own peak: ru_maxrss survives exec, so a child forked from a
+        # large pytest process (the GUI suite loads models) would report the parent's size.
+        "status = open('/proc/self/status').read().split('VmHWM:')\n"
+        "peak = (int(status[1].split()[0]) if len(status) > 1 else\n"
+        "        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024\n"
+        "print(json.dumps({'n': n, 'peak_mib': peak}))\n"
+    )
     proc = run_python(code, timeout=300)
     assert proc.returncode == 0, proc.stderr[-1500:]
     return json.loads(proc.stdout)
 
 
-@pytest.mark.parametrize("call_", [
-    "from engine.analyze import analyze; n = len(analyze(b, text).sentences)",
-    "from engine.gru import trace_text; n = len(trace_text(b, text, 'sentence'))",
-])
+@pytest.mark.parametrize(
+    "call_",
+    [
+        "from engine.analyze import analyze; n = len(analyze(b, text).sentences)",
+        "from engine.gru import trace_text; n = len(trace_text(b, text, 'sentence'))",
+    ],
+)
 def test_padding_shaped_review_is_answered_in_bounded_memory(call_: str) -> None:
     result = _run_capped(f"text = {PADDING_SHAPED!r}\n{call_}")
     assert result["n"] == 2001
@@ -108,16 +125,19 @@ def test_padding_shaped_review_is_answered_in_bounded_memory(call_: str) -> None
 
 def test_evaluate_a_batch_with_one_huge_document_in_bounded_memory() -> None:
     # padded as one batch: 128 documents x 3,001 sentences x 3,000 words = 1.15 G ids (9 GB)
-    result = _run_capped("from engine.evaluate import predict_labels\n"
-                         "huge = ('word ' * 3000).strip() + '. ' + ' '.join(['Good film.'] * 3000)\n"
-                         "texts = ['A fine film. I liked it a lot.'] * 127 + [huge]\n"
-                         "n = int((predict_labels(b, texts, batch_size=128, workers=1) >= 0).sum())")
+    result = _run_capped(
+        "from engine.evaluate import predict_labels\n"
+        "huge = ('word ' * 3000).strip() + '. ' + ' '.join(['Good film.'] * 3000)\n"
+        "texts = ['A fine film. I liked it a lot.'] * 127 + [huge]\n"
+        "n = int((predict_labels(b, texts, batch_size=128, workers=1) >= 0).sum())"
+    )
     assert result["n"] == 128
     assert result["peak_mib"] < 1500
 
 
-def test_text_over_the_limit_is_refused_in_one_line(shipped: object, tmp_path: object,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_text_over_the_limit_is_refused_in_one_line(
+    shipped: object, tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
     from engine.limits import MAX_TEXT_CHARS
 
     text = "Fine. " * (MAX_TEXT_CHARS // 6 + 1)

@@ -38,23 +38,31 @@ def _one_line_model_error(model: Path, *words: str) -> str:
     return msg
 
 
-@pytest.mark.parametrize(("field", "value", "words"), [
-    ("embed_dim", "200", ["config.embed_dim", "whole number"]),
-    ("embed_dim", 8.5, ["config.embed_dim"]),
-    ("embed_dim", -3, ["config.embed_dim", "between"]),
-    ("embed_dim", 10**12, ["config.embed_dim", "between"]),
-    ("word_hidden", True, ["config.word_hidden"]),
-    ("word_hidden", None, ["config.word_hidden"]),
-    ("sentence_attention_dim", 0, ["config.sentence_attention_dim"]),
-    ("dropout", "0.5", ["config.dropout", "number"]),
-    ("dropout", 1.5, ["config.dropout"]),
-    ("dropout", math.nan, ["config.dropout"]),
-    ("num_classes", [2], ["config.num_classes"]),
-    ("vocab_size", 10**10, ["config.vocab_size"]),
-])
-def test_wrong_config_values_are_one_line_errors(tiny_model: Path, tmp_path: Path, field: str,
-                                                  value: object, words: list[str],
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("embed_dim", "200", ["config.embed_dim", "whole number"]),
+        ("embed_dim", 8.5, ["config.embed_dim"]),
+        ("embed_dim", -3, ["config.embed_dim", "between"]),
+        ("embed_dim", 10**12, ["config.embed_dim", "between"]),
+        ("word_hidden", True, ["config.word_hidden"]),
+        ("word_hidden", None, ["config.word_hidden"]),
+        ("sentence_attention_dim", 0, ["config.sentence_attention_dim"]),
+        ("dropout", "0.5", ["config.dropout", "number"]),
+        ("dropout", 1.5, ["config.dropout"]),
+        ("dropout", math.nan, ["config.dropout"]),
+        ("num_classes", [2], ["config.num_classes"]),
+        ("vocab_size", 10**10, ["config.vocab_size"]),
+    ],
+)
+def test_wrong_config_values_are_one_line_errors(
+    tiny_model: Path,
+    tmp_path: Path,
+    field: str,
+    value: object,
+    words: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     model = copy_model(tiny_model, tmp_path / "m")
     _edit(model, lambda m: m["config"].update({field: value}))
     _one_line_model_error(model, *words)
@@ -64,8 +72,9 @@ def test_wrong_config_values_are_one_line_errors(tiny_model: Path, tmp_path: Pat
     assert_one_line(rc, out, err, field)
 
 
-def test_shapes_are_checked_before_the_model_is_allocated(tiny_model: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_shapes_are_checked_before_the_model_is_allocated(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A 1.5M-word config over a small weights file is refused from the header: HAN is never built."""
     model = copy_model(tiny_model, tmp_path / "m")
     big = 1_500_000
@@ -87,8 +96,9 @@ def test_deeply_nested_json_is_a_model_error(tiny_model: Path, tmp_path: Path) -
     model = copy_model(tiny_model, tmp_path / "m")
     depth = 100_000
     nested = "[" * depth + "]" * depth
-    (model / "model.json").write_text('{"format": "han-explorer-model", "config": ' + nested + "}",
-                                      encoding="utf-8")
+    (model / "model.json").write_text(
+        '{"format": "han-explorer-model", "config": ' + nested + "}", encoding="utf-8"
+    )
     _one_line_model_error(model, "nested too deeply")
 
 
@@ -109,22 +119,45 @@ def test_a_bad_saved_model_keeps_the_app_loadable_path_clean(tiny_model: Path, t
     _one_line_model_error(model, "limits.max_words")
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers(-(10**15), 10**15) | st.floats(allow_nan=True)
-                    | st.text(max_size=8),
-                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
-                                                                                 max_size=4),
-                    max_leaves=12)
-FIELDS = ["format_version", "config", "label_names", "vocab", "limits", "config.vocab_size",
-          "config.num_classes", "config.embed_dim", "config.word_hidden", "config.sentence_hidden",
-          "config.word_attention_dim", "config.sentence_attention_dim", "config.dropout",
-          "config.embed_dropout", "limits.max_words", "limits.max_sentences", "limits.word_quantile",
-          "limits.sentence_quantile", "vocab.0", "vocab.3", "label_names.0"]
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**15), 10**15)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+FIELDS = [
+    "format_version",
+    "config",
+    "label_names",
+    "vocab",
+    "limits",
+    "config.vocab_size",
+    "config.num_classes",
+    "config.embed_dim",
+    "config.word_hidden",
+    "config.sentence_hidden",
+    "config.word_attention_dim",
+    "config.sentence_attention_dim",
+    "config.dropout",
+    "config.embed_dropout",
+    "limits.max_words",
+    "limits.max_sentences",
+    "limits.word_quantile",
+    "limits.sentence_quantile",
+    "vocab.0",
+    "vocab.3",
+    "label_names.0",
+]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(field=st.sampled_from(FIELDS), value=JSON)
-def test_any_value_in_any_field_loads_or_is_a_model_error(tiny_model: Path, tmp_path: Path, field: str,
-                                                          value: object) -> None:
+def test_any_value_in_any_field_loads_or_is_a_model_error(
+    tiny_model: Path, tmp_path: Path, field: str, value: object
+) -> None:
     model = tmp_path / "m"
     if not model.exists():
         copy_model(tiny_model, model)

@@ -37,10 +37,23 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def _cfg(data: Path, out: Path, **kw: Any) -> TrainConfig:
     """The settings ``TINY`` gives on the command line, as a TrainConfig."""
-    settings_ = {"data": str(data), "out": str(out), "epochs": 1, "batch_size": 16, "lr": 0.01,
-                 "lr_schedule": "constant", "min_count": 1, "embed_dim": 16, "word_hidden": 8,
-                 "sentence_hidden": 8, "dropout": 0.0, "embed_dropout": 0.0, "word2vec_epochs": 0,
-                 "workers": 1, "device": "cpu"}
+    settings_ = {
+        "data": str(data),
+        "out": str(out),
+        "epochs": 1,
+        "batch_size": 16,
+        "lr": 0.01,
+        "lr_schedule": "constant",
+        "min_count": 1,
+        "embed_dim": 16,
+        "word_hidden": 8,
+        "sentence_hidden": 8,
+        "dropout": 0.0,
+        "embed_dropout": 0.0,
+        "word2vec_epochs": 0,
+        "workers": 1,
+        "device": "cpu",
+    }
     return TrainConfig(**{**settings_, **kw})
 
 
@@ -53,63 +66,75 @@ def _copy_run(run: Path, tmp_path: Path) -> Path:
 # -------------------------------------------------------------------------------------------- overwrite
 
 
-def test_train_refuses_an_out_that_holds_a_run(finished_run: tuple[Path, Path], tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_refuses_an_out_that_holds_a_run(
+    finished_run: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data, run = finished_run
     out = _copy_run(run, tmp_path)
     before = tree_bytes(out)
     rc, stdout, err = call(capsys, "train", "--data", str(data), "--out", str(out), *TINY, "--epochs", "1")
     assert_one_line(rc, stdout, err, "--resume", "--force")
-    assert tree_bytes(out) == before                    # model, checkpoint and log untouched
+    assert tree_bytes(out) == before  # model, checkpoint and log untouched
 
 
-def test_train_force_replaces_the_run(finished_run: tuple[Path, Path], tmp_path: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_force_replaces_the_run(
+    finished_run: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data, run = finished_run
     out = _copy_run(run, tmp_path)
-    rc, _, err = call(capsys, "train", "--data", str(data), "--out", str(out), *TINY, "--epochs", "1",
-                      "--force")
+    rc, _, err = call(
+        capsys, "train", "--data", str(data), "--out", str(out), *TINY, "--epochs", "1", "--force"
+    )
     assert rc == 0, err
     assert load_bundle(out / "model").metadata["command"].endswith("--force")
 
 
 @pytest.mark.parametrize("out", ["resources", "resources/model", "resources/model/inner"])
-def test_train_never_writes_into_the_shipped_model(toy_data: Path, out: str,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_never_writes_into_the_shipped_model(
+    toy_data: Path, out: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     shipped = resources.model_dir()
     before = tree_bytes(shipped)
     target = str(shipped.parent.parent / out)
-    rc, stdout, err = call(capsys, "train", "--data", str(toy_data), "--out", target, *TINY, "--epochs", "1",
-                           "--force")
+    rc, stdout, err = call(
+        capsys, "train", "--data", str(toy_data), "--out", target, *TINY, "--epochs", "1", "--force"
+    )
     assert_one_line(rc, stdout, err, "shipped model", "read-only")
     assert tree_bytes(shipped) == before
 
 
 def test_evaluate_record_without_model_refuses_and_keeps_the_shipped_figure(
-        toy_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    toy_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     before = tree_bytes(resources.model_dir())
     rc, out, err = call(capsys, "evaluate", "--data", str(toy_data), "--record", "test")
     assert_one_line(rc, out, err, "--model", "read-only")
-    rc, out, err = call(capsys, "evaluate", "--data", str(toy_data), "--record", "test", "--model",
-                        str(resources.model_dir()))
+    rc, out, err = call(
+        capsys, "evaluate", "--data", str(toy_data), "--record", "test", "--model", str(resources.model_dir())
+    )
     assert_one_line(rc, out, err, "shipped model")
     assert tree_bytes(resources.model_dir()) == before
 
 
-def test_evaluate_record_with_limit_is_refused(finished_run: tuple[Path, Path], tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_evaluate_record_with_limit_is_refused(
+    finished_run: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data, run = finished_run
     model = copy_model(run / "model", tmp_path / "model")
     before = tree_bytes(model)
-    rc, out, err = call(capsys, "evaluate", "--data", str(data), "--model", str(model), "--record", "test",
-                        "--limit", "10")
+    rc, out, err = call(
+        capsys, "evaluate", "--data", str(data), "--model", str(model), "--record", "test", "--limit", "10"
+    )
     assert_one_line(rc, out, err, "--limit")
     assert tree_bytes(model) == before
 
 
-def test_evaluate_record_on_a_read_only_model_is_one_line(finished_run: tuple[Path, Path], tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_evaluate_record_on_a_read_only_model_is_one_line(
+    finished_run: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """A write refused by the system (root ignores chmod, so the refusal is injected at os.open)."""
     import engine.atomic
 
@@ -143,7 +168,7 @@ def test_guards_the_gui_can_reuse(finished_run: tuple[Path, Path], tmp_path: Pat
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "diary.txt").write_text("mine", encoding="utf-8")
     with pytest.raises(RunDirError, match="not a model"):
-        check_model_dir(tmp_path / "notes", force=True)     # saving replaces the whole folder
+        check_model_dir(tmp_path / "notes", force=True)  # saving replaces the whole folder
     assert check_run_dir(run, resume=True) == run
     with pytest.raises(RunDirError):
         check_run_dir(run)
@@ -152,17 +177,30 @@ def test_guards_the_gui_can_reuse(finished_run: tuple[Path, Path], tmp_path: Pat
 # -------------------------------------------------------------------------------------------- divergence
 
 
-def test_infinite_learning_rate_exits_2_and_saves_nothing(toy_data: Path, tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_infinite_learning_rate_exits_2_and_saves_nothing(
+    toy_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
-    rc, stdout, err = call(capsys, "train", "--data", str(toy_data), "--out", str(out), *TINY[:-1],
-                           "--epochs", "1", "--lr", "inf")
+    rc, stdout, err = call(
+        capsys,
+        "train",
+        "--data",
+        str(toy_data),
+        "--out",
+        str(out),
+        *TINY[:-1],
+        "--epochs",
+        "1",
+        "--lr",
+        "inf",
+    )
     assert_one_line(rc, stdout, err, "learning rate")
     assert not (out / "model").exists()
 
 
-def test_a_diverging_run_stops_and_keeps_the_last_good_model(toy_data: Path, tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_diverging_run_stops_and_keeps_the_last_good_model(
+    toy_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The loss turns NaN in epoch 2: training stops with one line; epoch 1's model stays, finite."""
     import engine.train
     from engine.train import Diverged
@@ -224,18 +262,24 @@ def _edit_state(out: Path, field: str, value: Any) -> None:
 
 @pytest.mark.parametrize(("field", "value"), STATE_EDITS)
 def test_resume_from_a_checkpoint_with_wrong_content_is_one_line(
-        finished_run: tuple[Path, Path], tmp_path: Path, field: str, value: Any,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    finished_run: tuple[Path, Path],
+    tmp_path: Path,
+    field: str,
+    value: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     data, run = finished_run
     out = _copy_run(run, tmp_path)
     _edit_state(out, field, value)
-    rc, stdout, err = call(capsys, "train", "--data", str(data), "--out", str(out), *TINY, "--epochs", "2",
-                           "--resume")
+    rc, stdout, err = call(
+        capsys, "train", "--data", str(data), "--out", str(out), *TINY, "--epochs", "2", "--resume"
+    )
     assert_one_line(rc, stdout, err, "cannot resume", "state.json")
 
 
-def test_resume_with_weights_of_the_wrong_shape_is_one_line(finished_run: tuple[Path, Path], tmp_path: Path,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_resume_with_weights_of_the_wrong_shape_is_one_line(
+    finished_run: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """load_state_dict's 25-line complaint becomes one line."""
     from safetensors.torch import load_file, save_file
 
@@ -245,25 +289,43 @@ def test_resume_with_weights_of_the_wrong_shape_is_one_line(finished_run: tuple[
     tensors = load_file(str(path))
     tensors["model.classifier.weight"] = torch.zeros(5, 3)
     save_file(tensors, str(path))
-    rc, stdout, err = call(capsys, "train", "--data", str(data), "--out", str(out), *TINY, "--epochs", "2",
-                           "--resume")
+    rc, stdout, err = call(
+        capsys, "train", "--data", str(data), "--out", str(out), *TINY, "--epochs", "2", "--resume"
+    )
     assert_one_line(rc, stdout, err, "model.classifier.weight")
 
 
 SCALARS = st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.floats() | st.text(max_size=5)
-JSON = st.recursive(SCALARS,
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                                 max_size=3),
-                    max_leaves=8)
+JSON = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(field=st.sampled_from(["state", "state.epoch", "state.step_in_epoch", "state.best_epoch",
-                              "state.bad_epochs", "state.best_dev_accuracy", "state.history", "vocab",
-                              "limits", "data_sha256", "param_groups", "config"]), value=JSON)
-def test_any_state_json_content_loads_or_is_refused_in_one_line(finished_run: tuple[Path, Path],
-                                                                tmp_path: Path, field: str,
-                                                                value: Any) -> None:
+@given(
+    field=st.sampled_from(
+        [
+            "state",
+            "state.epoch",
+            "state.step_in_epoch",
+            "state.best_epoch",
+            "state.bad_epochs",
+            "state.best_dev_accuracy",
+            "state.history",
+            "vocab",
+            "limits",
+            "data_sha256",
+            "param_groups",
+            "config",
+        ]
+    ),
+    value=JSON,
+)
+def test_any_state_json_content_loads_or_is_refused_in_one_line(
+    finished_run: tuple[Path, Path], tmp_path: Path, field: str, value: Any
+) -> None:
     data, run = finished_run
     out = tmp_path / "prop"
     shutil.rmtree(out, ignore_errors=True)

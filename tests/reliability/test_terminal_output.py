@@ -15,8 +15,10 @@ from hypothesis import strategies as st
 
 from tests.reliability.helpers import call
 
-HOSTILE = ("Great film \x1b[2J\x1b]0;pwned\x07 with \u202eevil\u202c and \u2066isolate\u2069 and "
-           "\x9b31m C1 \x85 too. Loved it.")
+HOSTILE = (
+    "Great film \x1b[2J\x1b]0;pwned\x07 with \u202eevil\u202c and \u2066isolate\u2069 and "
+    "\x9b31m C1 \x85 too. Loved it."
+)
 DANGEROUS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -27,11 +29,19 @@ def review(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("args", [["predict"], ["predict", "--json"], ["gru-trace", "--file"],
-                                  ["gru-trace", "--json", "--file"],
-                                  ["gru-trace", "--encoder", "sentence", "--file"]])
-def test_no_control_or_bidi_character_reaches_stdout(review: Path, args: list[str],
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["predict"],
+        ["predict", "--json"],
+        ["gru-trace", "--file"],
+        ["gru-trace", "--json", "--file"],
+        ["gru-trace", "--encoder", "sentence", "--file"],
+    ],
+)
+def test_no_control_or_bidi_character_reaches_stdout(
+    review: Path, args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     rc, out, err = call(capsys, *args, str(review))
     assert rc == 0, err
     assert not DANGEROUS.search(out.replace("\n", "")), repr(DANGEROUS.search(out.replace("\n", "")))

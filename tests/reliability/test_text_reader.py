@@ -31,8 +31,9 @@ def test_any_bytes_read_or_are_refused_in_one_line(raw: bytes) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(text=TEXT,
-       encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le-bom", "utf-16-be-bom"]))
+@given(
+    text=TEXT, encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le-bom", "utf-16-be-bom"])
+)
 def test_text_round_trips_in_every_accepted_encoding(text: str, encoding: str) -> None:
     if encoding == "utf-16-le-bom":
         raw = b"\xff\xfe" + text.encode("utf-16-le")
@@ -41,7 +42,7 @@ def test_text_round_trips_in_every_accepted_encoding(text: str, encoding: str) -
     else:
         raw = text.encode(encoding)
     if encoding == "utf-8" and text.startswith("\ufeff"):
-        text = text[1:]                                   # a leading BOM is a BOM, not text
+        text = text[1:]  # a leading BOM is a BOM, not text
     assert decode_text(raw, "x") == text
 
 

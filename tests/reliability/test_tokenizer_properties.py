@@ -15,9 +15,35 @@ from engine.analyze import InputError, analyze
 from engine.text import tokenize
 
 ANY_TEXT = st.text(max_size=300)
-PROSE = st.lists(st.sampled_from(["Great", "film", ".", "!", "?", " ", "\n", "<br />", "dull", "…", "«", "»",
-                                  "映画", "😀", "\u202e", "\x1b", "\t", "e\u0301", "\r\n", "ﬁ", "--", "'s"]),
-                 max_size=60).map("".join)
+PROSE = st.lists(
+    st.sampled_from(
+        [
+            "Great",
+            "film",
+            ".",
+            "!",
+            "?",
+            " ",
+            "\n",
+            "<br />",
+            "dull",
+            "…",
+            "«",
+            "»",
+            "映画",
+            "😀",
+            "\u202e",
+            "\x1b",
+            "\t",
+            "e\u0301",
+            "\r\n",
+            "ﬁ",
+            "--",
+            "'s",
+        ]
+    ),
+    max_size=60,
+).map("".join)
 
 
 @settings(max_examples=300, deadline=None)

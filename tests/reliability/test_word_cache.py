@@ -37,8 +37,9 @@ def _edit_words(path: Path) -> None:
     entry = _entry(path)
     for doc in entry["words"]:
         doc[0][0] = "tampered"
-    entry["words_sha256"] = hashlib.sha256(json.dumps(entry["words"], ensure_ascii=False)
-                                           .encode("utf-8")).hexdigest()
+    entry["words_sha256"] = hashlib.sha256(
+        json.dumps(entry["words"], ensure_ascii=False).encode("utf-8")
+    ).hexdigest()
     _rewrite(path, entry)
 
 
@@ -65,11 +66,12 @@ def test_a_bad_entry_is_ignored_and_rebuilt(toy_data: Path, tmp_path: Path, dama
     words, note = cached_words(ds, tmp_path / "cache", 1)
     assert words == truth
     assert note.startswith("ignored the tokenization cache") and "\n" not in note
-    assert cached_words(ds, tmp_path / "cache", 1) == (truth, "")       # rewritten whole
+    assert cached_words(ds, tmp_path / "cache", 1) == (truth, "")  # rewritten whole
 
 
-def test_training_with_a_corrupt_cache_runs_and_says_so(toy_data: Path, tmp_path: Path,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_training_with_a_corrupt_cache_runs_and_says_so(
+    toy_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cache = tmp_path / "cache"
     args = ["train", "--data", str(toy_data), *TINY[:-1], "--epochs", "1", "--cache-dir", str(cache)]
     rc, _, err = call(capsys, *args, "--out", str(tmp_path / "a"))

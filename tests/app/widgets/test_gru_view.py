@@ -24,8 +24,14 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-x))
 
 
-def make_display(tokens: tuple[str, ...] = TOKENS, hidden: int = 4, inputs: int = 3, seed: int = 0,
-                 offsets: dict[str, float] | None = None, direction: str = "forward") -> GRUDisplay:
+def make_display(
+    tokens: tuple[str, ...] = TOKENS,
+    hidden: int = 4,
+    inputs: int = 3,
+    seed: int = 0,
+    offsets: dict[str, float] | None = None,
+    direction: str = "forward",
+) -> GRUDisplay:
     """A tiny GRU stepped with numpy, so every number of the display is consistent."""
     rng = np.random.default_rng(seed)
     off = dict.fromkeys("rzn", 0.0) | (offsets or {})
@@ -50,10 +56,22 @@ def make_display(tokens: tuple[str, ...] = TOKENS, hidden: int = 4, inputs: int 
     known = np.array([tok != "zorblax" for tok in tokens])
     attention = rng.dirichlet(np.ones(T))
     keys = tuple(t.lower() if k else "<unk>" for t, k in zip(tokens, known, strict=True))
-    return GRUDisplay(text=" ".join(tokens), encoder="word", direction=direction, sentence=0, n_sentences=1,
-                      tokens=tokens, keys=keys,
-                      known=known, text_index=np.arange(T), attention=attention, terms=terms,
-                      offsets={g: v for g, v in off.items() if v}, suggested_units=(2, 0, 1), **arr)
+    return GRUDisplay(
+        text=" ".join(tokens),
+        encoder="word",
+        direction=direction,
+        sentence=0,
+        n_sentences=1,
+        tokens=tokens,
+        keys=keys,
+        known=known,
+        text_index=np.arange(T),
+        attention=attention,
+        terms=terms,
+        offsets={g: v for g, v in off.items() if v},
+        suggested_units=(2, 0, 1),
+        **arr,
+    )
 
 
 @pytest.fixture
@@ -77,12 +95,12 @@ def plain(html: str) -> str:
 def test_display_fills_strip_heatmaps_and_lines(view: GRUView) -> None:
     d = view.display
     assert view.strip.labels == TOKENS
-    assert view.strip.known == (True, False, True, True, True, True)   # the unknown word is marked
+    assert view.strip.known == (True, False, True, True, True, True)  # the unknown word is marked
     for q, img in view.plots.images.items():
-        assert img.image.shape == (d.hidden_size, d.n_steps)           # units down, steps across
+        assert img.image.shape == (d.hidden_size, d.n_steps)  # units down, steps across
         np.testing.assert_allclose(img.image, d.values(q).T)
         assert img.axisOrder == "row-major"
-    assert view.picked_units == [2, 0, 1]                              # the suggested units
+    assert view.picked_units == [2, 0, 1]  # the suggested units
     assert len(view.plots.lines.listDataItems()) == 3
     assert view.step == 0 and view.unit == 2
     assert view.transport.step_label.text() == "step 1 of 6"
@@ -147,10 +165,10 @@ def test_play_advances_on_a_timer_and_stops_at_the_end(qtbot: Any, view: GRUView
     seen: list[int] = []
     view.step_changed.connect(seen.append)
     view.play()
-    assert view.is_playing and view.step == 0       # play() returns at once: the timer does the work
+    assert view.is_playing and view.step == 0  # play() returns at once: the timer does the work
     qtbot.waitUntil(lambda: not view.is_playing, timeout=5000)
     assert seen == [1, 2, 3, 4, 5] and view.step == 5
-    view.play()                                      # at the end, play starts over
+    view.play()  # at the end, play starts over
     assert view.step == 0 and view.is_playing
     view.pause()
 
@@ -209,10 +227,10 @@ def test_picking_units(qtbot: Any, view: GRUView) -> None:
     view.units_edit.setText("1, 3 x 1")
     view.units_edit.editingFinished.emit()
     assert view.picked_units == [1, 3]
-    view.quantity_box.setCurrentIndex(0)             # z
+    view.quantity_box.setCurrentIndex(0)  # z
     y = view.plots.lines.listDataItems()[0].yData
     np.testing.assert_allclose(y, view.display.z[:, 1])
-    view.set_display(make_display(seed=1))           # the user's choice survives a new trace
+    view.set_display(make_display(seed=1))  # the user's choice survives a new trace
     assert view.picked_units == [1, 3]
 
 
@@ -227,7 +245,7 @@ def test_what_if_sliders(qtbot: Any, view: GRUView) -> None:
     assert w.value_labels["z"].text() == "+2.5"
     with qtbot.waitSignal(view.offsets_changed):
         w.setChecked(False)
-    assert view.offsets["z"] == 0.0                  # unchecked: the trained cell
+    assert view.offsets["z"] == 0.0  # unchecked: the trained cell
     with qtbot.assertNotEmitted(view.offsets_changed):
         view.set_offsets({"r": -1.0}, enabled=True)
     assert view.offsets == {"z": 0.0, "r": -1.0, "n": 0.0}

@@ -29,11 +29,30 @@ from app.widgets._training_histogram import LengthHistogram
 
 # defaults chosen to differ from any input's own initial value
 DEFAULTS: dict[str, Any] = {
-    "epochs": 7, "batch_size": 48, "lr": 0.0025, "lr_schedule": "constant", "weight_decay": 0.0001,
-    "clip": 2.5, "patience": 4, "dev_fraction": 0.15, "seed": 99, "word_quantile": 0.9,
-    "sentence_quantile": 0.85, "min_count": 2, "max_vocab": 5000, "limit": None, "embed_dim": 64,
-    "word_hidden": 24, "sentence_hidden": 20, "dropout": 0.25, "embed_dropout": 0.1, "word2vec_epochs": 2,
-    "freeze_embedding_epochs": 1, "device": "cpu", "embedding_dtype": "float16", "checkpoint_every": 50,
+    "epochs": 7,
+    "batch_size": 48,
+    "lr": 0.0025,
+    "lr_schedule": "constant",
+    "weight_decay": 0.0001,
+    "clip": 2.5,
+    "patience": 4,
+    "dev_fraction": 0.15,
+    "seed": 99,
+    "word_quantile": 0.9,
+    "sentence_quantile": 0.85,
+    "min_count": 2,
+    "max_vocab": 5000,
+    "limit": None,
+    "embed_dim": 64,
+    "word_hidden": 24,
+    "sentence_hidden": 20,
+    "dropout": 0.25,
+    "embed_dropout": 0.1,
+    "word2vec_epochs": 2,
+    "freeze_embedding_epochs": 1,
+    "device": "cpu",
+    "embedding_dtype": "float16",
+    "checkpoint_every": 50,
     "resume": True,
 }
 
@@ -51,7 +70,7 @@ def test_form_shows_its_defaults_with_a_tooltip_each(form: SettingsForm) -> None
         tip = form.inputs[spec.name].toolTip()
         assert spec.tooltip in tip and "Default:" in tip, spec.name
     assert "Default: 0.0025" in form.inputs["lr"].toolTip()
-    assert form.inputs["lr"].text() == "0.0025"            # no trailing zeros
+    assert form.inputs["lr"].text() == "0.0025"  # no trailing zeros
     assert form.inputs["weight_decay"].text() == "0.0001"
     assert form.inputs["limit"].text() == "all rows"
 
@@ -60,10 +79,14 @@ def test_form_both_ways(qtbot: Any, form: SettingsForm) -> None:
     changed: list[str] = []
     form.value_changed.connect(changed.append)
     form.set_values({"epochs": 3, "lr_schedule": "cosine", "resume": False, "limit": 500})
-    assert changed == []                                   # set_values never writes back
+    assert changed == []  # set_values never writes back
     assert (form.value("epochs"), form.value("lr_schedule"), form.value("resume"), form.value("limit")) == (
-        3, "cosine", False, 500)
-    form.inputs["epochs"].setValue(12)                     # the user's edits are reported
+        3,
+        "cosine",
+        False,
+        500,
+    )
+    form.inputs["epochs"].setValue(12)  # the user's edits are reported
     combo = form.inputs["device"]
     assert isinstance(combo, QComboBox)
     combo.setCurrentText("auto")
@@ -95,9 +118,9 @@ def histogram(qtbot: Any) -> LengthHistogram:
 def test_histogram_splits_kept_and_cut_bars(histogram: LengthHistogram) -> None:
     x_kept, y_kept = histogram.kept.getData()
     x_cut, y_cut = histogram.cut.getData()
-    assert y_kept.tolist() == [0, 0, 1, 3, 8, 12, 9]         # lengths 0..6 kept
-    assert y_cut.tolist() == [5, 2, 1, 0, 1]                 # lengths 7..11 cut
-    assert x_kept[-1] == x_cut[0] == 6.5                     # they meet at the line
+    assert y_kept.tolist() == [0, 0, 1, 3, 8, 12, 9]  # lengths 0..6 kept
+    assert y_cut.tolist() == [5, 2, 1, 0, 1]  # lengths 7..11 cut
+    assert x_kept[-1] == x_cut[0] == 6.5  # they meet at the line
     assert histogram.line.value() == 6.5
     assert histogram.cut_length == 6
     assert histogram.note.text() == "note"
@@ -111,9 +134,16 @@ def test_set_cut_does_not_emit(qtbot: Any, histogram: LengthHistogram) -> None:
 
 def _drag(widget: Any, start: QPointF, end: QPointF, steps: int = 6) -> None:
     """A left-button drag from ``start`` to ``end`` in ``widget`` coordinates."""
+
     def send(kind: QEvent.Type, pos: QPointF, buttons: Qt.MouseButton) -> None:
-        ev = QMouseEvent(kind, pos, widget.mapToGlobal(pos), Qt.MouseButton.LeftButton, buttons,
-                         Qt.KeyboardModifier.NoModifier)
+        ev = QMouseEvent(
+            kind,
+            pos,
+            widget.mapToGlobal(pos),
+            Qt.MouseButton.LeftButton,
+            buttons,
+            Qt.KeyboardModifier.NoModifier,
+        )
         QApplication.sendEvent(widget, ev)
 
     left = Qt.MouseButton.LeftButton
@@ -135,7 +165,7 @@ def test_dragging_the_line_emits_whole_lengths(qtbot: Any, histogram: LengthHist
     assert moved, "dragging the line emitted nothing"
     assert all(v == int(v) for v in moved)
     assert moved[-1] == 3.0
-    assert histogram.line.value() == 3.5                     # snapped between bars
+    assert histogram.line.value() == 3.5  # snapped between bars
     assert histogram.kept.getData()[1].tolist() == [0, 0, 1, 3]
 
 
@@ -159,20 +189,30 @@ def _display(text: str, weights: list[float], label: str) -> AttentionDisplay:
         pos += len(w) + 1
     n = len(starts)
     ends = [s + len(w) for s, w in zip(starts, text.split(" "), strict=True)]
-    return AttentionDisplay(text=text, label=label, probabilities=(("neg", 0.3), ("pos", 0.7)),
-                            word_start=np.array(starts), word_end=np.array(ends),
-                            word_weight=np.array(weights), word_sentence=np.zeros(n, dtype=np.int64),
-                            word_known=np.ones(n, dtype=bool), sentence_start=np.array([0]),
-                            sentence_end=np.array([len(text)]), sentence_weight=np.array([1.0]))
+    return AttentionDisplay(
+        text=text,
+        label=label,
+        probabilities=(("neg", 0.3), ("pos", 0.7)),
+        word_start=np.array(starts),
+        word_end=np.array(ends),
+        word_weight=np.array(weights),
+        word_sentence=np.zeros(n, dtype=np.int64),
+        word_known=np.ones(n, dtype=bool),
+        sentence_start=np.array([0]),
+        sentence_end=np.array([len(text)]),
+        sentence_weight=np.array([1.0]),
+    )
 
 
 TEXT = "it was wonderful"
 
 
 def _snapshots() -> list[ProbeSnapshot]:
-    return [ProbeSnapshot("before training", 0.0, 0, None, _display(TEXT, [0.33, 0.33, 0.34], "neg")),
-            ProbeSnapshot("epoch 1", 1.0, 10, 0.75, _display(TEXT, [0.2, 0.2, 0.6], "pos")),
-            ProbeSnapshot("epoch 2", 2.0, 20, 0.9, _display(TEXT, [0.05, 0.05, 0.9], "pos"))]
+    return [
+        ProbeSnapshot("before training", 0.0, 0, None, _display(TEXT, [0.33, 0.33, 0.34], "neg")),
+        ProbeSnapshot("epoch 1", 1.0, 10, 0.75, _display(TEXT, [0.2, 0.2, 0.6], "pos")),
+        ProbeSnapshot("epoch 2", 2.0, 20, 0.9, _display(TEXT, [0.05, 0.05, 0.9], "pos")),
+    ]
 
 
 @pytest.fixture
@@ -245,20 +285,37 @@ def test_user_actions_become_signals(qtbot: Any, view: TrainingView) -> None:
 
 
 def test_stats_cuts_and_report(view: TrainingView) -> None:
-    summary = DatasetSummary(400, "jsonl", (("neg", 100), ("pos", 300)), 1 / 3, 2,
-                             (("invalid JSON", 1), ("empty text", 1)), 1, 12_345, 1_200, 359)
+    summary = DatasetSummary(
+        400,
+        "jsonl",
+        (("neg", 100), ("pos", 300)),
+        1 / 3,
+        2,
+        (("invalid JSON", 1), ("empty text", 1)),
+        1,
+        12_345,
+        1_200,
+        359,
+    )
     view.set_stats(summary, "skipped 2 malformed rows (a.jsonl lines 3, 9)")
     text = view.stats.text()
-    for part in ("400 (jsonl)", "neg 100 (25%), pos 300 (75%)", "0.33", "2 skipped (invalid JSON 1, empty "
-                 "text 1)", "1 document (training leaves it out)", "12,345 words in 1,200 sentences",
-                 "359 documents"):
+    for part in (
+        "400 (jsonl)",
+        "neg 100 (25%), pos 300 (75%)",
+        "0.33",
+        "2 skipped (invalid JSON 1, empty text 1)",
+        "1 document (training leaves it out)",
+        "12,345 words in 1,200 sentences",
+        "359 documents",
+    ):
         assert part in text, part
     assert view.report.text().startswith("skipped 2") and "b00020" not in view.report.styleSheet()
     view.set_stats(None, "no usable rows in x.jsonl", error=True)
     assert view.stats.isHidden() and "b00020" in view.report.styleSheet()
     counts = np.array([0, 2, 5, 9, 4, 1], dtype=np.int64)
-    view.set_histograms(HistogramData(counts, "words", "sentences"), HistogramData(counts, "sentences",
-                                                                                   "documents"))
+    view.set_histograms(
+        HistogramData(counts, "words", "sentences"), HistogramData(counts, "sentences", "documents")
+    )
     view.set_cuts(CutSummary(3, 0.9, 0.76, 4, 0.95, 0.95, 0.981, 359, 40, 12, 230))
     assert view.words_histogram.cut_length == 3 and view.sentences_histogram.cut_length == 4
     assert view.words_histogram.note.text() == "Sentences are cut at 3 words: 76.0% of them fit whole."
