@@ -80,8 +80,8 @@ section "GPU tests: test_conv_cuda.py, test_conv_bench.py and test_cli_conv_benc
 # filterwarnings = error that warning would stop pytest before it collects anything.
 # (tests/app/conftest.py skips every app test where PySide6 is missing, as it is there: the CLI step below
 # runs `han-explorer conv-bench` itself.)
-python3 -m pytest tests/engine/test_conv_cuda.py tests/engine/test_conv_bench.py \
-    tests/app/test_cli_conv_bench.py -m cuda -q \
+python3 -m pytest tests/engine tests/app/test_cli_conv_bench.py \
+    -m cuda -q \
     -p no:cacheprovider -W "ignore::pytest.PytestConfigWarning" --durations=10 2>&1 | tee "$OUT/gpu_tests.log"
 tests_rc=$?
 echo "pytest exit status: $tests_rc"

@@ -290,6 +290,32 @@ def test_exports_write_valid_files(qtbot: Any, window: Any, tmp_path: Path, ship
     assert not QGuiApplication.clipboard().image().isNull()
 
 
+def test_a_failed_export_leaves_the_old_file_whole(
+    qtbot: Any, window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exports are written atomically: a full disk mid-write leaves the previous export as it was."""
+    import errno
+    import os
+
+    c = window.attention
+    type_and_wait(qtbot, c, "Gorgeous to look at. Empty at heart.")
+    for name in ("a.html", "a.json", "a.png"):
+        target = c.save(tmp_path / name)
+        before = target.read_bytes()
+
+        def full(*_a: Any, **_k: Any) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(os, "fsync", full)
+        type_and_wait(qtbot, c, "A different review now.")
+        with pytest.raises(OSError, match="space"):
+            c.save(target)
+        monkeypatch.undo()
+        assert target.read_bytes() == before, name
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left
+        type_and_wait(qtbot, c, "Gorgeous to look at. Empty at heart.")
+
+
 def test_corrupt_model_shows_an_error_and_keeps_the_old_one(qtbot: Any, window: Any, tmp_path: Path) -> None:
     from resources import model_dir
 

@@ -595,6 +595,28 @@ def test_the_settings_are_kept(qtbot: Any, qapp: Any) -> None:
     assert b.params == ConvParams(40, 90, 7, 8, "register") and b.pattern == "checkerboard"
 
 
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {"conv/height": 100000, "conv/width": 100000},  # 37 GB of float32 in a worker (issue 13)
+        {"conv/height": "lots", "conv/tile": [1, 2]},  # not numbers
+        {"conv/mask_size": 4, "conv/strategy": "output_tile"},  # an even mask the engine refuses
+        {"conv/strategy": "no-such-strategy"},
+    ],
+)
+def test_stored_settings_are_checked_before_use(qtbot: Any, qapp: Any, stored: dict[str, Any]) -> None:
+    """A stale or hand-edited settings file falls back to the defaults; nothing big is allocated."""
+    from PySide6.QtCore import QSettings
+
+    settings = QSettings()
+    for key, value in stored.items():
+        settings.setValue(key, value)
+    c = ConvController(AppContext(None, settings), asynchronous=False)
+    qtbot.addWidget(c.view)
+    assert c.params == ConvParams() and c.geometry is not None
+    assert c.image is not None and c.image.shape == (ConvParams().height, ConvParams().width)
+
+
 def test_opening_images(conv: ConvController, tmp_path: Path) -> None:
     from PIL import Image
 
