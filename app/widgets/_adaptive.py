@@ -53,11 +53,8 @@ class AdaptivePanes(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
         self.is_folded = False
+        self._wide_sizes = list(sizes) if sizes is not None else None  # kept across a fold
         self._unfold()
-        for i in range(len(panes)):
-            self.splitter.setStretchFactor(i, 1 if i == main else 0)
-        if sizes is not None:
-            self.splitter.setSizes(sizes)
 
     @property
     def threshold(self) -> int:
@@ -106,6 +103,9 @@ class AdaptivePanes(QWidget):
             self.tabs.setCurrentWidget(widget)
 
     def _fold(self) -> None:
+        sizes = self.splitter.sizes()
+        if len(sizes) == len(self.panes) and all(sizes) and self.splitter.isVisible():
+            self._wide_sizes = sizes  # the user's own split, back when it unfolds
         self.is_folded = True
         with QSignalBlocker(self.tabs):
             for i, (title, w) in enumerate(self.panes):
@@ -126,5 +126,8 @@ class AdaptivePanes(QWidget):
         for i, (_, w) in enumerate(self.panes):
             self.splitter.insertWidget(i, w)
             w.show()
+            self.splitter.setStretchFactor(i, 1 if i == self.main else 0)
         self.tabs.setParent(self)  # out of the splitter
         self.tabs.hide()
+        if self._wide_sizes is not None:
+            self.splitter.setSizes(self._wide_sizes)
