@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "missing_libraries",
     "platform_problem",
     "plugin_paths",
+    "start_xvfb",
 ]
 
 # Debian/Ubuntu package of every shared library the xcb and Wayland plugins (and QtGui) link
@@ -205,3 +207,37 @@ def display_problem(env: dict[str, str] | os._Environ[str] = os.environ) -> str 
             "--screenshot OUT.png"
         )
     return None
+
+
+def start_xvfb(width: int, height: int) -> tuple[subprocess.Popen[bytes], str]:
+    """An Xvfb of ``width`` x ``height`` on a free display; returns the process and ``:N``."""
+    read, write = os.pipe()
+    proc = subprocess.Popen(
+        [
+            "Xvfb",
+            "-displayfd",
+            str(write),
+            "-screen",
+            "0",
+            f"{width}x{height}x24",
+            "-nolisten",
+            "tcp",
+            "-noreset",
+        ],
+        pass_fds=(write,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write)
+    number = b""
+    deadline = time.monotonic() + 20
+    while not number.endswith(b"\n") and time.monotonic() < deadline:
+        chunk = os.read(read, 16)
+        if not chunk:
+            break
+        number += chunk
+    os.close(read)
+    if not number.strip():
+        proc.kill()
+        raise RuntimeError("Xvfb did not start")
+    return proc, f":{number.decode().strip()}"

@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,24 +24,13 @@ SHOTS = {  # file name -> (view, text file or None)
 
 
 def _xvfb() -> subprocess.Popen[bytes] | None:
+    """An Xvfb of the pictures' size, when Xvfb is installed; DISPLAY and the xcb platform set."""
     if shutil.which("Xvfb") is None:
         return None
-    read, write = os.pipe()
-    proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", f"{SIZE[0]}x{SIZE[1]}x24", "-nolisten", "tcp"],
-        pass_fds=(write,),
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write)
-    number = b""
-    deadline = time.monotonic() + 20
-    while not number.endswith(b"\n") and time.monotonic() < deadline:
-        chunk = os.read(read, 16)
-        if not chunk:
-            break
-        number += chunk
-    os.close(read)
-    os.environ["DISPLAY"] = f":{number.decode().strip()}"
+    from app._platform import start_xvfb
+
+    proc, display = start_xvfb(*SIZE)
+    os.environ["DISPLAY"] = display
     os.environ["QT_QPA_PLATFORM"] = "xcb"
     return proc
 

@@ -11,50 +11,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from app._platform import start_xvfb
+
 SCREEN = (1920, 1200)  # in-process tests size the window; the screen only has to hold it
 INSTALL = "bash scripts/install-system-deps.sh --test"
 _servers: list[subprocess.Popen[bytes]] = []
-
-
-def start_xvfb(width: int, height: int) -> tuple[subprocess.Popen[bytes], str]:
-    """An Xvfb of ``width`` x ``height`` on a free display; returns the process and ``:N``."""
-    read, write = os.pipe()
-    proc = subprocess.Popen(
-        [
-            "Xvfb",
-            "-displayfd",
-            str(write),
-            "-screen",
-            "0",
-            f"{width}x{height}x24",
-            "-nolisten",
-            "tcp",
-            "-noreset",
-        ],
-        pass_fds=(write,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write)
-    number = b""
-    deadline = time.monotonic() + 20
-    while not number.endswith(b"\n") and time.monotonic() < deadline:
-        chunk = os.read(read, 16)
-        if not chunk:
-            break
-        number += chunk
-    os.close(read)
-    if not number.strip():
-        proc.kill()
-        raise RuntimeError("Xvfb did not start")
-    return proc, f":{number.decode().strip()}"
 
 
 def missing_tools() -> list[str]:

@@ -19,9 +19,9 @@ import pytest
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtWidgets import QApplication, QLabel, QPlainTextEdit
 
+from app._platform import start_xvfb
 from app.explorers import explorer_names
 from tests.realwindow._layout import layout_problems
-from tests.realwindow.conftest import start_xvfb
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZES = [(1280, 720), (1366, 768), (1024, 700)]
