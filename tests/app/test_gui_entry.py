@@ -109,3 +109,41 @@ def test_qt_binding_keeps_none_alive(qapp: Any) -> None:
     after = sys.getrefcount(None)
     p.end()
     assert after >= before - 100, f"None lost {before - after} references"
+
+
+@pytest.mark.parametrize(
+    ("screen", "want"),
+    [
+        ((1366, 768), (1284, 722)),
+        ((1024, 700), (963, 658)),
+        ((1920, 1080), (1536, 864)),
+        ((3840, 2160), (1800, 1100)),
+        ((800, 500), (752, 480)),
+    ],
+)
+def test_the_first_window_takes_most_of_the_screen_centred(
+    screen: tuple[int, int], want: tuple[int, int]
+) -> None:
+    from PySide6.QtCore import QRect
+
+    from app.main_window import default_geometry
+
+    available = QRect(0, 0, *screen)
+    g = default_geometry(available)
+    assert (g.width(), g.height()) == want
+    assert available.contains(g)
+    assert abs(g.center().x() - available.center().x()) <= 1
+    assert abs(g.center().y() - available.center().y()) <= 1
+
+
+def test_a_saved_place_must_be_on_a_screen_and_fit_it() -> None:
+    from PySide6.QtCore import QRect
+
+    from app.main_window import fits_a_screen
+
+    laptop = [QRect(0, 0, 1366, 740)]
+    assert fits_a_screen(QRect(40, 30, 1200, 650), laptop)
+    assert not fits_a_screen(QRect(1900, 1000, 1200, 650), laptop)  # saved on a larger screen
+    assert not fits_a_screen(QRect(0, 0, 2000, 1100), laptop)  # larger than this screen
+    assert not fits_a_screen(QRect(1300, 20, 1000, 600), laptop)  # only a sliver of its title bar
+    assert fits_a_screen(QRect(1900, 100, 1000, 600), [*laptop, QRect(1366, 0, 2560, 1440)])
