@@ -6,6 +6,12 @@ import json
 import random
 from pathlib import Path
 
+TINY_TRAIN_ARGS = [  # `han-explorer train` options for a model small enough to train in seconds
+    *("--min-count", "1", "--embed-dim", "16", "--word-hidden", "8", "--sentence-hidden", "8"),
+    *("--batch-size", "16", "--lr", "0.01", "--lr-schedule", "constant", "--dropout", "0"),
+    *("--embed-dropout", "0", "--workers", "1"),
+]
+
 POS = ["great", "wonderful", "superb", "loved", "brilliant"]
 NEG = ["awful", "boring", "terrible", "hated", "dull"]
 FILLER = [

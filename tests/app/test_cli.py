@@ -30,34 +30,12 @@ import resources
 from app.cli import main
 from engine.text import tokenize
 from engine.train import TrainConfig
+from tests.toy_data import TINY_TRAIN_ARGS
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = resources.sample_texts()
 SAMPLE_LABELS = {"clear_pan": "neg", "mixed_feelings": "pos", "rave": "pos"}
-TINY = [
-    "--min-count",
-    "1",
-    "--embed-dim",
-    "16",
-    "--word-hidden",
-    "8",
-    "--sentence-hidden",
-    "8",
-    "--batch-size",
-    "16",
-    "--lr",
-    "0.01",
-    "--lr-schedule",
-    "constant",
-    "--dropout",
-    "0",
-    "--embed-dropout",
-    "0",
-    "--workers",
-    "1",
-    "--device",
-    "cpu",
-]
+TINY = [*TINY_TRAIN_ARGS, "--device", "cpu"]
 WORD_KEYS = {"text", "start", "end", "weight", "known"}
 SENTENCE_KEYS = {"text", "start", "end", "weight", "words"}
 

@@ -16,31 +16,10 @@ from typing import Any
 
 import pytest
 
-from tests.toy_data import write_toy
+from tests.toy_data import TINY_TRAIN_ARGS, write_toy
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = [
-    "--min-count",
-    "1",
-    "--embed-dim",
-    "16",
-    "--word-hidden",
-    "8",
-    "--sentence-hidden",
-    "8",
-    "--batch-size",
-    "16",
-    "--lr",
-    "0.01",
-    "--lr-schedule",
-    "constant",
-    "--dropout",
-    "0",
-    "--embed-dropout",
-    "0",
-    "--workers",
-    "1",
-]
+TINY = TINY_TRAIN_ARGS
 
 
 def _free_port() -> int:

@@ -19,35 +19,11 @@ from typing import Any
 
 import pytest
 
+from tests.toy_data import TINY_TRAIN_ARGS
+
 ROOT = Path(__file__).resolve().parents[2]
 MEMORY_CAP = 4 << 30  # bytes of address space for a child: torch + the shipped model need < 1 GiB
-TINY = [
-    "--min-count",
-    "1",
-    "--embed-dim",
-    "16",
-    "--word-hidden",
-    "8",
-    "--sentence-hidden",
-    "8",
-    "--batch-size",
-    "16",
-    "--lr",
-    "0.01",
-    "--lr-schedule",
-    "constant",
-    "--dropout",
-    "0",
-    "--embed-dropout",
-    "0",
-    "--workers",
-    "1",
-    "--device",
-    "cpu",
-    "--word2vec-epochs",
-    "0",
-    "--quiet",
-]
+TINY = [*TINY_TRAIN_ARGS, "--device", "cpu", "--word2vec-epochs", "0", "--quiet"]
 
 
 def capped(limit: int = MEMORY_CAP) -> Any:
