@@ -16,10 +16,11 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QObject, Signal
-from PySide6.QtGui import QGuiApplication, QImage, QImageWriter
+from PySide6.QtCore import QMimeData, QObject, Signal
+from PySide6.QtGui import QGuiApplication, QImage
 from superqt.utils import QSignalDebouncer
 
+from app._png import png_bytes
 from app.colormaps import COLORMAPS, DEFAULT_COLORMAP
 from app.jobs import Jobs
 from app.present import attention_display, attention_json
@@ -246,13 +247,7 @@ class AttentionController(QObject):
         elif suffix == ".json":
             atomic.write_text(p, json.dumps(self.export_json(), ensure_ascii=False, indent=1) + "\n")
         elif suffix == ".png":
-            data = QByteArray()
-            buffer = QBuffer(data)
-            buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-            writer = QImageWriter(buffer, QByteArray(b"PNG"))
-            if not writer.write(self.export_image()):
-                raise OSError(f"could not encode the view as PNG for {p.name}: {writer.errorString()}")
-            atomic.write_bytes(p, bytes(data.data()))
+            atomic.write_bytes(p, png_bytes(self.export_image()))
         else:
             kind = suffix or "a file without a suffix"
             raise ValueError(f"cannot export as {kind}: use .html, .png or .json")

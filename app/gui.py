@@ -158,12 +158,17 @@ def screenshot(
         if controller.wait_idle(100):
             break
     app.processEvents()
+    from app._png import png_bytes
+    from engine import atomic
+
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    ok = window.grab().save(str(out), "PNG")
-    window.close()
-    window.deleteLater()
-    app.processEvents()
-    if not ok:
-        raise GuiError(f"could not write {out}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_bytes(out, png_bytes(window.grab().toImage()))  # a failed write keeps the old file
+    except OSError as e:
+        raise GuiError(f"could not write {out}: {e}") from None
+    finally:
+        window.close()
+        window.deleteLater()
+        app.processEvents()
     return out

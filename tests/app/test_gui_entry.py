@@ -147,3 +147,14 @@ def test_a_saved_place_must_be_on_a_screen_and_fit_it() -> None:
     assert not fits_a_screen(QRect(0, 0, 2000, 1100), laptop)  # larger than this screen
     assert not fits_a_screen(QRect(1300, 20, 1000, 600), laptop)  # only a sliver of its title bar
     assert fits_a_screen(QRect(1900, 100, 1000, 600), [*laptop, QRect(1366, 0, 2560, 1440)])
+
+
+def test_a_screenshot_that_cannot_be_written_is_one_line_and_keeps_the_old_file(
+    qapp: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("mine", encoding="utf-8")
+    assert main(["--screenshot", str(blocker / "shot.png")]) == 2  # a file where a folder should be
+    err = capsys.readouterr().err
+    assert "could not write" in err and len(err.strip().splitlines()) == 1
+    assert blocker.read_text(encoding="utf-8") == "mine"
