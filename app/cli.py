@@ -1,4 +1,4 @@
-"""The ``han-explorer`` command: ``train``, ``evaluate``, ``predict``, ``gru-trace``, ``conv``.
+"""The ``han-explorer`` command: ``train``, ``evaluate``, ``predict``, ``explain``, ``gru-trace``, ``conv``.
 
 Nothing here imports Qt, so training and evaluation run on machines without a display or Qt
 (a GPU box, under torchrun, in CI). Bad input prints one clear line and exits with status 2.
@@ -100,6 +100,9 @@ def _add_gru_trace(sub: argparse._SubParsersAction) -> None:
     from app import cli_conv
 
     cli_conv.add_parser(sub)
+    from app import cli_explain
+
+    cli_explain.add_parser(sub)
     g = sub.add_parser("gru-trace", help="every gate of the HAN's word or sentence GRU, step by step")
     g.add_argument(
         "text", nargs="?", default=None, metavar="TEXT", help="the review, or - for standard input"
@@ -404,6 +407,10 @@ def _run_command(a: argparse.Namespace, argv: Sequence[str]) -> int:
         return _cmd_evaluate(a)
     if a.command == "gru-trace":
         return _cmd_gru_trace(a)
+    if a.command == "explain":
+        from app import cli_explain
+
+        return cli_explain.run(a)
     if a.command in ("conv", "conv-bench"):
         from app import cli_conv
 
