@@ -11,8 +11,6 @@ render the same ``Analysis`` and are written atomically (:mod:`engine.atomic`).
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +20,18 @@ from superqt.utils import QSignalDebouncer
 
 from app._png import png_bytes
 from app.colormaps import COLORMAPS, DEFAULT_COLORMAP
+from app.display import ATTENTION_MODES, ATTRIBUTION_MODES, MODES
 from app.jobs import Jobs
-from app.present import attention_display, attention_json
+from app.present import (
+    Edit,
+    Explained,
+    attention_display,
+    attention_json,
+    attribution_values,
+    explain_job,
+    pin_text,
+    score_job,
+)
 from app.widgets import AttentionView
 from engine.limits import MAX_TEXT_CHARS
 from engine.textio import TextFileError, read_text_file
@@ -36,14 +44,8 @@ if TYPE_CHECKING:
 __all__ = ["AttentionController", "TextFileError", "read_text_file"]
 
 DEBOUNCE_MS = 20  # typing pauses longer than this start a computation (a newer one cancels it)
-
-
-def _score(bundle: Any, text: str) -> Generator[str, None, tuple[Analysis, float]]:
-    from engine.analyze import analyze_steps
-
-    t0 = time.perf_counter()
-    analysis = yield from analyze_steps(bundle, text)
-    return analysis, time.perf_counter() - t0
+IG_STEPS = 50  # integrated gradients: points on the path from the padding baseline
+_METHOD_TITLES = {"ig": "Integrated gradients", "occlusion": "Leave one out"}
 
 
 class AttentionController(QObject):
@@ -72,6 +74,10 @@ class AttentionController(QObject):
         self.analysis: Analysis | None = None
         self.display: AttentionDisplay | None = None
         self.applied_generation = 0
+        self.edit = Edit()  # counterfactual: what the model does not read (the text is untouched)
+        self.explained: dict[str, Explained] = {}  # attributions of self.analysis, by method
+        self.pinned: tuple[str, dict[str, float], str] | None = None  # label, probabilities, what
+        self._seconds = 0.0
         self._edited = False  # typed text waits for the debouncer
         self._debounce = QSignalDebouncer(parent=self)
         self._debounce.setTimeout(DEBOUNCE_MS)
@@ -106,14 +112,25 @@ class AttentionController(QObject):
         v.colormap_changed.connect(lambda _: v.set_colormap(v.colormap))
         v.sentence_selected.connect(self.select_sentence)
         v.gru_requested.connect(self.step_through)
-        self.context.model_changed.connect(lambda _: self.request())
+        v.mode_changed.connect(lambda _: self.request_attributions())
+        v.compare_changed.connect(self._on_compare_changed)
+        v.target_changed.connect(lambda _: self._apply_attributions())
+        v.word_toggled.connect(self.toggle_word)
+        v.sentence_toggled.connect(self.toggle_sentence)
+        v.restore_requested.connect(self.restore_all)
+        v.pin_requested.connect(self.pin)
+        v.unpin_requested.connect(self.unpin)
+        self.context.model_changed.connect(lambda _: self._on_model_changed())
 
     def _restore(self) -> None:
         s = self.context.settings
         mode = s.value("attention/mode", "product") if s is not None else "product"
         cmap = s.value("attention/colormap", DEFAULT_COLORMAP) if s is not None else DEFAULT_COLORMAP
-        self.view.set_mode(mode if mode in ("word", "product") else "product")
+        self.view.set_mode(mode if mode in MODES else "product")
         self.view.set_colormap(cmap if cmap in COLORMAPS else DEFAULT_COLORMAP)
+        compare = s.value("attention/compare", "") if s is not None else ""
+        self.view.set_compare(compare if compare in MODES else None)
+        self.view.set_targets(list(self.context.bundle.label_names))
 
     def _save(self, key: str, value: str) -> None:
         if self.context.settings is not None:
@@ -141,6 +158,10 @@ class AttentionController(QObject):
 
     def _on_text_edited(self) -> None:
         self.jobs.invalidate("score")  # whatever is running now is stale
+        self.jobs.cancel("explain")
+        if self.edit:  # its indices name words of the text as it was
+            self.edit = Edit()
+            self.view.set_message("The text changed: the words left out are back.")
         if self.asynchronous:
             self._edited = True
             self._debounce.throttle()
@@ -168,20 +189,163 @@ class AttentionController(QObject):
             return
         if self.asynchronous:
             self.view.set_message("Scoring…")
+        self.jobs.cancel("explain")
         self.jobs.submit(
-            "score", _score, self.context.bundle, text, on_result=self._on_result, on_error=self._fail
+            "score",
+            score_job,
+            self.context.bundle,
+            text,
+            self.edit,
+            on_result=self._on_result,
+            on_error=self._on_score_failed,
         )
 
     def _on_result(self, gen: int, result: tuple[Analysis, float]) -> None:
-        analysis, seconds = result
+        analysis, self._seconds = result
         self.analysis = analysis
-        self.display = attention_display(analysis, seconds)
+        self.explained = {}
+        self.display = attention_display(analysis, self._seconds, self.edit)
         self.view.set_display(self.display)
         self.view.set_message("")
+        self._show_pin()
         self.applied_generation = gen
         self.display_applied.emit(gen)
+        self.request_attributions()  # after the prediction is on screen: it never waits for them
+
+    def _on_score_failed(self, gen: int, message: str) -> None:
+        if self.edit and self.analysis is not None and self.view.editor.is_fresh:
+            # An edit the model cannot read (every word left out): undo it, keep what is shown.
+            self.edit = self._undo_edit
+            self.view.set_message(f"Cannot score that edit: {message}", error=True)
+            return
+        self._fail(gen, message)
+
+    # -- counterfactual edits -----------------------------------------------------------------------
+    _undo_edit = Edit()
+
+    def _word_address(self, i: int) -> tuple[int, int] | None:
+        d = self.display
+        if d is None or not 0 <= i < d.n_words:
+            return None
+        s = int(d.word_sentence[i])
+        return s, i - d.words_of(s).start
+
+    def toggle_word(self, index: int) -> None:
+        """Leave display word ``index`` out of what the model reads, or bring it back."""
+        address = self._word_address(index)
+        if address is not None:
+            self._set_edit(self.edit.sentences, self.edit.words ^ {address})
+
+    def toggle_sentence(self, index: int) -> None:
+        """Leave sentence ``index`` out, or bring it back (its own left-out words stay out)."""
+        d = self.display
+        if d is not None and 0 <= index < d.n_sentences:
+            self._set_edit(self.edit.sentences ^ {index}, self.edit.words)
+
+    def restore_all(self) -> None:
+        if self.edit:
+            self._set_edit(frozenset(), frozenset())
+
+    def _set_edit(self, sentences: frozenset[int], words: frozenset[tuple[int, int]]) -> None:
+        if self.analysis is None or self.display is None or not self.view.editor.is_fresh:
+            return
+        if self.pinned is None and not self.edit:
+            self.pin("original")  # the first edit keeps the original result beside the edited ones
+        self._undo_edit = self.edit
+        self.edit = Edit(frozenset(sentences), frozenset(words))
+        self.request()
+
+    # -- pin ----------------------------------------------------------------------------------------
+    def pin(self, what: str | None = None) -> None:
+        """Keep the current result beside the next ones, with each class's change in probability."""
+        if self.analysis is None:
+            self.view.set_pinned(None)
+            return
+        if what is None:
+            w, s = self.display.n_removed if self.display is not None else (0, 0)
+            what = "edited" if w or s else "original"
+        self.pinned = (self.analysis.label, dict(self.analysis.probabilities), what)
+        self._show_pin()
+
+    def unpin(self) -> None:
+        self.pinned = None
+        self._show_pin()
+
+    def _show_pin(self) -> None:
+        if self.pinned is None or self.analysis is None:
+            self.view.set_pinned(None)
+        else:
+            self.view.set_pinned(pin_text(self.pinned, self.analysis.probabilities))
+
+    # -- attributions -------------------------------------------------------------------------------
+    def needed_methods(self) -> list[str]:
+        """The attribution methods the view shows now (its mode, and side by side its other pane)."""
+        modes = [self.view.mode, self.view.compare_mode]
+        return [m for m in ATTRIBUTION_MODES if m in modes]
+
+    def request_attributions(self) -> None:
+        """Compute the attributions the view shows and does not have yet, off the GUI thread."""
+        missing = [m for m in self.needed_methods() if m not in self.explained]
+        if self.analysis is None or not missing:
+            if not self.needed_methods():
+                self.view.set_explain_status("")
+            return
+        analysis = self.analysis
+        titles = ", ".join(_METHOD_TITLES[m].lower() for m in missing)
+        self.view.set_explain_status(f"Computing {titles}…")
+        self.jobs.submit(
+            "explain",
+            explain_job,
+            self.context.bundle,
+            analysis,
+            missing,
+            self.edit,
+            IG_STEPS,
+            on_result=lambda gen, res: self._on_explained(analysis, res),
+            on_error=lambda gen, msg: self.view.set_explain_status(f"Attribution failed: {msg}", True),
+            on_progress=self._on_explain_progress,
+        )
+
+    def _on_explain_progress(self, gen: int, value: tuple[str, float]) -> None:
+        method, fraction = value
+        self.view.set_explain_status(f"{_METHOD_TITLES[method]}: {fraction:.0%}…")
+
+    def _on_explained(self, analysis: Analysis, result: dict[str, Explained]) -> None:
+        if analysis is not self.analysis:
+            return  # the review was scored again since: these belong to an older text
+        self.explained.update(result)
+        times = "; ".join(f"{_METHOD_TITLES[m]} in {e.seconds:.2f} s" for m, e in result.items())
+        self.view.set_explain_status(times + ".")
+        self._apply_attributions()
+
+    @property
+    def target(self) -> str:
+        """The class attributions explain: the view's choice, else the predicted class."""
+        t = self.view.target
+        return t if t else (self.analysis.label if self.analysis is not None else "")
+
+    def _apply_attributions(self) -> None:
+        if self.analysis is None or self.display is None:
+            return
+        target = self.target
+        values = {m: attribution_values(self.analysis, e, target) for m, e in self.explained.items()}
+        self.display = attention_display(self.analysis, self._seconds, self.edit, values)
+        self.view.set_display(self.display)
+
+    def _on_compare_changed(self) -> None:
+        mode = self.view.compare_mode
+        self._save("attention/compare", mode or "")
+        self.request_attributions()
+
+    def _on_model_changed(self) -> None:
+        self.view.set_targets(list(self.context.bundle.label_names))
+        self.edit = Edit()
+        self.pinned = None
+        self.request()
 
     def _apply_empty(self, gen: int) -> None:
+        self.explained = {}
+        self.edit = Edit()
         self.analysis = self.display = None
         self.view.set_display(None)
         self.view.set_message("")
@@ -189,6 +353,7 @@ class AttentionController(QObject):
         self.display_applied.emit(gen)
 
     def _fail(self, gen: int, message: str) -> None:
+        self.explained = {}
         self.analysis = self.display = None
         self.view.set_display(None)  # no weights of older text stay on screen
         self.view.set_message(message, error=True)
@@ -224,13 +389,36 @@ class AttentionController(QObject):
     def export_json(self) -> dict[str, Any]:
         bundle = self.context.bundle
         return attention_json(
-            self._scored(), str(bundle.path) if bundle.path else None, self.view.mode, self.view.colormap
+            self._scored(),
+            str(bundle.path) if bundle.path else None,
+            self.view.mode,
+            self.view.colormap,
+            self.explained,
+            self.target,
+            self.edit,
         )
 
     def export_html(self) -> str:
+        """The page of what the view shows: attention shading, or in an attribution mode (or side
+        by side with one) the signed attributions computed so far, on the same diverging colours."""
+        analysis = self._scored()
+        shown = [m for m in self.needed_methods() if m in self.explained]
+        if shown:
+            from app.render_explain import render_explain_html
+            from engine.explain import AGREEMENT_MEANINGS
+
+            target = self.target
+            return render_explain_html(
+                analysis,
+                {m: self.explained[m].attribution for m in shown},
+                {m: self.explained[m].agreement[target] for m in shown},
+                target,
+                AGREEMENT_MEANINGS,
+            )
         from app.render import render_html
 
-        return render_html(self._scored(), mode=self.view.mode, colormap=self.view.colormap)
+        mode = self.view.mode if self.view.mode in ATTENTION_MODES else "product"
+        return render_html(analysis, mode=mode, colormap=self.view.colormap)
 
     def export_image(self) -> QImage:
         return self.view.grab().toImage()
@@ -264,5 +452,6 @@ class AttentionController(QObject):
 
     def shutdown(self) -> None:
         self._edited = False
+        self.jobs.cancel("explain")
         self._debounce.cancel()
         self.jobs.shutdown()

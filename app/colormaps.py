@@ -15,7 +15,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-__all__ = ["COLORMAPS", "DEFAULT_COLORMAP", "color", "hex_color", "luminance", "text_color"]
+__all__ = [
+    "COLORMAPS",
+    "DEFAULT_COLORMAP",
+    "DIVERGING",
+    "DIVERGING_STOPS",
+    "color",
+    "diverging_color",
+    "hex_color",
+    "luminance",
+    "text_color",
+]
 
 RGB = tuple[int, int, int]
 
@@ -84,6 +94,26 @@ COLORMAPS: dict[str, tuple[RGB, ...]] = {
 }
 DEFAULT_COLORMAP = "Orange–red"
 
+# Signed attributions: ColorBrewer PuOr, 11 classes (Brewer 2003, marked colour-blind safe), its
+# centre set to the page's white so a score of 0 reads as background. Orange = pushes away from
+# the class, purple = pushes towards it; lightness falls from the centre to both ends, so the size
+# of a score reads by lightness alone and its sign by hue (orange vs purple stay apart for
+# protan, deutan and tritan vision: tests/app/test_colormaps_diverging.py).
+DIVERGING = "Purple (towards) – orange (away)"
+DIVERGING_STOPS: tuple[RGB, ...] = (
+    (127, 59, 8),
+    (179, 88, 6),
+    (224, 130, 20),
+    (253, 184, 99),
+    (254, 224, 182),
+    (255, 255, 255),
+    (216, 218, 235),
+    (178, 171, 210),
+    (128, 115, 172),
+    (84, 39, 136),
+    (45, 0, 75),
+)
+
 
 @lru_cache(maxsize=4096)
 def _color_q(name: str, q: int) -> RGB:
@@ -101,6 +131,23 @@ def color(name: str, t: float) -> RGB:
         raise KeyError(f"unknown colour map {name!r}; choose one of {', '.join(COLORMAPS)}")
     t = 0.0 if not t > 0.0 else min(t, 1.0)
     return _color_q(name, round(t * 255))
+
+
+@lru_cache(maxsize=1024)
+def _diverging_q(q: int) -> RGB:
+    stops = DIVERGING_STOPS
+    x = q / 254 * (len(stops) - 1)
+    i = min(int(x), len(stops) - 2)
+    f = x - i
+    a, b = stops[i], stops[i + 1]
+    return (round(a[0] + (b[0] - a[0]) * f), round(a[1] + (b[1] - a[1]) * f), round(a[2] + (b[2] - a[2]) * f))
+
+
+def diverging_color(v: float) -> RGB:
+    """The colour of a signed intensity ``v`` in [-1, 1] (clamped; NaN counts as 0): white at 0,
+    purple towards +1, orange towards -1; 127 levels each way."""
+    v = 0.0 if v != v else max(-1.0, min(1.0, v))
+    return _diverging_q(round((v + 1) * 127))
 
 
 def hex_color(rgb: RGB) -> str:

@@ -3,8 +3,9 @@
 Like :mod:`app.render` this only reads values already computed: an :class:`~engine.analyze.Analysis`
 (spans, attention) and one :class:`~engine.explain.Attribution` per method, for one target class.
 
-Colours: a diverging map, ColorBrewer RdBu (Brewer 2003; marked colour-blind safe), **blue =
-pushes towards the target class, red = pushes away**, white = no effect. Each method is scaled to
+Colours: the app's diverging map (:data:`app.colormaps.DIVERGING`, ColorBrewer PuOr, marked
+colour-blind safe), **purple = pushes towards the target class, orange = pushes away**, white = no
+effect: the same colours as the Attention view's attribution modes. Each method is scaled to
 its own largest |score| in the review, so the darkest word is the strongest push of that method.
 
 Pure standard library: no Qt, torch or numpy.
@@ -16,40 +17,17 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from app.colormaps import hex_color, text_color
+from app.colormaps import DIVERGING_STOPS, diverging_color, hex_color, text_color
 from app.render import _CSS, _esc, _gap, _pieces, _probabilities, terminal_safe
 
 if TYPE_CHECKING:
     from engine.analyze import Analysis
     from engine.explain import Agreement, Attribution
 
-__all__ = ["DIVERGING", "diverging_color", "render_explain_html", "render_explain_terminal"]
+__all__ = ["render_explain_html", "render_explain_terminal"]
 
-RGB = tuple[int, int, int]
 
-# ColorBrewer RdBu, 9 classes: red (away from the target) through white to blue (towards it)
-DIVERGING: tuple[RGB, ...] = (
-    (178, 24, 43),
-    (214, 96, 77),
-    (244, 165, 130),
-    (253, 219, 199),
-    (247, 247, 247),
-    (209, 229, 240),
-    (146, 197, 222),
-    (67, 147, 195),
-    (33, 102, 172),
-)
 _TITLES = {"ig": "Integrated gradients", "occlusion": "Leave-one-out (Δp)"}  # engine.explain.METHOD_TITLES
-
-
-def diverging_color(t: float) -> RGB:
-    """The colour of ``t`` in [-1, 1] (clamped; NaN is 0): -1 red (away), 0 white, +1 blue (towards)."""
-    t = 0.0 if not math.isfinite(t) else max(-1.0, min(1.0, t))
-    x = (t + 1.0) / 2.0 * (len(DIVERGING) - 1)
-    i = min(int(x), len(DIVERGING) - 2)
-    f = x - i
-    a, b = DIVERGING[i], DIVERGING[i + 1]
-    return (round(a[0] + (b[0] - a[0]) * f), round(a[1] + (b[1] - a[1]) * f), round(a[2] + (b[2] - a[2]) * f))
 
 
 def _top(values: list[float]) -> float:
@@ -133,14 +111,14 @@ table.agree td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
 
 
 def _legend(target: str, top: float) -> str:
-    stops = ", ".join(hex_color(c) for c in DIVERGING)
+    stops = ", ".join(hex_color(c) for c in DIVERGING_STOPS)
     t = _esc(target)
     return (
         '<div class="legend">'
         f'<span class="item"><span>pushes away from <b>{t}</b> (−{top:.4f})</span>'
         f'<span class="diverging" style="background: linear-gradient(to right, {stops})"></span>'
         f"<span>pushes towards <b>{t}</b> (+{top:.4f})</span></span>"
-        f'<p class="note">Blue: the word raises the probability of {t}; red: it lowers it; white: no '
+        f'<p class="note">Purple: the word raises the probability of {t}; orange: it lowers it; white: no '
         "effect. Shading is scaled to this method's strongest word in the review; a sentence's left "
         "bar is its own score on the same colours, scaled to the strongest sentence. Hover a word for "
         "its score.</p></div>"

@@ -41,6 +41,11 @@ _WINDOW = (
 _ATTENTION = (
     Shortcut(("Click",), "", "select a sentence (a word's sentence); typing goes on where you clicked"),
     Shortcut(("Ctrl+Enter",), "", "step through the selected sentence in the GRU stepper"),
+    Shortcut(
+        ("Ctrl+Click",), "", "leave a word out of what the model reads, or bring it back (the text stays)"
+    ),
+    Shortcut(("Ctrl+Shift+Click",), "", "leave the word's whole sentence out, or bring it back"),
+    Shortcut(("Ctrl+Click on a bar",), "", "leave that sentence out, or bring it back"),
 )
 _GRU_TEXT = (
     Shortcut(("Enter", "Escape"), "", "in the sentence box: leave it, so the plain keys step again"),

@@ -190,14 +190,28 @@ def explain(
     steps: int = 50,
     internal_batch_size: int | None = None,
     progress: Callable[[float], None] | None = None,
+    removed_sentences: frozenset[int] = frozenset(),
+    removed_words: frozenset[tuple[int, int]] = frozenset(),
 ) -> Attribution:
     """Signed scores of every word and sentence of ``text`` for every class (see the module docstring).
 
     ``internal_batch_size``: IG steps per forward pass (None: as many as the inference budget
     allows for this text). ``progress`` is called with the fraction done, from 0 to 1.
+    ``removed_sentences``/``removed_words``: explain the counterfactual document the model reads
+    without them (:func:`analyze_edited`); what was removed scores 0.0, the indices stay the
+    original text's.
     """
     return run_to_end(
-        explain_steps(bundle, text, method, steps=steps, internal_batch_size=internal_batch_size), progress
+        explain_steps(
+            bundle,
+            text,
+            method,
+            steps=steps,
+            internal_batch_size=internal_batch_size,
+            removed_sentences=removed_sentences,
+            removed_words=removed_words,
+        ),
+        progress,
     )
 
 
@@ -208,6 +222,8 @@ def explain_steps(
     *,
     steps: int = 50,
     internal_batch_size: int | None = None,
+    removed_sentences: frozenset[int] = frozenset(),
+    removed_words: frozenset[tuple[int, int]] = frozenset(),
 ) -> Generator[float, None, Attribution]:
     """:func:`explain` as a generator: yields the fraction done (0 to 1), returns the Attribution.
 
@@ -223,6 +239,21 @@ def explain_steps(
         raise ValueError(f"internal_batch_size must be a positive whole number, not {internal_batch_size!r}")
     doc = read_document(text)
     ids = encode_document(bundle, doc)
+    edit = Edit(frozenset(removed_sentences), frozenset(removed_words))
+    if edit.removed_sentences or edit.removed_words:
+        check_edit(ids, edit)
+        kept = kept_words(ids, edit)
+        if not kept:
+            raise InputError("every word is left out: bring back at least one to explain")
+        kept_ids = [[ids[i][j] for j in words] for i, words in kept]
+        inner = yield from _explain_ids(bundle, kept_ids, method, steps, internal_batch_size)
+        return _unedit(inner, ids, kept)
+    return (yield from _explain_ids(bundle, ids, method, steps, internal_batch_size))
+
+
+def _explain_ids(
+    bundle: ModelBundle, ids: list[list[int]], method: str, steps: int, internal_batch_size: int | None
+) -> Generator[float, None, Attribution]:
     yield 0.0
     if method == "ig":
         flat, gaps = yield from ig_steps(bundle.model, ids, steps, internal_batch_size)
@@ -235,6 +266,28 @@ def explain_steps(
         result = Attribution("occlusion", bundle.label_names, words, sentences, None, None)
     yield 1.0
     return result
+
+
+def _unedit(a: Attribution, ids: list[list[int]], kept: list[tuple[int, tuple[int, ...]]]) -> Attribution:
+    """An attribution of the kept words, put back at their places in the original document; every
+    word and sentence that was left out scores 0.0."""
+    where = {i: (k, words) for k, (i, words) in enumerate(kept)}
+    words: list[tuple[tuple[float, ...], ...]] = []
+    sentences: list[tuple[float, ...]] = []
+    for c in range(len(a.labels)):
+        cls_words, cls_sentences = [], []
+        for i, sentence in enumerate(ids):
+            if i not in where:
+                cls_words.append((0.0,) * len(sentence))
+                cls_sentences.append(0.0)
+                continue
+            k, kept_j = where[i]
+            scores = dict(zip(kept_j, a.words[c][k], strict=True))
+            cls_words.append(tuple(scores.get(j, 0.0) for j in range(len(sentence))))
+            cls_sentences.append(a.sentences[c][k])
+        words.append(tuple(cls_words))
+        sentences.append(tuple(cls_sentences))
+    return Attribution(a.method, a.labels, tuple(words), tuple(sentences), a.completeness_gap, a.steps)
 
 
 def _split(per_class: list[list[float]], lengths: Sequence[int]) -> Scores:

@@ -4,7 +4,16 @@ Built by the presenters (:mod:`app.present`) from engine values; painted by :mod
 and tested without Qt, torch or the engine (an import-linter contract).
 """
 
-from app.display._attention import MODES, AttentionDisplay, Mode
+from app.display._attention import (
+    ATTENTION_MODES,
+    ATTRIBUTION_MEANINGS,
+    ATTRIBUTION_MODES,
+    MODES,
+    AttentionDisplay,
+    AttributionValues,
+    Mode,
+    is_attribution,
+)
 from app.display._conv import (
     COLORS,
     LEGEND,
@@ -45,6 +54,9 @@ from app.display._training import (
 from app.display._words import count, plural
 
 __all__ = [
+    "ATTENTION_MODES",
+    "ATTRIBUTION_MEANINGS",
+    "ATTRIBUTION_MODES",
     "COLORS",
     "GATES",
     "LEGEND",
@@ -52,6 +64,7 @@ __all__ = [
     "OPTIONAL_LEGEND",
     "QUANTITIES",
     "AttentionDisplay",
+    "AttributionValues",
     "BlockDisplay",
     "CompareDisplay",
     "ConvParams",
@@ -76,6 +89,7 @@ __all__ = [
     "count",
     "duration",
     "equations_html",
+    "is_attribution",
     "parse_units",
     "phase_steps",
     "plural",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
@@ -10,13 +11,63 @@ import numpy as np
 
 from app.display._words import count
 
-__all__ = ["MODES", "AttentionDisplay", "Mode"]
+__all__ = [
+    "ATTENTION_MODES",
+    "ATTRIBUTION_MEANINGS",
+    "ATTRIBUTION_MODES",
+    "MODES",
+    "AttentionDisplay",
+    "AttributionValues",
+    "Mode",
+    "is_attribution",
+]
 
-Mode = Literal["word", "product"]
+Mode = Literal["word", "product", "ig", "occlusion"]
 MODES: dict[Mode, str] = {
-    "word": "Word weight within its sentence",
-    "product": "Word weight × sentence weight",
+    "word": "Attention: word weight within its sentence",
+    "product": "Attention: word weight × sentence weight",
+    "ig": "Attribution: integrated gradients (signed)",
+    "occlusion": "Attribution: leave one out, Δp (signed)",
 }
+ATTENTION_MODES: tuple[Mode, ...] = ("word", "product")
+ATTRIBUTION_MODES: tuple[Mode, ...] = ("ig", "occlusion")
+# What each attribution's number is, in one sentence (the legend and the hover text say it).
+ATTRIBUTION_MEANINGS: dict[str, str] = {
+    "ig": (
+        "Integrated gradients: how much this word's embedding moved the class probability, "
+        "summed along a straight path from the padding embedding; the words' scores add up to "
+        "p(class | review) − p(class | all padding)."
+    ),
+    "occlusion": (
+        "Leave one out: p(class | review) − p(class | review without this word), the word "
+        "removed from its sentence; a sentence's bar is the same with the whole sentence removed."
+    ),
+}
+
+
+def is_attribution(mode: str) -> bool:
+    return mode in ATTRIBUTION_MODES
+
+
+@dataclass(frozen=True, eq=False)
+class AttributionValues:
+    """One attribution method's signed scores for one target class, in the display's word order.
+
+    Positive = the word (sentence) pushes the prediction towards ``target``; negative = away.
+    """
+
+    method: str
+    target: str
+    word: np.ndarray  # (N,)
+    sentence: np.ndarray  # (S,)
+    gap: float | None = None  # completeness gap (integrated gradients)
+    steps: int | None = None
+    agreement: tuple[tuple[str, float, str], ...] = ()  # (metric, value, meaning)
+
+    @property
+    def top(self) -> float:
+        """The largest |score| of a word: it gets the darkest colour."""
+        return float(np.abs(self.word).max()) if self.word.size else 0.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,6 +102,22 @@ class AttentionDisplay:
     sentence_end: np.ndarray
     sentence_weight: np.ndarray
     seconds: float = 0.0  # time the engine took
+    # Signed attributions by method ("ig", "occlusion"), for one target class; absent until computed.
+    attributions: Mapping[str, AttributionValues] = field(default_factory=dict)
+    # Counterfactual edit: words and sentences the model did not read (struck through; text untouched).
+    removed_word: np.ndarray | None = None  # (N,) bool
+    removed_sentence: np.ndarray | None = None  # (S,) bool
+
+    @property
+    def n_removed(self) -> tuple[int, int]:
+        """(words, sentences) left out of what the model read."""
+        s = int(self.removed_sentence.sum()) if self.removed_sentence is not None else 0
+        if self.removed_word is None:
+            return 0, s
+        alone = self.removed_word.copy()  # words left out on their own, not with their sentence
+        if self.removed_sentence is not None:
+            alone &= ~self.removed_sentence[self.word_sentence]
+        return int(alone.sum()), s
 
     @property
     def n_words(self) -> int:
@@ -106,19 +173,26 @@ class AttentionDisplay:
         return self.word_weight * self.sentence_weight[self.word_sentence]
 
     def values(self, mode: Mode) -> np.ndarray:
-        """(N,) the weight shown in ``mode``."""
+        """(N,) the weight shown in ``mode`` (an attribution not yet computed: zeros)."""
+        if is_attribution(mode):
+            a = self.attributions.get(mode)
+            return a.word if a is not None else np.zeros(self.n_words)
         return self.word_weight if mode == "word" else self.product()
 
     def intensities(self, mode: Mode) -> np.ndarray:
-        """(N,) colour intensity in [0, 1].
+        """(N,) colour intensity: in [0, 1] for attention, in [-1, 1] for a signed attribution.
 
         ``word``: weight relative to the heaviest word of the same sentence (weights of different
         sentences are not comparable: each sentence's words sum to 1). ``product``: relative to the
-        heaviest product in the document.
+        heaviest product in the document. An attribution: score relative to the largest |score| in the
+        document, its sign kept (+ towards the target class, − away).
         """
         v = self.values(mode)
         if v.size == 0:
             return v
+        if is_attribution(mode):
+            strongest = float(np.abs(v).max())
+            return v / strongest if strongest > 0 else np.zeros_like(v)
         if mode == "word":
             top = np.zeros(self.n_sentences)
             np.maximum.at(top, self.word_sentence, v)
@@ -131,7 +205,17 @@ class AttentionDisplay:
         """The weight that gets the darkest colour (``product``: the document's top; ``word``: 1.0 = 100%)."""
         if mode == "word" or self.n_words == 0:
             return 1.0
+        if is_attribution(mode):
+            a = self.attributions.get(mode)
+            return a.top if a is not None else 0.0
         return float(self.product().max())
+
+    def sentence_values(self, mode: Mode) -> np.ndarray:
+        """(S,) what a sentence's bar shows: its attention, or its signed attribution in ``mode``."""
+        if is_attribution(mode):
+            a = self.attributions.get(mode)
+            return a.sentence if a is not None else np.zeros(self.n_sentences)
+        return self.sentence_weight
 
     def sentence_at(self, pos: int) -> int:
         """Index of the sentence whose span holds ``pos`` (its end included), or -1."""
@@ -157,11 +241,29 @@ class AttentionDisplay:
         ]
         if not self.word_known[i]:
             lines.append("not in the vocabulary: the model read <unk>")
+        for a in self.attributions.values():
+            lines.append(f"{_ATTR_NAMES[a.method]} for {a.target}: {_signed(float(a.word[i]))}")
+        if self.removed_word is not None and self.removed_word[i]:
+            lines.append("left out: the model did not read this word")
         return "\n".join(lines)
 
     def describe_sentence(self, s: int) -> str:
         n = self.n_sentences
-        return (
+        text = (
             f"sentence {s + 1} of {n}: weight {float(self.sentence_weight[s]):.4f} "
             f"(uniform would be {1 / n:.4f})"
         )
+        for a in self.attributions.values():
+            text += f"\n{_ATTR_NAMES[a.method]} for {a.target}: {_signed(float(a.sentence[s]))}"
+        if self.removed_sentence is not None and self.removed_sentence[s]:
+            text += "\nleft out: the model did not read this sentence"
+        return text
+
+
+_ATTR_NAMES = {"ig": "integrated gradients", "occlusion": "Δp if left out"}
+
+
+def _signed(v: float) -> str:
+    """A score with its sign and the direction it pushes: "+0.0123 (towards)"."""
+    direction = "towards" if v > 0 else "away" if v < 0 else "neither way"
+    return f"{v:+.4f} ({direction})"

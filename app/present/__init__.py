@@ -3,7 +3,16 @@
 A presenter may import the engine, never Qt; the views never import a presenter (import-linter).
 """
 
-from app.present._attention import attention_display, attention_json
+from app.present._attention import (
+    Edit,
+    Explained,
+    attention_display,
+    attention_json,
+    attribution_values,
+    explain_job,
+    pin_text,
+    score_job,
+)
 from app.present._conv import (
     block_display,
     compare_display,
@@ -24,9 +33,12 @@ from app.present._conv_benchmark import (
 from app.present._gru import TraceRequest, flow_display, flow_job, gru_display, trace_job
 
 __all__ = [
+    "Edit",
+    "Explained",
     "TraceRequest",
     "attention_display",
     "attention_json",
+    "attribution_values",
     "benchmark_choices",
     "benchmark_registers",
     "block_display",
@@ -35,13 +47,16 @@ __all__ = [
     "compare_job",
     "counters_display",
     "counters_job",
+    "explain_job",
     "flow_display",
     "flow_job",
     "grid_display",
     "gru_display",
     "hardware_job",
     "image_job",
+    "pin_text",
     "run_job",
+    "score_job",
     "shared_parts",
     "trace_job",
 ]

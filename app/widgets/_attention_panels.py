@@ -6,7 +6,7 @@ from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QLinearGradient, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from app.colormaps import color
+from app.colormaps import color, diverging_color
 
 __all__ = ["ColorLegend", "ProbabilityBars"]
 
@@ -66,12 +66,24 @@ class ColorLegend(QWidget):
         self.title = ""
         self.low_label = "0"
         self.high_label = "1"
+        self.diverging = False
         self.setMinimumHeight(58)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def set_scale(self, colormap: str, title: str, high_label: str, low_label: str = "0") -> None:
         self.colormap, self.title, self.high_label, self.low_label = colormap, title, high_label, low_label
+        self.diverging = False
         self.update()
+
+    def set_diverging(self, title: str, low_label: str, high_label: str) -> None:
+        """A signed scale: orange (left, away from the class) – white (0) – purple (right, towards)."""
+        self.colormap, self.title, self.high_label, self.low_label = "diverging", title, high_label, low_label
+        self.diverging = True
+        self.update()
+
+    def ramp_color(self, t: float) -> tuple[int, int, int]:
+        """The colour the ramp shows at fraction ``t`` (0 = left end, 1 = right end)."""
+        return diverging_color(2 * t - 1) if self.diverging else color(self.colormap, t)
 
     def sizeHint(self) -> QSize:
         return QSize(220, 58)
@@ -87,12 +99,12 @@ class ColorLegend(QWidget):
         ramp = QRect(0, h + 4, self.width() - 1, 16)
         grad = QLinearGradient(ramp.left(), 0, ramp.right(), 0)
         for k in range(17):
-            grad.setColorAt(k / 16, QColor(*color(self.colormap, k / 16)))
+            grad.setColorAt(k / 16, QColor(*self.ramp_color(k / 16)))
         p.fillRect(ramp, grad)
         p.setPen(QColor(120, 120, 120))
         p.drawRect(ramp)
         p.setPen(self.palette().windowText().color())
         y = ramp.bottom() + 2
         p.drawText(QRect(0, y, self.width(), h), Qt.AlignmentFlag.AlignLeft, self.low_label)
-        p.drawText(QRect(0, y, self.width(), h), Qt.AlignmentFlag.AlignHCenter, "")
+        p.drawText(QRect(0, y, self.width(), h), Qt.AlignmentFlag.AlignHCenter, "0" if self.diverging else "")
         p.drawText(QRect(0, y, self.width(), h), Qt.AlignmentFlag.AlignRight, self.high_label)

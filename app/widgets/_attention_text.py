@@ -17,6 +17,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
+    QContextMenuEvent,
     QFont,
     QHelpEvent,
     QMouseEvent,
@@ -26,7 +27,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QToolTip, QWidget
 
-from app.colormaps import color, text_color
+from app.colormaps import DIVERGING, color, diverging_color, text_color
+from app.display import is_attribution
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QTextDocument
@@ -93,10 +95,18 @@ class AttentionTextEdit(QPlainTextEdit):
         An edit moved the spans (the sentence strip repaints).
     shading_finished()
         Every block carries the current display's shading.
+    word_toggled(int), sentence_toggled(int)
+        Ctrl+click on a word (Ctrl+Shift+click: its sentence), or the context menu: leave it out of
+        what the model reads, or bring it back (a counterfactual edit; the text is not changed).
+    restore_requested()
+        The context menu's "Bring back every word".
     """
 
     files_dropped = Signal(list)
     sentence_clicked = Signal(int)
+    word_toggled = Signal(int)
+    sentence_toggled = Signal(int)
+    restore_requested = Signal()
     spans_moved = Signal()
     shading_finished = Signal()
 
@@ -133,11 +143,16 @@ class AttentionTextEdit(QPlainTextEdit):
             self.word_start, self.word_end = display.word_start.copy(), display.word_end.copy()
             self.sentence_start = display.sentence_start.copy()
             self.sentence_end = display.sentence_end.copy()
-            levels = np.rint(display.intensities(mode) * 255).astype(np.int64)
+            v = display.intensities(mode)
+            if is_attribution(mode):  # signed: 0..254, 127 = 0, on the diverging map
+                self.colormap = DIVERGING
+                levels = np.rint((v + 1) * 127).astype(np.int64)
+            else:
+                levels = np.rint(v * 255).astype(np.int64)
             self.format_keys = levels * 2 + (~display.word_known)  # (N,) key of _formats()
         if self.selected_sentence >= self.sentence_start.size:
             self.selected_sentence = -1
-        self._underline_selected()
+        self._update_marks()
         self._shade_progressively()
 
     SHADE_SLICE_S = 0.008  # GUI-thread time per slice of re-shading; the event loop runs in between
@@ -174,22 +189,50 @@ class AttentionTextEdit(QPlainTextEdit):
     def set_selected_sentence(self, index: int) -> None:
         if index != self.selected_sentence:
             self.selected_sentence = index
-            self._underline_selected()
+            self._update_marks()
 
-    def _underline_selected(self) -> None:
-        s = self.selected_sentence
-        if not 0 <= s < self.sentence_start.size:
-            self.setExtraSelections([])
-            return
+    def removed_spans(self) -> list[tuple[int, int]]:
+        """(start, end) of every word and sentence the model did not read (a counterfactual edit)."""
+        d = self.display
+        if d is None:
+            return []
+        spans: list[tuple[int, int]] = []
+        if d.removed_sentence is not None:
+            for s in np.flatnonzero(d.removed_sentence).tolist():
+                spans.append((int(self.sentence_start[s]), int(self.sentence_end[s])))
+        if d.removed_word is not None:
+            whole = d.removed_sentence if d.removed_sentence is not None else np.zeros(d.n_sentences, bool)
+            for i in np.flatnonzero(d.removed_word).tolist():
+                if not whole[d.word_sentence[i]]:
+                    spans.append((int(self.word_start[i]), int(self.word_end[i])))
+        return spans
+
+    def _selection(self, start: int, end: int, fmt: QTextCharFormat) -> QTextEdit.ExtraSelection:
         cursor = QTextCursor(self.document())
-        cursor.setPosition(int(self.sentence_start[s]))
-        cursor.setPosition(int(self.sentence_end[s]), QTextCursor.MoveMode.KeepAnchor)
-        fmt = QTextCharFormat()
-        fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.SingleUnderline)
-        fmt.setUnderlineColor(QColor(30, 90, 200))
+        n = self.document().characterCount() - 1
+        cursor.setPosition(max(0, min(start, n)))
+        cursor.setPosition(max(0, min(end, n)), QTextCursor.MoveMode.KeepAnchor)
         sel = QTextEdit.ExtraSelection()
         sel.cursor, sel.format = cursor, fmt
-        self.setExtraSelections([sel])
+        return sel
+
+    def _update_marks(self) -> None:
+        """The selected sentence's underline and the strike-through of left-out words (the text is
+        never changed: these are extra selections drawn over it)."""
+        marks = []
+        strike = QTextCharFormat()
+        strike.setFontStrikeOut(True)
+        strike.setForeground(QColor(120, 120, 120))
+        strike.setBackground(QColor(238, 238, 238))
+        for a, b in self.removed_spans():
+            marks.append(self._selection(a, b, strike))
+        s = self.selected_sentence
+        if 0 <= s < self.sentence_start.size:
+            fmt = QTextCharFormat()
+            fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.SingleUnderline)
+            fmt.setUnderlineColor(QColor(30, 90, 200))
+            marks.append(self._selection(int(self.sentence_start[s]), int(self.sentence_end[s]), fmt))
+        self.setExtraSelections(marks)
 
     def _on_contents_change(self, pos: int, removed: int, added: int) -> None:
         if self.display is None or removed == added == 0:
@@ -263,10 +306,41 @@ class AttentionTextEdit(QPlainTextEdit):
 
     def mouseReleaseEvent(self, e: QMouseEvent) -> None:
         super().mouseReleaseEvent(e)
+        ctrl = bool(e.modifiers() & Qt.KeyboardModifier.ControlModifier)
+        if e.button() == Qt.MouseButton.LeftButton and ctrl and self.is_fresh:
+            i = self.word_at_point(e.position().toPoint())
+            if i >= 0 and self.display is not None:
+                if e.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                    self.sentence_toggled.emit(int(self.display.word_sentence[i]))
+                else:
+                    self.word_toggled.emit(i)
+                return
         if e.button() == Qt.MouseButton.LeftButton and not self.textCursor().hasSelection():
             s = self.sentence_index_at(self.textCursor().position())
             if s >= 0:
                 self.sentence_clicked.emit(s)
+
+    def contextMenuEvent(self, e: QContextMenuEvent) -> None:
+        menu = self.createStandardContextMenu(e.pos())
+        d = self.display
+        i = self.word_at_point(e.pos()) if d is not None and self.is_fresh else -1
+        if d is not None and self.is_fresh:
+            menu.addSeparator()
+            if i >= 0:
+                word = d.text[d.word_start[i] : d.word_end[i]]
+                off = d.removed_word is not None and bool(d.removed_word[i])
+                a = menu.addAction(("Bring back “{}”" if off else "Leave out “{}”").format(word[:30]))
+                a.setToolTip("Score the review without this word (Ctrl+click)")
+                a.triggered.connect(lambda: self.word_toggled.emit(i))
+                s = int(d.word_sentence[i])
+                off_s = d.removed_sentence is not None and bool(d.removed_sentence[s])
+                b = menu.addAction(f"{'Bring back' if off_s else 'Leave out'} sentence {s + 1}")
+                b.triggered.connect(lambda: self.sentence_toggled.emit(s))
+            if any(d.n_removed):
+                c = menu.addAction("Bring back every word")
+                c.triggered.connect(self.restore_requested)
+        menu.exec(e.globalPos())
+        menu.deleteLater()
 
     # -- drops --------------------------------------------------------------------------------------
     def canInsertFromMimeData(self, source: QMimeData) -> bool:
@@ -313,7 +387,7 @@ def _formats(colormap: str) -> dict[int, QTextCharFormat]:
 
 
 def _word_format(colormap: str, level: int, known: bool) -> QTextCharFormat:
-    rgb = color(colormap, level / 255)
+    rgb = diverging_color(level / 127 - 1) if colormap == DIVERGING else color(colormap, level / 255)
     fmt = QTextCharFormat()
     fmt.setBackground(QColor(*rgb))
     fmt.setForeground(QColor(*text_color(rgb)))

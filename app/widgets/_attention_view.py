@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFrame,
     QGroupBox,
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.colormaps import COLORMAPS
-from app.display import MODES, AttentionDisplay, Mode, count
+from app.display import ATTRIBUTION_MEANINGS, MODES, AttentionDisplay, Mode, count, is_attribution
 from app.widgets._attention_panels import ColorLegend, ProbabilityBars
 from app.widgets._attention_text import AttentionTextEdit
 from app.widgets._sentence_strip import SentenceStrip
@@ -46,6 +47,14 @@ class AttentionView(QWidget):
         The user clicked a sentence (in the text or in the strip).
     gru_requested(int)
         "Step through it in the GRU stepper" for the selected sentence.
+    target_changed(str)
+        The class the attributions explain ("" = the predicted class).
+    compare_changed()
+        Side by side switched on or off, or its right-hand mode changed.
+    word_toggled(int), sentence_toggled(int), restore_requested()
+        Counterfactual edits: leave a word (a sentence) out of what the model reads, or bring every
+        word back. The text itself is never changed.
+    pin_requested(), unpin_requested()
     """
 
     text_edited = Signal()
@@ -56,11 +65,22 @@ class AttentionView(QWidget):
     colormap_changed = Signal(str)
     sentence_selected = Signal(int)
     gru_requested = Signal(int)
+    target_changed = Signal(str)
+    compare_changed = Signal()
+    word_toggled = Signal(int)
+    sentence_toggled = Signal(int)
+    restore_requested = Signal()
+    pin_requested = Signal()
+    unpin_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.editor = AttentionTextEdit()
         self.strip = SentenceStrip(self.editor)
+        self.mirror = AttentionTextEdit()  # side by side: the same text, shaded another way
+        self.mirror.setReadOnly(True)
+        self.mirror.setObjectName("attention_mirror")
+        self.mirror.setPlaceholderText("")
         self.probabilities = ProbabilityBars()
         self.legend = ColorLegend()
         self._build()
@@ -68,7 +88,18 @@ class AttentionView(QWidget):
         self.editor.textChanged.connect(self._on_editor_text_changed)
         self.editor.files_dropped.connect(self.files_dropped)
         self.editor.sentence_clicked.connect(self.sentence_selected)
+        self.mirror.sentence_clicked.connect(self.sentence_selected)
         self.strip.sentence_clicked.connect(self.sentence_selected)
+        for ed in (self.editor, self.mirror):
+            ed.word_toggled.connect(self.word_toggled)
+            ed.sentence_toggled.connect(self.sentence_toggled)
+            ed.restore_requested.connect(self.restore_requested)
+        self.target_box.currentIndexChanged.connect(lambda _: self.target_changed.emit(self.target))
+        self.compare_check.toggled.connect(self._on_compare_toggled)
+        self.compare_box.currentIndexChanged.connect(lambda _: self._on_compare_toggled())
+        self.restore_button.clicked.connect(self.restore_requested)
+        self.pin_button.clicked.connect(self._on_pin_clicked)
+        self._link_scrollbars()
         self.mode_box.currentIndexChanged.connect(
             lambda _: self.mode_changed.emit(self.mode_box.currentData())
         )
@@ -110,6 +141,16 @@ class AttentionView(QWidget):
         row.setSpacing(2)
         row.addWidget(self.strip)
         row.addWidget(self.editor, 1)
+        self.mirror_box = QWidget()
+        mcol = QVBoxLayout(self.mirror_box)
+        mcol.setContentsMargins(0, 0, 0, 0)
+        mcol.setSpacing(2)
+        self.mirror_title = QLabel()
+        self.mirror_title.setTextFormat(Qt.TextFormat.PlainText)
+        mcol.addWidget(self.mirror_title)
+        mcol.addWidget(self.mirror, 1)
+        self.mirror_box.hide()
+        row.addWidget(self.mirror_box, 1)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(text_side)
@@ -138,6 +179,27 @@ class AttentionView(QWidget):
         self.label.setFont(font)
         pcol.addWidget(self.label)
         pcol.addWidget(self.probabilities)
+        self.pin_label = QLabel()
+        self.pin_label.setTextFormat(Qt.TextFormat.PlainText)  # class names come from model files
+        self.pin_label.setWordWrap(True)
+        self.pin_label.setObjectName("pin_label")
+        self.pin_label.hide()
+        pcol.addWidget(self.pin_label)
+        prow = QHBoxLayout()
+        self.pin_button = QPushButton("Pin")
+        self.pin_button.setToolTip(
+            "Keep this result beside the next ones, with the change in each class's probability"
+        )
+        self.pin_button.setCheckable(True)
+        prow.addWidget(self.pin_button)
+        self.restore_button = QPushButton("Bring back every word")
+        self.restore_button.setToolTip(
+            "Undo every counterfactual edit (Ctrl+click a word to leave it out, Ctrl+Shift+click "
+            "for its sentence)"
+        )
+        self.restore_button.setEnabled(False)
+        prow.addWidget(self.restore_button)
+        pcol.addLayout(prow)
         col.addWidget(pred)
         leg = QGroupBox("Colour scale")
         lcol = QVBoxLayout(leg)
@@ -146,6 +208,7 @@ class AttentionView(QWidget):
         self.legend_note.setWordWrap(True)
         lcol.addWidget(self.legend_note)
         col.addWidget(leg)
+        col.addWidget(self._explain_panel())
         sel = QGroupBox("Selected sentence")
         scol = QVBoxLayout(sel)
         self.selection_label = QLabel("Click a sentence (or its bar) to select it.")
@@ -175,6 +238,38 @@ class AttentionView(QWidget):
         col.addWidget(self.message)
         col.addStretch(1)
         return panel
+
+    def _explain_panel(self) -> QGroupBox:
+        box = QGroupBox("Explain")
+        grid = QVBoxLayout(box)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Class:"))
+        self.target_box = QComboBox()
+        self.target_box.setToolTip(
+            "Attributions are signed for this class: purple pushes towards it, orange away from it"
+        )
+        self.target_box.addItem("predicted", "")
+        row.addWidget(self.target_box, 1)
+        grid.addLayout(row)
+        row2 = QHBoxLayout()
+        self.compare_check = QCheckBox("Side by side:")
+        self.compare_check.setToolTip("Show the review twice, scrolled together, shaded two ways")
+        row2.addWidget(self.compare_check)
+        self.compare_box = QComboBox()
+        for key, title in _SHORT.items():
+            self.compare_box.addItem(title, key)
+            self.compare_box.setItemData(
+                self.compare_box.count() - 1, MODES[key], Qt.ItemDataRole.ToolTipRole
+            )
+        self.compare_box.setCurrentIndex(self.compare_box.findData("ig"))
+        row2.addWidget(self.compare_box, 1)
+        grid.addLayout(row2)
+        self.explain_status = QLabel()
+        self.explain_status.setTextFormat(Qt.TextFormat.PlainText)
+        self.explain_status.setWordWrap(True)
+        self.explain_status.setObjectName("explain_status")
+        grid.addWidget(self.explain_status)
+        return box
 
     # -- setters (no signals) -----------------------------------------------------------------------
     def set_samples(self, names: list[str]) -> None:
@@ -217,24 +312,74 @@ class AttentionView(QWidget):
 
     def set_display(self, display: AttentionDisplay | None) -> None:
         self.editor.set_display(display, self.mode, self.colormap)
+        self._update_mirror()
         if display is None:
             self.label.setText("–")
             self.probabilities.set_probabilities(())
             self.info.setText("")
             self.warning.hide()
+            self.restore_button.setEnabled(False)
         else:
-            self.label.setText(display.label)
+            words, sentences = display.n_removed
+            edited = f" (edited: {_left_out(words, sentences)})" if words or sentences else ""
+            self.label.setText(display.label + edited)
             self.probabilities.set_probabilities(display.probabilities)
             self.info.setText(f"{display.summary()}. Scored in {display.seconds * 1000:.0f} ms.")
             warning = display.warning()
             self.warning.setText(warning)
             self.warning.setVisible(bool(warning))
+            self.restore_button.setEnabled(bool(words or sentences))
         self._update_legend()
         self._update_selection()
         self.strip.update()
 
+    def set_targets(self, labels: list[str]) -> None:
+        """The classes an attribution can explain (the model's labels); keeps the choice if it stays."""
+        current = self.target
+        with QSignalBlocker(self.target_box):
+            self.target_box.clear()
+            self.target_box.addItem("predicted", "")
+            for name in labels:
+                self.target_box.addItem(name, name)
+            i = self.target_box.findData(current)
+            self.target_box.setCurrentIndex(max(0, i))
+
+    @property
+    def target(self) -> str:
+        """The class the attributions explain; "" = the predicted class."""
+        return self.target_box.currentData() or ""
+
+    def set_target(self, target: str) -> None:
+        with QSignalBlocker(self.target_box):
+            self.target_box.setCurrentIndex(max(0, self.target_box.findData(target)))
+
+    @property
+    def compare_mode(self) -> Mode | None:
+        """The right-hand pane's mode while side by side is on, else None."""
+        return self.compare_box.currentData() if self.compare_check.isChecked() else None
+
+    def set_compare(self, mode: Mode | None) -> None:
+        with QSignalBlocker(self.compare_check), QSignalBlocker(self.compare_box):
+            self.compare_check.setChecked(mode is not None)
+            if mode is not None:
+                self.compare_box.setCurrentIndex(max(0, self.compare_box.findData(mode)))
+        self._on_compare_toggled(emit=False)
+
+    def set_explain_status(self, text: str, error: bool = False) -> None:
+        self.explain_status.setText(text)
+        self.explain_status.setStyleSheet("color: #b00020;" if error else "")
+
+    def set_pinned(self, text: str | None) -> None:
+        """The pinned result beside the current one (``None``: nothing pinned)."""
+        with QSignalBlocker(self.pin_button):
+            self.pin_button.setChecked(text is not None)
+        self.pin_button.setText("Unpin" if text is not None else "Pin")
+        self.pin_label.setText(text or "")
+        self.pin_label.setVisible(text is not None)
+
     def set_selected_sentence(self, index: int) -> None:
         self.editor.set_selected_sentence(index)
+        self.mirror.set_selected_sentence(index)
         self._update_selection()
         self.strip.update()
 
@@ -259,11 +404,76 @@ class AttentionView(QWidget):
 
     def _restyle(self) -> None:
         self.editor.set_display(self.editor.display, self.mode, self.colormap)
+        self._update_mirror()
         self._update_legend()
         self.strip.update()
 
+    def _on_compare_toggled(self, *_: object, emit: bool = True) -> None:
+        mode = self.compare_mode
+        self.mirror_box.setVisible(mode is not None)
+        self._update_mirror()
+        self._update_legend()
+        if emit:
+            self.compare_changed.emit()
+
+    def _update_mirror(self) -> None:
+        mode = self.compare_mode
+        if mode is None:
+            return
+        d = self.editor.display
+        if d is not None and self.mirror.toPlainText() != d.text:
+            self.mirror.setPlainText(d.text)
+        self.mirror.set_display(d, mode, self.colormap)
+        self.mirror.set_selected_sentence(self.editor.selected_sentence)
+        self.mirror_title.setText(f"{MODES[mode]}  |  left: {MODES[self.mode]}")
+
+    def _link_scrollbars(self) -> None:
+        """Side by side, the two panes scroll together (by fraction: their wrapping may differ)."""
+        a, b = self.editor.verticalScrollBar(), self.mirror.verticalScrollBar()
+        busy = [False]
+
+        def follow(src: object, dst: object) -> None:
+            if busy[0] or not self.mirror_box.isVisible():
+                return
+            busy[0] = True
+            try:
+                s_max, d_max = src.maximum(), dst.maximum()  # type: ignore[attr-defined]
+                value = src.value()  # type: ignore[attr-defined]
+                dst.setValue(round(value * d_max / s_max) if s_max else 0)  # type: ignore[attr-defined]
+            finally:
+                busy[0] = False
+
+        a.valueChanged.connect(lambda _: follow(a, b))
+        b.valueChanged.connect(lambda _: follow(b, a))
+
+    def _on_pin_clicked(self, checked: bool) -> None:
+        (self.pin_requested if checked else self.unpin_requested).emit()
+
     def _update_legend(self) -> None:
         d = self.editor.display
+        mode = self.mode
+        if not is_attribution(mode) and self.compare_mode is not None and is_attribution(self.compare_mode):
+            mode = self.compare_mode  # side by side: the legend explains the signed pane
+        if is_attribution(mode):
+            a = d.attributions.get(mode) if d is not None else None
+            target = a.target if a is not None else (self.target or "the predicted class")
+            top = a.top if a is not None else 0.0
+            self.legend.set_diverging(
+                f"{MODES[mode].split(': ', 1)[-1]}, for {target}",
+                f"away −{top:.3g}",
+                f"towards +{top:.3g}",
+            )
+            note = ATTRIBUTION_MEANINGS[mode]
+            if a is not None and a.gap is not None:
+                note += f" Completeness gap here: {a.gap:.2g} ({a.steps} steps)."
+            if a is not None:
+                for name, value, meaning in a.agreement:
+                    note += f"\n{name}: {value:+.2f}. {meaning}"
+            self.legend_note.setText(note)
+            return
+        self._update_attention_legend(d)
+
+    def _update_attention_legend(self, d: AttentionDisplay | None) -> None:
         if self.mode == "word":
             self.legend.set_scale(self.colormap, "Share of its sentence's top word", "100%", "0%")
             self.legend_note.setText(
@@ -295,3 +505,20 @@ class AttentionView(QWidget):
             snippet = snippet[:157] + "…"
         self.selection_label.setText(f"{d.describe_sentence(s)}, {count(n, 'word')}{top}.\n“{snippet}”")
         self.gru_button.setEnabled(True)
+
+
+_SHORT: dict[Mode, str] = {
+    "word": "attention: word",
+    "product": "attention: word × sentence",
+    "ig": "integrated gradients",
+    "occlusion": "leave one out (Δp)",
+}
+
+
+def _left_out(words: int, sentences: int) -> str:
+    parts = []
+    if sentences:
+        parts.append(count(sentences, "sentence"))
+    if words:
+        parts.append(count(words, "word"))
+    return " and ".join(parts) + " left out"

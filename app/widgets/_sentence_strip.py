@@ -7,7 +7,8 @@ from PySide6.QtCore import QEvent, QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QHelpEvent, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QToolTip, QWidget
 
-from app.colormaps import color, text_color
+from app.colormaps import DIVERGING, color, diverging_color, text_color
+from app.display import is_attribution
 from app.widgets._attention_text import AttentionTextEdit
 
 __all__ = ["SentenceStrip"]
@@ -30,7 +31,10 @@ def _lanes(spans: list[tuple[int, int]]) -> list[int]:
 class SentenceStrip(QWidget):
     """A strip beside the editor: one bar per sentence, as tall as its text, coloured by its weight.
 
-    The colour is the sentence weight relative to the heaviest sentence, on the view's colour map;
+    In an attribution mode the bar is the sentence's signed score instead (leave one out: Δp when
+    the whole sentence is removed), on the diverging map. Ctrl+click a bar to leave its sentence
+    out (a counterfactual edit). Otherwise the colour is the sentence weight relative to the
+    heaviest sentence, on the view's colour map;
     the number is the exact weight (where it fits). Sentences sharing a line stand side by side.
     Click a bar to select its sentence; hover for its weight.
 
@@ -95,13 +99,22 @@ class SentenceStrip(QWidget):
         bars = self._bars()
         if d is None or not bars:
             return
-        top = float(d.sentence_weight.max()) or 1.0
+        mode = self.editor.mode
+        signed = is_attribution(mode)
+        values = d.sentence_values(mode)
+        top = float(np.abs(values).max()) or 1.0
+        removed = d.removed_sentence
         font = QFont(self.font())
         font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
         p.setFont(font)
         for s, r in bars:
-            w = float(d.sentence_weight[s])
-            rgb = color(self.editor.colormap, w / top)
+            w = float(values[s])
+            if signed:
+                rgb = diverging_color(w / top)
+            else:
+                rgb = color(self.editor.colormap if self.editor.colormap != DIVERGING else "Greys", w / top)
+            if removed is not None and removed[s]:
+                rgb = (238, 238, 238)
             p.fillRect(r, QColor(*rgb))
             p.setPen(QColor(150, 150, 150))
             p.drawRect(r.adjusted(0, 0, -1, -1))
@@ -109,7 +122,9 @@ class SentenceStrip(QWidget):
                 p.setPen(QColor(30, 90, 200))
                 p.drawRect(r.adjusted(0, 0, -1, -1))
                 p.drawRect(r.adjusted(1, 1, -2, -2))
-            label = f"{w:.3g}"
+            label = f"{w:+.3f}" if signed else f"{w:.3g}"
+            if removed is not None and removed[s]:
+                label = "left out"
             fm = p.fontMetrics()
             if r.height() >= fm.height() and r.width() > fm.horizontalAdvance(label):
                 p.setPen(QColor(*text_color(rgb)))
@@ -120,7 +135,10 @@ class SentenceStrip(QWidget):
     def mousePressEvent(self, e: QMouseEvent) -> None:
         s = self.sentence_at(int(e.position().y()))
         if s >= 0:
-            self.sentence_clicked.emit(s)
+            if e.modifiers() & Qt.KeyboardModifier.ControlModifier:
+                self.editor.sentence_toggled.emit(s)
+            else:
+                self.sentence_clicked.emit(s)
 
     def event(self, e: QEvent) -> bool:
         if isinstance(e, QHelpEvent):

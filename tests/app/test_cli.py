@@ -34,7 +34,10 @@ from tests.toy_data import TINY_TRAIN_ARGS
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = resources.sample_texts()
-SAMPLE_LABELS = {"clear_pan": "neg", "mixed_feelings": "pos", "rave": "pos"}
+# "negations" is a positive review written to trip the model up (the Explain panel's example): the
+# shipped model's label for it is not asserted.
+SAMPLE_LABELS = {"clear_pan": "neg", "mixed_feelings": "pos", "rave": "pos", "negations": "pos"}
+MISREAD = {"mixed_feelings", "negations"}
 TINY = [*TINY_TRAIN_ARGS, "--device", "cpu"]
 WORD_KEYS = {"text", "start", "end", "weight", "known"}
 SENTENCE_KEYS = {"text", "start", "end", "weight", "words"}
@@ -141,6 +144,7 @@ def sample_jsonl(path: Path, copies: int = 2) -> Path:
         {"text": p.read_text(encoding="utf-8"), "label": SAMPLE_LABELS[name]}
         for _ in range(copies)
         for name, p in SAMPLES.items()
+        if name != "negations"  # the evaluate tests count on the first three samples
     ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
@@ -180,7 +184,7 @@ def test_predict_json_every_sample(capsys: pytest.CaptureFixture[str], name: str
     text = path.read_text(encoding="utf-8")
     check_analysis(data, text)
     assert n_words(data) == tokenize(text).n_tokens
-    if name != "mixed_feelings":
+    if name not in MISREAD:
         assert data["label"] == SAMPLE_LABELS[name]
 
 
