@@ -56,6 +56,7 @@ def main(out_dir: str = "docs/screenshots/explain") -> int:
         app = gui.application()
         text = sample_texts()["negations"].read_text(encoding="utf-8")
         out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
         problems = 0
         for w, h in SIZES:
             for name, (mode, compare, removed) in SHOTS.items():

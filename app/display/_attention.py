@@ -34,13 +34,12 @@ ATTRIBUTION_MODES: tuple[Mode, ...] = ("ig", "occlusion")
 # What each attribution's number is, in one sentence (the legend and the hover text say it).
 ATTRIBUTION_MEANINGS: dict[str, str] = {
     "ig": (
-        "Integrated gradients: how much this word's embedding moved the class probability, "
-        "summed along a straight path from the padding embedding; the words' scores add up to "
-        "p(class | review) − p(class | all padding)."
+        "Integrated gradients: each word's share of p(class | review) − p(class | all padding); "
+        "the words' scores add up to it."
     ),
     "occlusion": (
-        "Leave one out: p(class | review) − p(class | review without this word), the word "
-        "removed from its sentence; a sentence's bar is the same with the whole sentence removed."
+        "Δp = p(class | review) − p(class | review without the word); a sentence's bar: without "
+        "the whole sentence."
     ),
 }
 

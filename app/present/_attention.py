@@ -116,9 +116,9 @@ def attribution_values(analysis: Analysis, explained: Explained, target: str) ->
         raise ValueError("the attribution does not belong to this analysis (its words differ)")
     g = explained.agreement[target]
     agreement = (
-        ("Rank correlation, words", g.spearman_words, AGREEMENT_MEANINGS["spearman_words"]),
-        ("Rank correlation, sentences", g.spearman_sentences, AGREEMENT_MEANINGS["spearman_sentences"]),
-        (f"Top-{g.k} overlap, words", g.topk_words, AGREEMENT_MEANINGS["topk_words"]),
+        ("words ρ", g.spearman_words, AGREEMENT_MEANINGS["spearman_words"]),
+        ("sentences ρ", g.spearman_sentences, AGREEMENT_MEANINGS["spearman_sentences"]),
+        (f"top-{g.k} overlap", g.topk_words, AGREEMENT_MEANINGS["topk_words"]),
     )
     gap = a.completeness_gap[k] if a.completeness_gap is not None else None
     return AttributionValues(a.method, target, words, sentences, gap, a.steps, agreement)
@@ -127,7 +127,7 @@ def attribution_values(analysis: Analysis, explained: Explained, target: str) ->
 def pin_text(pinned: tuple[str, Mapping[str, float], str], probabilities: Mapping[str, float]) -> str:
     """The pinned result beside the current one: each class's probability then and now, and Δ."""
     label, before, what = pinned
-    lines = [f"Pinned ({what}): {label}"]
+    lines = [f"Pinned ({what}, {label}) → now:"]
     for name, now in probabilities.items():
         then = before.get(name)
         if then is None:

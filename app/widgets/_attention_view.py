@@ -16,14 +16,24 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSplitter,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app.colormaps import COLORMAPS
-from app.display import ATTRIBUTION_MEANINGS, MODES, AttentionDisplay, Mode, count, is_attribution
+from app.display import (
+    ATTRIBUTION_MEANINGS,
+    MODES,
+    AttentionDisplay,
+    AttributionValues,
+    Mode,
+    count,
+    is_attribution,
+)
 from app.widgets._attention_panels import ColorLegend, ProbabilityBars
 from app.widgets._attention_text import AttentionTextEdit
 from app.widgets._sentence_strip import SentenceStrip
@@ -100,6 +110,10 @@ class AttentionView(QWidget):
         self.restore_button.clicked.connect(self.restore_requested)
         self.pin_button.clicked.connect(self._on_pin_clicked)
         self._link_scrollbars()
+        # what the user just did decides which side tab is in front
+        self.sentence_selected.connect(lambda _: self.side_tabs.setCurrentIndex(1))
+        self.mode_changed.connect(lambda m: self._show_explain(is_attribution(m)))
+        self.compare_check.toggled.connect(self._show_explain)
         self.mode_box.currentIndexChanged.connect(
             lambda _: self.mode_changed.emit(self.mode_box.currentData())
         )
@@ -154,7 +168,16 @@ class AttentionView(QWidget):
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(text_side)
-        splitter.addWidget(self._side_panel())
+        # The side column scrolls where the screen is too short for it (1024 x 700), never squeezes.
+        side = QScrollArea()
+        side.setWidget(self._side_panel())
+        side.setWidgetResizable(True)
+        side.setFrameShape(QFrame.Shape.NoFrame)
+        side.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        side.setMinimumWidth(280)
+        side.setMaximumWidth(440)
+        self.side_scroll = side
+        splitter.addWidget(side)
         splitter.setStretchFactor(0, 1)
         splitter.setCollapsible(0, False)
         splitter.setSizes([900, 300])
@@ -178,6 +201,11 @@ class AttentionView(QWidget):
         font.setBold(True)
         self.label.setFont(font)
         pcol.addWidget(self.label)
+        self.edit_label = QLabel()
+        self.edit_label.setObjectName("edit_label")
+        self.edit_label.setStyleSheet("color: #8a4b00;")
+        self.edit_label.hide()
+        pcol.addWidget(self.edit_label)
         pcol.addWidget(self.probabilities)
         self.pin_label = QLabel()
         self.pin_label.setTextFormat(Qt.TextFormat.PlainText)  # class names come from model files
@@ -208,8 +236,10 @@ class AttentionView(QWidget):
         self.legend_note.setWordWrap(True)
         lcol.addWidget(self.legend_note)
         col.addWidget(leg)
-        col.addWidget(self._explain_panel())
-        sel = QGroupBox("Selected sentence")
+        self.side_tabs = QTabWidget()
+        self.side_tabs.setDocumentMode(True)
+        self.side_tabs.addTab(self._explain_panel(), "Explain")
+        sel = QWidget()
         scol = QVBoxLayout(sel)
         self.selection_label = QLabel("Click a sentence (or its bar) to select it.")
         self.selection_label.setTextFormat(Qt.TextFormat.PlainText)  # quotes the review
@@ -221,7 +251,8 @@ class AttentionView(QWidget):
         self.gru_button.setEnabled(False)
         self.gru_button.hide()
         scol.addWidget(self.gru_button)
-        col.addWidget(sel)
+        self.side_tabs.addTab(sel, "Selected sentence")
+        col.addWidget(self.side_tabs)
         self.info = QLabel()
         self.info.setWordWrap(True)
         col.addWidget(self.info)
@@ -239,8 +270,8 @@ class AttentionView(QWidget):
         col.addStretch(1)
         return panel
 
-    def _explain_panel(self) -> QGroupBox:
-        box = QGroupBox("Explain")
+    def _explain_panel(self) -> QWidget:
+        box = QWidget()
         grid = QVBoxLayout(box)
         row = QHBoxLayout()
         row.addWidget(QLabel("Class:"))
@@ -264,11 +295,17 @@ class AttentionView(QWidget):
         self.compare_box.setCurrentIndex(self.compare_box.findData("ig"))
         row2.addWidget(self.compare_box, 1)
         grid.addLayout(row2)
+        self.agreement = QLabel()
+        self.agreement.setTextFormat(Qt.TextFormat.PlainText)
+        self.agreement.setWordWrap(True)
+        self.agreement.setObjectName("agreement")
+        grid.addWidget(self.agreement)
         self.explain_status = QLabel()
         self.explain_status.setTextFormat(Qt.TextFormat.PlainText)
         self.explain_status.setWordWrap(True)
         self.explain_status.setObjectName("explain_status")
         grid.addWidget(self.explain_status)
+        grid.addStretch(1)
         return box
 
     # -- setters (no signals) -----------------------------------------------------------------------
@@ -315,14 +352,16 @@ class AttentionView(QWidget):
         self._update_mirror()
         if display is None:
             self.label.setText("–")
+            self.edit_label.hide()
             self.probabilities.set_probabilities(())
             self.info.setText("")
             self.warning.hide()
             self.restore_button.setEnabled(False)
         else:
             words, sentences = display.n_removed
-            edited = f" (edited: {_left_out(words, sentences)})" if words or sentences else ""
-            self.label.setText(display.label + edited)
+            self.label.setText(display.label)
+            self.edit_label.setText(f"Edited: {_left_out(words, sentences)}" if words or sentences else "")
+            self.edit_label.setVisible(bool(words or sentences))
             self.probabilities.set_probabilities(display.probabilities)
             self.info.setText(f"{display.summary()}. Scored in {display.seconds * 1000:.0f} ms.")
             warning = display.warning()
@@ -446,6 +485,10 @@ class AttentionView(QWidget):
         a.valueChanged.connect(lambda _: follow(a, b))
         b.valueChanged.connect(lambda _: follow(b, a))
 
+    def _show_explain(self, yes: bool) -> None:
+        if yes:
+            self.side_tabs.setCurrentIndex(0)
+
     def _on_pin_clicked(self, checked: bool) -> None:
         (self.pin_requested if checked else self.unpin_requested).emit()
 
@@ -465,13 +508,22 @@ class AttentionView(QWidget):
             )
             note = ATTRIBUTION_MEANINGS[mode]
             if a is not None and a.gap is not None:
-                note += f" Completeness gap here: {a.gap:.2g} ({a.steps} steps)."
-            if a is not None:
-                for name, value, meaning in a.agreement:
-                    note += f"\n{name}: {value:+.2f}. {meaning}"
+                note += f" Gap here: {a.gap:.1g} ({a.steps} steps)."
             self.legend_note.setText(note)
+            self._update_agreement(a)
             return
+        self._update_agreement(None)
         self._update_attention_legend(d)
+
+    def _update_agreement(self, a: AttributionValues | None) -> None:
+        """How far attention agrees with the attribution shown, each number's meaning on hover."""
+        if a is None or not a.agreement:
+            self.agreement.setText("")
+            self.agreement.setToolTip("")
+            return
+        values = " · ".join(f"{name} {value:+.2f}" for name, value, _ in a.agreement)
+        self.agreement.setText(f"Agreement with attention: {values} (hover: what they mean)")
+        self.agreement.setToolTip("\n\n".join(f"{name}: {meaning}" for name, _, meaning in a.agreement))
 
     def _update_attention_legend(self, d: AttentionDisplay | None) -> None:
         if self.mode == "word":

@@ -128,13 +128,13 @@ def test_ctrl_click_leaves_a_word_out_and_the_pin_keeps_the_original(
     assert c.edit.words == {(s, j)}
     edited = analyze_edited(shipped_bundle, SHORT, frozenset(), frozenset({(s, j)}))
     assert dict(c.view.probabilities.probabilities) == pytest.approx(edited.probabilities, abs=1e-12)
-    assert "edited: 1 word left out" in c.view.label.text()
+    assert c.view.edit_label.text() == "Edited: 1 word left out" and c.view.label.text() == edited.label
     assert ed.removed_spans() == [(word, word + len("loved"))]
     struck = [x for x in ed.extraSelections() if x.format.fontStrikeOut()]
     assert [(x.cursor.selectionStart(), x.cursor.selectionEnd()) for x in struck] == [(word, word + 5)]
     # the pin keeps the original beside the edit, with each class's change
     pin = c.view.pin_label.text()
-    assert c.view.pin_label.isVisible() and "Pinned (original)" in pin
+    assert c.view.pin_label.isVisible() and f"Pinned (original, {original.label}) → now" in pin
     for label, p in edited.probabilities.items():
         before = original.probabilities[label]
         assert f"{label}: {before:.1%} → {p:.1%} ({(p - before) * 100:+.1f} points)" in pin
@@ -142,7 +142,7 @@ def test_ctrl_click_leaves_a_word_out_and_the_pin_keeps_the_original(
     with qtbot.waitSignal(c.display_applied, timeout=TIMEOUT):
         c.view.sentence_toggled.emit(0)
     assert c.edit.sentences == {0}
-    assert "1 sentence and 1 word left out" in c.view.label.text()
+    assert c.view.edit_label.text() == "Edited: 1 sentence and 1 word left out"
     with qtbot.waitSignal(c.display_applied, timeout=TIMEOUT):
         qtbot.mouseClick(c.view.restore_button, Qt.MouseButton.LeftButton)
     assert not c.edit and c.view.text() == SHORT
