@@ -206,9 +206,11 @@ def study(a: argparse.Namespace) -> dict[str, Any]:
     done: dict[str, dict[str, Any]] = {}
     if cache.exists():
         for line in cache.read_text(encoding="utf-8").splitlines():
-            if line.strip():
+            try:
                 rec = json.loads(line)
-                done[rec["id"]] = rec
+            except json.JSONDecodeError:  # a line cut short by a kill: that review runs again
+                continue
+            done[rec["id"]] = rec
     started = time.perf_counter()
     with cache.open("a", encoding="utf-8") as f:
         for k, row in enumerate(sample):
@@ -300,7 +302,7 @@ def figure(records: list[dict[str, Any]], path: Path) -> None:
         chance + 0.01, right.get_ylim()[1] * 0.92, f"chance ≈ {chance:.2f}", fontsize=8, color="#333333"
     )
     right.set_xticks(steps)
-    right.set_xlabel("top-5 overlap: share of attention's top 5 words in the attribution's top 5")
+    right.set_xlabel("top-5 overlap: |top 5 by attention ∩ top 5 by |attribution|| / 5")
     right.set_ylabel("reviews")
     right.legend(fontsize=8, frameon=False, loc="upper right")
     fig.suptitle(

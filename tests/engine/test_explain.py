@@ -378,3 +378,23 @@ def test_attribution_is_frozen_and_agreement_a_value() -> None:
     with pytest.raises(AttributeError):
         r.method = "occlusion"  # type: ignore[misc]
     assert Agreement(0.5, 0.5, 0.4, 5) == Agreement(0.5, 0.5, 0.4, 5)
+
+
+def test_small_memory_budget_changes_nothing(shipped: ModelBundle) -> None:
+    """Memory stays linear by chunking under a budget; a tiny budget (many chunks) gives the same scores."""
+    from engine._edits import Edit, score_edits
+    from engine._ig import ig_steps
+    from engine.steps import run_to_end
+
+    ids = encode_document(shipped, read_document(TRICKY))
+    big = run_to_end(ig_steps(shipped.model, ids, steps=4))
+    small = run_to_end(ig_steps(shipped.model, ids, steps=4, internal_batch_size=2, budget=20_000))
+    for x, y in zip(small, big, strict=True):  # scores, then gaps
+        torch.testing.assert_close(x, y, rtol=0, atol=1e-5)
+    edits = [Edit(), Edit(removed_words=frozenset({(1, 3)})), Edit(removed_sentences=frozenset({0}))]
+    with torch.inference_mode():
+        a = run_to_end(score_edits(shipped.model, ids, edits))
+        b = run_to_end(score_edits(shipped.model, ids, edits, budget=10_000))
+    for x, y in zip(a, b, strict=True):
+        assert x is not None and y is not None
+        torch.testing.assert_close(x.logits, y.logits, rtol=0, atol=1e-5)
