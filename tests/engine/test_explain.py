@@ -203,7 +203,7 @@ def test_last_class_equals_a_direct_captum_run() -> None:
     ids = encode_document(bundle, read_document(text))
     flat = torch.tensor([[w for s in ids for w in s]])
     f = DocumentForward(bundle.model, [len(s) for s in ids])
-    lig = LayerIntegratedGradients(f, bundle.model.embedding)
+    lig = LayerIntegratedGradients(f, f.embedding)
     attr, delta = lig.attribute(
         flat, baselines=torch.full_like(flat, PAD_ID), target=2, n_steps=20, return_convergence_delta=True
     )
@@ -305,6 +305,17 @@ def test_steps_yield_rising_fractions_and_return_the_same_result(shipped: ModelB
         result = done.value
     assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen) and len(seen) >= 4
     assert result == explain(shipped, TRICKY, method, steps=9, internal_batch_size=2)
+
+
+def test_predictions_while_ig_is_paused_are_unaffected(shipped: ModelBundle) -> None:
+    """The GUI predicts while an attribution runs: IG, paused inside a pass, must not hook the model."""
+    expected = analyze(shipped, ONE_SENTENCE).probabilities
+    gen = explain_steps(shipped, TRICKY, "ig", steps=20, internal_batch_size=2)
+    for _ in range(6):
+        next(gen)  # paused inside a forward pass, Captum's hook in place
+    got = analyze(shipped, ONE_SENTENCE).probabilities
+    gen.close()
+    assert got == pytest.approx(expected, abs=1e-9)
 
 
 def test_closing_ig_midway_stops_its_thread_and_leaves_no_hooks(shipped: ModelBundle) -> None:
