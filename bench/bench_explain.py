@@ -83,7 +83,7 @@ def latency(a: argparse.Namespace) -> dict[str, Any]:
     from engine.explain import explain
 
     bundle = _setup(a)
-    text = _text_of_words(IMDB / "test.jsonl.gz", a.words)
+    text = _text_of_words(Path(a.data), a.words)
     n = 3 if a.quick else 7
     ig_times, ig = _timed(lambda: explain(bundle, text, "ig", steps=50), n)
     occ_times, _ = _timed(lambda: explain(bundle, text, "occlusion"), n)
@@ -200,7 +200,7 @@ def summarize_study(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 def study(a: argparse.Namespace) -> dict[str, Any]:
     bundle = _setup(a)
-    sample = stratified_sample(IMDB / "test.jsonl.gz", a.n, a.seed)[: a.limit]
+    sample = stratified_sample(Path(a.data), a.n, a.seed)[: a.limit]
     cache = Path(a.cache or ROOT / "runs" / f"explain-study-seed{a.seed}-{a.device}.jsonl")
     cache.parent.mkdir(parents=True, exist_ok=True)
     done: dict[str, dict[str, Any]] = {}
@@ -321,6 +321,11 @@ def figure(records: list[dict[str, Any]], path: Path) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("what", choices=["latency", "study"])
+    p.add_argument(
+        "--data",
+        default=str(IMDB / "test.jsonl.gz"),
+        help="IMDB test reviews, gzip JSON lines (default: %(default)s)",
+    )
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads(N) (default 1, see above)")
