@@ -99,8 +99,8 @@ def render_explain_terminal(
 # --------------------------------------------------------------------------------------------------
 
 _EXTRA_CSS = """
-.diverging { display: inline-block; width: 14rem; height: .9rem; border: 1px solid #d0d7de;
-  border-radius: 3px; }
+.diverging { display: inline-flex; border: 1px solid #d0d7de; border-radius: 3px; overflow: hidden; }
+.swatch { display: inline-block; width: 1.5rem; height: .9rem; }
 .method h2 { margin-bottom: .3rem; }
 .method .meta { color: #57606a; font-size: .85rem; margin: 0 0 .6rem; }
 table.agree { border-collapse: collapse; font-size: .85rem; margin-top: .6rem; }
@@ -111,12 +111,16 @@ table.agree td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
 
 
 def _legend(target: str, top: float) -> str:
-    stops = ", ".join(hex_color(c) for c in DIVERGING_STOPS)
+    # swatches, not a CSS gradient: they show in every renderer (Qt's rich text too)
+    swatches = "".join(
+        f'<span class="swatch" style="background: {hex_color(c)}">&nbsp;&nbsp;&nbsp;</span>'
+        for c in DIVERGING_STOPS
+    )
     t = _esc(target)
     return (
         '<div class="legend">'
         f'<span class="item"><span>pushes away from <b>{t}</b> (−{top:.4f})</span>'
-        f'<span class="diverging" style="background: linear-gradient(to right, {stops})"></span>'
+        f'<span class="diverging">{swatches}</span>'
         f"<span>pushes towards <b>{t}</b> (+{top:.4f})</span></span>"
         f'<p class="note">Purple: the word raises the probability of {t}; orange: it lowers it; white: no '
         "effect. Shading is scaled to this method's strongest word in the review; a sentence's left "

@@ -83,7 +83,7 @@ def latency(a: argparse.Namespace) -> dict[str, Any]:
     from engine.explain import explain
 
     bundle = _setup(a)
-    text = _text_of_words(IMDB / "test.jsonl.gz", a.words)
+    text = _text_of_words(Path(a.data), a.words)
     n = 3 if a.quick else 7
     ig_times, ig = _timed(lambda: explain(bundle, text, "ig", steps=50), n)
     occ_times, _ = _timed(lambda: explain(bundle, text, "occlusion"), n)
@@ -200,15 +200,17 @@ def summarize_study(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 def study(a: argparse.Namespace) -> dict[str, Any]:
     bundle = _setup(a)
-    sample = stratified_sample(IMDB / "test.jsonl.gz", a.n, a.seed)[: a.limit]
+    sample = stratified_sample(Path(a.data), a.n, a.seed)[: a.limit]
     cache = Path(a.cache or ROOT / "runs" / f"explain-study-seed{a.seed}-{a.device}.jsonl")
     cache.parent.mkdir(parents=True, exist_ok=True)
     done: dict[str, dict[str, Any]] = {}
     if cache.exists():
         for line in cache.read_text(encoding="utf-8").splitlines():
-            if line.strip():
+            try:
                 rec = json.loads(line)
-                done[rec["id"]] = rec
+            except json.JSONDecodeError:  # a line cut short by a kill: that review runs again
+                continue
+            done[rec["id"]] = rec
     started = time.perf_counter()
     with cache.open("a", encoding="utf-8") as f:
         for k, row in enumerate(sample):
@@ -300,7 +302,7 @@ def figure(records: list[dict[str, Any]], path: Path) -> None:
         chance + 0.01, right.get_ylim()[1] * 0.92, f"chance ≈ {chance:.2f}", fontsize=8, color="#333333"
     )
     right.set_xticks(steps)
-    right.set_xlabel("top-5 overlap: share of attention's top 5 words in the attribution's top 5")
+    right.set_xlabel("top-5 overlap: |top 5 by attention ∩ top 5 by |attribution|| / 5")
     right.set_ylabel("reviews")
     right.legend(fontsize=8, frameon=False, loc="upper right")
     fig.suptitle(
@@ -319,6 +321,11 @@ def figure(records: list[dict[str, Any]], path: Path) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("what", choices=["latency", "study"])
+    p.add_argument(
+        "--data",
+        default=str(IMDB / "test.jsonl.gz"),
+        help="IMDB test reviews, gzip JSON lines (default: %(default)s)",
+    )
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads(N) (default 1, see above)")

@@ -1,7 +1,9 @@
 """Integrated gradients on the HAN's word embeddings, through Captum, in memory linear in the text.
 
-Captum's ``LayerIntegratedGradients`` hooks ``model.embedding`` and replaces its output by points on
-the straight line from the baseline's embeddings (every word the padding embedding) to the text's;
+Captum's ``LayerIntegratedGradients`` hooks the embedding layer (a private twin of ``model.embedding``
+sharing its weights, so that other readers of the model are never hooked) and replaces its output by
+points on the straight line from the baseline's embeddings (every word the padding embedding) to the
+text's;
 it integrates the gradient of ``f`` (the class probability) along that line with ``steps``
 Gauss-Legendre nodes, ``internal_batch_size`` of them per forward pass.
 
@@ -69,6 +71,12 @@ class DocumentForward:
         self.on_rows = on_rows
         c = model.config
         self.width = max(c.embed_dim, 2 * c.word_hidden, c.word_attention_dim)
+        # Captum hooks this module while a pass runs, and a pass may be paused mid-way (in_lockstep):
+        # a private module with the model's weights (shared, not copied) leaves the model's own
+        # embedding untouched for whatever else reads the model meanwhile (the GUI's predictions).
+        self.embedding = nn.Embedding.from_pretrained(
+            model.embedding.weight.detach(), freeze=True, padding_idx=model.embedding.padding_idx
+        )
         self.forward_gru = _one_direction(model.word_gru, "")
         self.reverse_gru = _one_direction(model.word_gru, "_reverse")
 
@@ -93,7 +101,7 @@ class DocumentForward:
     def __call__(self, ids: torch.Tensor) -> torch.Tensor:
         m = self.model
         device = next(m.parameters()).device
-        emb = m.embedding(ids.to(device))  # (n, T, E); Captum's hook swaps in interpolated embeddings
+        emb = self.embedding(ids.to(device))  # (n, T, E); Captum's hook swaps in interpolated embeddings
         n = emb.shape[0]
         if self.on_rows is not None:
             self.on_rows(n)
@@ -167,7 +175,7 @@ def ig_steps(
         with torch.no_grad():
             p_x = forward(ids)[0].double()  # (C,)
             p_base = forward(baseline)[0].double()  # (C,)
-        lig = LayerIntegratedGradients(forward, model.embedding)
+        lig = LayerIntegratedGradients(forward, forward.embedding)
         scores = []
         with _gradients_through_rnns(device):
             for c in range(direct):

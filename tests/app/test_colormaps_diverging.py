@@ -43,6 +43,13 @@ def _seen(values: np.ndarray, vision: str) -> np.ndarray:
     return _lab(_linear(rgb) @ MACHADO[vision].T)
 
 
+def test_the_explain_page_uses_the_views_map() -> None:
+    """`explain --html` and the Attention view shade with the same colours."""
+    import app.render_explain as page
+
+    assert page.diverging_color is diverging_color
+
+
 def test_zero_is_the_page_white_and_the_ends_are_the_brewer_ends() -> None:
     assert diverging_color(0.0) == (255, 255, 255)
     assert diverging_color(float("nan")) == (255, 255, 255)

@@ -203,7 +203,7 @@ def test_last_class_equals_a_direct_captum_run() -> None:
     ids = encode_document(bundle, read_document(text))
     flat = torch.tensor([[w for s in ids for w in s]])
     f = DocumentForward(bundle.model, [len(s) for s in ids])
-    lig = LayerIntegratedGradients(f, bundle.model.embedding)
+    lig = LayerIntegratedGradients(f, f.embedding)
     attr, delta = lig.attribute(
         flat, baselines=torch.full_like(flat, PAD_ID), target=2, n_steps=20, return_convergence_delta=True
     )
@@ -307,6 +307,17 @@ def test_steps_yield_rising_fractions_and_return_the_same_result(shipped: ModelB
     assert result == explain(shipped, TRICKY, method, steps=9, internal_batch_size=2)
 
 
+def test_predictions_while_ig_is_paused_are_unaffected(shipped: ModelBundle) -> None:
+    """The GUI predicts while an attribution runs: IG, paused inside a pass, must not hook the model."""
+    expected = analyze(shipped, ONE_SENTENCE).probabilities
+    gen = explain_steps(shipped, TRICKY, "ig", steps=20, internal_batch_size=2)
+    for _ in range(6):
+        next(gen)  # paused inside a forward pass, Captum's hook in place
+    got = analyze(shipped, ONE_SENTENCE).probabilities
+    gen.close()
+    assert got == pytest.approx(expected, abs=1e-9)
+
+
 def test_closing_ig_midway_stops_its_thread_and_leaves_no_hooks(shipped: ModelBundle) -> None:
     import threading
 
@@ -378,3 +389,23 @@ def test_attribution_is_frozen_and_agreement_a_value() -> None:
     with pytest.raises(AttributeError):
         r.method = "occlusion"  # type: ignore[misc]
     assert Agreement(0.5, 0.5, 0.4, 5) == Agreement(0.5, 0.5, 0.4, 5)
+
+
+def test_small_memory_budget_changes_nothing(shipped: ModelBundle) -> None:
+    """Memory stays linear by chunking under a budget; a tiny budget (many chunks) gives the same scores."""
+    from engine._edits import Edit, score_edits
+    from engine._ig import ig_steps
+    from engine.steps import run_to_end
+
+    ids = encode_document(shipped, read_document(TRICKY))
+    big = run_to_end(ig_steps(shipped.model, ids, steps=4))
+    small = run_to_end(ig_steps(shipped.model, ids, steps=4, internal_batch_size=2, budget=20_000))
+    for x, y in zip(small, big, strict=True):  # scores, then gaps
+        torch.testing.assert_close(x, y, rtol=0, atol=1e-5)
+    edits = [Edit(), Edit(removed_words=frozenset({(1, 3)})), Edit(removed_sentences=frozenset({0}))]
+    with torch.inference_mode():
+        a = run_to_end(score_edits(shipped.model, ids, edits))
+        b = run_to_end(score_edits(shipped.model, ids, edits, budget=10_000))
+    for x, y in zip(a, b, strict=True):
+        assert x is not None and y is not None
+        torch.testing.assert_close(x.logits, y.logits, rtol=0, atol=1e-5)
