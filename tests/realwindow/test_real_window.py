@@ -285,3 +285,52 @@ def test_help_pages(qtbot: Any, window: Any, xdo: Any) -> None:
     assert any("Maas" in t for t in labels) and any("shipped model" in t for t in labels)
     assert isinstance(about, AboutDialog)
     about.close()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_explain_with_real_clicks(qtbot: Any, window: Any, xdo: Any, size: tuple[int, int]) -> None:
+    """Shade by leave-one-out from the combo box, Ctrl+click a word out, side by side: all with X
+    events, and the view whole at every step."""
+    from resources import sample_texts
+
+    window.setGeometry(0, 0, *size)
+    att = window.attention
+    view = att.view
+    text = sample_texts()["negations"].read_text(encoding="utf-8")
+    att.set_text(text)
+    qtbot.waitUntil(
+        lambda: att.display is not None and att.display.text == text and not att.busy, timeout=TIMEOUT
+    )
+    # "Shade by": open the list with a click, pick leave-one-out with the keyboard
+    box = view.mode_box
+    click(xdo, box, box.rect().center())
+    settle(qtbot)
+    steps = box.findData("occlusion") - box.currentIndex()
+    for _ in range(abs(steps)):
+        xdo("key", "Down" if steps > 0 else "Up")
+    xdo("key", "Return")
+    qtbot.waitUntil(lambda: view.mode == "occlusion", timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: "occlusion" in att.explained and not att.busy, timeout=60_000)
+    settle(qtbot)
+    assert view.legend.diverging and layout_problems(window._pages["attention"], window) == []
+    # Ctrl+click "masterpiece": it is left out (struck through), the text stays
+    ed = view.editor
+    at = text.index("masterpiece") + 3
+    ed.centerCursor()
+    g = ed.viewport().mapToGlobal(ed.char_rect(at).center())
+    xdo("mousemove", "--sync", str(g.x()), str(g.y()))
+    xdo("keydown", "ctrl")
+    xdo("click", "1")
+    xdo("keyup", "ctrl")
+    qtbot.waitUntil(lambda: bool(att.edit.words) and not att.busy, timeout=TIMEOUT)
+    start = text.index("masterpiece")
+    assert ed.removed_spans() == [(start, start + len("masterpiece"))]
+    assert view.text() == text and view.edit_label.text() == "Edited: 1 word left out"
+    assert "Pinned (original" in view.pin_label.text()
+    # side by side, with a real click on the check box
+    check = view.compare_check
+    click(xdo, check, QPoint(8, check.height() // 2))
+    qtbot.waitUntil(lambda: view.mirror.isVisible() and not att.busy, timeout=60_000)
+    settle(qtbot)
+    assert view.mirror.toPlainText() == text
+    assert layout_problems(window._pages["attention"], window) == []
