@@ -22,6 +22,7 @@ from superqt.utils import QSignalDebouncer
 
 from app._png import png_bytes
 from app.colormaps import COLORMAPS, DEFAULT_COLORMAP
+from app.context import LOADING
 from app.jobs import Jobs
 from app.present import attention_display, attention_json
 from app.widgets import AttentionView
@@ -107,6 +108,7 @@ class AttentionController(QObject):
         v.sentence_selected.connect(self.select_sentence)
         v.gru_requested.connect(self.step_through)
         self.context.model_changed.connect(lambda _: self.request())
+        self.context.model_status_changed.connect(self._on_model_status)
 
     def _restore(self) -> None:
         s = self.context.settings
@@ -166,11 +168,19 @@ class AttentionController(QObject):
                 f"The text has {len(text):,} characters; up to {MAX_TEXT_CHARS:,} can be scored.",
             )
             return
+        if self.context.bundle is None:  # loading (scored on model_changed), or none could be loaded
+            self.jobs.cancel("score")
+            self.view.set_message(self.context.model_status, error=self.context.model_status != LOADING)
+            return
         if self.asynchronous:
             self.view.set_message("Scoring…")
         self.jobs.submit(
             "score", _score, self.context.bundle, text, on_result=self._on_result, on_error=self._fail
         )
+
+    def _on_model_status(self, _status: str) -> None:
+        if self.context.bundle is None:
+            self.request()
 
     def _on_result(self, gen: int, result: tuple[Analysis, float]) -> None:
         analysis, seconds = result

@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self._menus()
         context.model_failed.connect(self._on_model_failed)
         context.model_changed.connect(lambda _: self._show_model())
+        context.model_status_changed.connect(lambda _: self._show_model())
         context.view_requested.connect(self.show_view)
         if "gru" in self.controllers:
             self.attention.view.set_gru_available(True)
@@ -114,7 +115,7 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         model = self.menuBar().addMenu("&Model")
-        self._action(model, "Model &card…", self.show_model_card)
+        self._card_action = self._action(model, "Model &card…", self.show_model_card)
         self._action(model, "Use the &shipped model", self.use_shipped_model)
         view = self.menuBar().addMenu("&View")
         for i, spec in enumerate(EXPLORERS):
@@ -166,7 +167,9 @@ class MainWindow(QMainWindow):
         if path:
             self._guard(lambda: self.attention.save(path))
 
-    def show_model_card(self) -> ModelCardDialog:
+    def show_model_card(self) -> ModelCardDialog | None:
+        if self.context.bundle is None:  # the action is disabled meanwhile; a shortcut may still call
+            return None
         return self._open_dialog(ModelCardDialog(model_card(self.context.bundle), self))
 
     def show_keyboard(self) -> KeyboardDialog:
@@ -194,13 +197,21 @@ class MainWindow(QMainWindow):
         box.open()  # not exec(): the window keeps running
 
     def _on_model_failed(self, path: str, message: str) -> None:
-        self.show_error(
-            "This model cannot be used",
-            f"{message}\n\nStill using the model in {self.context.model_path or 'memory'}.",
-        )
+        if self.context.bundle is None:
+            where = "No model is in use: open one with Model → Open model…, or use the shipped one."
+        else:
+            where = f"Still using the model in {self.context.model_path or 'memory'}."
+        self.show_error("This model cannot be used", f"{message}\n\n{where}")
 
     def _show_model(self) -> None:
-        title, status = model_title(self.context.bundle)
+        bundle = self.context.bundle
+        self._card_action.setEnabled(bundle is not None)
+        if bundle is None:  # loading, or the first model failed: the status says which
+            status = self.context.model_status
+            self.setWindowTitle(f"HAN Explorer — {status[0].lower()}{status[1:]}")
+            self.statusBar().showMessage(status)
+            return
+        title, status = model_title(bundle)
         self.setWindowTitle(f"HAN Explorer — {title}")
         self.statusBar().showMessage(status)
 
