@@ -232,10 +232,9 @@ class AttentionController(QObject):
         return self.analysis
 
     def export_json(self) -> dict[str, Any]:
-        bundle = self.context.bundle
-        return attention_json(
-            self._scored(), str(bundle.path) if bundle.path else None, self.view.mode, self.view.colormap
-        )
+        analysis = self._scored()  # a scored review implies a model
+        path = self.context.model_path
+        return attention_json(analysis, str(path) if path else None, self.view.mode, self.view.colormap)
 
     def export_html(self) -> str:
         from app.render import render_html
