@@ -84,6 +84,7 @@ def build_window(
     settings: QSettings | None = None,
     asynchronous: bool = True,
     text: str | None = None,
+    deferred: bool = False,
 ) -> MainWindow:
     """The main window on ``model`` (or the last/shipped one) showing ``text`` (or a sample).
 
@@ -91,13 +92,15 @@ def build_window(
     imported there); the explorers say "Loading the model…" until it arrives, and a model that
     cannot be loaded is reported in the window. Otherwise the model is loaded first (a bad
     ``model`` raises :class:`GuiError`) and every job runs inline (tests, ``--screenshot``).
+    ``deferred`` (with ``asynchronous``): explorers other than Attention are built after the first
+    frame (:class:`MainWindow`).
     """
     application()
     last = settings.value("model/path") if settings is not None and model is None else None
     last = str(last) if last else None
     if asynchronous:
         context = AppContext(None, settings)
-        window = MainWindow(context, asynchronous=True)
+        window = MainWindow(context, asynchronous=True, deferred=deferred)
         _show_text(window, text)
         context.open_first(open_model, model, last, on_note=lambda note: _noted(window, settings, note))
         return window
@@ -152,7 +155,7 @@ def run(
     app = application()
     if model is not None and not Path(model).is_dir():  # the rest is checked as the model loads
         raise GuiError(f"{model}: not a model folder (model.safetensors + model.json)")
-    window = build_window(model, QSettings(), text=_read(text_file))
+    window = build_window(model, QSettings(), text=_read(text_file), deferred=True)
     if view is not None:
         window.show_view(view)
     window.show()

@@ -12,12 +12,20 @@ import gc
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QPoint, QRect, QSize, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
+from PySide6.QtCore import QByteArray, QPoint, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+    QPaintEvent,
+)
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QScrollArea, QTabWidget
 
 from app.attention_controller import AttentionController
-from app.context import AppContext, about_sections, model_card, model_title
+from app.context import LOADING, AppContext, about_sections, model_card, model_title
 from app.explorers import EXPLORERS, Explorer
 from app.widgets import AboutDialog, KeyboardDialog, ModelCardDialog
 
@@ -64,23 +72,37 @@ def freeze_heap() -> None:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, context: AppContext, asynchronous: bool = True) -> None:
+    """Signals
+    -------
+    explorer_built(str)
+        The controller and view of explorer ``name`` exist now (``deferred``: built after launch).
+    """
+
+    explorer_built = Signal(str)
+
+    def __init__(self, context: AppContext, asynchronous: bool = True, deferred: bool = False) -> None:
+        """``deferred``: build only the Attention explorer now; the others follow once the first
+        frame is on screen and the model has loaded, one per event-loop turn, or at once when
+        shown (launch: the window appears before the work a user does not see yet)."""
         super().__init__()
         self.context = context
+        self.asynchronous = asynchronous
         self.controllers: dict[str, Explorer] = {}
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self._pages: dict[str, QScrollArea] = {}
         for spec in EXPLORERS:
-            controller = spec.load()(context, asynchronous=asynchronous)
-            self.controllers[spec.name] = controller
             # A view larger than the window scrolls instead of forcing the window's size up.
             page = QScrollArea()
             page.setWidgetResizable(True)
             page.setFrameShape(QScrollArea.Shape.NoFrame)
-            page.setWidget(controller.widget)
             self._pages[spec.name] = page
             self.tabs.addTab(page, spec.title)
+            if not deferred or spec.name == "attention":
+                self._build(spec.name)
+        self._unbuilt = [spec.name for spec in EXPLORERS if spec.name not in self.controllers]
+        self._painted = False
+        self.tabs.currentChanged.connect(lambda _: self._build(self.current_view))
         self.setCentralWidget(self.tabs)
         self.setAcceptDrops(True)
         self.last_error = ""
@@ -90,12 +112,41 @@ class MainWindow(QMainWindow):
         context.model_changed.connect(lambda _: self._show_model())
         context.model_status_changed.connect(lambda _: self._show_model())
         context.view_requested.connect(self.show_view)
-        if "gru" in self.controllers:
+        if any(spec.name == "gru" for spec in EXPLORERS):
             self.attention.view.set_gru_available(True)
         self.setMinimumSize(MIN_SIZE)
         self._show_model()
         self._restore()
         freeze_heap()
+
+    # -- explorers ----------------------------------------------------------------------------------
+    def _build(self, name: str) -> None:
+        if name in self.controllers or name not in self._pages:
+            return
+        spec = next(s for s in EXPLORERS if s.name == name)
+        controller = spec.load()(self.context, asynchronous=self.asynchronous)
+        self.controllers[name] = controller
+        self._pages[name].setWidget(controller.widget)
+        self.explorer_built.emit(name)
+
+    def paintEvent(self, e: QPaintEvent) -> None:
+        super().paintEvent(e)
+        if not self._painted:
+            self._painted = True
+            if self._unbuilt:
+                QTimer.singleShot(0, self._build_next)
+
+    def _build_next(self) -> None:
+        """Build the next deferred explorer when the app is idle (the model loaded, the review
+        scored): building takes the GIL the model's worker needs."""
+        self._unbuilt = [n for n in self._unbuilt if n not in self.controllers]
+        if not self._unbuilt:
+            return
+        if self.context.model_status == LOADING or self.attention.busy:
+            QTimer.singleShot(50, self._build_next)
+            return
+        self._build(self._unbuilt.pop(0))
+        QTimer.singleShot(0, self._build_next)
 
     @property
     def attention(self) -> AttentionController:
@@ -135,6 +186,7 @@ class MainWindow(QMainWindow):
     # -- actions ------------------------------------------------------------------------------------
     def show_view(self, name: str) -> None:
         if name in self._pages:
+            self._build(name)
             self.tabs.setCurrentWidget(self._pages[name])
 
     @property

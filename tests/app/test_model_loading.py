@@ -163,3 +163,35 @@ def test_the_window_is_built_before_torch_is_imported(tmp_path: Path) -> None:
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["False", "True", "True"]
+
+
+def test_deferred_explorers_are_built_after_the_first_frame_or_when_shown(
+    qtbot: Any, shipped_bundle: Any
+) -> None:
+    release = threading.Event()
+
+    def opener() -> tuple[Any, str]:
+        assert release.wait(30)
+        return shipped_bundle, ""
+
+    window = MainWindow(AppContext(None, settings=None), deferred=True)
+    qtbot.addWidget(window)
+    try:
+        assert list(window.controllers) == ["attention"]
+        window.context.open_first(opener, on_note=window.show_error)
+        window.show()
+        window.attention.load_sample("rave")
+        qtbot.wait(200)  # painted, but the model is still loading: nothing else is built yet
+        assert list(window.controllers) == ["attention"]
+        window.show_view("conv")  # asked for: built at once
+        assert "conv" in window.controllers and window.current_view == "conv"
+        release.set()
+        qtbot.waitUntil(lambda: len(window.controllers) == len(window._pages), timeout=30_000)
+        assert window.context.bundle is not None
+        window.show_view("gru")
+        gru = window.controllers["gru"]
+        qtbot.waitUntil(lambda: gru.display is not None, timeout=30_000)
+    finally:
+        release.set()
+        for c in window.controllers.values():
+            c.shutdown()
