@@ -16,7 +16,7 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.context import AppContext
-from app.main_window import MainWindow
+from app.main_window import Building, MainWindow
 
 if TYPE_CHECKING:
     from engine.bundle import ModelBundle
@@ -84,7 +84,7 @@ def build_window(
     settings: QSettings | None = None,
     asynchronous: bool = True,
     text: str | None = None,
-    deferred: bool = False,
+    explorers: Building = "all",
 ) -> MainWindow:
     """The main window on ``model`` (or the last/shipped one) showing ``text`` (or a sample).
 
@@ -92,15 +92,14 @@ def build_window(
     imported there); the explorers say "Loading the model…" until it arrives, and a model that
     cannot be loaded is reported in the window. Otherwise the model is loaded first (a bad
     ``model`` raises :class:`GuiError`) and every job runs inline (tests, ``--screenshot``).
-    ``deferred`` (with ``asynchronous``): explorers other than Attention are built after the first
-    frame (:class:`MainWindow`).
+    ``explorers``: when the explorers other than Attention are built (:class:`MainWindow`).
     """
     application()
     last = settings.value("model/path") if settings is not None and model is None else None
     last = str(last) if last else None
     if asynchronous:
         context = AppContext(None, settings)
-        window = MainWindow(context, asynchronous=True, deferred=deferred)
+        window = MainWindow(context, asynchronous=True, explorers=explorers)
         _show_text(window, text)
         context.open_first(open_model, model, last, on_note=lambda note: _noted(window, settings, note))
         return window
@@ -111,7 +110,7 @@ def build_window(
     except ModelError as e:
         raise GuiError(str(e)) from None
     gc.collect()  # once, before the window freezes the heap (MainWindow: freeze_heap)
-    window = MainWindow(AppContext(bundle, settings), asynchronous=False)
+    window = MainWindow(AppContext(bundle, settings), asynchronous=False, explorers=explorers)
     _show_text(window, text)
     _noted(window, settings, note)
     return window
@@ -155,7 +154,7 @@ def run(
     app = application()
     if model is not None and not Path(model).is_dir():  # the rest is checked as the model loads
         raise GuiError(f"{model}: not a model folder (model.safetensors + model.json)")
-    window = build_window(model, QSettings(), text=_read(text_file), deferred=True)
+    window = build_window(model, QSettings(), text=_read(text_file), explorers="later")
     if view is not None:
         window.show_view(view)
     window.show()
@@ -180,11 +179,13 @@ def screenshot(
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = application()
     text = _read(text_file)
-    window = build_window(model, None, asynchronous=False, text=text if view == "attention" else None)
+    window = build_window(
+        model, None, asynchronous=False, text=text if view == "attention" else None, explorers="shown"
+    )
+    window.show_view(view)  # the only explorer built besides Attention
     controller: Any = window.controllers[view]
     if text is not None and view != "attention":
         controller.set_text(text)
-    window.show_view(view)
     window.resize(*size)
     window.show()
     deadline = time.monotonic() + 5

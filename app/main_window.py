@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from PySide6.QtCore import QByteArray, QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -29,8 +29,9 @@ from app.context import LOADING, AppContext, about_sections, model_card, model_t
 from app.explorers import EXPLORERS, Explorer
 from app.widgets import AboutDialog, KeyboardDialog, ModelCardDialog
 
-__all__ = ["MainWindow", "default_geometry", "fits_a_screen", "freeze_heap"]
+__all__ = ["Building", "MainWindow", "default_geometry", "fits_a_screen", "freeze_heap"]
 
+Building = Literal["all", "later", "shown"]
 MIN_SIZE = QSize(640, 480)  # below this the views stop making sense; 1024 x 700 is fully usable
 
 
@@ -75,15 +76,16 @@ class MainWindow(QMainWindow):
     """Signals
     -------
     explorer_built(str)
-        The controller and view of explorer ``name`` exist now (``deferred``: built after launch).
+        The controller and view of explorer ``name`` exist now (built after the window).
     """
 
     explorer_built = Signal(str)
 
-    def __init__(self, context: AppContext, asynchronous: bool = True, deferred: bool = False) -> None:
-        """``deferred``: build only the Attention explorer now; the others follow once the first
-        frame is on screen and the model has loaded, one per event-loop turn, or at once when
-        shown (launch: the window appears before the work a user does not see yet)."""
+    def __init__(self, context: AppContext, asynchronous: bool = True, explorers: Building = "all") -> None:
+        """``explorers``: "all" are built now; "later": only Attention now, the others once the
+        first frame is on screen and the model has loaded, one per event-loop turn, or at once
+        when shown (launch: the window appears before the work a user does not see yet);
+        "shown": only Attention now, any other when it is first shown (``--screenshot``)."""
         super().__init__()
         self.context = context
         self.asynchronous = asynchronous
@@ -98,9 +100,10 @@ class MainWindow(QMainWindow):
             page.setFrameShape(QScrollArea.Shape.NoFrame)
             self._pages[spec.name] = page
             self.tabs.addTab(page, spec.title)
-            if not deferred or spec.name == "attention":
+            if explorers == "all" or spec.name == "attention":
                 self._build(spec.name)
-        self._unbuilt = [spec.name for spec in EXPLORERS if spec.name not in self.controllers]
+        later = explorers == "later"
+        self._unbuilt = [spec.name for spec in EXPLORERS if later and spec.name not in self.controllers]
         self._painted = False
         self.tabs.currentChanged.connect(lambda _: self._build(self.current_view))
         self.setCentralWidget(self.tabs)

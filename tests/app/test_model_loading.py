@@ -174,7 +174,7 @@ def test_deferred_explorers_are_built_after_the_first_frame_or_when_shown(
         assert release.wait(30)
         return shipped_bundle, ""
 
-    window = MainWindow(AppContext(None, settings=None), deferred=True)
+    window = MainWindow(AppContext(None, settings=None), explorers="later")
     qtbot.addWidget(window)
     try:
         assert list(window.controllers) == ["attention"]
