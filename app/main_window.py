@@ -318,6 +318,7 @@ class MainWindow(QMainWindow):
             s.sync()
         for c in self.controllers.values():
             c.shutdown()
+        self.context.jobs.shutdown()  # a model still loading must not reach the closed window
         super().closeEvent(e)
 
 
