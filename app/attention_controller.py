@@ -20,6 +20,7 @@ from superqt.utils import QSignalDebouncer
 
 from app._png import png_bytes
 from app.colormaps import COLORMAPS, DEFAULT_COLORMAP
+from app.context import LOADING
 from app.display import ATTENTION_MODES, ATTRIBUTION_MODES, MODES
 from app.jobs import Jobs
 from app.present import (
@@ -121,6 +122,7 @@ class AttentionController(QObject):
         v.pin_requested.connect(self.pin)
         v.unpin_requested.connect(self.unpin)
         self.context.model_changed.connect(lambda _: self._on_model_changed())
+        self.context.model_status_changed.connect(self._on_model_status)
 
     def _restore(self) -> None:
         s = self.context.settings
@@ -130,7 +132,8 @@ class AttentionController(QObject):
         self.view.set_colormap(cmap if cmap in COLORMAPS else DEFAULT_COLORMAP)
         compare = s.value("attention/compare", "") if s is not None else ""
         self.view.set_compare(compare if compare in MODES else None)
-        self.view.set_targets(list(self.context.bundle.label_names))
+        if self.context.bundle is not None:
+            self.view.set_targets(list(self.context.bundle.label_names))
 
     def _save(self, key: str, value: str) -> None:
         if self.context.settings is not None:
@@ -187,6 +190,10 @@ class AttentionController(QObject):
                 f"The text has {len(text):,} characters; up to {MAX_TEXT_CHARS:,} can be scored.",
             )
             return
+        if self.context.bundle is None:  # loading (scored on model_changed), or none could be loaded
+            self.jobs.cancel("score")
+            self.view.set_message(self.context.model_status, error=self.context.model_status != LOADING)
+            return
         if self.asynchronous:
             self.view.set_message("Scoring…")
         self.jobs.cancel("explain")
@@ -199,6 +206,10 @@ class AttentionController(QObject):
             on_result=self._on_result,
             on_error=self._on_score_failed,
         )
+
+    def _on_model_status(self, _status: str) -> None:
+        if self.context.bundle is None:
+            self.request()
 
     def _on_result(self, gen: int, result: tuple[Analysis, float]) -> None:
         analysis, self._seconds = result
@@ -338,7 +349,8 @@ class AttentionController(QObject):
         self.request_attributions()
 
     def _on_model_changed(self) -> None:
-        self.view.set_targets(list(self.context.bundle.label_names))
+        if self.context.bundle is not None:
+            self.view.set_targets(list(self.context.bundle.label_names))
         self.edit = Edit()
         self.pinned = None
         self.request()
@@ -387,10 +399,11 @@ class AttentionController(QObject):
         return self.analysis
 
     def export_json(self) -> dict[str, Any]:
-        bundle = self.context.bundle
+        analysis = self._scored()  # a scored review implies a model
+        path = self.context.model_path
         return attention_json(
-            self._scored(),
-            str(bundle.path) if bundle.path else None,
+            analysis,
+            str(path) if path else None,
             self.view.mode,
             self.view.colormap,
             self.explained,

@@ -2,6 +2,16 @@
 
 Nothing here imports Qt, so training and evaluation run on machines without a display or Qt
 (a GPU box, under torchrun, in CI). Bad input prints one clear line and exits with status 2.
+
+Building the parser is cheap, and must stay so: ``--help``, ``--version`` and every argument error
+answer before torch, numpy or Qt is imported (``import torch`` alone takes over a second;
+tests/app/test_cli_imports.py guards it). The rule for every command module (``app/cli_*.py``):
+
+- its module level imports only the standard library and :mod:`app.cli`;
+- its ``add_parser(sub)`` registers the command without importing torch, numpy or an engine module
+  that does; the engine is imported inside the function that runs the command;
+- options that quote engine constants go in a function passed as ``arguments=`` to
+  ``sub.add_parser``: it runs only when that command is parsed (:class:`CommandParser`).
 """
 
 from __future__ import annotations
@@ -13,7 +23,7 @@ import re
 import shlex
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -27,8 +37,49 @@ class UserError(Exception):
     """A problem with what the user gave us; printed as one line, exit status 2."""
 
 
+class CommandParser(argparse.ArgumentParser):
+    """A command's parser whose options may be added on first use: ``arguments(parser)`` runs only
+    when this command is parsed, so ``han-explorer --help`` never pays for its imports."""
+
+    def __init__(
+        self, *args: Any, arguments: Callable[[argparse.ArgumentParser], None] | None = None, **kw: Any
+    ):
+        super().__init__(*args, **kw)
+        self._arguments = arguments
+
+    def _fill(self) -> None:
+        if self._arguments is not None:
+            add, self._arguments = self._arguments, None
+            add(self)
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        self._fill()
+        return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        self._fill()
+        return super().format_help()
+
+
+class _Version(argparse.Action):
+    """``--version``: the installed package's version, looked up only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kw: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kw)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from importlib import metadata
+
+        try:
+            version = metadata.version("han-explorer")
+        except metadata.PackageNotFoundError:
+            version = "unknown (not installed)"
+        print(f"han-explorer {version}")
+        parser.exit()
+
+
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    from engine.train import TrainConfig
+    from engine.train_config import TrainConfig  # no torch: engine.train imports it at run time
 
     p = sub.add_parser("train", help="train a HAN on a labelled dataset")
     p.add_argument("--data", required=True, help="dataset file or folder")
@@ -59,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
         description=__doc__.splitlines()[0],
         epilog="With no command, the desktop app opens (on the shipped model, or the last one used).",
     )
+    p.add_argument("--version", action=_Version, help="print the version and exit")
     g = p.add_argument_group("desktop app (no command)")
     g.add_argument("--screenshot", metavar="OUT.png", help="render the window offscreen to OUT.png and exit")
     g.add_argument("--view", choices=explorer_names(), default=None, help="the explorer to show")
@@ -70,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
         help="model folder (default: the last one used, else the shipped one)",
     )
     g.add_argument("--quit-after-ms", type=int, default=None, help=argparse.SUPPRESS)
-    sub = p.add_subparsers(dest="command")
+    sub = p.add_subparsers(dest="command", parser_class=CommandParser)
     _add_train(sub)
     e = sub.add_parser("evaluate", help="accuracy of a model on a labelled dataset")
     e.add_argument("--data", required=True)
@@ -78,7 +130,14 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     e.add_argument("--limit", type=int, default=None, help="only the first N rows")
     e.add_argument("--json", action="store_true")
-    e.add_argument("--device", default="auto")
+    e.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu or cuda")
+    e.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=128,
+        metavar="N",
+        help="documents scored together, after sorting by length (default 128)",
+    )
     e.add_argument(
         "--record",
         default=None,
@@ -119,6 +178,16 @@ def _add_gru_trace(sub: argparse._SubParsersAction) -> None:
         help="which sentence the word encoder reads, counted from 1 as the app does (default 1)",
     )
     g.add_argument("--json", action="store_true", help="print every step's gates and states as JSON")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
+    return value
 
 
 def _load_model(path: str | None, device: str = "cpu") -> Any:
@@ -214,7 +283,7 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
     try:
         bundle = _load_model(a.model, str(resolve_device(a.device)))
         ds = load_dataset(a.data, a.format, label_names=bundle.label_names, limit=a.limit)
-        report = evaluate(bundle, ds)
+        report = evaluate(bundle, ds, batch_size=a.batch_size)
         if a.record:
             assert bundle.path is not None
             update_metadata(

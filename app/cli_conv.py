@@ -11,11 +11,12 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from app.cli import UserError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["add_parser", "run", "run_bench"]
 
@@ -29,11 +30,27 @@ class ConvUsageError(UserError):
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``conv`` and ``conv-bench``; :func:`run` runs either."""
+    """Register ``conv`` and ``conv-bench``; :func:`run` runs either.
+
+    Their options quote engine constants (numpy modules), so they are added only when one of these
+    commands is parsed (``arguments=``, see :mod:`app.cli`).
+    """
+    sub.add_parser(
+        "conv",
+        help="2D convolution with shared-memory tiles (GPU or CPU emulator)",
+        arguments=_conv_arguments,
+    )
+    sub.add_parser(
+        "conv-bench",
+        help="time our convolution kernels against cuDNN, cupyx and a copy (needs an NVIDIA GPU)",
+        arguments=_bench_arguments,
+    )
+
+
+def _conv_arguments(c: argparse.ArgumentParser) -> None:
     from engine.limits import MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, MAX_MASK
     from engine.tiling import ALL_STRATEGIES, BULK_STRATEGIES, WIDE_STRATEGIES
 
-    c = sub.add_parser("conv", help="2D convolution with shared-memory tiles (GPU or CPU emulator)")
     src = c.add_mutually_exclusive_group(required=True)
     src.add_argument("--input", help="2-D array in a .npy file")
     src.add_argument("--image", help="an image file (PNG, ...), read as grey levels in [0, 1], like the app")
@@ -67,12 +84,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--backend", default="auto", choices=["auto", "cuda", "emulator"])
     c.add_argument("--output", help="write the result as .npy")
     c.add_argument("--json", action="store_true")
+
+
+def _bench_arguments(b: argparse.ArgumentParser) -> None:
     from engine.conv_bench import add_arguments
 
-    b = sub.add_parser(
-        "conv-bench",
-        help="time our convolution kernels against cuDNN, cupyx and a copy (needs an NVIDIA GPU)",
-    )
     b.add_argument(
         "--json", action="store_true", help="print the whole record as JSON (progress goes to standard error)"
     )
@@ -139,6 +155,8 @@ def _compute(a: argparse.Namespace, image: np.ndarray, mask: np.ndarray, backend
 def run(a: argparse.Namespace) -> int:
     if a.command == "conv-bench":
         return run_bench(a)
+    import numpy as np
+
     from engine.atomic import WriteError, open_atomic
     from engine.conv_emulator import validate_inputs
     from engine.images import parse_mask

@@ -3,11 +3,17 @@
 The context owns the loaded :class:`~engine.bundle.ModelBundle`. Opening another model loads it
 off the GUI thread; a model that fails validation leaves the current one in place and reports its
 one-line error through ``model_failed`` (the main window shows it in a dialog).
+
+At launch the window comes first: the context starts without a model (``bundle`` is None) and
+:meth:`AppContext.open_first` imports torch and loads the model in a worker. Until it arrives,
+``model_status`` says so ("Loading the model…", or why the model could not be loaded) and every
+explorer that needs the model shows that line instead of computing.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +24,17 @@ from app.jobs import Jobs
 if TYPE_CHECKING:
     from engine.bundle import ModelBundle
 
-__all__ = ["AppContext", "about_sections", "display_path", "model_card", "model_title", "setting_number"]
+__all__ = [
+    "LOADING",
+    "AppContext",
+    "about_sections",
+    "display_path",
+    "model_card",
+    "model_title",
+    "setting_number",
+]
+
+LOADING = "Loading the model…"
 
 
 class AppContext(QObject):
@@ -32,18 +48,22 @@ class AppContext(QObject):
         The sentence selected in the Attention view (its text), for the other explorers.
     view_requested(str)
         An explorer asks the main window to bring explorer ``name`` to the front.
+    model_status_changed(str)
+        ``model_status`` changed: "" once a model is in use, else the line explorers show.
     """
 
     model_changed = Signal(object)
     model_failed = Signal(str, str)
     sentence_selected = Signal(str)
     view_requested = Signal(str)
+    model_status_changed = Signal(str)
 
     def __init__(
-        self, bundle: ModelBundle, settings: QSettings | None = None, parent: QObject | None = None
+        self, bundle: ModelBundle | None, settings: QSettings | None = None, parent: QObject | None = None
     ) -> None:
         super().__init__(parent)
         self.bundle = bundle
+        self.model_status = "" if bundle is not None else LOADING
         self.settings = settings  # None: screenshot mode, nothing is read or written
         self.selected_sentence = ""
         self.review_text = ""  # the review in the Attention view (the training view's default probe)
@@ -51,7 +71,7 @@ class AppContext(QObject):
 
     @property
     def model_path(self) -> Path | None:
-        return self.bundle.path
+        return self.bundle.path if self.bundle is not None else None
 
     def set_bundle(self, bundle: ModelBundle) -> None:
         import gc
@@ -60,7 +80,36 @@ class AppContext(QObject):
         gc.freeze()  # the new model's vocabulary and tensors: see app.main_window.freeze_heap
         if self.settings is not None and bundle.path is not None:
             self.settings.setValue("model/path", str(bundle.path))
+        self._set_status("")
         self.model_changed.emit(bundle)
+
+    def _set_status(self, status: str) -> None:
+        if status != self.model_status:
+            self.model_status = status
+            self.model_status_changed.emit(status)
+
+    def open_first(
+        self, opener: Callable[..., tuple[ModelBundle, str]], *args: Any, on_note: Callable[[str], None]
+    ) -> None:
+        """Load the first model off the GUI thread: ``opener(*args)`` returns ``(bundle, note)``.
+
+        ``note`` (a fallback taken, e.g. the last model could not be opened) goes to ``on_note``.
+        A failure leaves the app without a model; ``model_status`` and ``model_failed`` say why.
+        Opening another model meanwhile supersedes this one (the same job kind).
+        """
+        self._set_status(LOADING)
+
+        def loaded(_gen: int, result: tuple[ModelBundle, str]) -> None:
+            bundle, note = result
+            self.set_bundle(bundle)
+            if note:
+                on_note(note)
+
+        def failed(_gen: int, message: str) -> None:
+            self._set_status(f"No model: {message}")
+            self.model_failed.emit("", message)
+
+        self.jobs.submit("model", opener, *args, on_result=loaded, on_error=failed)
 
     def load_model(self, path: str | Path) -> None:
         """Load and validate ``path`` off the GUI thread: ``model_changed`` or ``model_failed`` follows.
@@ -74,8 +123,13 @@ class AppContext(QObject):
             load_bundle,
             Path(path),
             on_result=lambda _g, b: self.set_bundle(b),
-            on_error=lambda _g, message: self.model_failed.emit(str(path), message),
+            on_error=lambda _g, message: self._failed(str(path), message),
         )
+
+    def _failed(self, path: str, message: str) -> None:
+        if self.bundle is None:  # nothing to fall back on: the explorers say why
+            self._set_status(f"No model: {message}")
+        self.model_failed.emit(path, message)
 
     def select_sentence(self, text: str) -> None:
         self.selected_sentence = text
@@ -215,7 +269,7 @@ def model_title(bundle: ModelBundle) -> tuple[str, str]:
     return title, status
 
 
-def about_sections(bundle: ModelBundle) -> list[tuple[str, list[tuple[str, str]]]]:
+def about_sections(bundle: ModelBundle | None) -> list[tuple[str, list[tuple[str, str]]]]:
     """Help → About: the app's version and libraries, the model in use, and the data's terms."""
     from importlib import metadata
 
@@ -225,7 +279,14 @@ def about_sections(bundle: ModelBundle) -> list[tuple[str, list[tuple[str, str]]
         except metadata.PackageNotFoundError:
             return "not installed"
 
-    title, _ = model_title(bundle)
+    if bundle is None:
+        in_use = [("Model", "none loaded (yet)")]
+    else:
+        in_use = [
+            ("Model", model_title(bundle)[0]),
+            ("Folder", display_path(bundle.path)),
+            ("Classes", ", ".join(bundle.label_names)),
+        ]
     return [
         (
             "HAN Explorer",
@@ -240,14 +301,7 @@ def about_sections(bundle: ModelBundle) -> list[tuple[str, list[tuple[str, str]]
                 ("Licence", "MIT"),
             ],
         ),
-        (
-            "Model in use",
-            [
-                ("Model", title),
-                ("Folder", display_path(bundle.path)),
-                ("Classes", ", ".join(bundle.label_names)),
-            ],
-        ),
+        ("Model in use", in_use),
         (
             "Data",
             [

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import QSignalDebouncer, QSignalThrottler
 
-from app.context import setting_number
+from app.context import LOADING, setting_number
 from app.display import count
 from app.jobs import Jobs
 from app.present import TraceRequest, flow_job, trace_job
@@ -106,6 +106,7 @@ class GRUController(QObject):
         v.shown.connect(self._on_shown)
         self.context.sentence_selected.connect(self.open_sentence)
         self.context.model_changed.connect(self._on_model_changed)
+        self.context.model_status_changed.connect(self._on_model_status)
 
     def _restore(self) -> None:
         s = self.context.settings
@@ -158,6 +159,10 @@ class GRUController(QObject):
         self._prepared = None
         self.request()
 
+    def _on_model_status(self, _status: str) -> None:
+        if self.context.bundle is None:
+            self.request()
+
     def _on_shown(self) -> None:
         if self._dirty:
             self.request()
@@ -186,6 +191,12 @@ class GRUController(QObject):
             self.jobs.cancel("flow")
             self._apply(self.generation, None)
             self.view.set_message("Type a sentence to step through.")
+            return
+        if req.bundle is None:  # loading (traced on model_changed), or none could be loaded
+            self.jobs.cancel("trace")
+            self.jobs.cancel("flow")
+            self._apply(self.generation, None)
+            self.view.set_message(self.context.model_status, error=self.context.model_status != LOADING)
             return
         self.jobs.submit(
             "trace", trace_job, req, on_result=self._on_trace, on_error=self._fail, policy="queue"

@@ -16,12 +16,12 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.context import AppContext
-from app.main_window import MainWindow
+from app.main_window import Building, MainWindow
 
 if TYPE_CHECKING:
     from engine.bundle import ModelBundle
 
-__all__ = ["GuiError", "build_window", "has_display", "run", "screenshot"]
+__all__ = ["GuiError", "build_window", "has_display", "open_model", "run", "screenshot"]
 
 ORGANIZATION, APPLICATION = "HAN Explorer", "han-explorer"
 SCREENSHOT_SIZE = (1366, 768)  # a common laptop screen: what the docs show
@@ -55,28 +55,28 @@ def application() -> QApplication:
     return app
 
 
-def _load(model: str | Path | None, settings: QSettings | None) -> tuple[ModelBundle, str]:
-    """The model to start with: ``model``, else the last one used, else the shipped one."""
-    from engine.bundle import ModelError, load_bundle
+def open_model(model: str | Path | None, last: str | None) -> tuple[ModelBundle, str]:
+    """The model to start with: ``model``, else ``last`` (the last one used), else the shipped one.
+
+    Returns ``(bundle, note)``; ``note`` says why ``last`` was passed over ("" when it was not).
+    Runs in a worker at launch (it imports torch), so it touches no Qt object.
+    """
+    from engine.bundle import load_bundle
     from resources import model_dir
 
     if model is not None:
-        try:
-            return load_bundle(model), ""
-        except ModelError as e:
-            raise GuiError(str(e)) from None
-    last = settings.value("model/path") if settings is not None else None
+        return load_bundle(model), ""  # ModelError: the user asked for this one, it is not replaced
     if last:
         try:
-            return load_bundle(str(last)), ""
+            return load_bundle(last), ""
         except Exception as e:  # whatever a folder changed since does, the app still starts
             from app.jobs import error_message
 
-            assert settings is not None
-            settings.remove("model/path")
-            note = f"The last model could not be opened ({error_message(e)}); using the shipped one."
-            return load_bundle(model_dir()), note
+            return load_bundle(model_dir()), f"{NOTE_LAST}({error_message(e)}); using the shipped one."
     return load_bundle(model_dir()), ""
+
+
+NOTE_LAST = "The last model could not be opened "
 
 
 def build_window(
@@ -84,19 +84,51 @@ def build_window(
     settings: QSettings | None = None,
     asynchronous: bool = True,
     text: str | None = None,
+    explorers: Building = "all",
 ) -> MainWindow:
-    """The main window on ``model`` (or the last/shipped one) showing ``text`` (or a sample)."""
+    """The main window on ``model`` (or the last/shipped one) showing ``text`` (or a sample).
+
+    ``asynchronous``: the window is built at once and the model loads in a worker (torch is
+    imported there); the explorers say "Loading the model…" until it arrives, and a model that
+    cannot be loaded is reported in the window. Otherwise the model is loaded first (a bad
+    ``model`` raises :class:`GuiError`) and every job runs inline (tests, ``--screenshot``).
+    ``explorers``: when the explorers other than Attention are built (:class:`MainWindow`).
+    """
     application()
-    bundle, note = _load(model, settings)
+    last = settings.value("model/path") if settings is not None and model is None else None
+    last = str(last) if last else None
+    if asynchronous:
+        context = AppContext(None, settings)
+        window = MainWindow(context, asynchronous=True, explorers=explorers)
+        _show_text(window, text)
+        context.open_first(open_model, model, last, on_note=lambda note: _noted(window, settings, note))
+        return window
+    from engine.bundle import ModelError
+
+    try:
+        bundle, note = open_model(model, last)
+    except ModelError as e:
+        raise GuiError(str(e)) from None
     gc.collect()  # once, before the window freezes the heap (MainWindow: freeze_heap)
-    window = MainWindow(AppContext(bundle, settings), asynchronous=asynchronous)
+    window = MainWindow(AppContext(bundle, settings), asynchronous=False, explorers=explorers)
+    _show_text(window, text)
+    _noted(window, settings, note)
+    return window
+
+
+def _show_text(window: MainWindow, text: str | None) -> None:
     if text is None:
         window.attention.load_sample(START_SAMPLE)
     else:
         window.attention.set_text(text)
-    if note:
-        window.show_error("Model", note)
-    return window
+
+
+def _noted(window: MainWindow, settings: QSettings | None, note: str) -> None:
+    if not note:
+        return
+    if settings is not None and note.startswith(NOTE_LAST):
+        settings.remove("model/path")  # not tried again next time
+    window.show_error("Model", note)
 
 
 def _read(path: str | None) -> str | None:
@@ -120,7 +152,9 @@ def run(
     if QApplication.instance() is None:
         check_platform()
     app = application()
-    window = build_window(model, QSettings(), text=_read(text_file))
+    if model is not None and not Path(model).is_dir():  # the rest is checked as the model loads
+        raise GuiError(f"{model}: not a model folder (model.safetensors + model.json)")
+    window = build_window(model, QSettings(), text=_read(text_file), explorers="later")
     if view is not None:
         window.show_view(view)
     window.show()
@@ -145,11 +179,13 @@ def screenshot(
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = application()
     text = _read(text_file)
-    window = build_window(model, None, asynchronous=False, text=text if view == "attention" else None)
+    window = build_window(
+        model, None, asynchronous=False, text=text if view == "attention" else None, explorers="shown"
+    )
+    window.show_view(view)  # the only explorer built besides Attention
     controller: Any = window.controllers[view]
     if text is not None and view != "attention":
         controller.set_text(text)
-    window.show_view(view)
     window.resize(*size)
     window.show()
     deadline = time.monotonic() + 5

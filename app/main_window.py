@@ -10,19 +10,28 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from PySide6.QtCore import QByteArray, QPoint, QRect, QSize, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
+from PySide6.QtCore import QByteArray, QPoint, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+    QPaintEvent,
+)
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QScrollArea, QTabWidget
 
 from app.attention_controller import AttentionController
-from app.context import AppContext, about_sections, model_card, model_title
+from app.context import LOADING, AppContext, about_sections, model_card, model_title
 from app.explorers import EXPLORERS, Explorer
 from app.widgets import AboutDialog, KeyboardDialog, ModelCardDialog
 
-__all__ = ["MainWindow", "default_geometry", "fits_a_screen", "freeze_heap"]
+__all__ = ["Building", "MainWindow", "default_geometry", "fits_a_screen", "freeze_heap"]
 
+Building = Literal["all", "later", "shown"]
 MIN_SIZE = QSize(640, 480)  # below this the views stop making sense; 1024 x 700 is fully usable
 
 
@@ -64,23 +73,39 @@ def freeze_heap() -> None:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, context: AppContext, asynchronous: bool = True) -> None:
+    """Signals
+    -------
+    explorer_built(str)
+        The controller and view of explorer ``name`` exist now (built after the window).
+    """
+
+    explorer_built = Signal(str)
+
+    def __init__(self, context: AppContext, asynchronous: bool = True, explorers: Building = "all") -> None:
+        """``explorers``: "all" are built now; "later": only Attention now, the others once the
+        first frame is on screen and the model has loaded, one per event-loop turn, or at once
+        when shown (launch: the window appears before the work a user does not see yet);
+        "shown": only Attention now, any other when it is first shown (``--screenshot``)."""
         super().__init__()
         self.context = context
+        self.asynchronous = asynchronous
         self.controllers: dict[str, Explorer] = {}
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self._pages: dict[str, QScrollArea] = {}
         for spec in EXPLORERS:
-            controller = spec.load()(context, asynchronous=asynchronous)
-            self.controllers[spec.name] = controller
             # A view larger than the window scrolls instead of forcing the window's size up.
             page = QScrollArea()
             page.setWidgetResizable(True)
             page.setFrameShape(QScrollArea.Shape.NoFrame)
-            page.setWidget(controller.widget)
             self._pages[spec.name] = page
             self.tabs.addTab(page, spec.title)
+            if explorers == "all" or spec.name == "attention":
+                self._build(spec.name)
+        later = explorers == "later"
+        self._unbuilt = [spec.name for spec in EXPLORERS if later and spec.name not in self.controllers]
+        self._painted = False
+        self.tabs.currentChanged.connect(lambda _: self._build(self.current_view))
         self.setCentralWidget(self.tabs)
         self.setAcceptDrops(True)
         self.last_error = ""
@@ -88,13 +113,43 @@ class MainWindow(QMainWindow):
         self._menus()
         context.model_failed.connect(self._on_model_failed)
         context.model_changed.connect(lambda _: self._show_model())
+        context.model_status_changed.connect(lambda _: self._show_model())
         context.view_requested.connect(self.show_view)
-        if "gru" in self.controllers:
+        if any(spec.name == "gru" for spec in EXPLORERS):
             self.attention.view.set_gru_available(True)
         self.setMinimumSize(MIN_SIZE)
         self._show_model()
         self._restore()
         freeze_heap()
+
+    # -- explorers ----------------------------------------------------------------------------------
+    def _build(self, name: str) -> None:
+        if name in self.controllers or name not in self._pages:
+            return
+        spec = next(s for s in EXPLORERS if s.name == name)
+        controller = spec.load()(self.context, asynchronous=self.asynchronous)
+        self.controllers[name] = controller
+        self._pages[name].setWidget(controller.widget)
+        self.explorer_built.emit(name)
+
+    def paintEvent(self, e: QPaintEvent) -> None:
+        super().paintEvent(e)
+        if not self._painted:
+            self._painted = True
+            if self._unbuilt:
+                QTimer.singleShot(0, self._build_next)
+
+    def _build_next(self) -> None:
+        """Build the next deferred explorer when the app is idle (the model loaded, the review
+        scored): building takes the GIL the model's worker needs."""
+        self._unbuilt = [n for n in self._unbuilt if n not in self.controllers]
+        if not self._unbuilt:
+            return
+        if self.context.model_status == LOADING or self.attention.busy:
+            QTimer.singleShot(50, self._build_next)
+            return
+        self._build(self._unbuilt.pop(0))
+        QTimer.singleShot(0, self._build_next)
 
     @property
     def attention(self) -> AttentionController:
@@ -114,7 +169,7 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         model = self.menuBar().addMenu("&Model")
-        self._action(model, "Model &card…", self.show_model_card)
+        self._card_action = self._action(model, "Model &card…", self.show_model_card)
         self._action(model, "Use the &shipped model", self.use_shipped_model)
         view = self.menuBar().addMenu("&View")
         for i, spec in enumerate(EXPLORERS):
@@ -134,6 +189,7 @@ class MainWindow(QMainWindow):
     # -- actions ------------------------------------------------------------------------------------
     def show_view(self, name: str) -> None:
         if name in self._pages:
+            self._build(name)
             self.tabs.setCurrentWidget(self._pages[name])
 
     @property
@@ -166,7 +222,9 @@ class MainWindow(QMainWindow):
         if path:
             self._guard(lambda: self.attention.save(path))
 
-    def show_model_card(self) -> ModelCardDialog:
+    def show_model_card(self) -> ModelCardDialog | None:
+        if self.context.bundle is None:  # the action is disabled meanwhile; a shortcut may still call
+            return None
         return self._open_dialog(ModelCardDialog(model_card(self.context.bundle), self))
 
     def show_keyboard(self) -> KeyboardDialog:
@@ -194,13 +252,21 @@ class MainWindow(QMainWindow):
         box.open()  # not exec(): the window keeps running
 
     def _on_model_failed(self, path: str, message: str) -> None:
-        self.show_error(
-            "This model cannot be used",
-            f"{message}\n\nStill using the model in {self.context.model_path or 'memory'}.",
-        )
+        if self.context.bundle is None:
+            where = "No model is in use: open one with Model → Open model…, or use the shipped one."
+        else:
+            where = f"Still using the model in {self.context.model_path or 'memory'}."
+        self.show_error("This model cannot be used", f"{message}\n\n{where}")
 
     def _show_model(self) -> None:
-        title, status = model_title(self.context.bundle)
+        bundle = self.context.bundle
+        self._card_action.setEnabled(bundle is not None)
+        if bundle is None:  # loading, or the first model failed: the status says which
+            status = self.context.model_status
+            self.setWindowTitle(f"HAN Explorer — {status[0].lower()}{status[1:]}")
+            self.statusBar().showMessage(status)
+            return
+        title, status = model_title(bundle)
         self.setWindowTitle(f"HAN Explorer — {title}")
         self.statusBar().showMessage(status)
 
@@ -252,6 +318,7 @@ class MainWindow(QMainWindow):
             s.sync()
         for c in self.controllers.values():
             c.shutdown()
+        self.context.jobs.shutdown()  # a model still loading must not reach the closed window
         super().closeEvent(e)
 
 

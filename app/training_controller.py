@@ -45,7 +45,7 @@ from app.display import CutSummary, DatasetSummary, HistogramData, ProbeSnapshot
 from app.jobs import Jobs
 from app.present import attention_display
 from app.widgets import TrainingView
-from engine.train import TrainConfig
+from engine.train_config import TrainConfig
 
 if TYPE_CHECKING:
     from collections.abc import Generator

@@ -2,14 +2,17 @@
 
     .venv/bin/python bench/bench_attention.py            # full run, result in bench/results/
     .venv/bin/python bench/bench_attention.py --quick --out /tmp/bench
+    .venv/bin/python bench/bench_attention.py --platform xcb      # a real X server (Xvfb)
 
-Offscreen Qt, the real main window on the shipped model, asynchronous like the app.
+Offscreen Qt (or, with ``--platform xcb``, Qt's xcb platform on an Xvfb started for the run: every
+repaint goes through a real X server), the real main window on the shipped model, asynchronous
+like the app.
 
 * ``type_to_view``: a ~500-word review is in the editor and scored. Then, ``--repeats`` times, a
   word is typed at the end, key by key (``QTest.keyClicks``), and the clock runs from the last
   key press to the moment the view shows the new analysis with every word shaded (the
   controller's ``display_applied`` and the editor's ``shading_finished``). It includes the
-  debounce (``DEBOUNCE_MS``), tokenizing, the model, and applying the result. Target: < 100 ms.
+  debounce (``DEBOUNCE_MS``), tokenizing, the model, and applying the result. Target: p90 < 50 ms.
 * ``long_review``: a ~5,000-word review is pasted and scored while a 10 ms QTimer records the
   event loop's gaps; then the editor is scrolled through, page by page. Reported: the largest gap
   (the GUI thread is never blocked longer than that) and the time per scroll step (scroll bar set,
@@ -136,8 +139,17 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=30)
     ap.add_argument("--quick", action="store_true", help="5 repeats")
     ap.add_argument("--out", default=None, help="folder for the JSON (default bench/results)")
+    ap.add_argument(
+        "--platform", default="offscreen", choices=["offscreen", "xcb"], help="xcb: on an Xvfb of 1920x1200"
+    )
     a = ap.parse_args()
     repeats = 5 if a.quick else a.repeats
+    xvfb = None
+    if a.platform == "xcb":
+        from app._platform import start_xvfb
+
+        xvfb, os.environ["DISPLAY"] = start_xvfb(1920, 1200)
+        os.environ["QT_QPA_PLATFORM"] = "xcb"
 
     from _common import machine_info
 
@@ -153,16 +165,25 @@ def main() -> int:
     typing = type_to_view(window, app, repeats)
     long = long_review(window, app)
     window.close()
+    if xvfb is not None:
+        xvfb.terminate()
     result = {
         "description": "typing to updated view (~500 words) and a 5,000-word review's event loop, "
-        "offscreen Qt",
+        f"{a.platform} Qt",
+        "platform": a.platform,
         "debounce_ms": DEBOUNCE_MS,
         "type_to_view_ms": summarize(typing, 1),
-        "type_to_view_target_ms": 100,
+        "type_to_view_target_ms": 50,  # p90, issue 19
         "long_review": long,
         "event_loop_gap_target_ms": 100,
     }
-    path = write_result("attention-view", result, a.out, started, machine)
+    path = write_result(
+        "attention-view" if a.platform == "offscreen" else "attention-view-xcb",
+        result,
+        a.out,
+        started,
+        machine,
+    )
     t, g = result["type_to_view_ms"], long["event_loop_gap_ms"]
     s1, s2 = long["scroll_step_ms_first_pass"], long["scroll_step_ms_second_pass"]
     print_table(

@@ -19,7 +19,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from engine.vocab import PAD_ID
 
-__all__ = ["HAN", "Attention", "HANConfig", "HANOutput", "encode_packed"]
+__all__ = ["HAN", "Attention", "HANConfig", "HANOutput", "encode_packed", "weight_shapes"]
 
 
 @dataclass(frozen=True)
@@ -125,3 +125,32 @@ class HAN(nn.Module):
         doc, s_att = self.sentence_attention(h_sents, sent_mask)  # (B, 2Hs), (B, S)
         logits = self.classifier(self.dropout(doc))  # (B, C)
         return HANOutput(logits, word_attention.view(B, S, W), s_att)
+
+
+def weight_shapes(c: HANConfig) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of every weight ``HAN(c)`` holds, without building it.
+
+    Validation checks a model file against these before allocating anything. Building the HAN on
+    the meta device would do that too, but its random initialisation of meta tensors imports
+    ``torch._dynamo``, over a second at every launch. tests/engine/test_model.py checks these shapes
+    against ``HAN(c).state_dict()``.
+    """
+    shapes: dict[str, tuple[int, ...]] = {"embedding.weight": (c.vocab_size, c.embed_dim)}
+    grus = (("word_gru", c.embed_dim, c.word_hidden), ("sentence_gru", 2 * c.word_hidden, c.sentence_hidden))
+    for name, d_in, h in grus:
+        for way in ("", "_reverse"):  # bidirectional, one layer
+            shapes[f"{name}.weight_ih_l0{way}"] = (3 * h, d_in)  # (3H, D): reset, update, new
+            shapes[f"{name}.weight_hh_l0{way}"] = (3 * h, h)
+            shapes[f"{name}.bias_ih_l0{way}"] = (3 * h,)
+            shapes[f"{name}.bias_hh_l0{way}"] = (3 * h,)
+    attentions = (
+        ("word_attention", 2 * c.word_hidden, c.word_attention_dim),
+        ("sentence_attention", 2 * c.sentence_hidden, c.sentence_attention_dim),
+    )
+    for name, d_in, a in attentions:
+        shapes[f"{name}.context"] = (a,)
+        shapes[f"{name}.proj.weight"] = (a, d_in)
+        shapes[f"{name}.proj.bias"] = (a,)
+    shapes["classifier.weight"] = (c.num_classes, 2 * c.sentence_hidden)
+    shapes["classifier.bias"] = (c.num_classes,)
+    return shapes

@@ -14,12 +14,11 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-import torch
 from safetensors import SafetensorError, safe_open
 
 from engine.batching import LengthLimits
 from engine.limits import MAX_CLASSES, MAX_PARAMETERS, MAX_VOCAB, MAX_WIDTH
-from engine.model import HAN, HANConfig
+from engine.model import HANConfig, weight_shapes
 from engine.vocab import Vocab
 
 __all__ = [
@@ -164,9 +163,7 @@ def check_labels(value: object, num_classes: int) -> tuple[str, ...]:
 
 def expected_shapes(config: HANConfig) -> dict[str, tuple[int, ...]]:
     """Name -> shape of every weight a HAN of ``config`` holds, without allocating any of them."""
-    with torch.device("meta"):
-        model = HAN(config)
-    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    shapes = weight_shapes(config)
     total = sum(math.prod(s) for s in shapes.values())
     if total > MAX_PARAMETERS:
         raise FieldError(f"the config asks for {total:,} weights; at most {MAX_PARAMETERS:,} are allowed")

@@ -101,3 +101,26 @@ def test_dataset_label_order_is_respected(tmp_path: Path, shipped: ModelBundle, 
     except ValueError:
         return
     assert report["accuracy"] == pytest.approx(expected)
+
+
+def test_streamed_windows_give_the_predictions_of_one_window(shipped: ModelBundle) -> None:
+    """Windows of 3 texts (several windows, a ragged last one, a text without words) predict what
+    one window of everything predicts, each text in its own place."""
+    texts = [t for t, _ in ROWS] + ["<br />", *[t for t, _ in ROWS[:4]]]
+    whole = predict_labels(shipped, texts, batch_size=4, window=len(texts))
+    assert whole[len(ROWS)] == -1
+    assert predict_labels(shipped, texts, batch_size=2, window=3).tolist() == whole.tolist()
+
+
+def test_worker_processes_tokenize_in_order(shipped: ModelBundle) -> None:
+    """Past 2,000 texts the windows are tokenized in worker processes, one window ahead of the model."""
+    base = [t for t, _ in ROWS[3:]]  # short ones: 2,005 texts stay quick
+    texts = [base[i % len(base)] for i in range(2005)]
+    expected = predict_labels(shipped, base, workers=1).tolist()
+    preds = predict_labels(shipped, texts, batch_size=256, workers=2, window=700)
+    assert preds.tolist() == [expected[i % len(base)] for i in range(2005)]
+
+
+def test_window_must_be_positive(shipped: ModelBundle) -> None:
+    with pytest.raises(ValueError, match="window"):
+        predict_labels(shipped, ["Fine."], window=0)

@@ -173,3 +173,20 @@ def test_config_round_trip_and_unknown_fields() -> None:
     assert HANConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ValueError, match="unknown model config fields"):
         HANConfig.from_dict({**cfg.to_dict(), "layers": 2})
+
+
+@pytest.mark.parametrize(
+    "sizes",
+    [
+        {},
+        {"embed_dim": 7, "word_hidden": 3, "sentence_hidden": 5, "word_attention_dim": 2},
+        {"word_hidden": 1, "sentence_hidden": 9, "sentence_attention_dim": 11},
+    ],
+)
+def test_weight_shapes_are_those_of_the_built_model(sizes: dict[str, int]) -> None:
+    """Validation checks files against weight_shapes without building a HAN: it must agree."""
+    from engine.model import weight_shapes
+
+    config = HANConfig(vocab_size=37, num_classes=3, **sizes)
+    built = {k: tuple(v.shape) for k, v in HAN(config).state_dict().items()}
+    assert weight_shapes(config) == built

@@ -1,0 +1,203 @@
+"""The window comes before the model: "Loading the model…" until it arrives, and a model that cannot
+be loaded says why in the window.
+
+The model load is held on a :class:`threading.Event`, so each test looks at the window while the
+worker is really still loading.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from app.context import LOADING, AppContext
+from app.main_window import MainWindow
+from engine.bundle import ModelError
+from resources import sample_texts
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def loading(qtbot: Any, shipped_bundle: Any) -> Iterator[tuple[MainWindow, threading.Event]]:
+    """A window whose model waits for ``release.set()`` (then loads the shipped one)."""
+    release = threading.Event()
+
+    def opener() -> tuple[Any, str]:
+        assert release.wait(30)
+        return shipped_bundle, ""
+
+    window = MainWindow(AppContext(None, settings=None))
+    qtbot.addWidget(window)
+    window.resize(1200, 800)
+    window.show()
+    window.attention.load_sample("mixed_feelings")
+    window.context.open_first(opener, on_note=window.show_error)
+    yield window, release
+    release.set()
+    for c in window.controllers.values():
+        c.shutdown()
+
+
+def test_window_says_loading_until_the_model_arrives(qtbot: Any, loading: Any) -> None:
+    window, release = loading
+    qtbot.wait(100)  # debouncers fire; nothing may be computed without a model
+    assert window.context.bundle is None
+    assert "loading the model" in window.windowTitle().lower()
+    assert window.statusBar().currentMessage() == LOADING
+    assert window.attention.view.message.text() == LOADING
+    assert window.attention.display is None
+    assert not window._card_action.isEnabled()
+    window.show_view("gru")
+    qtbot.waitUntil(lambda: LOADING in window.controllers["gru"].view.sentence_bar.message.text())
+
+    with qtbot.waitSignal(window.attention.display_applied, timeout=30_000):
+        release.set()
+    assert window.context.bundle is not None
+    assert window.attention.display is not None and window.attention.display.n_sentences > 0
+    assert window.attention.view.message.text() == ""
+    assert "shipped model" in window.windowTitle()
+    assert window._card_action.isEnabled()
+    gru = window.controllers["gru"]
+    qtbot.waitUntil(lambda: gru.display is not None, timeout=30_000)
+
+
+def test_clicking_around_while_loading_breaks_nothing(qtbot: Any, loading: Any) -> None:
+    window, release = loading
+    for name in window.controllers:
+        window.show_view(name)
+        qtbot.wait(20)
+    window.attention.set_text("Typed while the model loads. It gets scored once it is there.")
+    window.controllers["gru"].set_text("A sentence typed early.")
+    assert window.show_model_card() is None  # a shortcut reaching the disabled action
+    window.show_about().close()
+    window._guard(window.attention.copy_html)  # what File → Copy as HTML runs
+    assert "nothing to export" in window.last_error
+    window.show_view("attention")
+    with qtbot.waitSignal(window.attention.display_applied, timeout=30_000):
+        release.set()
+    assert window.attention.analysis is not None
+    assert window.attention.analysis.text.startswith("Typed while the model loads.")
+    gru = window.controllers["gru"]
+    window.show_view("gru")
+    qtbot.waitUntil(lambda: gru.display is not None, timeout=30_000)
+    assert gru.view.text() == "A sentence typed early."
+
+
+def test_a_model_that_cannot_be_loaded_says_why(qtbot: Any) -> None:
+    def opener() -> tuple[Any, str]:
+        raise ModelError("model.json: config.embed_dim must be a whole number")
+
+    window = MainWindow(AppContext(None, settings=None))
+    qtbot.addWidget(window)
+    window.show()
+    window.attention.set_text(sample_texts()["rave"].read_text(encoding="utf-8"))
+    try:
+        with qtbot.waitSignal(window.context.model_failed, timeout=10_000):
+            window.context.open_first(opener, on_note=window.show_error)
+        qtbot.wait(50)
+        why = "No model: model.json: config.embed_dim must be a whole number"
+        assert window.context.model_status == why
+        assert window.attention.view.message.text() == why
+        assert "embed_dim" in window.last_error and "Open model" in window.last_error
+        assert window.statusBar().currentMessage() == why
+        assert window.attention.display is None
+    finally:
+        for c in window.controllers.values():
+            c.shutdown()
+
+
+def test_a_model_opened_later_replaces_the_failed_one(qtbot: Any, shipped_bundle: Any) -> None:
+    from resources import model_dir
+
+    window = MainWindow(AppContext(None, settings=None))
+    qtbot.addWidget(window)
+    window.show()
+    window.attention.load_sample("rave")
+    try:
+        with qtbot.waitSignal(window.context.model_failed, timeout=10_000):
+            window.context.open_first(_raise_model_error, on_note=window.show_error)
+        with qtbot.waitSignal(window.attention.display_applied, timeout=30_000):
+            window.context.load_model(model_dir())
+        assert window.context.model_status == ""
+        assert window.attention.view.message.text() == ""
+    finally:
+        for c in window.controllers.values():
+            c.shutdown()
+
+
+def _raise_model_error() -> tuple[Any, str]:
+    raise ModelError("model.safetensors is missing")
+
+
+def test_the_window_is_built_before_torch_is_imported(tmp_path: Path) -> None:
+    """The app's window path (build_window) must not import torch on the GUI thread: torch is first
+    imported by the model's worker, which starts once the window is built."""
+    probe = (
+        "import sys\n"
+        "from app import context, gui\n"
+        "seen = []\n"
+        "start = context.AppContext.open_first\n"
+        "def open_first(self, *a, **k):\n"
+        "    seen.append('torch' in sys.modules)\n"
+        "    start(self, *a, **k)\n"
+        "context.AppContext.open_first = open_first\n"
+        "w = gui.build_window(None, None, asynchronous=True, explorers='later')\n"
+        "w.show()\n"
+        "from app._idle import process_events_until\n"
+        "ok = process_events_until(lambda: w.attention.display is not None, 120_000)\n"
+        "print(seen, ok, w.context.model_status == '')\n"
+        "for c in w.controllers.values(): c.shutdown()\n"
+    )
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path),
+    }
+    r = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["[False]", "True", "True"]
+
+
+def test_deferred_explorers_are_built_after_the_first_frame_or_when_shown(
+    qtbot: Any, shipped_bundle: Any
+) -> None:
+    release = threading.Event()
+
+    def opener() -> tuple[Any, str]:
+        assert release.wait(30)
+        return shipped_bundle, ""
+
+    window = MainWindow(AppContext(None, settings=None), explorers="later")
+    qtbot.addWidget(window)
+    try:
+        assert list(window.controllers) == ["attention"]
+        window.context.open_first(opener, on_note=window.show_error)
+        window.show()
+        window.attention.load_sample("rave")
+        qtbot.wait(200)  # painted, but the model is still loading: nothing else is built yet
+        assert list(window.controllers) == ["attention"]
+        window.show_view("conv")  # asked for: built at once
+        assert "conv" in window.controllers and window.current_view == "conv"
+        release.set()
+        qtbot.waitUntil(lambda: len(window.controllers) == len(window._pages), timeout=30_000)
+        assert window.context.bundle is not None
+        window.show_view("gru")
+        gru = window.controllers["gru"]
+        qtbot.waitUntil(lambda: gru.display is not None, timeout=30_000)
+    finally:
+        release.set()
+        for c in window.controllers.values():
+            c.shutdown()
