@@ -31,11 +31,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from engine.analyze import Analysis, encode_document, scores_to_analysis
 from engine.atomic import write_bytes
 from engine.bundle import ModelBundle
 from engine.data import Dataset
 from engine.inference import score_documents
 from engine.preprocess import doc_words
+from engine.text import tokenize
 
 __all__ = [
     "SUMMARY_VERSION",
@@ -43,6 +45,7 @@ __all__ = [
     "CorpusProgress",
     "CorpusResult",
     "cache_key",
+    "iter_analyses",
     "load_cached",
     "model_fingerprint",
     "save_cached",
@@ -300,6 +303,30 @@ def score_corpus(
             yield CorpusProgress(builder.done, len(ds), seconds, rows)
     builder.seconds = time.perf_counter() - t0
     return builder.result()
+
+
+def iter_analyses(
+    bundle: ModelBundle, texts: Sequence[str], *, batch_size: int = BATCH
+) -> Generator[list[tuple[int, Analysis | None]], None, None]:
+    """Every text's full :class:`~engine.analyze.Analysis` (the ``predict --json`` value), in order.
+
+    Yields lists of ``(index, analysis)``, one list per batch of ``batch_size`` texts (scored
+    together, sorted by length); ``analysis`` is None for a text with no words. Only one batch's
+    weights are alive at a time, so writing every weight of 25,000 reviews stays in bounded memory.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    for k in range(0, len(texts), batch_size):
+        idx = list(range(k, min(k + batch_size, len(texts))))
+        docs = {i: tokenize(texts[i]) for i in idx}
+        live = sorted((i for i in idx if docs[i].sentences), key=lambda i: len(texts[i]))
+        ids = {i: encode_document(bundle, docs[i]) for i in live}
+        with torch.inference_mode():
+            scores = score_documents(bundle.model, [ids[i] for i in live]) if live else []
+        out: dict[int, Analysis | None] = dict.fromkeys(idx)
+        for i, sc in zip(live, scores, strict=True):
+            out[i] = scores_to_analysis(bundle, docs[i], ids[i], sc)
+        yield [(i, out[i]) for i in idx]
 
 
 # --------------------------------------------------------------------------- cache
