@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QScrollArea, QTabWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QScrollArea, QTabWidget, QToolButton
 
 from app.attention_controller import AttentionController
 from app.context import AppContext, about_sections, model_card, model_title
@@ -91,6 +91,12 @@ class MainWindow(QMainWindow):
         context.view_requested.connect(self.show_view)
         if "gru" in self.controllers:
             self.attention.view.set_gru_available(True)
+        self._back_to = ""  # the explorer a review was opened from (the Dataset table): Back returns there
+        self._back_button()
+        for c in self.controllers.values():
+            opened = getattr(c, "review_opened", None)
+            if opened is not None:
+                opened.connect(self.open_review)
         self.setMinimumSize(MIN_SIZE)
         self._show_model()
         self._restore()
@@ -107,6 +113,7 @@ class MainWindow(QMainWindow):
         file = self.menuBar().addMenu("&File")
         self._action(file, "&Open text…", self.open_text_dialog, QKeySequence.StandardKey.Open)
         self._action(file, "Open &model…", self.open_model_dialog, "Ctrl+Shift+O")
+        self._action(file, "Open &dataset…", self.open_dataset_dialog, "Ctrl+Shift+D")
         file.addSeparator()
         self._action(file, "&Export view…", self.export_dialog, "Ctrl+E")
         self._action(file, "Copy as &HTML", lambda: self._guard(self.attention.copy_html), "Ctrl+Shift+C")
@@ -145,6 +152,57 @@ class MainWindow(QMainWindow):
         if path:
             self.show_view("attention")
             self.attention.open_file(path)
+
+    def open_dataset_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a dataset", "", "Datasets (*.jsonl *.json *.csv *.gz);;All files (*)"
+        )
+        if path:
+            self.open_dataset(path)
+
+    def open_dataset(self, path: str | Path) -> None:
+        """Score ``path`` with the current model in the Dataset tab."""
+        dataset = self.controllers.get("dataset")
+        if dataset is not None:
+            self.show_view("dataset")
+            dataset.open_dataset(path)  # type: ignore[attr-defined]
+
+    # -- a review opened from another explorer, and the way back ----------------------------------
+    def _back_button(self) -> None:
+        self.back = QAction("Back", self)
+        self.back.setShortcut(QKeySequence("Alt+Left"))
+        # only on the Attention page: the GRU stepper's own Alt+Left works on its page
+        self.back.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.back.triggered.connect(self.go_back)
+        self._pages["attention"].addAction(self.back)
+        self.back_button = QToolButton()
+        self.back_button.setDefaultAction(self.back)
+        self.back_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.tabs.setCornerWidget(self.back_button, Qt.Corner.TopRightCorner)
+        self.tabs.currentChanged.connect(lambda _: self._show_back())
+        self._show_back()
+
+    def _show_back(self) -> None:
+        able = bool(self._back_to) and self.current_view == "attention"
+        self.back.setEnabled(able)
+        self.back_button.setVisible(able)
+        if self._back_to in self.controllers:
+            title = self.controllers[self._back_to].title
+            self.back.setText(f"← Back to {title}")
+            self.back.setToolTip(f"Return to the {title} tab as you left it (Alt+Left)")
+
+    def open_review(self, source: str, text: str) -> None:
+        """Show ``text`` in the Attention view; Back (Alt+Left) returns to explorer ``source``."""
+        self._back_to = source
+        self.attention.set_text(text)
+        self.show_view("attention")
+        self._show_back()
+
+    def go_back(self) -> None:
+        if self._back_to:
+            source, self._back_to = self._back_to, ""
+            self.show_view(source)
+            self._show_back()
 
     def open_model_dialog(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open a model folder (model.safetensors + model.json)")
@@ -216,10 +274,15 @@ class MainWindow(QMainWindow):
             e.acceptProposedAction()
 
     def open_path(self, path: str) -> None:
-        """A dropped path: a model folder is opened as a model, anything else as a review."""
+        """A dropped path: a model folder is opened as a model, a dataset (a .jsonl/.csv/.gz file, an
+        aclImdb folder) in the Dataset tab, anything else as a review."""
         p = Path(path)
-        if p.is_dir():
+        if p.is_dir() and not (p / "model.json").exists() and ((p / "pos").is_dir() or (p / "neg").is_dir()):
+            self.open_dataset(p)
+        elif p.is_dir():
             self.context.load_model(p)
+        elif p.suffix.lower() in (".jsonl", ".csv", ".gz"):
+            self.open_dataset(p)
         else:
             self.show_view("attention")
             self.attention.open_file(p)
