@@ -14,7 +14,15 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QScrollArea, QTabWidget, QToolButton
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QTabWidget,
+    QToolButton,
+)
 
 from app.attention_controller import AttentionController
 from app.context import AppContext, about_sections, model_card, model_title
@@ -91,6 +99,7 @@ class MainWindow(QMainWindow):
         context.view_requested.connect(self.show_view)
         if "gru" in self.controllers:
             self.attention.view.set_gru_available(True)
+        self._back_focus: Any = None
         self._back_to = ""  # the explorer a review was opened from (the Dataset table): Back returns there
         self._back_button()
         for c in self.controllers.values():
@@ -194,8 +203,10 @@ class MainWindow(QMainWindow):
     def open_review(self, source: str, text: str) -> None:
         """Show ``text`` in the Attention view; Back (Alt+Left) returns to explorer ``source``."""
         self._back_to = source
+        self._back_focus = QApplication.focusWidget()  # the table row the user opened, focused again
         self.attention.set_text(text)
         self.show_view("attention")
+        self.attention.view.editor.setFocus()
         self._show_back()
 
     def go_back(self) -> None:
@@ -203,6 +214,9 @@ class MainWindow(QMainWindow):
             source, self._back_to = self._back_to, ""
             self.show_view(source)
             self._show_back()
+            focus, self._back_focus = self._back_focus, None
+            if focus is not None and focus.isVisible():
+                focus.setFocus()
 
     def open_model_dialog(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open a model folder (model.safetensors + model.json)")
