@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DatasetController", "cache_root"]
 
-REFRESH_MS = 400  # while scoring, the table and metrics catch up at most this often
+REFRESH_MS = 500  # while scoring, the table catches up at most this often
+METRICS_EVERY = 4  # ... and the metrics' pictures every 4th time (repainting them is the costly part)
 
 
 def cache_root() -> Path:
@@ -93,6 +94,7 @@ class DatasetController(QObject):
         self.word = ""
         self.last_progress: CorpusProgress | None = None
         self._dirty = False
+        self._flushes = 0
         self._refresh = QTimer(self, interval=REFRESH_MS)
         self._refresh.timeout.connect(self._flush)
         self._wire()
@@ -185,7 +187,8 @@ class DatasetController(QObject):
     def _flush(self) -> None:
         if self._dirty and self.builder is not None:
             self._dirty = False
-            self._apply(self.builder.result())
+            self._flushes += 1
+            self._apply(self.builder.result(), metrics=self._flushes % METRICS_EVERY == 0)
 
     def _stop_refresh(self) -> None:
         self._refresh.stop()
@@ -231,13 +234,14 @@ class DatasetController(QObject):
         self.view.set_status(message, error=True)
 
     # -- table and filters --------------------------------------------------------------------------
-    def _apply(self, result: CorpusResult) -> None:
+    def _apply(self, result: CorpusResult, metrics: bool = True) -> None:
         bar = self.view.table.verticalScrollBar()
         scroll = bar.value()
         self.result = result
         self.view.model.set_table(review_table(result), self._mask())
         bar.setValue(scroll)  # rows arriving while scoring do not throw the reader to the top
-        self.view.set_metrics(dataset_metrics(result))
+        if metrics:
+            self.view.set_metrics(dataset_metrics(result))
         self.view.confusion.set_selected(self.cell)
         self.view.set_has_result(len(result) > 0)
         self._show_count()
