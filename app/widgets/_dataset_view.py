@@ -209,7 +209,7 @@ class DatasetView(QWidget):
         self.accuracy = _plain("—")
         self.accuracy.setStyleSheet("font-weight: bold;")
         self.per_class = _small_table(["class", "prec.", "recall", "F1", "n"])
-        self.per_class.horizontalHeaderItem(1).setToolTip("precision")
+        self.per_class.setToolTip("prec.: precision, the share of a predicted class that is right")
         self.per_class.setMaximumHeight((self.per_class.fontMetrics().height() + 4) * 3 + 8)
         col.addWidget(self.accuracy)
         col.addWidget(self.per_class)
