@@ -57,8 +57,9 @@ def child(n: int, device: str, data: Path, cache: Path | None = None) -> dict[st
     result = run_to_end(score_corpus(bundle, ds))
     seconds = time.perf_counter() - t0
     peak = _vm("VmHWM")
-    if cache is not None and n >= len(ds):
-        save_cached(cache / "full", result)  # the GUI part's 25,000-row table, and the screenshots
+    if cache is not None:  # the GUI part's sorting table, and the screenshots, read these
+        save_cached(cache / "scores", result)
+        _write_jsonl(_sample_path(cache, n, data), ds)
     out: dict[str, Any] = {
         "n": len(ds),
         "device": device,
@@ -76,6 +77,21 @@ def child(n: int, device: str, data: Path, cache: Path | None = None) -> dict[st
     return out
 
 
+def _sample_path(cache: Path, n: int, data: Path) -> Path:
+    return cache / f"imdb-{n}.jsonl"
+
+
+def _write_jsonl(path: Path, ds: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "".join(
+            json.dumps({"text": t, "label": ds.label_names[y]}) + "\n"
+            for t, y in zip(ds.texts, ds.labels, strict=True)
+        ),
+        encoding="utf-8",
+    )
+
+
 def run_child(n: int, device: str, data: Path, cache: Path) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__)), "--child", str(n), "--device", device, "--data", str(data)]
     cmd += ["--cache", str(cache)]
@@ -85,7 +101,7 @@ def run_child(n: int, device: str, data: Path, cache: Path) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def gui(n: int, data: Path, cache: Path) -> dict[str, Any]:
+def gui(n: int, data: Path, cache: Path, table_n: int) -> dict[str, Any]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QElapsedTimer, Qt, QTimer
     from PySide6.QtWidgets import QApplication
@@ -101,17 +117,8 @@ def gui(n: int, data: Path, cache: Path) -> dict[str, Any]:
 
     bundle = load_bundle(model_dir())
     ds = load_dataset(data, label_names=bundle.label_names)
-    path = data
-    if n < len(ds):
-        path = cache / f"sample-{n}.jsonl"
-        cache.mkdir(parents=True, exist_ok=True)
-        rows = stratified_sample(ds.labels, n, 0).tolist()
-        path.write_text(
-            "".join(
-                json.dumps({"text": ds.texts[i], "label": ds.label_names[ds.labels[i]]}) + "\n" for i in rows
-            ),
-            encoding="utf-8",
-        )
+    path = cache / f"gui-{n}.jsonl"
+    _write_jsonl(path, ds.subset(stratified_sample(ds.labels, n, 1).tolist()) if n < len(ds) else ds)
     del ds
     c = DatasetController(AppContext(bundle, None), asynchronous=True, cache_dir=cache / "gui-cache")
     for f in (cache / "gui-cache").glob("*.npz"):
@@ -143,14 +150,25 @@ def gui(n: int, data: Path, cache: Path) -> dict[str, Any]:
     probe.stop()
     scored_n = len(c.result)
     c.shutdown()
-    # sorting and filtering: the whole test set's table, read from the cache the engine part wrote
-    c = DatasetController(AppContext(bundle, None), asynchronous=True, cache_dir=cache / "full")
+    # sorting and filtering: the largest table the engine part scored (read from its cache), its rows
+    # drawn with replacement up to 25,000 when it has fewer (sorting does not care which reviews)
+    c = DatasetController(AppContext(bundle, None), asynchronous=True, cache_dir=cache / "scores")
     c.view.resize(1366, 700)
     c.view.show()
-    c.open_dataset(data)
+    c.open_dataset(_sample_path(cache, table_n, data) if table_n < 25000 else data)
     while c.busy or c.result is None or not c.result.complete:
         app.processEvents()
         time.sleep(0.01)
+    scored_table = len(c.result)
+    if scored_table < 25000:
+        import numpy as np
+
+        from app.display._dataset import ReviewTable
+
+        t = c.view.model.table
+        pick = np.random.default_rng(0).integers(0, len(t), 25000)
+        cols = [t.row, t.true, t.pred, t.confidence, t.margin, t.words, t.sentences, t.correct]
+        c.view.model.set_table(ReviewTable(t.label_names, *(col[pick] for col in cols)))
     model = c.view.model
     sorts: dict[str, list[float]] = {}
     for col in range(model.columnCount()):
@@ -182,6 +200,10 @@ def gui(n: int, data: Path, cache: Path) -> dict[str, Any]:
         "n_scored_in_gui": scored_n,
         "n": rows,
         "table_from_cache": from_cache,
+        "table_scored_rows": scored_table,
+        "table_note": "sorted table: the scored rows, drawn with replacement up to 25,000"
+        if scored_table < 25000
+        else "",
         "scoring_wall_s": round(wall, 1),
         "gui_gap_ms": summarize(gaps[skip:], 1),
         "largest_gui_gap_ms": round(max(gaps[skip:]), 1),
@@ -239,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
             (hi["scoring_adds_mib"] - lo["scoring_adds_mib"]) / ((hi["n"] - lo["n"]) / 1000), 3
         )
     if not a.no_gui:
-        g = gui(a.gui_n, a.data, a.cache)
+        g = gui(a.gui_n, a.data, a.cache, max(a.sizes))
         payload["gui"] = g
         payload["targets"] = {
             "largest_gui_gap_ms": {
