@@ -17,7 +17,6 @@ tests/app/test_cli_imports.py guards it). The rule for every command module (``a
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shlex
@@ -103,6 +102,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from app import cli_dataset
     from app.explorers import explorer_names
 
     p = argparse.ArgumentParser(
@@ -145,12 +145,14 @@ def _parser() -> argparse.ArgumentParser:
         help="also store the result in the model's JSON under FIELD (e.g. test); needs --model "
         "(the shipped model is read-only) and the whole dataset (no --limit)",
     )
+    cli_dataset.add_evaluate_args(e)
     q = sub.add_parser("predict", help="class and attention for one review")
     q.add_argument("file", nargs="?", default="-", help="text file, or - for standard input")
     q.add_argument("--model", default=None)
     q.add_argument("--json", action="store_true", help="print the analysis as JSON")
     q.add_argument("--html", default=None, metavar="OUT", help="also write a self-contained HTML page")
     q.add_argument("--no-color", action="store_true")
+    cli_dataset.add_predict_args(q)
     _add_gru_trace(sub)
     return p
 
@@ -273,40 +275,9 @@ def _check_record(a: argparse.Namespace) -> None:
 
 
 def _cmd_evaluate(a: argparse.Namespace) -> int:
-    from engine.bundle import update_metadata
-    from engine.data import load_dataset
-    from engine.evaluate import evaluate
-    from engine.train import resolve_device
+    from app import cli_dataset  # sample, progress bar and --errors live with the Dataset explorer
 
-    if a.record:
-        _check_record(a)
-    try:
-        bundle = _load_model(a.model, str(resolve_device(a.device)))
-        ds = load_dataset(a.data, a.format, label_names=bundle.label_names, limit=a.limit)
-        report = evaluate(bundle, ds, batch_size=a.batch_size)
-        if a.record:
-            assert bundle.path is not None
-            update_metadata(
-                bundle.path,
-                **{
-                    f"{a.record}_accuracy": report["accuracy"],
-                    f"{a.record}_evaluation": {**report, "data": a.data, "data_sha256": ds.sha256},
-                },
-            )
-    except (ValueError, RuntimeError) as e:
-        raise UserError(_one_line(e)) from None
-    if a.json:
-        print(json.dumps(report))
-    else:
-        if ds.skipped:
-            print(ds.skipped_summary(), file=sys.stderr)
-        print(f"accuracy {report['accuracy']:.4f} on {report['n']} documents")
-        for name, pc in report["per_class"].items():
-            print(
-                f"  {name:>10}: precision {pc['precision']:.4f} recall {pc['recall']:.4f} "
-                f"f1 {pc['f1']:.4f} n {pc['support']}"
-            )
-    return 0
+    return cli_dataset.run_evaluate(a)
 
 
 def _read_text(file: str) -> str:
@@ -344,6 +315,10 @@ def _output_file(path: str, flag: str) -> Path:
 
 
 def _cmd_predict(a: argparse.Namespace) -> int:
+    if a.batch is not None:
+        from app import cli_dataset
+
+        return cli_dataset.run_predict_batch(a)
     from app.render import json_for_terminal, render_html, render_terminal
     from engine.analyze import InputError, analyze
     from engine.atomic import write_text

@@ -62,6 +62,7 @@ EXPLORERS: tuple[ExplorerSpec, ...] = (
     ExplorerSpec("gru", "GRU stepper", "app.gru_controller:GRUController"),
     ExplorerSpec("training", "Training", "app.training_controller:TrainingController"),
     ExplorerSpec("conv", "Convolution tiles", "app.conv_controller:ConvController"),
+    ExplorerSpec("dataset", "Dataset", "app.dataset_controller:DatasetController"),
 )
 
 

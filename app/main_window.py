@@ -22,7 +22,15 @@ from PySide6.QtGui import (
     QKeySequence,
     QPaintEvent,
 )
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QScrollArea, QTabWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QTabWidget,
+    QToolButton,
+)
 
 from app.attention_controller import AttentionController
 from app.context import LOADING, AppContext, about_sections, model_card, model_title
@@ -117,6 +125,11 @@ class MainWindow(QMainWindow):
         context.view_requested.connect(self.show_view)
         if any(spec.name == "gru" for spec in EXPLORERS):
             self.attention.view.set_gru_available(True)
+        self._back_focus: Any = None
+        self._back_to = ""  # the explorer a review was opened from (the Dataset table): Back returns there
+        self._back_button()
+        for c in self.controllers.values():
+            self._connect(c)
         self.setMinimumSize(MIN_SIZE)
         self._show_model()
         self._restore()
@@ -130,7 +143,14 @@ class MainWindow(QMainWindow):
         controller = spec.load()(self.context, asynchronous=self.asynchronous)
         self.controllers[name] = controller
         self._pages[name].setWidget(controller.widget)
+        if hasattr(self, "_back_to"):  # built after __init__ (deferred): wire it now
+            self._connect(controller)
         self.explorer_built.emit(name)
+
+    def _connect(self, controller: Any) -> None:
+        opened = getattr(controller, "review_opened", None)
+        if opened is not None:
+            opened.connect(self.open_review)
 
     def paintEvent(self, e: QPaintEvent) -> None:
         super().paintEvent(e)
@@ -162,6 +182,7 @@ class MainWindow(QMainWindow):
         file = self.menuBar().addMenu("&File")
         self._action(file, "&Open text…", self.open_text_dialog, QKeySequence.StandardKey.Open)
         self._action(file, "Open &model…", self.open_model_dialog, "Ctrl+Shift+O")
+        self._action(file, "Open &dataset…", self.open_dataset_dialog, "Ctrl+Shift+D")
         file.addSeparator()
         self._action(file, "&Export view…", self.export_dialog, "Ctrl+E")
         self._action(file, "Copy as &HTML", lambda: self._guard(self.attention.copy_html), "Ctrl+Shift+C")
@@ -201,6 +222,63 @@ class MainWindow(QMainWindow):
         if path:
             self.show_view("attention")
             self.attention.open_file(path)
+
+    def open_dataset_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a dataset", "", "Datasets (*.jsonl *.json *.csv *.gz);;All files (*)"
+        )
+        if path:
+            self.open_dataset(path)
+
+    def open_dataset(self, path: str | Path) -> None:
+        """Score ``path`` with the current model in the Dataset tab."""
+        self._build("dataset")  # deferred at launch: build it now
+        dataset = self.controllers.get("dataset")
+        if dataset is not None:
+            self.show_view("dataset")
+            dataset.open_dataset(path)  # type: ignore[attr-defined]
+
+    # -- a review opened from another explorer, and the way back ----------------------------------
+    def _back_button(self) -> None:
+        self.back = QAction("Back", self)
+        self.back.setShortcut(QKeySequence("Alt+Left"))
+        # only on the Attention page: the GRU stepper's own Alt+Left works on its page
+        self.back.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.back.triggered.connect(self.go_back)
+        self._pages["attention"].addAction(self.back)
+        self.back_button = QToolButton()
+        self.back_button.setDefaultAction(self.back)
+        self.back_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.tabs.setCornerWidget(self.back_button, Qt.Corner.TopRightCorner)
+        self.tabs.currentChanged.connect(lambda _: self._show_back())
+        self._show_back()
+
+    def _show_back(self) -> None:
+        able = bool(self._back_to) and self.current_view == "attention"
+        self.back.setEnabled(able)
+        self.back_button.setVisible(able)
+        if self._back_to in self.controllers:
+            title = self.controllers[self._back_to].title
+            self.back.setText(f"← Back to {title}")
+            self.back.setToolTip(f"Return to the {title} tab as you left it (Alt+Left)")
+
+    def open_review(self, source: str, text: str) -> None:
+        """Show ``text`` in the Attention view; Back (Alt+Left) returns to explorer ``source``."""
+        self._back_to = source
+        self._back_focus = QApplication.focusWidget()  # the table row the user opened, focused again
+        self.attention.set_text(text)
+        self.show_view("attention")
+        self.attention.view.editor.setFocus()
+        self._show_back()
+
+    def go_back(self) -> None:
+        if self._back_to:
+            source, self._back_to = self._back_to, ""
+            self.show_view(source)
+            self._show_back()
+            focus, self._back_focus = self._back_focus, None
+            if focus is not None and focus.isVisible():
+                focus.setFocus()
 
     def open_model_dialog(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open a model folder (model.safetensors + model.json)")
@@ -282,10 +360,15 @@ class MainWindow(QMainWindow):
             e.acceptProposedAction()
 
     def open_path(self, path: str) -> None:
-        """A dropped path: a model folder is opened as a model, anything else as a review."""
+        """A dropped path: a model folder is opened as a model, a dataset (a .jsonl/.csv/.gz file, an
+        aclImdb folder) in the Dataset tab, anything else as a review."""
         p = Path(path)
-        if p.is_dir():
+        if p.is_dir() and not (p / "model.json").exists() and ((p / "pos").is_dir() or (p / "neg").is_dir()):
+            self.open_dataset(p)
+        elif p.is_dir():
             self.context.load_model(p)
+        elif p.suffix.lower() in (".jsonl", ".csv", ".gz"):
+            self.open_dataset(p)
         else:
             self.show_view("attention")
             self.attention.open_file(p)

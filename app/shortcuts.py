@@ -31,10 +31,11 @@ GRU_STEPPER: tuple[Shortcut, ...] = (
 _WINDOW = (
     Shortcut(("Ctrl+O",), "", "open a review (text file)"),
     Shortcut(("Ctrl+Shift+O",), "", "open a model folder"),
+    Shortcut(("Ctrl+Shift+D",), "", "open a dataset in the Dataset tab"),
     Shortcut(("Ctrl+E",), "", "export the Attention view (HTML, PNG or JSON)"),
     Shortcut(("Ctrl+Shift+C",), "", "copy the Attention view as HTML"),
     Shortcut(("Ctrl+Shift+I",), "", "copy the Attention view as an image"),
-    Shortcut(("Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4"), "", "show the first … fourth explorer"),
+    Shortcut(("Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4", "Ctrl+5"), "", "show the first … fifth explorer"),
     Shortcut(("F1",), "", "this page"),
     Shortcut(("Ctrl+Q",), "", "quit"),
 )
@@ -46,6 +47,7 @@ _ATTENTION = (
     ),
     Shortcut(("Ctrl+Shift+Click",), "", "leave the word's whole sentence out, or bring it back"),
     Shortcut(("Ctrl+Click on a bar",), "", "leave that sentence out, or bring it back"),
+    Shortcut(("Alt+Left",), "", "back to the Dataset tab, as you left it (after opening a review from it)"),
 )
 _GRU_TEXT = (
     Shortcut(("Enter", "Escape"), "", "in the sentence box: leave it, so the plain keys step again"),
@@ -55,9 +57,15 @@ _CONV = (
     Shortcut(("Shift+Arrows",), "", "on the image: move the chosen output pixel"),
 )
 
+_DATASET = (
+    Shortcut(("Enter", "Double-click"), "", "open the review in the Attention view"),
+    Shortcut(("Click",), "", "on a confusion cell or a word: show only its reviews (again: show all)"),
+)
+
 SECTIONS: tuple[tuple[str, tuple[Shortcut, ...]], ...] = (
     ("Everywhere", _WINDOW),
     ("Attention", _ATTENTION),
     ("GRU stepper (whenever its tab is shown)", GRU_STEPPER + _GRU_TEXT),
     ("Convolution tiles", _CONV),
+    ("Dataset", _DATASET),
 )

@@ -1,5 +1,9 @@
 """Regenerate every picture the docs show (``make screenshots``): each explorer at 1366 x 768.
 
+The Dataset tab is shown on a scored corpus (``--dataset``, default the IMDB test set; its scores come
+from the app's cache, or ``--cache DIR``, and are computed first when missing), at 1366 x 768 and at
+1024 x 700; any layout problem (tests/realwindow/_layout.py) is printed.
+
 On an X server (an Xvfb this script starts when ``Xvfb`` is installed) the window is drawn by Qt's
 xcb platform, as a user sees it; otherwise offscreen. Run from the repository root, so the status
 bar shows the model's path relative to it.
@@ -7,10 +11,12 @@ bar shows the model's path relative to it.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,6 +27,8 @@ SHOTS = {  # file name -> (view, text file or None)
     "training.png": ("training", None),
     "conv.png": ("conv", None),
 }
+DATASET_SHOTS = {"dataset.png": (1366, 768), "dataset-1024x700.png": (1024, 700)}
+IMDB_TEST = ROOT.parent / "shared" / "data" / "aclimdb" / "test.jsonl.gz"
 
 
 def _xvfb() -> subprocess.Popen[bytes] | None:
@@ -35,21 +43,81 @@ def _xvfb() -> subprocess.Popen[bytes] | None:
     return proc
 
 
-def main(out_dir: str = "docs/screenshots") -> int:
+def dataset_shots(out: Path, data: Path, cache: Path | None, platform: str) -> None:
+    """The Dataset tab on ``data``: the misclassified reviews, most confident first (1366 x 768), and
+    the whole table beside the folded side panes (1024 x 700)."""
+    from PySide6.QtCore import Qt
+
+    from app._png import png_bytes
+    from app.gui import application, build_window
+    from engine import atomic
+    from tests.realwindow._layout import layout_problems
+
+    out.mkdir(parents=True, exist_ok=True)
+    app = application()
+    window = build_window(None, None, asynchronous=True)
+    c = window.controllers["dataset"]
+    if cache is not None:
+        c.cache_dir = cache
+    window.show_view("dataset")
+    window.resize(*SIZE)
+    window.show()
+    c.open_dataset(data)
+    t0 = time.monotonic()
+    while c.busy or c.result is None or not c.result.complete:
+        app.processEvents()
+        time.sleep(0.02)
+    print(f"{len(c.result):,} reviews ready in {time.monotonic() - t0:.1f} s (cached: {c.result.cached})")
+    for name, size in DATASET_SHOTS.items():
+        c.clear_filters()
+        if size == SIZE:
+            c.view.misclassified.setChecked(True)
+            c.view.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)
+        else:
+            c.view.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        window.resize(*size)
+        for _ in range(30):  # let the layout settle (folding panes, pyqtgraph)
+            app.processEvents()
+            time.sleep(0.02)
+        problems = layout_problems(window._pages["dataset"], window)
+        print(f"{name}: {size[0]}x{size[1]}, layout problems: {problems or 'none'}")
+        atomic.write_bytes(out / name, png_bytes(window.grab().toImage()))
+        print(f"wrote {out / name} (dataset, {platform})")
+    for controller in window.controllers.values():
+        controller.shutdown()
+    window.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("out_dir", nargs="?", default="docs/screenshots")
+    p.add_argument("--dataset", type=Path, default=IMDB_TEST, help="the dataset the Dataset tab shows")
+    p.add_argument("--cache", type=Path, default=None, help="its scores' cache folder (default: the app's)")
+    p.add_argument("--only", choices=["dataset"], default=None, help="only these pictures")
+    a = p.parse_args(argv)
     os.chdir(ROOT)
     server = _xvfb()
+    platform = "xcb" if server else "offscreen"
     try:
         from app.gui import screenshot
 
-        out = Path(out_dir)
-        for name, (view, text) in SHOTS.items():
-            path = screenshot(out / name, view, text, size=SIZE)
-            print(f"wrote {path} ({view}, {'xcb' if server else 'offscreen'})")
+        out = Path(a.out_dir)
+        if a.only is None:
+            for name, (view, text) in SHOTS.items():
+                path = screenshot(out / name, view, text, size=SIZE)
+                print(f"wrote {path} ({view}, {platform})")
+        if a.dataset.exists():
+            dataset_shots(out, a.dataset, a.cache, platform)
+        else:
+            print(f"skipped the Dataset tab: no {a.dataset}")
     finally:
         if server is not None:
             server.terminate()
+            server.wait(10)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:]))
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    sys.exit(main())

@@ -334,3 +334,55 @@ def test_explain_with_real_clicks(qtbot: Any, window: Any, xdo: Any, size: tuple
     settle(qtbot)
     assert view.mirror.toPlainText() == text
     assert layout_problems(window._pages["attention"], window) == []
+
+
+def _toy_dataset(path: Path) -> Path:
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("_toy", ROOT / "tests" / "toy_data.py")
+    assert spec is not None and spec.loader is not None
+    toy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(toy)
+    path.write_text("".join(json.dumps(r) + "\n" for r in toy.toy_rows(120)), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_dataset_tab_with_scores_is_whole(
+    qtbot: Any, window: Any, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    """The Dataset tab holding a scored corpus (table, metrics, corpus attention) fits the laptop sizes."""
+    c = window.controllers["dataset"]
+    c.cache_dir = tmp_path / "cache"
+    window.setGeometry(0, 0, *size)
+    window.open_dataset(_toy_dataset(tmp_path / "toy.jsonl"))
+    qtbot.waitUntil(lambda: c.result is not None and c.result.complete and not c.busy, timeout=60_000)
+    settle(qtbot)
+    assert c.view.model.rowCount() == 120
+    assert layout_problems(window._pages["dataset"], window) == []
+    c.view.panes.show_pane(c.view.panes.panes[2][1])  # folded: the corpus attention tab too
+    settle(qtbot)
+    assert layout_problems(window._pages["dataset"], window) == []
+
+
+def test_dataset_row_opens_in_attention_and_alt_left_comes_back(
+    qtbot: Any, window: Any, xdo: Any, tmp_path: Path
+) -> None:
+    """Real keys: Enter on a row shows it in the Attention view; Alt+Left returns to the row."""
+    c = window.controllers["dataset"]
+    c.cache_dir = tmp_path / "cache"
+    window.open_dataset(_toy_dataset(tmp_path / "toy.jsonl"))
+    qtbot.waitUntil(lambda: c.result is not None and c.result.complete and not c.busy, timeout=60_000)
+    table = c.view.table
+    table.setFocus()
+    table.setCurrentIndex(c.view.model.index(3, 0))
+    settle(qtbot)
+    row = c.view.model.dataset_row(3)
+    xdo("key", "Return")
+    qtbot.waitUntil(lambda: window.current_view == "attention", timeout=TIMEOUT)
+    assert window.attention.view.text() == c.dataset.texts[row]
+    qtbot.waitUntil(window.back_button.isVisible, timeout=TIMEOUT)
+    xdo("key", "alt+Left")
+    qtbot.waitUntil(lambda: window.current_view == "dataset", timeout=TIMEOUT)
+    assert table.currentIndex().row() == 3 and not window.back_button.isVisible()

@@ -1,0 +1,360 @@
+"""Controller of the Dataset explorer.
+
+Wiring: opening a dataset reads it off the GUI thread ("load" job) and looks its result up in the
+cache (per model fingerprint x dataset content, in the app's AppLocalData/cache); a miss starts the
+"score" job, :func:`engine.corpus.score_corpus`, whose progress records carry each batch's rows. They
+go into a :class:`~engine.corpus.CorpusBuilder` here, and at most every ``REFRESH_MS`` the table and
+metrics show the rows scored so far, so Cancel leaves exactly those rows (not cached). A finished
+run is cached ("cache" job). Filters are numpy masks (:mod:`app.present._dataset`); a confusion cell
+or a word click adds one. Opening a review emits ``review_opened``: the main window shows it in the
+Attention view and offers the way back, to this view as it was (nothing here is reset).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
+
+from app.jobs import Jobs
+from app.present._dataset import (
+    FilterState,
+    dataset_metrics,
+    export_table,
+    export_weights,
+    filter_mask,
+    progress_text,
+    review_table,
+)
+from app.widgets._dataset_view import DatasetView
+
+if TYPE_CHECKING:
+    from app.context import AppContext
+    from engine.bundle import ModelBundle
+    from engine.corpus import CorpusBuilder, CorpusProgress, CorpusResult
+    from engine.data import Dataset
+
+__all__ = ["DatasetController", "cache_root"]
+
+REFRESH_MS = 500  # while scoring, the table catches up at most this often
+METRICS_EVERY = 4  # ... and the metrics' pictures every 4th time (repainting them is the costly part)
+
+
+def cache_root() -> Path:
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
+    return Path(base or Path.home() / ".han-explorer") / "cache"
+
+
+def _load(path: str, fmt: str, bundle: Any, cache_dir: Path) -> tuple[Dataset, str, CorpusResult | None]:
+    from engine.corpus import cache_key, load_cached
+    from engine.data import load_dataset
+
+    ds = load_dataset(path, fmt, label_names=bundle.label_names)
+    key = cache_key(bundle, ds)
+    return ds, key, load_cached(cache_dir, key)
+
+
+class DatasetController(QObject):
+    """Owns the dataset, its scoring run, the scored rows and the filters.
+
+    Signals
+    -------
+    result_applied(int)
+        The table and metrics now show ``n`` scored reviews (partial while scoring or cancelled).
+    review_opened(str, str)
+        Show review text (second) in the Attention view; come back to explorer ``name`` (first).
+    export_finished(str)
+        An export was written to this path.
+    """
+
+    name = "dataset"
+    title = "Dataset"
+    result_applied = Signal(int)
+    review_opened = Signal(str, str)
+    export_finished = Signal(str)
+
+    def __init__(
+        self,
+        context: AppContext,
+        asynchronous: bool = True,
+        view: DatasetView | None = None,
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.context = context
+        self.view = view or DatasetView()
+        self.widget = self.view
+        self.jobs = Jobs(asynchronous, self)
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else cache_root()
+        self.dataset: Dataset | None = None
+        self.result: CorpusResult | None = None
+        self.builder: CorpusBuilder | None = None
+        self.cell: tuple[int, int] | None = None
+        self.word = ""
+        self.last_progress: CorpusProgress | None = None
+        self._dirty = False
+        self._flushes = 0
+        self._refresh = QTimer(self, interval=REFRESH_MS)
+        self._refresh.timeout.connect(self._flush)
+        self._wire()
+
+    def _wire(self) -> None:
+        v = self.view
+        v.dataset_chosen.connect(self.open_dataset)
+        v.cancel_requested.connect(self.cancel)
+        v.filters_changed.connect(self.refilter)
+        v.clear_filters_requested.connect(self.clear_filters)
+        v.cell_clicked.connect(self.toggle_cell)
+        v.word_clicked.connect(self.toggle_word)
+        v.review_activated.connect(self.open_review)
+        v.export_table_requested.connect(self.export_table)
+        v.export_weights_requested.connect(self.export_weights)
+        self.context.model_changed.connect(lambda _: self._on_model_changed())
+
+    @property
+    def asynchronous(self) -> bool:
+        return self.jobs.asynchronous
+
+    # -- open and score -----------------------------------------------------------------------------
+    def open_dataset(self, path: str | Path, fmt: str | None = None) -> None:
+        """Read ``path`` and show its scored reviews: from the cache, or scored now (cancellable)."""
+        path = str(path)
+        if fmt is not None:
+            self.view.format_box.setCurrentText(fmt)
+        self.view.set_dataset_path(path)
+        self.jobs.cancel("score")
+        self._stop_refresh()
+        if not path:
+            return
+        if self.context.bundle is None:  # the model is still loading (or failed): open it after
+            self._pending = (path, self.view.dataset_format)
+            self.view.set_status(f"{self.context.model_status} {Path(path).name} opens when it is ready.")
+            return
+        self._pending = None
+        self.view.set_status(f"Reading {Path(path).name}…")
+        self.jobs.submit(
+            "load",
+            _load,
+            path,
+            self.view.dataset_format,
+            self.context.bundle,
+            self.cache_dir,
+            on_result=self._on_loaded,
+            on_error=self._on_error,
+        )
+
+    _pending: tuple[str, str] | None = None  # a dataset asked for while no model was loaded
+
+    def _on_model_changed(self) -> None:
+        if self._pending is not None:
+            self.open_dataset(*self._pending)
+        elif self.dataset is not None:
+            self.open_dataset(self.dataset.source, self.dataset.format)
+
+    def _bundle(self) -> ModelBundle:
+        bundle = self.context.bundle
+        if bundle is None:
+            raise ValueError(self.context.model_status or "no model is loaded")
+        return bundle
+
+    def _on_loaded(self, _gen: int, loaded: tuple[Dataset, str, CorpusResult | None]) -> None:
+        ds, _key, cached = loaded
+        self.dataset = ds
+        self.view.set_labels(self._bundle().label_names)
+        if ds.skipped:
+            self.view.set_status(ds.skipped_summary(3))
+        if cached is not None:
+            self._apply(cached)
+            self.view.set_progress(len(cached), cached.total, f"{len(cached):,} reviews, from the cache")
+            return
+        self._score(ds)
+
+    def _score(self, ds: Dataset) -> None:
+        from engine.corpus import CorpusBuilder, model_truth, score_corpus
+
+        bundle = self._bundle()
+        self.builder = CorpusBuilder(bundle.label_names, model_truth(bundle, ds))
+        self.last_progress = None
+        self._apply(self.builder.result())
+        self.view.set_scoring(True)
+        self.view.set_progress(0, len(ds), f"Scoring {len(ds):,} reviews…")
+        if self.asynchronous:
+            self._refresh.start()
+        self.jobs.submit(
+            "score",
+            score_corpus,
+            bundle,
+            ds,
+            on_result=self._on_scored,
+            on_error=self._on_error,
+            on_progress=self._on_progress,
+        )
+
+    def _on_progress(self, _gen: int, p: CorpusProgress) -> None:
+        if self.builder is None:
+            return
+        self.builder.add(p.rows, p.seconds)
+        self.last_progress = p
+        self._dirty = True
+        self.view.set_progress(p.done, p.total, progress_text(p))
+
+    def _flush(self) -> None:
+        if self._dirty and self.builder is not None:
+            self._dirty = False
+            self._flushes += 1
+            self._apply(self.builder.result(), metrics=self._flushes % METRICS_EVERY == 0)
+
+    def _stop_refresh(self) -> None:
+        self._refresh.stop()
+        self._dirty = False
+        self.view.set_scoring(False)
+
+    def _on_scored(self, _gen: int, result: CorpusResult) -> None:
+        from engine.corpus import save_cached
+
+        self._stop_refresh()
+        self.builder = None
+        self._apply(result)
+        self.view.set_progress(
+            len(result), result.total, f"{len(result):,} reviews scored in {result.seconds:.1f} s"
+        )
+        self.jobs.submit(
+            "cache",
+            save_cached,
+            self.cache_dir,
+            result,
+            on_result=lambda *_: None,
+            on_error=self._on_cache_error,
+        )
+
+    def _on_cache_error(self, _gen: int, message: str) -> None:
+        self.view.set_status(f"Scored, but the cache could not be written: {message}", error=True)
+
+    def cancel(self) -> None:
+        """Stop scoring between batches; the reviews scored so far stay (and are not cached)."""
+        if self.builder is None or not self.jobs.busy_with("score"):
+            return
+        self.jobs.cancel("score")
+        self._stop_refresh()
+        partial = self.builder.result()
+        self.builder = None
+        self._apply(partial)
+        self.view.set_progress(
+            len(partial), partial.total, f"Cancelled: {len(partial):,} of {partial.total:,} reviews scored"
+        )
+
+    def _on_error(self, _gen: int, message: str) -> None:
+        self._stop_refresh()
+        self.view.set_status(message, error=True)
+
+    # -- table and filters --------------------------------------------------------------------------
+    def _apply(self, result: CorpusResult, metrics: bool = True) -> None:
+        bar = self.view.table.verticalScrollBar()
+        scroll = bar.value()
+        self.result = result
+        self.view.model.set_table(review_table(result), self._mask())
+        bar.setValue(scroll)  # rows arriving while scoring do not throw the reader to the top
+        if metrics:
+            self.view.set_metrics(dataset_metrics(result))
+        self.view.confusion.set_selected(self.cell)
+        self.view.set_has_result(len(result) > 0)
+        self._show_count()
+        self.result_applied.emit(len(result))
+
+    def filter_state(self) -> FilterState:
+        query, misclassified, label, confidence = self.view.filter_values()
+        return FilterState(query, misclassified, label, confidence, self.cell, self.word)
+
+    def _mask(self) -> np.ndarray | None:
+        if self.result is None or self.dataset is None:
+            return None
+        state = self.filter_state()
+        if state == FilterState():
+            return None
+        return filter_mask(self.result, self.dataset.texts, state)
+
+    def refilter(self) -> None:
+        self.view.model.set_mask(self._mask())
+        chips = []
+        if self.cell is not None and self.result is not None:
+            names = self.result.label_names
+            chips.append(f"true {names[self.cell[0]]} → predicted {names[self.cell[1]]}")
+        if self.word:
+            chips.append(f"attends to “{self.word}”")
+        self.view.set_chip(" · ".join(chips))
+        self.view.confusion.set_selected(self.cell)
+        self._show_count()
+
+    def _show_count(self) -> None:
+        total = self.result.total if self.result is not None else 0
+        scored = len(self.result) if self.result is not None else 0
+        self.view.set_count(self.view.model.rowCount(), scored, total)
+
+    def toggle_cell(self, true: int, predicted: int) -> None:
+        """A confusion cell's reviews only; the same cell again shows all."""
+        self.cell = None if self.cell == (true, predicted) else (true, predicted)
+        self.refilter()
+
+    def toggle_word(self, word: str) -> None:
+        """Reviews where ``word`` is heavily attended; the same word again shows all."""
+        self.word = "" if self.word == word else word
+        self.refilter()
+
+    def clear_filters(self) -> None:
+        self.cell, self.word = None, ""
+        self.view.clear_filter_controls()
+        self.refilter()
+
+    # -- opening a review ---------------------------------------------------------------------------
+    def open_review(self, row: int) -> None:
+        if self.dataset is not None and 0 <= row < len(self.dataset):
+            self.review_opened.emit(self.name, self.dataset.texts[row])
+
+    # -- exports ------------------------------------------------------------------------------------
+    def _visible(self) -> np.ndarray:
+        return self.view.model.visible.copy()
+
+    def export_table(self, path: str | Path) -> None:
+        if self.result is None or self.dataset is None:
+            return
+        self._export(export_table, path, self.result, self.dataset.texts, self._visible())
+
+    def export_weights(self, path: str | Path) -> None:
+        if self.result is None or self.dataset is None:
+            return
+        self._export(export_weights, path, self._bundle(), self.result, self.dataset.texts, self._visible())
+
+    def _export(self, fn: Any, path: str | Path, *args: Any) -> None:
+        n = len(args[-1])
+        self.view.set_status(f"Exporting {n:,} reviews to {Path(path).name}…")
+        self.jobs.submit(
+            "export",
+            fn,
+            path,
+            *args,
+            on_result=lambda _g, p: self._on_exported(str(p), n),
+            on_error=self._on_error,
+            on_progress=lambda _g, done: self.view.set_status(f"Exporting: {done:,} of {n:,} reviews…"),
+            policy="queue",
+        )
+
+    def _on_exported(self, path: str, n: int) -> None:
+        self.view.set_status(f"Exported {n:,} reviews to {path}")
+        self.export_finished.emit(path)
+
+    # -- Explorer -----------------------------------------------------------------------------------
+    def set_text(self, text: str) -> None:
+        """A dataset explorer has no single text."""
+
+    @property
+    def busy(self) -> bool:
+        return self.jobs.busy
+
+    def wait_idle(self, timeout_ms: int = 10_000) -> bool:
+        return self.jobs.wait_idle(timeout_ms)
+
+    def shutdown(self) -> None:
+        self._refresh.stop()
+        self.jobs.shutdown()

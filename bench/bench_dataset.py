@@ -1,0 +1,292 @@
+"""Dataset explorer benchmark: scoring a corpus (docs/s, peak memory), and the GUI while it scores.
+
+Engine part: for each size N (a stratified sample of the IMDB test set, the whole 25,000 last), a
+fresh child process loads the data, then scores it with :func:`engine.corpus.score_corpus`; it
+reports docs/s and VmHWM (peak resident memory) after loading and after scoring. Memory is bounded
+when what scoring adds does not grow with N beyond the table's rows (a few hundred bytes a review).
+
+GUI part (``--gui-n``, offscreen Qt, CPU): the Dataset controller scores N reviews in its worker
+while a 5 ms QTimer on the GUI thread records the largest gap between its ticks; then the 25,000-row
+table is sorted by every column both ways (the time of ``model.sort``) and filtered.
+
+    python bench/bench_dataset.py                              # CPU: 5,000 and 25,000, GUI 25,000
+    python bench/bench_dataset.py --device cuda --no-gui       # the GPU figure (name the card)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import IMDB, ROOT, machine_info, print_table, summarize, utc_now, write_result
+
+TARGET_GAP_MS = 50.0
+TARGET_SORT_MS = 100.0
+
+
+def _vm(key: str) -> float:
+    """``VmHWM``/``VmRSS`` of this process in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def child(n: int, device: str, data: Path, cache: Path | None = None) -> dict[str, Any]:
+    import torch
+
+    from engine.bundle import load_bundle
+    from engine.corpus import save_cached, score_corpus
+    from engine.corpus_metrics import metrics, stratified_sample
+    from engine.data import load_dataset
+    from engine.steps import run_to_end
+    from resources import model_dir
+
+    bundle = load_bundle(model_dir(), device)
+    ds = load_dataset(data, label_names=bundle.label_names)
+    if n < len(ds):
+        ds = ds.subset(stratified_sample(ds.labels, n, 0).tolist())
+    loaded_mib = _vm("VmHWM")
+    t0 = time.perf_counter()
+    result = run_to_end(score_corpus(bundle, ds))
+    seconds = time.perf_counter() - t0
+    peak = _vm("VmHWM")
+    if cache is not None:  # the GUI part's sorting table, and the screenshots, read these
+        save_cached(cache / "scores", result)
+        _write_jsonl(_sample_path(cache, n, data), ds)
+    out: dict[str, Any] = {
+        "n": len(ds),
+        "device": device,
+        "seconds": round(seconds, 2),
+        "docs_per_s": round(len(ds) / seconds, 1),
+        "accuracy": round(metrics(result).accuracy, 4),
+        "vmhwm_after_load_mib": round(loaded_mib, 1),
+        "vmhwm_after_scoring_mib": round(peak, 1),
+        "scoring_adds_mib": round(peak - loaded_mib, 1),
+        "torch_threads": torch.get_num_threads(),
+    }
+    if device.startswith("cuda"):
+        out["card"] = torch.cuda.get_device_name(0)
+        out["cuda_peak_allocated_mib"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    return out
+
+
+def _sample_path(cache: Path, n: int, data: Path) -> Path:
+    return cache / f"imdb-{n}.jsonl"
+
+
+def _write_jsonl(path: Path, ds: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "".join(
+            json.dumps({"text": t, "label": ds.label_names[y]}) + "\n"
+            for t, y in zip(ds.texts, ds.labels, strict=True)
+        ),
+        encoding="utf-8",
+    )
+
+
+def run_child(n: int, device: str, data: Path, cache: Path) -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__)), "--child", str(n), "--device", device, "--data", str(data)]
+    cmd += ["--cache", str(cache)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"child for n={n} failed: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def gui(n: int, data: Path, cache: Path, table_n: int) -> dict[str, Any]:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    from app.context import AppContext
+    from app.dataset_controller import DatasetController
+    from app.main_window import freeze_heap
+    from engine.bundle import load_bundle
+    from engine.corpus_metrics import stratified_sample
+    from engine.data import load_dataset
+    from resources import model_dir
+
+    bundle = load_bundle(model_dir())
+    ds = load_dataset(data, label_names=bundle.label_names)
+    path = cache / f"gui-{n}.jsonl"
+    _write_jsonl(path, ds.subset(stratified_sample(ds.labels, n, 1).tolist()) if n < len(ds) else ds)
+    del ds
+    c = DatasetController(AppContext(bundle, None), asynchronous=True, cache_dir=cache / "gui-cache")
+    for f in (cache / "gui-cache").glob("*.npz"):
+        f.unlink()  # score, do not read a cache
+    c.view.resize(1366, 700)
+    c.view.show()
+    freeze_heap()  # as the main window does once it is built (app.main_window.freeze_heap)
+    clock = QElapsedTimer()
+    gaps: list[float] = []
+    last = [0]
+    probe = QTimer(interval=5)
+
+    def tick() -> None:
+        now = clock.elapsed()
+        gaps.append(float(now - last[0]))
+        if os.environ.get("HAN_BENCH_TRACE") and gaps[-1] > 30:
+            print(f"gap {gaps[-1]:.0f} ms at {time.perf_counter():.3f}", file=sys.stderr, flush=True)
+        last[0] = now
+
+    probe.timeout.connect(tick)
+    clock.start()
+    probe.start()
+    t0 = time.perf_counter()
+    c.open_dataset(path)
+    while c.busy or c.result is None or not c.result.complete:
+        app.processEvents()
+        time.sleep(0.001)
+    wall = time.perf_counter() - t0
+    probe.stop()
+    scored_n = len(c.result)
+    c.shutdown()
+    # sorting and filtering: the largest table the engine part scored (read from its cache), its rows
+    # drawn with replacement up to 25,000 when it has fewer (sorting does not care which reviews)
+    c = DatasetController(AppContext(bundle, None), asynchronous=True, cache_dir=cache / "scores")
+    c.view.resize(1366, 700)
+    c.view.show()
+    c.open_dataset(_sample_path(cache, table_n, data) if table_n < 25000 else data)
+    while c.busy or c.result is None or not c.result.complete:
+        app.processEvents()
+        time.sleep(0.01)
+    scored_table = len(c.result)
+    if scored_table < 25000:
+        import numpy as np
+
+        from app.display._dataset import ReviewTable
+
+        t = c.view.model.table
+        pick = np.random.default_rng(0).integers(0, len(t), 25000)
+        cols = [t.row, t.true, t.pred, t.confidence, t.margin, t.words, t.sentences, t.correct]
+        c.view.model.set_table(ReviewTable(t.label_names, *(col[pick] for col in cols)))
+    model = c.view.model
+    sorts: dict[str, list[float]] = {}
+    for col in range(model.columnCount()):
+        for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
+            times = []
+            for _ in range(5):
+                s = time.perf_counter()
+                c.view.table.sortByColumn(col, order)
+                times.append((time.perf_counter() - s) * 1000)
+            sorts[f"{col}-{'desc' if order else 'asc'}"] = times
+    filters = []
+    for _ in range(5):
+        s = time.perf_counter()
+        c.view.misclassified.setChecked(True)
+        c.view.misclassified.setChecked(False)
+        filters.append((time.perf_counter() - s) * 1000 / 2)
+    search = []
+    for q in ("wonderful", "the worst", "zzzz"):
+        s = time.perf_counter()
+        c.view.search.setText(q)
+        search.append((time.perf_counter() - s) * 1000)
+    c.view.search.clear()
+    rows = model.rowCount()
+    from_cache = bool(c.result is not None and c.result.cached)
+    c.shutdown()
+    all_sorts = [t for ts in sorts.values() for t in ts]
+    skip = 3  # the first ticks include the first show of the window, before scoring starts
+    return {
+        "n_scored_in_gui": scored_n,
+        "n": rows,
+        "table_from_cache": from_cache,
+        "table_scored_rows": scored_table,
+        "table_note": "sorted table: the scored rows, drawn with replacement up to 25,000"
+        if scored_table < 25000
+        else "",
+        "scoring_wall_s": round(wall, 1),
+        "gui_gap_ms": summarize(gaps[skip:], 1),
+        "largest_gui_gap_ms": round(max(gaps[skip:]), 1),
+        "sort_ms_all_columns": summarize(all_sorts, 2),
+        "largest_sort_ms": round(max(all_sorts), 2),
+        "sort_ms": {k: [round(x, 2) for x in v] for k, v in sorts.items()},
+        "filter_misclassified_ms": summarize(filters, 2),
+        "search_ms": [round(x, 1) for x in search],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[5000, 25000], help="reviews per engine run")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (the engine part)")
+    p.add_argument("--data", type=Path, default=IMDB / "test.jsonl.gz")
+    p.add_argument("--gui-n", type=int, default=5000, help="reviews the GUI part scores (gap probe)")
+    p.add_argument("--no-gui", action="store_true", help="only the engine part (a GPU machine)")
+    p.add_argument("--cache", type=Path, default=Path("/tmp/han-bench-dataset"), help="scratch folder")
+    p.add_argument("--out", type=Path, default=None, help="results folder (default bench/results)")
+    p.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    if a.child is not None:
+        print(json.dumps(child(a.child, a.device, a.data, a.cache if a.device == "cpu" else None)))
+        return 0
+    started, machine = utc_now(), machine_info()
+    engine = [run_child(n, a.device, a.data, a.cache) for n in a.sizes]
+    print_table(
+        [
+            [
+                r["n"],
+                r["device"],
+                r["docs_per_s"],
+                r["vmhwm_after_load_mib"],
+                r["vmhwm_after_scoring_mib"],
+                r["scoring_adds_mib"],
+            ]
+            for r in engine
+        ],
+        ["reviews", "device", "docs/s", "VmHWM load MiB", "VmHWM scored MiB", "scoring adds MiB"],
+    )
+    payload: dict[str, Any] = {
+        "settings": {
+            "sizes": a.sizes,
+            "device": a.device,
+            "data": str(a.data),
+            "gui_n": None if a.no_gui else a.gui_n,
+        },
+        "engine": engine,
+        "memory_growth_mib_per_1000_reviews": None,
+    }
+    if len(engine) >= 2:
+        lo, hi = engine[0], engine[-1]
+        payload["memory_growth_mib_per_1000_reviews"] = round(
+            (hi["scoring_adds_mib"] - lo["scoring_adds_mib"]) / ((hi["n"] - lo["n"]) / 1000), 3
+        )
+    if not a.no_gui:
+        g = gui(a.gui_n, a.data, a.cache, max(a.sizes))
+        payload["gui"] = g
+        payload["targets"] = {
+            "largest_gui_gap_ms": {
+                "target": f"< {TARGET_GAP_MS}",
+                "value": g["largest_gui_gap_ms"],
+                "met": g["largest_gui_gap_ms"] < TARGET_GAP_MS,
+            },
+            "largest_sort_ms": {
+                "target": f"< {TARGET_SORT_MS}",
+                "value": g["largest_sort_ms"],
+                "met": g["largest_sort_ms"] < TARGET_SORT_MS,
+            },
+        }
+        print(
+            json.dumps(
+                {
+                    k: g[k]
+                    for k in ("n", "scoring_wall_s", "largest_gui_gap_ms", "gui_gap_ms", "largest_sort_ms")
+                }
+            )
+        )
+    path = write_result(f"dataset-{a.device}", payload, a.out, started, machine)
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

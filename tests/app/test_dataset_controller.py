@@ -1,0 +1,276 @@
+"""The Dataset explorer: item model, filters, confusion clicks, cancel, cache, exports, row <-> Attention."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import Qt
+
+from app.context import AppContext
+from app.dataset_controller import DatasetController
+from app.display._dataset import ReviewTable
+from app.widgets._dataset_table import ReviewTableModel
+from engine.analyze import analyze
+from engine.corpus_metrics import rows_attending
+from tests.toy_data import toy_rows
+
+EXTRA = [
+    ("An absolute masterpiece. Brilliant acting and a moving, beautiful story.", "pos"),
+    ("Terrible. The worst movie I have ever seen: boring, stupid and ugly.", "neg"),
+    ("Great cast, great music, great fun. Highly recommended.", "neg"),  # mislabelled on purpose
+    ("I hated the plot. The ending was great though, a great surprise.", "pos"),
+]
+
+
+def _write(path: Path, n: int = 60, seed: int = 0) -> Path:
+    rows = [(r["text"], r["label"]) for r in toy_rows(n, seed)] + EXTRA
+    path.write_text("".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def controller(qtbot: Any, shipped_bundle: Any, tmp_path: Path) -> Any:
+    c = DatasetController(AppContext(shipped_bundle, None), asynchronous=False, cache_dir=tmp_path / "cache")
+    qtbot.addWidget(c.view)
+    yield c
+    c.shutdown()
+
+
+def _shown(c: DatasetController) -> list[int]:
+    m = c.view.model
+    return [m.dataset_row(r) for r in range(m.rowCount())]
+
+
+def test_item_model_passes_the_model_tester(qtmodeltester: Any) -> None:
+    rng = np.random.default_rng(0)
+    n = 200
+    conf = rng.uniform(0.5, 1, n).astype(np.float32)
+    table = ReviewTable(
+        ("neg", "pos"),
+        np.arange(n),
+        rng.integers(0, 2, n),
+        rng.integers(-1, 2, n),
+        conf,
+        2 * conf - 1,
+        rng.integers(1, 500, n),
+        rng.integers(1, 30, n),
+        rng.integers(0, 2, n).astype(bool),
+    )
+    model = ReviewTableModel()
+    model.set_table(table)
+    qtmodeltester.check(model, force_py=True)
+    model.sort(3, Qt.SortOrder.DescendingOrder)
+    model.set_mask(rng.integers(0, 2, n).astype(bool))
+    qtmodeltester.check(model, force_py=True)
+    shown = [float(table.confidence[model.visible[r]]) for r in range(model.rowCount())]
+    assert shown == sorted(shown, reverse=True)
+    assert model.data(model.index(0, 3)) == f"{shown[0]:.3f}"
+    assert model.data(model.index(0, 0), ReviewTableModel.ROW_ROLE) == int(model.visible[0])
+
+
+def test_filters_select_exactly_the_right_rows(controller: DatasetController, tmp_path: Path) -> None:
+    c = controller
+    c.open_dataset(_write(tmp_path / "d.jsonl"))
+    r = c.result
+    assert r is not None and r.complete and len(r) == 64 == c.view.model.rowCount()
+    texts = c.dataset.texts  # type: ignore[union-attr]
+    v = c.view
+
+    v.misclassified.setChecked(True)
+    assert _shown(c) == r.row[~r.correct].tolist() and len(_shown(c)) >= 1
+    v.misclassified.setChecked(False)
+
+    v.label_box.setCurrentText("predicted: pos")
+    assert _shown(c) == r.row[r.pred == 1].tolist()
+    v.label_box.setCurrentText("true: neg")
+    assert _shown(c) == r.row[r.truth == 0].tolist()
+    v.label_box.setCurrentIndex(0)
+
+    v.conf_lo.setValue(0.6)
+    v.conf_hi.setValue(0.9)
+    conf = r.confidence
+    assert _shown(c) == r.row[(conf >= 0.6) & (conf <= 0.9)].tolist()
+    v.conf_lo.setValue(0.0)
+    v.conf_hi.setValue(1.0)
+
+    v.search.setText("GREAT CAST")  # case-insensitive substring
+    assert _shown(c) == [i for i, t in enumerate(texts) if "great cast" in t.lower()] == [62]
+    v.search.clear()
+
+    for cell in ((0, 0), (1, 0), (0, 1)):
+        c.view.confusion.cell_clicked.emit(*cell)
+        expected = r.row[(r.truth == cell[0]) & (r.pred == cell[1])].tolist()
+        assert _shown(c) == expected, cell
+        assert len(expected) == c.view.confusion.counts[cell]  # the cell's number is its rows
+        c.view.confusion.cell_clicked.emit(*cell)  # again: the filter is off
+        assert len(_shown(c)) == 64
+
+    word = "great"
+    c.view.word_clicked.emit(word)
+    expected = r.row[rows_attending(r, word, 0.02)].tolist()
+    assert _shown(c) == expected and 62 in expected
+    v.misclassified.setChecked(True)  # filters combine
+    assert _shown(c) == [x for x in expected if not r.correct[x]]
+    v.clear_filters_requested.emit()
+    assert len(_shown(c)) == 64 and c.word == "" and not v.misclassified.isChecked()
+
+
+def test_confusion_click_on_the_painted_cell(
+    controller: DatasetController, tmp_path: Path, qtbot: Any
+) -> None:
+    c = controller
+    c.open_dataset(_write(tmp_path / "d.jsonl"))
+    c.view.resize(1400, 800)
+    c.view.show()
+    c.view.panes.show_pane(c.view.confusion.parentWidget())
+    cm = c.view.confusion
+    qtbot.waitUntil(lambda: cm.isVisible() and cm.width() > 100)
+    center = cm.cell_rect(1, 0).center().toPoint()
+    qtbot.mouseClick(cm, Qt.MouseButton.LeftButton, pos=center)
+    r = c.result
+    assert r is not None and c.cell == (1, 0)
+    assert _shown(c) == r.row[(r.truth == 1) & (r.pred == 0)].tolist()
+
+
+def test_sorting_is_numeric(controller: DatasetController, tmp_path: Path) -> None:
+    c = controller
+    c.open_dataset(_write(tmp_path / "d.jsonl"))
+    c.view.table.sortByColumn(5, Qt.SortOrder.DescendingOrder)  # words
+    r = c.result
+    assert r is not None
+    words = [int(r.words[np.flatnonzero(r.row == x)[0]]) for x in _shown(c)]
+    assert words == sorted(words, reverse=True)
+
+
+def test_cancel_leaves_a_consistent_partial_table(qtbot: Any, shipped_bundle: Any, tmp_path: Path) -> None:
+    c = DatasetController(AppContext(shipped_bundle, None), asynchronous=True, cache_dir=tmp_path / "cache")
+    qtbot.addWidget(c.view)
+    try:
+        c.open_dataset(_write(tmp_path / "big.jsonl", n=900))
+        qtbot.waitUntil(lambda: c.last_progress is not None and c.last_progress.done >= 128, timeout=60_000)
+        c.cancel()
+        r = c.result
+        assert r is not None and not r.complete and 128 <= len(r) < r.total == 904
+        assert c.view.model.rowCount() == len(r) and c.view.confusion.counts.sum() == (r.pred >= 0).sum()
+        assert "Cancelled" in c.view.status.text()
+        assert len(np.unique(r.row)) == len(r)
+        ref = analyze(shipped_bundle, c.dataset.texts[int(r.row[0])])  # type: ignore[union-attr]
+        assert r.probs[0].tolist() == pytest.approx([ref.probabilities[n] for n in r.label_names], abs=1e-5)
+        qtbot.wait(300)  # batches still in flight are dropped
+        assert c.result is r and not c.busy
+        assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").iterdir())
+    finally:
+        c.shutdown()
+
+
+def test_cache_hit_and_invalidation(
+    controller: DatasetController, tmp_path: Path, shipped_bundle: Any
+) -> None:
+    c = controller
+    data = _write(tmp_path / "d.jsonl", n=20)
+    c.open_dataset(data)
+    assert c.result is not None and not c.result.cached
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
+    c.open_dataset(data)
+    assert c.result is not None and c.result.cached and "from the cache" in c.view.status.text()
+
+    data.write_text(data.read_text(encoding="utf-8").replace("film", "movie", 1), encoding="utf-8")
+    c.open_dataset(data)
+    assert c.result is not None and not c.result.cached  # the data changed
+
+    import copy
+
+    other = copy.deepcopy(shipped_bundle)
+    with torch.no_grad():
+        other.model.classifier.bias.add_(0.5)
+    c.context.set_bundle(other)  # a new model re-opens the dataset: no stale answers
+    assert c.result is not None and not c.result.cached
+    c.open_dataset(data)
+    assert c.result is not None and c.result.cached
+
+
+def test_export_round_trips(controller: DatasetController, tmp_path: Path, shipped_bundle: Any) -> None:
+    c = controller
+    c.open_dataset(_write(tmp_path / "d.jsonl", n=20))
+    c.view.misclassified.setChecked(False)
+    c.view.table.sortByColumn(3, Qt.SortOrder.AscendingOrder)
+    r = c.result
+    assert r is not None
+    shown = _shown(c)
+    c.export_table(tmp_path / "t.jsonl")
+    lines = [json.loads(x) for x in (tmp_path / "t.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [x["id"] for x in lines] == shown
+    for line in lines:
+        i = int(np.flatnonzero(r.row == line["id"])[0])
+        assert line["true_label"] == r.label_names[r.truth[i]]
+        assert line["confidence"] == pytest.approx(float(r.confidence[i]), abs=1e-6)
+        assert line["probabilities"]["pos"] == pytest.approx(float(r.probs[i, 1]), abs=1e-6)
+        assert line["correct"] == bool(r.correct[i]) and line["text"] == c.dataset.texts[line["id"]]  # type: ignore[union-attr]
+    c.export_table(tmp_path / "t.csv")
+    with (tmp_path / "t.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(x["id"]) for x in rows] == shown
+    assert [x["text"] for x in rows] == [x["text"] for x in lines]  # commas, quotes, newlines survive
+    assert [float(x["confidence"]) for x in rows] == [x["confidence"] for x in lines]
+
+    c.view.label_box.setCurrentText("true: pos")
+    c.export_weights(tmp_path / "w.jsonl")
+    weights = [json.loads(x) for x in (tmp_path / "w.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [x["id"] for x in weights] == _shown(c)
+    for line in weights[:5]:
+        ref = analyze(shipped_bundle, c.dataset.texts[line["id"]]).to_dict()  # type: ignore[union-attr]
+        assert line["true_label"] == "pos" and line["label"] == ref["label"]
+        assert [s["weight"] for s in line["sentences"]] == pytest.approx(
+            [s["weight"] for s in ref["sentences"]], abs=1e-5
+        )
+    with pytest.raises(ValueError, match=r"\.csv or \.jsonl"):
+        from app.present._dataset import export_table
+
+        list(export_table(tmp_path / "t.xlsx", r, c.dataset.texts, np.arange(3)))  # type: ignore[union-attr]
+
+
+def test_row_to_attention_and_back(window: Any, qtbot: Any, tmp_path: Path) -> None:
+    w = window
+    c = w.controllers["dataset"]
+    c.cache_dir = tmp_path / "cache"
+    w.open_dataset(_write(tmp_path / "d.jsonl", n=200))
+    assert w.current_view == "dataset"
+    assert c.wait_idle(120_000) and c.result is not None and c.result.complete
+    v = c.view
+    v.label_box.setCurrentText("true: pos")
+    v.table.sortByColumn(3, Qt.SortOrder.AscendingOrder)
+    shown = _shown(c)
+    qtbot.waitUntil(lambda: v.table.verticalScrollBar().maximum() > 0)
+    v.table.verticalScrollBar().setValue(v.table.verticalScrollBar().maximum() // 2)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    v.table.setFocus()
+    pick = v.table.rowAt(v.table.viewport().height() // 2)  # a row in the middle of the view
+    v.table.setCurrentIndex(v.model.index(pick, 0))
+    scroll = v.table.verticalScrollBar().value()
+    assert scroll > 0
+    assert not w.back_button.isVisible()
+    qtbot.keyClick(v.table, Qt.Key.Key_Return)  # Enter opens the review
+    row = shown[pick]
+    assert w.current_view == "attention"
+    assert w.attention.view.text() == c.dataset.texts[row]
+    assert w.back.isEnabled() and "Dataset" in w.back.text()
+    qtbot.waitUntil(lambda: w.back_button.isVisible())
+    assert w.attention.wait_idle(30_000) and w.attention.analysis is not None
+
+    assert w.focusWidget() is w.attention.view.editor
+    qtbot.keyClick(w.focusWidget(), Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
+    assert w.current_view == "dataset"
+    assert _shown(c) == shown and v.label_box.currentText() == "true: pos"
+    assert v.table.horizontalHeader().sortIndicatorSection() == 3
+    assert v.table.verticalScrollBar().value() == scroll
+    assert v.table.currentIndex().row() == pick and w.focusWidget() is v.table
+    assert not w.back.isEnabled()
+    w.show_view("gru")  # the stepper keeps its own Alt+Left
+    assert not w.back_button.isVisible()
