@@ -111,7 +111,6 @@ class AttentionView(QWidget):
         self.pin_button.clicked.connect(self._on_pin_clicked)
         self._link_scrollbars()
         # what the user just did decides which side tab is in front
-        self.sentence_selected.connect(lambda _: self.side_tabs.setCurrentIndex(1))
         self.mode_changed.connect(lambda m: self._show_explain(is_attribution(m)))
         self.compare_check.toggled.connect(self._show_explain)
         self.mode_box.currentIndexChanged.connect(
@@ -417,6 +416,9 @@ class AttentionView(QWidget):
         self.pin_label.setVisible(text is not None)
 
     def set_selected_sentence(self, index: int) -> None:
+        """Mark sentence ``index`` (-1: none); its tab comes to the front beside the review."""
+        if index >= 0:
+            self.side_tabs.setCurrentIndex(1)
         self.editor.set_selected_sentence(index)
         self.mirror.set_selected_sentence(index)
         self._update_selection()
