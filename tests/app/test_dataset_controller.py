@@ -304,3 +304,24 @@ def test_progress_text_says_rate_and_time_left() -> None:
 
     p = CorpusProgress(done=1280, total=25000, seconds=12.8, rows=None)  # type: ignore[arg-type]
     assert progress_text(p) == "1,280 of 25,000 reviews · 100 reviews/s · 3 min 57 s left"
+
+
+def test_the_last_dataset_reopens_from_the_cache(qtbot: Any, shipped_bundle: Any, tmp_path: Path) -> None:
+    from PySide6.QtCore import QSettings
+
+    data = _write(tmp_path / "d.jsonl", n=10)
+    first = DatasetController(
+        AppContext(shipped_bundle, QSettings()), asynchronous=False, cache_dir=tmp_path / "c"
+    )
+    qtbot.addWidget(first.view)
+    first.open_dataset(data)
+    first.shutdown()
+    again = DatasetController(
+        AppContext(shipped_bundle, QSettings()), asynchronous=False, cache_dir=tmp_path / "c"
+    )
+    qtbot.addWidget(again.view)
+    assert again.result is None
+    again.view.show()  # the tab is shown: the last dataset is back, from the cache
+    qtbot.waitUntil(lambda: again.result is not None)
+    assert again.result.cached and len(again.result) == 14 and again.view.path.text() == str(data)
+    again.shutdown()
