@@ -105,7 +105,9 @@ def run_evaluate(a: argparse.Namespace) -> int:
         full = load_dataset(a.data, a.format, label_names=bundle.label_names, limit=a.limit)
         ds, rows = _pick_rows(a, full)
         _warn_one_class(a, ds)
-        result = _score(score_corpus(bundle, ds, batch_size=a.batch_size), len(ds), a.quiet)
+        result = _score(
+            score_corpus(bundle, ds, batch_size=a.batch_size, words=False), len(ds), a.quiet
+        )  # no word attention needed
         report = metrics(result).to_dict()
         if a.sample is not None:
             report["sample"] = {"n": len(ds), "seed": a.seed, "of": len(full)}

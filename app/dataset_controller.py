@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QStandardPaths, QTimer, Signal
 
 from app.jobs import Jobs
 from app.present._dataset import (
@@ -98,7 +98,9 @@ class DatasetController(QObject):
         self._flushes = 0
         self._refresh = QTimer(self, interval=REFRESH_MS)
         self._refresh.timeout.connect(self._flush)
+        self._restored = False
         self._wire()
+        self.view.installEventFilter(self)
 
     def _wire(self) -> None:
         v = self.view
@@ -116,6 +118,21 @@ class DatasetController(QObject):
     @property
     def asynchronous(self) -> bool:
         return self.jobs.asynchronous
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.view and event.type() == QEvent.Type.Show and not self._restored:
+            self._restored = True
+            self._restore()
+        return False
+
+    def _restore(self) -> None:
+        """The dataset of the last session, when the tab is first shown (its scores are cached)."""
+        s = self.context.settings
+        if s is None or self.dataset is not None or self.view.path.text():
+            return
+        last = str(s.value("dataset/path", "") or "")
+        if last and Path(last).exists():
+            self.open_dataset(last, str(s.value("dataset/format", "auto")))
 
     # -- open and score -----------------------------------------------------------------------------
     def open_dataset(self, path: str | Path, fmt: str | None = None) -> None:
@@ -162,6 +179,9 @@ class DatasetController(QObject):
     def _on_loaded(self, _gen: int, loaded: tuple[Dataset, str, CorpusResult | None]) -> None:
         ds, _key, cached = loaded
         self.dataset = ds
+        if self.context.settings is not None:
+            self.context.settings.setValue("dataset/path", ds.source)
+            self.context.settings.setValue("dataset/format", self.view.dataset_format)
         self.view.set_labels(self._bundle().label_names)
         if ds.skipped:
             self.view.set_status(ds.skipped_summary(3))

@@ -250,7 +250,7 @@ def _summarize(
 
 
 @torch.inference_mode()
-def _score_batch(bundle: ModelBundle, ds: Dataset, idx: np.ndarray, top_k: int) -> _Rows:
+def _score_batch(bundle: ModelBundle, ds: Dataset, idx: np.ndarray, top_k: int, words_too: bool) -> _Rows:
     words = [[s for s in doc_words(ds.texts[i]) if s] for i in idx.tolist()]
     c = len(bundle.label_names)
     n = len(idx)
@@ -264,7 +264,7 @@ def _score_batch(bundle: ModelBundle, ds: Dataset, idx: np.ndarray, top_k: int) 
     live = [j for j in range(n) if words[j]]
     if live:
         docs = [[bundle.vocab.encode(s) for s in words[j]] for j in live]
-        scores = score_documents(bundle.model, docs)
+        scores = score_documents(bundle.model, docs, keep_attention=words_too)
         logits = torch.stack([s.logits for s in scores]).double()  # (n, C)
         p = torch.softmax(logits, -1).numpy()
         probs[live] = p
@@ -272,8 +272,11 @@ def _score_batch(bundle: ModelBundle, ds: Dataset, idx: np.ndarray, top_k: int) 
         for j, sc in zip(live, scores, strict=True):
             s_att = sc.sentence_attention.double().tolist()
             last[j] = s_att[-1]
-            top_words[j], weights = _summarize(words[j], s_att, sc.word_attention.double().tolist(), top_k)
-            top_weights[j, : len(weights)] = weights
+            if words_too:
+                top_words[j], weights = _summarize(
+                    words[j], s_att, sc.word_attention.double().tolist(), top_k
+                )
+                top_weights[j, : len(weights)] = weights
     return _Rows(idx.astype(np.int64), pred, probs, n_words, n_sents, last, tuple(top_words), top_weights)
 
 
@@ -285,19 +288,23 @@ def score_corpus(
     block: int = BLOCK,
     top_k: int = TOP_K,
     seed: int = 0,
+    words: bool = True,
 ) -> Generator[CorpusProgress, None, CorpusResult]:
     """Score every review of ``ds``; yields after each batch, returns the complete result.
 
     Stopping the generator (``close()``) between batches is safe: the rows yielded so far, fed to a
-    :class:`CorpusBuilder`, are a consistent partial result.
+    :class:`CorpusBuilder`, are a consistent partial result. ``words=False`` skips the word attention
+    (no top words; predictions, probabilities and the last sentence's share only): what ``evaluate``
+    needs, faster. Such a result is not cached (its key says nothing of it).
     """
     if batch_size < 1 or block < 1 or top_k < 1:
         raise ValueError("batch_size, block and top_k must be at least 1")
-    builder = CorpusBuilder(bundle.label_names, model_truth(bundle, ds), top_k, cache_key(bundle, ds, top_k))
+    key = cache_key(bundle, ds, top_k) if words else ""  # no key: never cached
+    builder = CorpusBuilder(bundle.label_names, model_truth(bundle, ds), top_k, key)
     t0 = time.perf_counter()
     for order in _order(ds, block, seed):
         for k in range(0, len(order), batch_size):
-            rows = _score_batch(bundle, ds, order[k : k + batch_size], top_k)
+            rows = _score_batch(bundle, ds, order[k : k + batch_size], top_k, words)
             seconds = time.perf_counter() - t0
             builder.add(rows, seconds)
             yield CorpusProgress(builder.done, len(ds), seconds, rows)

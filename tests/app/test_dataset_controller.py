@@ -274,3 +274,54 @@ def test_row_to_attention_and_back(window: Any, qtbot: Any, tmp_path: Path) -> N
     assert not w.back.isEnabled()
     w.show_view("gru")  # the stepper keeps its own Alt+Left
     assert not w.back_button.isVisible()
+
+
+def test_dropped_paths_open_where_they_belong(window: Any, tmp_path: Path, qtbot: Any) -> None:
+    w = window
+    c = w.controllers["dataset"]
+    c.cache_dir = tmp_path / "cache"
+    w.open_path(str(_write(tmp_path / "d.jsonl", n=10)))  # a dataset file: the Dataset tab scores it
+    assert w.current_view == "dataset"
+    qtbot.waitUntil(lambda: c.result is not None and c.result.complete and not c.busy, timeout=60_000)
+    assert len(c.result) == 14
+    imdb = tmp_path / "aclImdb"
+    for label, text in (("pos", "A wonderful film."), ("neg", "A dull film.")):
+        (imdb / label).mkdir(parents=True)
+        (imdb / label / "0_1.txt").write_text(text, encoding="utf-8")
+    w.show_view("attention")
+    w.open_path(str(imdb))  # an aclImdb folder is a dataset, not a model
+    assert w.current_view == "dataset"
+    qtbot.waitUntil(lambda: c.result is not None and len(c.result) == 2 and not c.busy, timeout=60_000)
+    review = tmp_path / "review.txt"
+    review.write_text("What a great film.", encoding="utf-8")
+    w.open_path(str(review))  # any other file is a review
+    assert w.current_view == "attention" and w.attention.view.text() == "What a great film."
+
+
+def test_progress_text_says_rate_and_time_left() -> None:
+    from app.present._dataset import progress_text
+    from engine.corpus import CorpusProgress
+
+    p = CorpusProgress(done=1280, total=25000, seconds=12.8, rows=None)  # type: ignore[arg-type]
+    assert progress_text(p) == "1,280 of 25,000 reviews · 100 reviews/s · 3 min 57 s left"
+
+
+def test_the_last_dataset_reopens_from_the_cache(qtbot: Any, shipped_bundle: Any, tmp_path: Path) -> None:
+    from PySide6.QtCore import QSettings
+
+    data = _write(tmp_path / "d.jsonl", n=10)
+    first = DatasetController(
+        AppContext(shipped_bundle, QSettings()), asynchronous=False, cache_dir=tmp_path / "c"
+    )
+    qtbot.addWidget(first.view)
+    first.open_dataset(data)
+    first.shutdown()
+    again = DatasetController(
+        AppContext(shipped_bundle, QSettings()), asynchronous=False, cache_dir=tmp_path / "c"
+    )
+    qtbot.addWidget(again.view)
+    assert again.result is None
+    again.view.show()  # the tab is shown: the last dataset is back, from the cache
+    qtbot.waitUntil(lambda: again.result is not None)
+    assert again.result.cached and len(again.result) == 14 and again.view.path.text() == str(data)
+    again.shutdown()

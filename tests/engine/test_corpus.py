@@ -258,3 +258,13 @@ def test_stratified_sample_is_proportional_and_reproducible() -> None:
     assert stratified_sample(labels, 5000, 0).tolist() == list(range(1000))
     with pytest.raises(ValueError, match="at least 1"):
         stratified_sample(labels, 0, 0)
+
+
+def test_without_words_the_predictions_are_the_same(tmp_path: Path, shipped: ModelBundle) -> None:
+    ds = _dataset(tmp_path, shipped, TEXTS)
+    full = run_to_end(score_corpus(shipped, ds))
+    quick = run_to_end(score_corpus(shipped, ds, words=False))
+    np.testing.assert_array_equal(quick.pred, full.pred)
+    np.testing.assert_allclose(quick.probs, full.probs, atol=1e-6)
+    np.testing.assert_allclose(quick.last_share, full.last_share, atol=1e-6)
+    assert (quick.top_words == -1).all() and quick.key == "" and save_cached(tmp_path / "c", quick) is None
