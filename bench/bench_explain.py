@@ -296,6 +296,7 @@ def figure(records: list[dict[str, Any]], path: Path) -> None:
             color=colours[method],
             label=f"{name} (mean {statistics.fmean(values):.2f})",
         )
+    right.set_ylim(0, right.get_ylim()[1] * 1.25)  # room for the legend above the bars
     chance = statistics.fmean(r["chance_topk_words"] for r in records)
     right.axvline(chance, color="#555555", linestyle="--", linewidth=1)
     right.text(

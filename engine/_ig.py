@@ -173,8 +173,7 @@ def ig_steps(
 
         forward = DocumentForward(model, lengths, budget, on_rows)
         with torch.no_grad():
-            p_x = forward(ids)[0].double()  # (C,)
-            p_base = forward(baseline)[0].double()  # (C,)
+            p_x, p_base = forward(torch.cat([ids, baseline])).double()  # (C,) each, in one pass
         lig = LayerIntegratedGradients(forward, forward.embedding)
         scores = []
         with _gradients_through_rnns(device):

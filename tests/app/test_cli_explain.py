@@ -122,3 +122,13 @@ def test_importing_the_command_needs_no_torch() -> None:
     code = "import sys, app.cli_explain, app.render_explain; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["explain", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: han-explorer explain")
+    for option in ("--method", "--target", "--steps", "--json", "--html", "--model"):
+        assert option in out
