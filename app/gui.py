@@ -26,6 +26,7 @@ __all__ = ["GuiError", "build_window", "has_display", "open_model", "run", "scre
 ORGANIZATION, APPLICATION = "HAN Explorer", "han-explorer"
 SCREENSHOT_SIZE = (1366, 768)  # a common laptop screen: what the docs show
 START_SAMPLE = "mixed_feelings"
+FIRST_FRAME_WAIT_MS = 2000  # a window not shown (or very slow to paint) still gets its model
 
 
 class GuiError(Exception):
@@ -101,7 +102,7 @@ def build_window(
         context = AppContext(None, settings)
         window = MainWindow(context, asynchronous=True, explorers=explorers)
         _show_text(window, text)
-        context.open_first(open_model, model, last, on_note=lambda note: _noted(window, settings, note))
+        _load_after_first_frame(window, model, last, settings)
         return window
     from engine.bundle import ModelError
 
@@ -114,6 +115,26 @@ def build_window(
     _show_text(window, text)
     _noted(window, settings, note)
     return window
+
+
+def _load_after_first_frame(
+    window: MainWindow, model: str | Path | None, last: str | None, settings: QSettings | None
+) -> None:
+    """Start loading the model once the window's first frame is out (or after FIRST_FRAME_WAIT_MS,
+    for a window not shown): importing torch in a worker holds the GIL for long stretches, and the
+    first paint must not wait for it."""
+    started = False
+
+    def start() -> None:
+        nonlocal started
+        if not started:
+            started = True
+            window.context.open_first(
+                open_model, model, last, on_note=lambda note: _noted(window, settings, note)
+            )
+
+    window.first_frame.connect(start)
+    QTimer.singleShot(FIRST_FRAME_WAIT_MS, window, start)
 
 
 def _show_text(window: MainWindow, text: str | None) -> None:

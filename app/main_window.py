@@ -85,9 +85,12 @@ class MainWindow(QMainWindow):
     -------
     explorer_built(str)
         The controller and view of explorer ``name`` exist now (built after the window).
+    first_frame()
+        The window's first frame has been painted (emitted once, after that paint).
     """
 
     explorer_built = Signal(str)
+    first_frame = Signal()
 
     def __init__(self, context: AppContext, asynchronous: bool = True, explorers: Building = "all") -> None:
         """``explorers``: "all" are built now; "later": only Attention now, the others once the
@@ -156,6 +159,7 @@ class MainWindow(QMainWindow):
         super().paintEvent(e)
         if not self._painted:
             self._painted = True
+            QTimer.singleShot(0, self.first_frame.emit)  # after this paint pass is flushed
             if self._unbuilt:
                 QTimer.singleShot(0, self._build_next)
 
