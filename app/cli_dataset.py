@@ -91,6 +91,7 @@ def run_evaluate(a: argparse.Namespace) -> int:
     from engine.corpus import score_corpus
     from engine.corpus_metrics import metrics
     from engine.data import load_dataset
+    from engine.preprocess import default_workers
     from engine.train import resolve_device
 
     if a.record:
@@ -106,7 +107,9 @@ def run_evaluate(a: argparse.Namespace) -> int:
         ds, rows = _pick_rows(a, full)
         _warn_one_class(a, ds)
         result = _score(
-            score_corpus(bundle, ds, batch_size=a.batch_size, words=False), len(ds), a.quiet
+            score_corpus(bundle, ds, batch_size=a.batch_size, words=False, workers=default_workers()),
+            len(ds),
+            a.quiet,
         )  # no word attention needed
         report = metrics(result).to_dict()
         if a.sample is not None:

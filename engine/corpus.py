@@ -19,11 +19,13 @@ caller chooses, written atomically; a partial result is never cached.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import time
 from collections.abc import Generator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -250,8 +252,17 @@ def _summarize(
 
 
 @torch.inference_mode()
-def _score_batch(bundle: ModelBundle, ds: Dataset, idx: np.ndarray, top_k: int, words_too: bool) -> _Rows:
-    words = [[s for s in doc_words(ds.texts[i]) if s] for i in idx.tolist()]
+def _score_batch(
+    bundle: ModelBundle,
+    ds: Dataset,
+    idx: np.ndarray,
+    top_k: int,
+    words_too: bool,
+    tokenized: Sequence[Sequence[Sequence[str]]] | None = None,
+) -> _Rows:
+    if tokenized is None:
+        tokenized = [doc_words(ds.texts[i]) for i in idx.tolist()]
+    words = [[list(s) for s in d if s] for d in tokenized]
     c = len(bundle.label_names)
     n = len(idx)
     pred = np.full(n, -1, dtype=np.int64)
@@ -289,25 +300,43 @@ def score_corpus(
     top_k: int = TOP_K,
     seed: int = 0,
     words: bool = True,
+    workers: int = 1,
 ) -> Generator[CorpusProgress, None, CorpusResult]:
     """Score every review of ``ds``; yields after each batch, returns the complete result.
 
     Stopping the generator (``close()``) between batches is safe: the rows yielded so far, fed to a
     :class:`CorpusBuilder`, are a consistent partial result. ``words=False`` skips the word attention
     (no top words; predictions, probabilities and the last sentence's share only): what ``evaluate``
-    needs, faster. Such a result is not cached (its key says nothing of it).
+    needs, faster. Such a result is not cached (its key says nothing of it). ``workers`` > 1
+    tokenizes in that many processes (the tokenizer is pure Python: on a GPU it is the bottleneck),
+    the next block while the current one is scored; the GUI keeps 1 (no fork under Qt's threads).
     """
     if batch_size < 1 or block < 1 or top_k < 1:
         raise ValueError("batch_size, block and top_k must be at least 1")
     key = cache_key(bundle, ds, top_k) if words else ""  # no key: never cached
     builder = CorpusBuilder(bundle.label_names, model_truth(bundle, ds), top_k, key)
     t0 = time.perf_counter()
-    for order in _order(ds, block, seed):
-        for k in range(0, len(order), batch_size):
-            rows = _score_batch(bundle, ds, order[k : k + batch_size], top_k, words)
-            seconds = time.perf_counter() - t0
-            builder.add(rows, seconds)
-            yield CorpusProgress(builder.done, len(ds), seconds, rows)
+    blocks = _order(ds, block, seed)
+    with contextlib.ExitStack() as stack:
+        pool = stack.enter_context(ProcessPoolExecutor(workers)) if workers > 1 and len(ds) > 1 else None
+
+        def tokenize_block(b: np.ndarray) -> Any:
+            texts = [ds.texts[i] for i in b.tolist()]
+            assert pool is not None
+            return pool.map(doc_words, texts, chunksize=max(1, min(64, len(texts) // (4 * workers))))
+
+        pending = tokenize_block(blocks[0]) if pool is not None and blocks else None
+        for n, order in enumerate(blocks):
+            tokenized = pending if pending is not None else None
+            if pool is not None and n + 1 < len(blocks):
+                pending = tokenize_block(blocks[n + 1])  # the workers go on while this block is scored
+            for k in range(0, len(order), batch_size):
+                idx = order[k : k + batch_size]
+                batch = [next(tokenized) for _ in range(len(idx))] if tokenized is not None else None
+                rows = _score_batch(bundle, ds, idx, top_k, words, batch)
+                seconds = time.perf_counter() - t0
+                builder.add(rows, seconds)
+                yield CorpusProgress(builder.done, len(ds), seconds, rows)
     builder.seconds = time.perf_counter() - t0
     return builder.result()
 

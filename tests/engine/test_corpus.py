@@ -268,3 +268,18 @@ def test_without_words_the_predictions_are_the_same(tmp_path: Path, shipped: Mod
     np.testing.assert_allclose(quick.probs, full.probs, atol=1e-6)
     np.testing.assert_allclose(quick.last_share, full.last_share, atol=1e-6)
     assert (quick.top_words == -1).all() and quick.key == "" and save_cached(tmp_path / "c", quick) is None
+
+
+def test_tokenizing_in_processes_changes_nothing_and_cancels(tmp_path: Path, shipped: ModelBundle) -> None:
+    """workers > 1 (the CLI): the same rows, top words and probabilities; stopping mid-way ends the pool."""
+    ds = _toy(tmp_path, shipped, n=90)
+    one = run_to_end(score_corpus(shipped, ds, batch_size=16, block=32))
+    two = run_to_end(score_corpus(shipped, ds, batch_size=16, block=32, workers=2))
+    np.testing.assert_array_equal(two.row, one.row)
+    np.testing.assert_array_equal(two.pred, one.pred)
+    np.testing.assert_allclose(two.probs, one.probs, atol=1e-6)
+    np.testing.assert_array_equal(two.top_words, one.top_words)
+    gen = score_corpus(shipped, ds, batch_size=16, block=32, workers=2)
+    first = next(gen)
+    gen.close()  # the pool shuts down with the generator
+    assert first.done == 16
