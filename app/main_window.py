@@ -403,6 +403,7 @@ class MainWindow(QMainWindow):
             s.setValue("window/geometry", self.saveGeometry())
             s.setValue("window/view", self.current_view or "attention")
             s.sync()
+        self._unbuilt = []  # nothing more is built for a closed window
         for c in self.controllers.values():
             c.shutdown()
         self.context.jobs.shutdown()  # a model still loading must not reach the closed window
