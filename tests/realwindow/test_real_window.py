@@ -327,8 +327,11 @@ def test_explain_with_real_clicks(qtbot: Any, window: Any, xdo: Any, size: tuple
     assert ed.removed_spans() == [(start, start + len("masterpiece"))]
     assert view.text() == text and view.edit_label.text() == "Edited: 1 word left out"
     assert "Pinned (original" in view.pin_label.text()
-    # side by side, with a real click on the check box
+    # side by side, with a real click on the check box (scrolled to first, as a user would on a short
+    # screen: the side column scrolls rather than squeeze)
     check = view.compare_check
+    view.side_scroll.ensureWidgetVisible(check)
+    settle(qtbot)
     click(xdo, check, QPoint(8, check.height() // 2))
     qtbot.waitUntil(lambda: view.mirror.isVisible() and not att.busy, timeout=60_000)
     settle(qtbot)
