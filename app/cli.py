@@ -77,14 +77,51 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+# What each training setting does (TrainConfig's fields); the default is appended from TrainConfig.
+TRAIN_HELP = {
+    "epochs": "passes over the training split",
+    "batch_size": "documents per optimizer step",
+    "lr": "Adam's learning rate",
+    "lr_schedule": "cosine: decay to 5%% of --lr over all epochs; constant: keep --lr",
+    "weight_decay": "AdamW weight decay (0 = none)",
+    "clip": "clip the gradient norm to this (GRUs occasionally spike)",
+    "dev_fraction": "share of the training data held out to choose the best epoch",
+    "patience": "stop after this many epochs without a better dev accuracy",
+    "seed": "random seed of the split, initialisation and batches",
+    "min_count": "words seen fewer times become <unk>",
+    "max_vocab": "keep at most this many words (the most frequent)",
+    "word_quantile": "sentences are cut to this quantile of sentence lengths, in words",
+    "sentence_quantile": "documents are cut to this quantile of document lengths, in sentences",
+    "embed_dim": "size of a word vector",
+    "word_hidden": "units of the word GRU in each direction",
+    "sentence_hidden": "units of the sentence GRU in each direction",
+    "dropout": "dropout before the classifier",
+    "embed_dropout": "whole embedding features dropped per sentence while training",
+    "word2vec_epochs": "start the embedding from word2vec trained this many epochs on the training "
+    "text (0 = random start)",
+    "freeze_embedding_epochs": "keep the embedding fixed for this many first epochs",
+    "embedding_dtype": "how the saved embedding is stored (float16 halves the largest tensor)",
+    "checkpoint_every": "save a checkpoint every N steps (0 = at the end of each epoch only)",
+    "limit": "use only the first N rows of the data (quick runs)",
+    "workers": "tokenizer processes (default: one per core)",
+    "cache_dir": "keep the tokenized text in this folder, keyed by the data's hash, for the next run",
+}
+TRAIN_CHOICES = {"lr_schedule": ["cosine", "constant"], "embedding_dtype": ["float32", "float16"]}
+FORMAT_HELP = "how to read --data (auto: by its name; aclimdb: the unpacked IMDB folder)"
+DEVICE_HELP = "where to compute: auto (a GPU when there is one), cpu, cuda or cuda:N (the N-th GPU)"
+DEVICES = "{auto,cpu,cuda,cuda:N}"  # a metavar, not choices: the engine checks it, in one line
+
+
 def _add_train(sub: argparse._SubParsersAction) -> None:
     from engine.train_config import TrainConfig  # no torch: engine.train imports it at run time
 
     p = sub.add_parser("train", help="train a HAN on a labelled dataset")
     p.add_argument("--data", required=True, help="dataset file or folder")
-    p.add_argument("--format", default="auto", choices=["auto", "jsonl", "csv", "aclimdb", "yelp"])
+    p.add_argument(
+        "--format", default="auto", choices=["auto", "jsonl", "csv", "aclimdb", "yelp"], help=FORMAT_HELP
+    )
     p.add_argument("--out", default="runs/han", help="output folder (model/, checkpoint/, logs/)")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--device", default="auto", metavar=DEVICES, help=DEVICE_HELP)
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     p.add_argument(
         "--force",
@@ -98,7 +135,15 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
             continue
         flag = "--" + f.name.replace("_", "-")
         kind = {"int": int, "float": float, "str": str, "int | None": int}.get(str(f.type), str)
-        p.add_argument(flag, type=kind, default=None, help=f"default: {f.default}")
+        what = TRAIN_HELP.get(f.name, f.name.replace("_", " "))
+        p.add_argument(
+            flag,
+            type=kind,
+            default=None,
+            choices=TRAIN_CHOICES.get(f.name),
+            metavar=None if f.name in TRAIN_CHOICES else f.name.upper(),
+            help=f"{what} (default: {f.default})",
+        )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -107,12 +152,20 @@ def _parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(
         prog="han-explorer",
-        description=__doc__.splitlines()[0],
-        epilog="With no command, the desktop app opens (on the shipped model, or the last one used).",
+        description="Learn how hierarchical attention networks, GRUs and tiled GPU convolutions work:\n"
+        "the desktop app, or one of the commands below ('han-explorer COMMAND --help' tells more).",
+        epilog="With no command, the desktop app opens (on the shipped model, or the last one used).\n\n"
+        + _examples(EXAMPLES["app"]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action=_Version, help="print the version and exit")
     g = p.add_argument_group("desktop app (no command)")
-    g.add_argument("--screenshot", metavar="OUT.png", help="render the window offscreen to OUT.png and exit")
+    g.add_argument(
+        "--screenshot",
+        metavar="OUT",
+        help="render the window offscreen at 1366x768 to OUT and exit; the suffix names the format "
+        "(.png, .jpg or .svg)",
+    )
     g.add_argument("--view", choices=explorer_names(), default=None, help="the explorer to show")
     g.add_argument("--text", metavar="FILE", dest="gui_text", help="a review (UTF-8 text file) to show")
     g.add_argument(
@@ -122,15 +175,17 @@ def _parser() -> argparse.ArgumentParser:
         help="model folder (default: the last one used, else the shipped one)",
     )
     g.add_argument("--quit-after-ms", type=int, default=None, help=argparse.SUPPRESS)
-    sub = p.add_subparsers(dest="command", parser_class=CommandParser)
+    sub = p.add_subparsers(dest="command", parser_class=CommandParser, title="commands", metavar="COMMAND")
     _add_train(sub)
     e = sub.add_parser("evaluate", help="accuracy of a model on a labelled dataset")
-    e.add_argument("--data", required=True)
-    e.add_argument("--format", default="auto", choices=["auto", "jsonl", "csv", "aclimdb", "yelp"])
+    e.add_argument("--data", required=True, help="labelled dataset: a file (.jsonl, .csv, .gz) or a folder")
+    e.add_argument(
+        "--format", default="auto", choices=["auto", "jsonl", "csv", "aclimdb", "yelp"], help=FORMAT_HELP
+    )
     e.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     e.add_argument("--limit", type=int, default=None, help="only the first N rows")
-    e.add_argument("--json", action="store_true")
-    e.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu or cuda")
+    e.add_argument("--json", action="store_true", help="print the result as JSON")
+    e.add_argument("--device", default="auto", metavar=DEVICES, help=DEVICE_HELP)
     e.add_argument(
         "--batch-size",
         type=_positive,
@@ -148,13 +203,71 @@ def _parser() -> argparse.ArgumentParser:
     cli_dataset.add_evaluate_args(e)
     q = sub.add_parser("predict", help="class and attention for one review")
     q.add_argument("file", nargs="?", default="-", help="text file, or - for standard input")
-    q.add_argument("--model", default=None)
+    q.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     q.add_argument("--json", action="store_true", help="print the analysis as JSON")
-    q.add_argument("--html", default=None, metavar="OUT", help="also write a self-contained HTML page")
-    q.add_argument("--no-color", action="store_true")
+    q.add_argument(
+        "--html",
+        default=None,
+        metavar="OUT.html",
+        help="also write a self-contained HTML page, the one the app's File → Export writes",
+    )
+    _add_look(q, "--html")
+    q.add_argument("--no-color", action="store_true", help="no colours in the terminal, even on a tty")
     cli_dataset.add_predict_args(q)
     _add_gru_trace(sub)
+    for name, command in sub.choices.items():
+        command.epilog = _examples(EXAMPLES[name])
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
     return p
+
+
+# One or more examples per command, shown at the end of its --help (a test checks every command has one).
+EXAMPLES = {
+    "app": [
+        ("open the app on a review", "han-explorer --text review.txt"),
+        ("a picture of the GRU stepper", "han-explorer --view gru --screenshot gru.png"),
+    ],
+    "train": [
+        ("a quick run on 2,000 reviews", "han-explorer train --data train.jsonl.gz --limit 2000 --epochs 2"),
+        (
+            "train on the IMDB folder, on a GPU",
+            "han-explorer train --data aclImdb --device cuda --out runs/imdb",
+        ),
+    ],
+    "evaluate": [
+        ("accuracy of the shipped model", "han-explorer evaluate --data test.jsonl.gz"),
+        (
+            "500 rows, mistakes kept",
+            "han-explorer evaluate --data test.jsonl.gz --sample 500 --errors err.jsonl",
+        ),
+    ],
+    "predict": [
+        ("class and attention in the terminal", "han-explorer predict review.txt"),
+        (
+            "the app's page, word shading in Viridis",
+            "han-explorer predict review.txt --html out.html --mode word --colormap viridis",
+        ),
+    ],
+    "explain": [
+        ("which words push which way", "han-explorer explain review.txt --method ig --html why.html")
+    ],
+    "gru-trace": [
+        ("the word GRU over sentence 2", "han-explorer gru-trace --file review.txt --sentence 2"),
+        ("every gate, with attention, as JSON", "echo 'A fine film.' | han-explorer gru-trace - --json"),
+    ],
+    "conv": [
+        (
+            "a 5x5 Gaussian on a photo, on the CPU",
+            "han-explorer conv --image photo.png --mask gauss:5 --backend emulator --output out.npy",
+        ),
+        ("a random 2048x2048 image on the GPU", "han-explorer conv --size 2048x2048 --mask 7 --backend cuda"),
+    ],
+    "conv-bench": [("time the kernels on this GPU", "han-explorer conv-bench --json --out bench/results/")],
+}
+
+
+def _examples(examples: list[tuple[str, str]]) -> str:
+    return "examples:\n" + "\n".join(f"  {what}:\n    {cmd}" for what, cmd in examples)
 
 
 def _add_gru_trace(sub: argparse._SubParsersAction) -> None:
@@ -170,8 +283,18 @@ def _add_gru_trace(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--file", default=None, metavar="F", help="read the review from a file instead")
     g.add_argument("--model", default=None, help="model folder (default: the shipped model)")
-    g.add_argument("--encoder", default="word", choices=["word", "sentence"])
-    g.add_argument("--direction", default="forward", choices=["forward", "backward"])
+    g.add_argument(
+        "--encoder",
+        default="word",
+        choices=["word", "sentence"],
+        help="word: the GRU reading one sentence's words; sentence: the GRU reading sentence vectors",
+    )
+    g.add_argument(
+        "--direction",
+        default="forward",
+        choices=["forward", "backward"],
+        help="which half of the bidirectional GRU (backward reads from the last token)",
+    )
     g.add_argument(
         "--sentence",
         type=int,
@@ -180,6 +303,49 @@ def _add_gru_trace(sub: argparse._SubParsersAction) -> None:
         help="which sentence the word encoder reads, counted from 1 as the app does (default 1)",
     )
     g.add_argument("--json", action="store_true", help="print every step's gates and states as JSON")
+
+
+MODE_HELP = {
+    "word": "a word's weight within its sentence",
+    "product": "word weight × sentence weight, darkest for the review's heaviest product (the app's default)",
+}
+
+
+def _add_look(p: argparse.ArgumentParser, what: str) -> None:
+    """``--mode`` and ``--colormap``: the Attention tab's shading choices, same names and defaults."""
+    from app.colormaps import COLORMAPS, DEFAULT_COLORMAP
+
+    modes = "; ".join(f"{k}: {v}" for k, v in MODE_HELP.items())
+    p.add_argument(
+        "--mode",
+        default="product",
+        choices=list(MODE_HELP),
+        help=f"how {what} shades words, as the app's Shading box ({modes})",
+    )
+    p.add_argument(
+        "--colormap",
+        default=DEFAULT_COLORMAP,
+        type=_colormap,
+        metavar="MAP",
+        help=f"the colour map of {what}: {', '.join(map(_plain, COLORMAPS))} "
+        f"(case and dashes are free; default {_plain(DEFAULT_COLORMAP)})",
+    )
+
+
+def _plain(name: str) -> str:
+    return name.replace("–", "-").lower()
+
+
+def _colormap(text: str) -> str:
+    """A colour map of :mod:`app.colormaps` by a forgiving spelling ("orange-red", "Viridis")."""
+    from app.colormaps import COLORMAPS
+
+    for name in COLORMAPS:
+        if _plain(name) == _plain(text.strip()):
+            return name
+    raise argparse.ArgumentTypeError(
+        f"unknown colour map {text!r}; choose one of {', '.join(map(_plain, COLORMAPS))}"
+    )
 
 
 def _positive(text: str) -> int:
@@ -319,6 +485,7 @@ def _cmd_predict(a: argparse.Namespace) -> int:
         from app import cli_dataset
 
         return cli_dataset.run_predict_batch(a)
+    from app.provenance import provenance
     from app.render import json_for_terminal, render_html, render_terminal
     from engine.analyze import InputError, analyze
     from engine.atomic import write_text
@@ -331,7 +498,8 @@ def _cmd_predict(a: argparse.Namespace) -> int:
     except InputError as e:
         raise UserError(str(e)) from None
     if html_path is not None:
-        write_text(html_path, render_html(result))
+        page = render_html(result, mode=a.mode, colormap=a.colormap, provenance=provenance(bundle))
+        write_text(html_path, page)
     if a.json:
         print(json_for_terminal(result.to_dict()))
     else:

@@ -81,9 +81,16 @@ def _conv_arguments(c: argparse.ArgumentParser) -> None:
         default=16,
         help=f"output tile edge (default 16); {wide}: the rows of a T x 128 tile",
     )
-    c.add_argument("--backend", default="auto", choices=["auto", "cuda", "emulator"])
+    c.add_argument(
+        "--backend",
+        default="auto",
+        choices=["auto", "cuda", "emulator"],
+        help="cuda: the kernel on an NVIDIA GPU; emulator: its index arithmetic in numpy on the CPU "
+        "(with load counters); auto: cuda when there is a GPU",
+    )
     c.add_argument("--output", help="write the result as .npy")
-    c.add_argument("--json", action="store_true")
+    c.add_argument("--json", action="store_true", help="print the counters, check and time as JSON")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _bench_arguments(b: argparse.ArgumentParser) -> None:

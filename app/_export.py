@@ -1,0 +1,183 @@
+"""Pictures for exports: whole documents and whole plots (never the viewport), encoded in memory.
+
+Every function returns bytes for the atomic writer (:mod:`engine.atomic`); ``QImage.save`` and
+``QSvgGenerator(fileName)`` would write in place, so a failed export could truncate a user's file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QImage,
+    QImageWriter,
+    QPainter,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+)
+from PySide6.QtSvg import QSvgGenerator
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from PySide6.QtWidgets import QPlainTextEdit, QWidget
+
+__all__ = [
+    "IMAGE_FORMATS",
+    "captioned",
+    "document_image",
+    "document_svg",
+    "encode_image",
+    "export_suffix",
+    "painted_svg",
+    "shaded_document",
+    "widget_image",
+    "widget_svg",
+]
+
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+PAGE_WIDTH = 900  # px: a readable line length for a review
+
+
+def export_suffix(path: str | Path, formats: Sequence[tuple[str, str]]) -> str:
+    """The suffix of ``path`` if it is one of ``formats`` (``(suffix, description)``), else ValueError."""
+    suffix = Path(path).suffix.lower()
+    allowed = [s for s, _ in formats]
+    if suffix not in allowed:
+        kind = suffix or "a file without a suffix"
+        raise ValueError(f"cannot export this view as {kind}: use {', '.join(allowed)}")
+    return suffix
+
+
+def encode_image(image: QImage, suffix: str) -> bytes:
+    """``image`` as PNG or JPEG bytes (by ``suffix``); OSError (one line) if Qt cannot encode it."""
+    fmt = IMAGE_FORMATS[suffix.lower()]
+    if fmt == "JPEG":  # no alpha in JPEG: flatten on white, not black
+        flat = QImage(image.size(), QImage.Format.Format_RGB32)
+        flat.setDevicePixelRatio(image.devicePixelRatio())
+        flat.fill(Qt.GlobalColor.white)
+        p = QPainter(flat)
+        p.drawImage(0, 0, image)
+        p.end()
+        image = flat
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    writer = QImageWriter(buffer, QByteArray(fmt.encode()))
+    if fmt == "JPEG":
+        writer.setQuality(92)
+    if not writer.write(image):
+        raise OSError(f"could not encode the image as {fmt}: {writer.errorString()}")
+    return bytes(data.data())
+
+
+def painted_svg(size: QSize, paint: Callable[[QPainter], None], title: str, description: str) -> bytes:
+    """An SVG of what ``paint`` draws on a ``size`` canvas, with ``title`` and ``description``."""
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    gen = QSvgGenerator()
+    gen.setOutputDevice(buffer)
+    gen.setSize(size)
+    gen.setViewBox(QRectF(0, 0, size.width(), size.height()))
+    gen.setTitle(title)
+    gen.setDescription(description)
+    p = QPainter(gen)
+    try:
+        paint(p)
+    finally:
+        p.end()
+    return bytes(data.data())
+
+
+# -- documents ----------------------------------------------------------------------------------------
+def shaded_document(editor: QPlainTextEdit, header: Sequence[str], width: int = PAGE_WIDTH) -> QTextDocument:
+    """A copy of ``editor``'s whole text with the shading its layout shows, under ``header`` lines.
+
+    The shading lives in the layout (a syntax highlighter), not the document, so it is read back
+    block by block and applied to the copy as character formats.
+    """
+    doc = QTextDocument()
+    doc.setDocumentMargin(16)
+    font = QFont(editor.font())
+    doc.setDefaultFont(font)
+    cursor = QTextCursor(doc)
+    bold = QTextCharFormat()
+    bold.setFontWeight(QFont.Weight.Bold)
+    small = QTextCharFormat()
+    small.setForeground(QColor(87, 96, 106))
+    for k, line in enumerate(header):
+        cursor.insertText(line, bold if k == 0 else small)
+        cursor.insertBlock()
+    cursor.insertBlock()
+    offset = cursor.position()
+    cursor.insertText(editor.toPlainText(), QTextCharFormat())
+    block = editor.document().begin()
+    while block.isValid():
+        for r in block.layout().formats():
+            c = QTextCursor(doc)
+            c.setPosition(offset + block.position() + r.start)
+            c.setPosition(offset + block.position() + r.start + r.length, QTextCursor.MoveMode.KeepAnchor)
+            c.mergeCharFormat(r.format)
+        block = block.next()
+    doc.setTextWidth(width)
+    return doc
+
+
+def _draw_document(doc: QTextDocument, p: QPainter) -> None:
+    size = doc.size()
+    p.fillRect(QRectF(0, 0, size.width(), size.height()), Qt.GlobalColor.white)
+    doc.drawContents(p)
+
+
+def document_image(doc: QTextDocument) -> QImage:
+    """The whole document, however long, as one image at its laid-out size."""
+    size = doc.size().toSize()
+    image = QImage(size, QImage.Format.Format_ARGB32)
+    image.fill(Qt.GlobalColor.white)
+    p = QPainter(image)
+    p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+    _draw_document(doc, p)
+    p.end()
+    return image
+
+
+def document_svg(doc: QTextDocument, title: str, description: str) -> bytes:
+    size = doc.size().toSize()
+    return painted_svg(size, lambda p: _draw_document(doc, p), title, description)
+
+
+# -- widgets ------------------------------------------------------------------------------------------
+def widget_image(widget: QWidget) -> QImage:
+    return widget.grab().toImage()
+
+
+def widget_svg(widget: QWidget, title: str, description: str) -> bytes:
+    """``widget`` painted into an SVG (vector where its painting is; text stays text)."""
+    size = widget.size()
+
+    def paint(p: QPainter) -> None:
+        widget.render(p)
+
+    return painted_svg(size, paint, title, description)
+
+
+def captioned(image: QImage, lines: Sequence[str]) -> QImage:
+    """``image`` with ``lines`` of caption text (model, program) under it, on white."""
+    pad, line_h = 8, 18
+    h = image.height() + pad + line_h * len(lines) + pad
+    out = QImage(image.width(), h, QImage.Format.Format_ARGB32)
+    out.fill(Qt.GlobalColor.white)
+    p = QPainter(out)
+    p.drawImage(0, 0, image)
+    p.setPen(QColor(87, 96, 106))
+    for k, line in enumerate(lines):
+        rect = QRectF(pad, image.height() + pad + k * line_h, image.width() - 2 * pad, line_h)
+        p.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), line)
+    p.end()
+    return out
