@@ -37,7 +37,6 @@ __all__ = [
     "painted_svg",
     "shaded_document",
     "widget_image",
-    "widget_svg",
 ]
 
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
@@ -157,27 +156,26 @@ def widget_image(widget: QWidget) -> QImage:
     return widget.grab().toImage()
 
 
-def widget_svg(widget: QWidget, title: str, description: str) -> bytes:
-    """``widget`` painted into an SVG (vector where its painting is; text stays text)."""
-    size = widget.size()
-
-    def paint(p: QPainter) -> None:
-        widget.render(p)
-
-    return painted_svg(size, paint, title, description)
-
-
 def captioned(image: QImage, lines: Sequence[str]) -> QImage:
-    """``image`` with ``lines`` of caption text (model, program) under it, on white."""
-    pad, line_h = 8, 18
-    h = image.height() + pad + line_h * len(lines) + pad
-    out = QImage(image.width(), h, QImage.Format.Format_ARGB32)
+    """``image`` with ``lines`` of caption text (model, program) under it, on white, wrapped to its width."""
+    from PySide6.QtGui import QFontMetrics
+
+    pad = 8
+    font = QFont()
+    flags = int(Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWrapAnywhere)
+    width = max(image.width() - 2 * pad, 100)
+    metrics = QFontMetrics(font)
+    rects = [metrics.boundingRect(0, 0, width, 10_000, flags, line) for line in lines]
+    h = image.height() + pad + sum(r.height() for r in rects) + pad
+    out = QImage(max(image.width(), width + 2 * pad), h, QImage.Format.Format_ARGB32)
     out.fill(Qt.GlobalColor.white)
     p = QPainter(out)
     p.drawImage(0, 0, image)
+    p.setFont(font)
     p.setPen(QColor(87, 96, 106))
-    for k, line in enumerate(lines):
-        rect = QRectF(pad, image.height() + pad + k * line_h, image.width() - 2 * pad, line_h)
-        p.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), line)
+    y = image.height() + pad
+    for line, r in zip(lines, rects, strict=True):
+        p.drawText(QRectF(pad, y, width, r.height()), flags, line)
+        y += r.height()
     p.end()
     return out

@@ -294,7 +294,7 @@ class MainWindow(QMainWindow):
         """Export the current tab, in the formats that tab offers (:class:`app.explorers.Exportable`)."""
         from app.explorers import Exportable, export_filter
 
-        name = self.current_view()
+        name = self.current_view
         controller = self.controllers.get(name)
         if not isinstance(controller, Exportable):
             self.show_error("Cannot do that", f"The {name} tab has nothing to export.")

@@ -660,6 +660,17 @@ class TrainingController(QObject):
         """Process events until no dataset is being read and no run goes on (tests, screenshots)."""
         return self.jobs.wait_idle(timeout_ms, also=lambda: self.busy)
 
+    # -- exports (File → Export; app.explorers.Exportable) ------------------------------------------
+    def export_formats(self) -> list[tuple[str, str]]:
+        from app.exports import TRAINING_FORMATS
+
+        return list(TRAINING_FORMATS)
+
+    def save(self, path: str | Path) -> Path:
+        from app.exports import save_training
+
+        return save_training(self, path)
+
     def shutdown(self, timeout_s: float = 30.0) -> None:
         """Cancel a run and wait for the training process to stop (the window is closing)."""
         self._cut_pending = False

@@ -138,3 +138,103 @@ def test_export_dialog_exports_the_current_tab(
         first = controller.export_formats()[0][0]
         assert called == [str(tmp_path / name) + first], name
         assert asked[-1].startswith(controller.export_formats()[0][1])
+
+
+# -- GRU stepper, Training, Convolution tiles ---------------------------------------------------------
+def _svg_words(path: Path) -> str:
+    root = ET.parse(path).getroot()
+    assert root.tag.endswith("svg")
+    return " ".join("".join(root.itertext()).split())
+
+
+def test_gru_exports(qtbot: Any, context: Any, tmp_path: Path, shipped_bundle: Any) -> None:
+    import numpy as np
+
+    from app.gru_controller import GRUController
+    from engine.analyze import analyze
+
+    c = GRUController(context, asynchronous=False)
+    qtbot.addWidget(c.widget)
+    c.widget.resize(1300, 850)
+    sentence = "The acting was wonderful but the plot felt thin."
+    c.set_text(sentence)
+    d = c.display
+    data = json.loads(c.save(tmp_path / "g.json").read_text(encoding="utf-8"))
+    assert data["tokens"] == list(d.tokens) and data["provenance"]["model"] == "shipped model"
+    words = analyze(shipped_bundle, sentence).sentences[0].words
+    assert data["attention"] == pytest.approx([w.weight for w in words], abs=1e-6)
+    np.testing.assert_array_equal(np.asarray(data["h"], dtype=np.float32), d.h)  # floats round-trip exactly
+    c.view.set_unit(3)
+    lines = c.save(tmp_path / "g.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("# Model: shipped model") and "han-explorer" in lines[1]
+    assert lines[2] == "step,token,z[3],r[3],n[3],h_prev[3],h[3],attention"
+    last = lines[-1].split(",")
+    assert last[1] == "." and float(last[6]) == pytest.approx(float(d.h[-1, 3]), rel=1e-5)
+    png = QImage(str(c.save(tmp_path / "g.png")))
+    assert png.width() == c.view.width() and png.height() > c.view.height()  # the view plus a caption
+    _svg_words(c.save(tmp_path / "g.svg"))
+    desc = ET.parse(tmp_path / "g.svg").getroot().find("{http://www.w3.org/2000/svg}desc")
+    assert desc is not None and "shipped model" in (desc.text or "")
+    c.shutdown()
+
+
+def test_training_exports(qtbot: Any, context: Any, tmp_path: Path) -> None:
+    from app.training_controller import TrainingController
+    from tests.app.test_training_controller import PROBE, TINY
+    from tests.toy_data import write_toy
+
+    c = TrainingController(context, asynchronous=False)
+    qtbot.addWidget(c.view)
+    c.view.resize(1400, 860)
+    c.view.show()
+    with pytest.raises(ValueError, match="no training run"):
+        c.save(tmp_path / "t.json")
+    c.set_dataset(write_toy(tmp_path / "small.jsonl", 60, seed=2))
+    c.view.form.set_values({**TINY, "epochs": 2})
+    c.view.set_out_dir(str(tmp_path / "out"))
+    c.set_text(PROBE)
+    assert c.start() and c.run is not None and c.run.outcome == "done"
+    data = json.loads(c.save(tmp_path / "t.json").read_text(encoding="utf-8"))
+    assert data["settings"]["epochs"] == 2 and len(data["evals"]) == 2
+    assert [s["loss"] for s in data["steps"]] == pytest.approx([loss for _, loss in c.run.steps])
+    assert data["provenance"]["model"] == str((tmp_path / "out" / "model").resolve())
+    rows = [r for r in c.save(tmp_path / "t.csv").read_text(encoding="utf-8").splitlines() if r[:1] != "#"]
+    assert rows[0] == "kind,epoch,loss,dev_accuracy" and len(rows) == 1 + len(c.run.steps) + 2
+    page = c.save(tmp_path / "t.html").read_text(encoding="utf-8")
+    p = _Page()
+    p.feed(page)
+    assert p.words == sum(s.display.n_words for s in c.run.snapshots) > 0
+    assert "before training" in " ".join(p.text) and program_version() in page
+    png = QImage(str(c.save(tmp_path / "t.png")))
+    assert not png.isNull() and png.width() >= c.view.curves.width() - 2
+    words = _svg_words(c.save(tmp_path / "t.svg"))
+    assert "Training loss" in words and "Dev accuracy" in words
+    c.shutdown()
+
+
+def test_conv_exports(qtbot: Any, qapp: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from app.context import AppContext
+    from app.conv_controller import ConvController
+
+    c = ConvController(AppContext(None, None), asynchronous=False)
+    qtbot.addWidget(c.view)
+    c.view.resize(1300, 850)
+    c.view.show()
+    monkeypatch.setattr(c, "gpu", False)
+    c.set_params(height=37, width=53, mask_size=5, tile=8, strategy="output_tile")
+    c.wait_idle()
+    data = json.loads(c.save(tmp_path / "c.json").read_text(encoding="utf-8"))
+    assert data["geometry"]["grid"] == [5, 7] and data["params"]["tile"] == 8
+    assert data["counters"]["outputs"] == 37 * 53 and data["block"]["strategy"] == "output_tile"
+    assert data["provenance"]["version"] == program_version()
+    assert c.run is not None
+    out = np.load(c.save(tmp_path / "c.npy"), allow_pickle=False)
+    np.testing.assert_array_equal(out, c.run.output)
+    png = QImage(str(c.save(tmp_path / "c.png")))
+    assert png.width() == c.view.canvas.width()
+    ET.parse(c.save(tmp_path / "c.svg"))
+    with pytest.raises(ValueError, match=r"use \.png, \.svg, \.json, \.npy"):
+        c.save(tmp_path / "c.html")
+    c.shutdown()
