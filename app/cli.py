@@ -174,6 +174,21 @@ def _parser() -> argparse.ArgumentParser:
         dest="gui_model",
         help="model folder (default: the last one used, else the shipped one)",
     )
+    g.add_argument(
+        "--mode",
+        dest="gui_mode",
+        default=None,
+        choices=list(MODE_HELP),
+        help="with --screenshot: the Attention view's shading (as predict --mode; default: the app's)",
+    )
+    g.add_argument(
+        "--colormap",
+        dest="gui_colormap",
+        default=None,
+        type=_colormap,
+        metavar="MAP",
+        help="with --screenshot: the Attention view's colour map (as predict --colormap)",
+    )
     g.add_argument("--quit-after-ms", type=int, default=None, help=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", parser_class=CommandParser, title="commands", metavar="COMMAND")
     _add_train(sub)
@@ -570,7 +585,14 @@ def _gui(a: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         if a.screenshot:
-            out = gui.screenshot(a.screenshot, a.view or "attention", a.gui_text, a.gui_model)
+            out = gui.screenshot(
+                a.screenshot,
+                a.view or "attention",
+                a.gui_text,
+                a.gui_model,
+                mode=a.gui_mode,
+                colormap=a.gui_colormap,
+            )
             print(f"wrote {out}")
             return 0
         return gui.run(a.gui_model, a.view, a.gui_text, a.quit_after_ms)

@@ -238,3 +238,47 @@ def test_conv_exports(qtbot: Any, qapp: Any, tmp_path: Path, monkeypatch: pytest
     with pytest.raises(ValueError, match=r"use \.png, \.svg, \.json, \.npy"):
         c.save(tmp_path / "c.html")
     c.shutdown()
+
+
+# -- --screenshot ---------------------------------------------------------------------------------------
+def test_screenshot_writes_the_format_its_suffix_names(
+    qapp: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    review = tmp_path / "r.txt"
+    review.write_text(TEXT, encoding="utf-8")
+    jpg, svg = tmp_path / "s.jpg", tmp_path / "s.svg"
+    assert cli.main(["--screenshot", str(jpg), "--text", str(review)]) == 0
+    assert jpg.read_bytes()[:3] == b"\xff\xd8\xff"
+    assert (QImage(str(jpg)).width(), QImage(str(jpg)).height()) == (1366, 768)
+    assert cli.main(["--screenshot", str(svg), "--text", str(review)]) == 0
+    assert "Gorgeous" in _svg_words(svg)
+    capsys.readouterr()
+    assert cli.main(["--screenshot", str(tmp_path / "s.bmp")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "han-explorer: --screenshot cannot write a .bmp file: use .png, .jpg, .jpeg, .svg"
+    assert not (tmp_path / "s.bmp").exists()
+
+
+def test_screenshot_takes_the_apps_mode_and_colormap(qapp: Any, tmp_path: Path) -> None:
+    review = tmp_path / "r.txt"
+    review.write_text(TEXT, encoding="utf-8")
+    shots = {}
+    for mode, cmap in (("product", "greys"), ("word", "greys"), ("word", "viridis")):
+        out = tmp_path / f"{mode}-{cmap}.png"
+        assert (
+            cli.main(["--screenshot", str(out), "--text", str(review), "--mode", mode, "--colormap", cmap])
+            == 0
+        )
+        shots[mode, cmap] = QImage(str(out))
+    assert shots["product", "greys"] != shots["word", "greys"] != shots["word", "viridis"]
+    # Viridis' dark end is purple-blue: only that shot has pixels with blue well above red
+    blue = [
+        sum(
+            1
+            for x in range(0, 900, 3)
+            for y in range(60, 220, 3)
+            if (c := img.pixelColor(x, y)).blue() > c.red() + 60
+        )
+        for img in shots.values()
+    ]
+    assert blue[2] > 20 and blue[0] < blue[2] and blue[1] < blue[2]
