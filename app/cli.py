@@ -404,33 +404,29 @@ def _cmd_train(a: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _run_training(a: argparse.Namespace, records: Any) -> int:
-    bar = None
-    last = None
-    for rec in records:
-        last = rec
-        if a.quiet:
-            continue
-        if rec.kind == "setup":
-            print(rec.message, file=sys.stderr)
-            if rec.total_steps and bar is None:
-                from tqdm import tqdm
+    """Messages to stderr; on a terminal, a ticking line while data is prepared, a word2vec bar and a
+    step bar (none when piped or ``--quiet``). ``best_dev`` appears once there is an evaluation."""
+    from app.cli_progress import Progress
 
-                bar = tqdm(total=rec.total_steps, unit="step", dynamic_ncols=True, file=sys.stderr)
-        elif rec.kind == "step" and bar is not None:
-            bar.update(1)
-            bar.set_postfix(
-                epoch=rec.epoch,
-                loss=f"{rec.loss:.3f}",
-                docs_s=f"{rec.docs_per_s:.0f}",
-                best_dev=f"{rec.best_dev_accuracy or 0:.4f}",
-                refresh=False,
-            )
-        elif rec.kind == "eval":
-            (bar.write if bar else print)(
-                f"{rec.message} (best {rec.best_dev_accuracy:.4f}, {rec.docs_per_s:.0f} docs/s)"
-            )
-    if bar is not None:
-        bar.close()
+    show = Progress(quiet=a.quiet)
+    last = None
+    try:
+        for rec in records:
+            last = rec
+            if a.quiet:
+                continue
+            if rec.kind == "setup":
+                show.setup(rec.message, rec.total_steps)
+            elif rec.kind == "step":
+                post = {"epoch": rec.epoch, "loss": f"{rec.loss:.3f}", "docs_s": f"{rec.docs_per_s:.0f}"}
+                if rec.best_dev_accuracy is not None:
+                    post["best_dev"] = f"{rec.best_dev_accuracy:.4f}"
+                show.step(post)
+            elif rec.kind == "eval":
+                text = f"{rec.message} (best {rec.best_dev_accuracy:.4f}, {rec.docs_per_s:.0f} docs/s)"
+                show.line(text, out=sys.stdout)
+    finally:
+        show.close()
     if last is not None and last.kind == "done" and last.extra.get("rank", 0) == 0:
         print(last.message)
     return 0
