@@ -8,12 +8,14 @@ messages are printed, one line each, to standard error. Standard library and tqd
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 import threading
+from collections.abc import Iterator
 from typing import Any, TextIO
 
-__all__ = ["Progress", "wants_bars"]
+__all__ = ["Progress", "start_ticker", "wants_bars"]
 
 _W2V = re.compile(r"word2vec epoch (\d+)/(\d+): loss ([0-9.]+)")
 
@@ -107,3 +109,15 @@ class _Ticker:
         self._done.set()
         self._thread.join()
         self.bar.close()
+
+
+@contextlib.contextmanager
+def start_ticker(what: str, stream: TextIO | None = None) -> Iterator[None]:
+    """Count seconds on ``stream`` (standard error) while the ``with`` body runs."""
+    from tqdm import tqdm
+
+    ticker = _Ticker(lambda **kw: tqdm(file=stream or sys.stderr, dynamic_ncols=True, **kw), what)
+    try:
+        yield
+    finally:
+        ticker.stop()

@@ -67,3 +67,42 @@ def test_train_shows_no_best_dev_before_an_evaluation(
     steps_per_epoch = len(seen) // 2
     assert all("best_dev" not in p for p in seen[:steps_per_epoch])  # before the first evaluation
     assert all("best_dev" in p for p in seen[steps_per_epoch:])
+
+
+def test_the_ticker_counts_seconds_on_a_terminal() -> None:
+    from app.cli_progress import start_ticker
+
+    tty = _Tty()
+    with start_ticker("output_tile on the CPU emulator", stream=tty):
+        time.sleep(1.1)
+    assert "output_tile on the CPU emulator: 00:01" in tty.getvalue()
+
+
+def test_conv_reports_its_error_against_numpy_and_its_time(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    assert (
+        cli.main(
+            [
+                "conv",
+                "--size",
+                "37x53",
+                "--mask",
+                "sobel-x:5",
+                "--strategy",
+                "cached_halo",
+                "--tile",
+                "8",
+                "--backend",
+                "emulator",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert 0 <= report["max_abs_error"] < 1e-5 and report["wall_ms"] > 0
+    assert cli.main(["conv", "--size", "37x53", "--mask", "3", "--backend", "emulator"]) == 0
+    out, err = capsys.readouterr()
+    assert "max |ours − reference| = " in out and " ms" in out.splitlines()[-1]
+    assert err == ""  # a pipe gets no progress
