@@ -530,21 +530,33 @@ def _gru_text(a: argparse.Namespace) -> str:
 
 
 def _cmd_gru_trace(a: argparse.Namespace) -> int:
-    from engine.gru import trace_text
+    from engine.gru import prepare
 
     text = _gru_text(a)
     bundle = _load_model(a.model)
     try:
-        result = trace_text(bundle, text, a.encoder, a.direction, a.sentence - 1)  # the engine counts from 0
+        prep = prepare(bundle, text, a.encoder, a.direction, a.sentence - 1)  # the engine counts from 0
     except ValueError as e:  # empty text (InputError), sentence out of range
         raise UserError(str(e)) from None
+    result = prep.base
     if a.json:
         from app.render import json_for_terminal
 
-        print(json_for_terminal(result.to_dict()))
+        print(json_for_terminal(_gru_json(result, prep.attention, a)))
     else:
         print(_gru_table(result, a))
     return 0
+
+
+def _gru_json(result: Any, attention: Any, a: argparse.Namespace) -> dict[str, Any]:
+    """The trace's JSON with each step's HAN attention (the stepper's; text order turned to stepped)."""
+    stepped = attention[::-1] if a.direction == "backward" else attention
+    d: dict[str, Any] = result.to_dict()
+    for step, weight in zip(d["steps"], stepped.tolist(), strict=True):
+        step["attention"] = weight
+    what = "word within its sentence" if a.encoder == "word" else "sentence within the review"
+    d["attention_meaning"] = f"each step's 'attention' is the HAN's attention weight of that {what}"
+    return d
 
 
 def _gru_table(result: Any, a: argparse.Namespace) -> str:
