@@ -490,7 +490,25 @@ class AttentionController(QObject):
         image = self.export_image() if self.analysis is not None else self.view.grab().toImage()
         QGuiApplication.clipboard().setImage(image)
 
+    # -- the review of last time --------------------------------------------------------------------
+    def saved_text(self) -> str | None:
+        """The review shown when the app last closed (None: none, or not one the app can score)."""
+        s = self.context.settings
+        text = s.value("attention/text", "") if s is not None else ""
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_CHARS:
+            return None
+        return text
+
+    def _save_text(self) -> None:
+        """Kept on closing (not as one types: a long review would be written at every pause)."""
+        s = self.context.settings
+        if s is not None:
+            text = self.view.text()
+            s.setValue("attention/text", text if len(text) <= MAX_TEXT_CHARS else "")
+            s.sync()  # the window synced its own settings before the explorers shut down
+
     def shutdown(self) -> None:
+        self._save_text()
         self._edited = False
         self.jobs.cancel("explain")
         self._debounce.cancel()

@@ -143,6 +143,9 @@ def _look(window: MainWindow, mode: str | None, colormap: str | None) -> None:
 
 
 def _show_text(window: MainWindow, text: str | None) -> None:
+    """``text`` (given on the command line), else the review of last time, else a sample."""
+    if text is None:
+        text = window.attention.saved_text()
     if text is None:
         window.attention.load_sample(START_SAMPLE)
     else:
