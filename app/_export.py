@@ -29,9 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IMAGE_FORMATS",
+    "Composed",
     "captioned",
-    "document_image",
-    "document_svg",
     "encode_image",
     "export_suffix",
     "painted_svg",
@@ -113,7 +112,8 @@ def shaded_document(editor: QPlainTextEdit, header: Sequence[str], width: int = 
     for k, line in enumerate(header):
         cursor.insertText(line, bold if k == 0 else small)
         cursor.insertBlock()
-    cursor.insertBlock()
+    if header:
+        cursor.insertBlock()
     offset = cursor.position()
     cursor.insertText(editor.toPlainText(), QTextCharFormat())
     block = editor.document().begin()
@@ -128,27 +128,57 @@ def shaded_document(editor: QPlainTextEdit, header: Sequence[str], width: int = 
     return doc
 
 
-def _draw_document(doc: QTextDocument, p: QPainter) -> None:
-    size = doc.size()
-    p.fillRect(QRectF(0, 0, size.width(), size.height()), Qt.GlobalColor.white)
-    doc.drawContents(p)
+def _header_document(lines: Sequence[str], width: float, font: QFont) -> QTextDocument:
+    doc = QTextDocument()
+    doc.setDocumentMargin(16)
+    doc.setDefaultFont(font)
+    cursor = QTextCursor(doc)
+    bold = QTextCharFormat()
+    bold.setFontWeight(QFont.Weight.Bold)
+    small = QTextCharFormat()
+    small.setForeground(QColor(87, 96, 106))
+    for k, line in enumerate(lines):
+        if k:
+            cursor.insertBlock()
+        cursor.insertText(line, bold if k == 0 else small)
+    doc.setTextWidth(width)
+    return doc
 
 
-def document_image(doc: QTextDocument) -> QImage:
-    """The whole document, however long, as one image at its laid-out size."""
-    size = doc.size().toSize()
-    image = QImage(size, QImage.Format.Format_ARGB32)
-    image.fill(Qt.GlobalColor.white)
-    p = QPainter(image)
-    p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-    _draw_document(doc, p)
-    p.end()
-    return image
+class Composed:
+    """``header`` lines across the top, then one shaded document per pane, side by side, each whole."""
 
+    def __init__(
+        self, header: Sequence[str], panes: Sequence[tuple[QPlainTextEdit, str]], width: int
+    ) -> None:
+        each = width if len(panes) == 1 else max(width // len(panes), 300)
+        self.head = _header_document(header, each * len(panes), QFont(panes[0][0].font()))
+        self.docs = [shaded_document(ed, [title] if title else [], each) for ed, title in panes]
+        self.each = each
+        head_h = self.head.size().height()
+        self.size = QSize(each * len(panes), int(head_h + max(d.size().height() for d in self.docs)) + 1)
 
-def document_svg(doc: QTextDocument, title: str, description: str) -> bytes:
-    size = doc.size().toSize()
-    return painted_svg(size, lambda p: _draw_document(doc, p), title, description)
+    def paint(self, p: QPainter) -> None:
+        p.fillRect(QRectF(0, 0, self.size.width(), self.size.height()), Qt.GlobalColor.white)
+        self.head.drawContents(p)
+        for k, doc in enumerate(self.docs):
+            p.save()
+            p.translate(k * self.each, self.head.size().height())
+            doc.drawContents(p)
+            p.restore()
+
+    def image(self) -> QImage:
+        """The whole composition, however long, as one image."""
+        image = QImage(self.size, QImage.Format.Format_ARGB32)
+        image.fill(Qt.GlobalColor.white)
+        p = QPainter(image)
+        p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        self.paint(p)
+        p.end()
+        return image
+
+    def svg(self, title: str, description: str) -> bytes:
+        return painted_svg(self.size, self.paint, title, description)
 
 
 # -- widgets ------------------------------------------------------------------------------------------

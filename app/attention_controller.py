@@ -18,7 +18,7 @@ from PySide6.QtCore import QMimeData, QObject, Signal
 from PySide6.QtGui import QGuiApplication, QImage
 from superqt.utils import QSignalDebouncer
 
-from app._export import document_image, document_svg, encode_image, export_suffix, shaded_document
+from app._export import Composed, encode_image, export_suffix
 from app.colormaps import COLORMAPS, DEFAULT_COLORMAP
 from app.context import LOADING
 from app.display import ATTENTION_MODES, ATTRIBUTION_MODES, MODES
@@ -447,14 +447,20 @@ class AttentionController(QObject):
     def export_image(self) -> QImage:
         """The whole review as the view shades it (not the viewport), under the prediction and
         the model and program that made it."""
-        return document_image(self._document())
+        return self._composed().image()
 
-    def _document(self) -> Any:
+    def _composed(self) -> Composed:
+        """The header (prediction, colour map, model, program) over each pane the view shows: one,
+        or side by side two, each titled with its mode."""
         analysis = self._scored()
-        mode = MODES.get(self.view.mode, self.view.mode)
         p = analysis.probabilities.get(analysis.label, 0.0)
-        head = f"{analysis.label} (probability {p:.4f}) · {mode} · colour map {self.view.colormap}"
-        return shaded_document(self.view.editor, [head, *provenance(self.context.bundle).lines()])
+        head = f"{analysis.label} (probability {p:.4f}) · colour map {self.view.colormap}"
+        panes = [(self.view.editor, MODES.get(self.view.mode, self.view.mode))]
+        compare = self.view.compare_mode
+        if compare is not None:
+            panes.append((self.view.mirror, MODES.get(compare, compare)))
+        width = 900 if len(panes) == 1 else 1400
+        return Composed([head, *provenance(self.context.bundle).lines()], panes, width)
 
     def export_formats(self) -> list[tuple[str, str]]:
         return list(EXPORT_FORMATS)
@@ -473,9 +479,8 @@ class AttentionController(QObject):
             atomic.write_text(p, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
         elif suffix == ".svg":
             stamp = provenance(self.context.bundle)
-            atomic.write_bytes(
-                p, document_svg(self._document(), "HAN Explorer: attention", "\n".join(stamp.lines()))
-            )
+            svg = self._composed().svg("HAN Explorer: attention", "\n".join(stamp.lines()))
+            atomic.write_bytes(p, svg)
         else:
             atomic.write_bytes(p, encode_image(self.export_image(), suffix))
         return p

@@ -282,3 +282,15 @@ def test_screenshot_takes_the_apps_mode_and_colormap(qapp: Any, tmp_path: Path) 
         for img in shots.values()
     ]
     assert blue[2] > 20 and blue[0] < blue[2] and blue[1] < blue[2]
+
+
+def test_side_by_side_pictures_hold_both_panes(attention: Any, tmp_path: Path) -> None:
+    _show(attention, TEXT)
+    attention.view.set_compare("word")
+    attention.wait_idle()
+    assert attention.view.mode == "product" and attention.view.compare_mode == "word"
+    png = QImage(str(attention.save(tmp_path / "two.png")))
+    assert png.width() == 1400
+    words = _svg_words(attention.save(tmp_path / "two.svg"))
+    assert "word weight × sentence weight" in words and "word weight within its sentence" in words
+    assert words.count("Gorgeous") == 2  # the review in each pane
