@@ -323,7 +323,10 @@ def _add_gru_trace(sub: argparse._SubParsersAction) -> None:
 MODE_HELP = {
     "word": "a word's weight within its sentence",
     "product": "word weight × sentence weight, darkest for the review's heaviest product (the app's default)",
+    "ig": "signed integrated gradients for the predicted class (50 steps, as the app)",
+    "occlusion": "signed change in the predicted class's probability when the word is left out",
 }
+ATTRIBUTION_MODES = ("ig", "occlusion")  # app.display.ATTRIBUTION_MODES, spelled out: --help imports no numpy
 
 
 def _add_look(p: argparse.ArgumentParser, what: str) -> None:
@@ -342,8 +345,9 @@ def _add_look(p: argparse.ArgumentParser, what: str) -> None:
         default=DEFAULT_COLORMAP,
         type=_colormap,
         metavar="MAP",
-        help=f"the colour map of {what}: {', '.join(map(_plain, COLORMAPS))} "
-        f"(case and dashes are free; default {_plain(DEFAULT_COLORMAP)})",
+        help=f"the colour map of {what} in the attention modes: {', '.join(map(_plain, COLORMAPS))} "
+        f"(case and dashes are free; default {_plain(DEFAULT_COLORMAP)}); ig and occlusion use the "
+        "app's diverging purple-orange map",
     )
 
 
@@ -497,7 +501,7 @@ def _cmd_predict(a: argparse.Namespace) -> int:
 
         return cli_dataset.run_predict_batch(a)
     from app.provenance import provenance
-    from app.render import json_for_terminal, render_html, render_terminal
+    from app.render import json_for_terminal, render_terminal
     from engine.analyze import InputError, analyze
     from engine.atomic import write_text
 
@@ -509,14 +513,36 @@ def _cmd_predict(a: argparse.Namespace) -> int:
     except InputError as e:
         raise UserError(str(e)) from None
     if html_path is not None:
-        page = render_html(result, mode=a.mode, colormap=a.colormap, provenance=provenance(bundle))
-        write_text(html_path, page)
+        write_text(html_path, _predict_page(bundle, result, a, provenance(bundle)))
     if a.json:
         print(json_for_terminal(result.to_dict()))
     else:
         color = not a.no_color and sys.stdout.isatty()
         print(render_terminal(result, color=color))
     return 0
+
+
+def _predict_page(bundle: Any, analysis: Any, a: argparse.Namespace, stamp: Any) -> str:
+    """The page the app's File → Export writes for the same mode and colour map (an attribution mode:
+    the attributions for the predicted class, with the app's number of integrated-gradients steps)."""
+    from app.render import render_html
+
+    if a.mode not in ATTRIBUTION_MODES:
+        return render_html(analysis, mode=a.mode, colormap=a.colormap, provenance=stamp)
+    from app.render_explain import render_explain_html
+    from engine.explain import AGREEMENT_MEANINGS, agreement, explain
+
+    # the app's steps (app.attention_controller.IG_STEPS, the engine's default); target: the prediction
+    attribution = explain(bundle, analysis.text, a.mode)
+    target = analysis.label
+    return render_explain_html(
+        analysis,
+        {a.mode: attribution},
+        {a.mode: agreement(analysis, attribution, target)},
+        target,
+        AGREEMENT_MEANINGS,
+        provenance=stamp,
+    )
 
 
 def _gru_text(a: argparse.Namespace) -> str:

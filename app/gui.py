@@ -140,6 +140,7 @@ def _look(window: MainWindow, mode: str | None, colormap: str | None) -> None:
         view.set_mode(mode)  # type: ignore[arg-type]  # the CLI offers only the view's modes
     if colormap is not None:
         view.set_colormap(colormap)
+    window.attention.request_attributions()  # an attribution mode computes its scores (inline here)
 
 
 def _show_text(window: MainWindow, text: str | None) -> None:

@@ -45,7 +45,7 @@ def test_options_with_a_fixed_set_of_values_list_them() -> None:
     for choice in ("{auto,cpu,cuda,cuda:N}", "{cosine,constant}", "{float32,float16}"):
         assert choice in train
     predict = dict(_parsers())["predict"].format_help()
-    assert "{word,product}" in predict and "viridis" in predict.lower()
+    assert "{word,product,ig,occlusion}" in predict and "viridis" in predict.lower()
 
 
 def test_colormap_is_spelled_freely_and_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -53,7 +53,10 @@ class _Page(html.parser.HTMLParser):
         self.text.append(data)
 
 
-@pytest.mark.parametrize(("mode", "colormap"), [("product", "Orange–red"), ("word", "Viridis")])
+@pytest.mark.parametrize(
+    ("mode", "colormap"),
+    [("product", "Orange–red"), ("word", "Viridis"), ("ig", "Blues"), ("occlusion", "Greys")],
+)
 def test_cli_and_app_write_the_same_page(
     attention: Any, tmp_path: Path, mode: str, colormap: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -62,6 +65,8 @@ def test_cli_and_app_write_the_same_page(
     attention.view.set_mode(mode)
     attention.view.set_colormap(colormap)
     _show(attention, TEXT)
+    attention.request_attributions()  # the view's mode_changed does this when the user picks a mode
+    attention.wait_idle()
     app_page = attention.save(tmp_path / "app.html").read_text(encoding="utf-8")
     flag = colormap.lower().replace("–", "-")
     out = tmp_path / "cli.html"
