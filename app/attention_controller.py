@@ -18,7 +18,7 @@ from PySide6.QtCore import QMimeData, QObject, Signal
 from PySide6.QtGui import QGuiApplication, QImage
 from superqt.utils import QSignalDebouncer
 
-from app._png import png_bytes
+from app._export import Composed, encode_image, export_suffix
 from app.colormaps import COLORMAPS, DEFAULT_COLORMAP
 from app.context import LOADING
 from app.display import ATTENTION_MODES, ATTRIBUTION_MODES, MODES
@@ -33,6 +33,7 @@ from app.present import (
     pin_text,
     score_job,
 )
+from app.provenance import provenance
 from app.widgets import AttentionView
 from engine.limits import MAX_TEXT_CHARS
 from engine.textio import TextFileError, read_text_file
@@ -46,6 +47,13 @@ __all__ = ["AttentionController", "TextFileError", "read_text_file"]
 
 DEBOUNCE_MS = 20  # typing pauses longer than this start a computation (a newer one cancels it)
 IG_STEPS = 50  # integrated gradients: points on the path from the padding baseline
+EXPORT_FORMATS = (
+    (".html", "HTML page"),
+    (".png", "PNG image of the whole review"),
+    (".svg", "SVG image of the whole review"),
+    (".jpg", "JPEG image of the whole review"),
+    (".json", "JSON, all weights"),
+)
 _METHOD_TITLES = {"ig": "Integrated gradients", "occlusion": "Leave one out"}
 
 
@@ -413,8 +421,10 @@ class AttentionController(QObject):
 
     def export_html(self) -> str:
         """The page of what the view shows: attention shading, or in an attribution mode (or side
-        by side with one) the signed attributions computed so far, on the same diverging colours."""
+        by side with one) the signed attributions computed so far, on the same diverging colours.
+        It ends with the model and program that made it (:mod:`app.provenance`)."""
         analysis = self._scored()
+        stamp = provenance(self.context.bundle)
         shown = [m for m in self.needed_methods() if m in self.explained]
         if shown:
             from app.render_explain import render_explain_html
@@ -427,31 +437,52 @@ class AttentionController(QObject):
                 {m: self.explained[m].agreement[target] for m in shown},
                 target,
                 AGREEMENT_MEANINGS,
+                provenance=stamp,
             )
         from app.render import render_html
 
         mode = self.view.mode if self.view.mode in ATTENTION_MODES else "product"
-        return render_html(analysis, mode=mode, colormap=self.view.colormap)
+        return render_html(analysis, mode=mode, colormap=self.view.colormap, provenance=stamp)
 
     def export_image(self) -> QImage:
-        return self.view.grab().toImage()
+        """The whole review as the view shades it (not the viewport), under the prediction and
+        the model and program that made it."""
+        return self._composed().image()
+
+    def _composed(self) -> Composed:
+        """The header (prediction, colour map, model, program) over each pane the view shows: one,
+        or side by side two, each titled with its mode."""
+        analysis = self._scored()
+        p = analysis.probabilities.get(analysis.label, 0.0)
+        head = f"{analysis.label} (probability {p:.4f}) · colour map {self.view.colormap}"
+        panes = [(self.view.editor, MODES.get(self.view.mode, self.view.mode))]
+        compare = self.view.compare_mode
+        if compare is not None:
+            panes.append((self.view.mirror, MODES.get(compare, compare)))
+        width = 900 if len(panes) == 1 else 1400
+        return Composed([head, *provenance(self.context.bundle).lines()], panes, width)
+
+    def export_formats(self) -> list[tuple[str, str]]:
+        return list(EXPORT_FORMATS)
 
     def save(self, path: str | Path) -> Path:
-        """Export by suffix (.html, .json or .png), written atomically: a failed write leaves the
+        """Export by suffix (:data:`EXPORT_FORMATS`), written atomically: a failed write leaves the
         file that was there whole."""
         from engine import atomic
 
         p = Path(path)
-        suffix = p.suffix.lower()
-        if suffix in (".html", ".htm"):
+        suffix = export_suffix(p, EXPORT_FORMATS)
+        if suffix == ".html":
             atomic.write_text(p, self.export_html())
         elif suffix == ".json":
-            atomic.write_text(p, json.dumps(self.export_json(), ensure_ascii=False, indent=1) + "\n")
-        elif suffix == ".png":
-            atomic.write_bytes(p, png_bytes(self.export_image()))
+            data = self.export_json() | {"provenance": provenance(self.context.bundle).to_dict()}
+            atomic.write_text(p, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+        elif suffix == ".svg":
+            stamp = provenance(self.context.bundle)
+            svg = self._composed().svg("HAN Explorer: attention", "\n".join(stamp.lines()))
+            atomic.write_bytes(p, svg)
         else:
-            kind = suffix or "a file without a suffix"
-            raise ValueError(f"cannot export as {kind}: use .html, .png or .json")
+            atomic.write_bytes(p, encode_image(self.export_image(), suffix))
         return p
 
     def copy_html(self) -> None:
@@ -461,9 +492,28 @@ class AttentionController(QObject):
         QGuiApplication.clipboard().setMimeData(mime)
 
     def copy_image(self) -> None:
-        QGuiApplication.clipboard().setImage(self.export_image())
+        image = self.export_image() if self.analysis is not None else self.view.grab().toImage()
+        QGuiApplication.clipboard().setImage(image)
+
+    # -- the review of last time --------------------------------------------------------------------
+    def saved_text(self) -> str | None:
+        """The review shown when the app last closed (None: none, or not one the app can score)."""
+        s = self.context.settings
+        text = s.value("attention/text", "") if s is not None else ""
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_CHARS:
+            return None
+        return text
+
+    def _save_text(self) -> None:
+        """Kept on closing (not as one types: a long review would be written at every pause)."""
+        s = self.context.settings
+        if s is not None:
+            text = self.view.text()
+            s.setValue("attention/text", text if len(text) <= MAX_TEXT_CHARS else "")
+            s.sync()  # the window synced its own settings before the explorers shut down
 
     def shutdown(self) -> None:
+        self._save_text()
         self._edited = False
         self.jobs.cancel("explain")
         self._debounce.cancel()

@@ -77,14 +77,51 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+# What each training setting does (TrainConfig's fields); the default is appended from TrainConfig.
+TRAIN_HELP = {
+    "epochs": "passes over the training split",
+    "batch_size": "documents per optimizer step",
+    "lr": "Adam's learning rate",
+    "lr_schedule": "cosine: decay to 5%% of --lr over all epochs; constant: keep --lr",
+    "weight_decay": "AdamW weight decay (0 = none)",
+    "clip": "clip the gradient norm to this (GRUs occasionally spike)",
+    "dev_fraction": "share of the training data held out to choose the best epoch",
+    "patience": "stop after this many epochs without a better dev accuracy",
+    "seed": "random seed of the split, initialisation and batches",
+    "min_count": "words seen fewer times become <unk>",
+    "max_vocab": "keep at most this many words (the most frequent)",
+    "word_quantile": "sentences are cut to this quantile of sentence lengths, in words",
+    "sentence_quantile": "documents are cut to this quantile of document lengths, in sentences",
+    "embed_dim": "size of a word vector",
+    "word_hidden": "units of the word GRU in each direction",
+    "sentence_hidden": "units of the sentence GRU in each direction",
+    "dropout": "dropout before the classifier",
+    "embed_dropout": "whole embedding features dropped per sentence while training",
+    "word2vec_epochs": "start the embedding from word2vec trained this many epochs on the training "
+    "text (0 = random start)",
+    "freeze_embedding_epochs": "keep the embedding fixed for this many first epochs",
+    "embedding_dtype": "how the saved embedding is stored (float16 halves the largest tensor)",
+    "checkpoint_every": "save a checkpoint every N steps (0 = at the end of each epoch only)",
+    "limit": "use only the first N rows of the data (quick runs)",
+    "workers": "tokenizer processes (default: one per core)",
+    "cache_dir": "keep the tokenized text in this folder, keyed by the data's hash, for the next run",
+}
+TRAIN_CHOICES = {"lr_schedule": ["cosine", "constant"], "embedding_dtype": ["float32", "float16"]}
+FORMAT_HELP = "how to read --data (auto: by its name; aclimdb: the unpacked IMDB folder)"
+DEVICE_HELP = "where to compute: auto (a GPU when there is one), cpu, cuda or cuda:N (the N-th GPU)"
+DEVICES = "{auto,cpu,cuda,cuda:N}"  # a metavar, not choices: the engine checks it, in one line
+
+
 def _add_train(sub: argparse._SubParsersAction) -> None:
     from engine.train_config import TrainConfig  # no torch: engine.train imports it at run time
 
     p = sub.add_parser("train", help="train a HAN on a labelled dataset")
     p.add_argument("--data", required=True, help="dataset file or folder")
-    p.add_argument("--format", default="auto", choices=["auto", "jsonl", "csv", "aclimdb", "yelp"])
+    p.add_argument(
+        "--format", default="auto", choices=["auto", "jsonl", "csv", "aclimdb", "yelp"], help=FORMAT_HELP
+    )
     p.add_argument("--out", default="runs/han", help="output folder (model/, checkpoint/, logs/)")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--device", default="auto", metavar=DEVICES, help=DEVICE_HELP)
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     p.add_argument(
         "--force",
@@ -98,7 +135,15 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
             continue
         flag = "--" + f.name.replace("_", "-")
         kind = {"int": int, "float": float, "str": str, "int | None": int}.get(str(f.type), str)
-        p.add_argument(flag, type=kind, default=None, help=f"default: {f.default}")
+        what = TRAIN_HELP.get(f.name, f.name.replace("_", " "))
+        p.add_argument(
+            flag,
+            type=kind,
+            default=None,
+            choices=TRAIN_CHOICES.get(f.name),
+            metavar=None if f.name in TRAIN_CHOICES else f.name.upper(),
+            help=f"{what} (default: {f.default})",
+        )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -107,12 +152,20 @@ def _parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(
         prog="han-explorer",
-        description=__doc__.splitlines()[0],
-        epilog="With no command, the desktop app opens (on the shipped model, or the last one used).",
+        description="Learn how hierarchical attention networks, GRUs and tiled GPU convolutions work:\n"
+        "the desktop app, or one of the commands below ('han-explorer COMMAND --help' tells more).",
+        epilog="With no command, the desktop app opens (on the shipped model, or the last one used).\n\n"
+        + _examples(EXAMPLES["app"]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action=_Version, help="print the version and exit")
     g = p.add_argument_group("desktop app (no command)")
-    g.add_argument("--screenshot", metavar="OUT.png", help="render the window offscreen to OUT.png and exit")
+    g.add_argument(
+        "--screenshot",
+        metavar="OUT",
+        help="render the window offscreen at 1366x768 to OUT and exit; the suffix names the format "
+        "(.png, .jpg or .svg)",
+    )
     g.add_argument("--view", choices=explorer_names(), default=None, help="the explorer to show")
     g.add_argument("--text", metavar="FILE", dest="gui_text", help="a review (UTF-8 text file) to show")
     g.add_argument(
@@ -121,16 +174,33 @@ def _parser() -> argparse.ArgumentParser:
         dest="gui_model",
         help="model folder (default: the last one used, else the shipped one)",
     )
+    g.add_argument(
+        "--mode",
+        dest="gui_mode",
+        default=None,
+        choices=list(MODE_HELP),
+        help="with --screenshot: the Attention view's shading (as predict --mode; default: the app's)",
+    )
+    g.add_argument(
+        "--colormap",
+        dest="gui_colormap",
+        default=None,
+        type=_colormap,
+        metavar="MAP",
+        help="with --screenshot: the Attention view's colour map (as predict --colormap)",
+    )
     g.add_argument("--quit-after-ms", type=int, default=None, help=argparse.SUPPRESS)
-    sub = p.add_subparsers(dest="command", parser_class=CommandParser)
+    sub = p.add_subparsers(dest="command", parser_class=CommandParser, title="commands", metavar="COMMAND")
     _add_train(sub)
     e = sub.add_parser("evaluate", help="accuracy of a model on a labelled dataset")
-    e.add_argument("--data", required=True)
-    e.add_argument("--format", default="auto", choices=["auto", "jsonl", "csv", "aclimdb", "yelp"])
+    e.add_argument("--data", required=True, help="labelled dataset: a file (.jsonl, .csv, .gz) or a folder")
+    e.add_argument(
+        "--format", default="auto", choices=["auto", "jsonl", "csv", "aclimdb", "yelp"], help=FORMAT_HELP
+    )
     e.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     e.add_argument("--limit", type=int, default=None, help="only the first N rows")
-    e.add_argument("--json", action="store_true")
-    e.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu or cuda")
+    e.add_argument("--json", action="store_true", help="print the result as JSON")
+    e.add_argument("--device", default="auto", metavar=DEVICES, help=DEVICE_HELP)
     e.add_argument(
         "--batch-size",
         type=_positive,
@@ -148,13 +218,71 @@ def _parser() -> argparse.ArgumentParser:
     cli_dataset.add_evaluate_args(e)
     q = sub.add_parser("predict", help="class and attention for one review")
     q.add_argument("file", nargs="?", default="-", help="text file, or - for standard input")
-    q.add_argument("--model", default=None)
+    q.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     q.add_argument("--json", action="store_true", help="print the analysis as JSON")
-    q.add_argument("--html", default=None, metavar="OUT", help="also write a self-contained HTML page")
-    q.add_argument("--no-color", action="store_true")
+    q.add_argument(
+        "--html",
+        default=None,
+        metavar="OUT.html",
+        help="also write a self-contained HTML page, the one the app's File → Export writes",
+    )
+    _add_look(q, "--html")
+    q.add_argument("--no-color", action="store_true", help="no colours in the terminal, even on a tty")
     cli_dataset.add_predict_args(q)
     _add_gru_trace(sub)
+    for name, command in sub.choices.items():
+        command.epilog = _examples(EXAMPLES[name])
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
     return p
+
+
+# One or more examples per command, shown at the end of its --help (a test checks every command has one).
+EXAMPLES = {
+    "app": [
+        ("open the app on a review", "han-explorer --text review.txt"),
+        ("a picture of the GRU stepper", "han-explorer --view gru --screenshot gru.png"),
+    ],
+    "train": [
+        ("a quick run on 2,000 reviews", "han-explorer train --data train.jsonl.gz --limit 2000 --epochs 2"),
+        (
+            "train on the IMDB folder, on a GPU",
+            "han-explorer train --data aclImdb --device cuda --out runs/imdb",
+        ),
+    ],
+    "evaluate": [
+        ("accuracy of the shipped model", "han-explorer evaluate --data test.jsonl.gz"),
+        (
+            "500 rows, mistakes kept",
+            "han-explorer evaluate --data test.jsonl.gz --sample 500 --errors err.jsonl",
+        ),
+    ],
+    "predict": [
+        ("class and attention in the terminal", "han-explorer predict review.txt"),
+        (
+            "the app's page, word shading in Viridis",
+            "han-explorer predict review.txt --html out.html --mode word --colormap viridis",
+        ),
+    ],
+    "explain": [
+        ("which words push which way", "han-explorer explain review.txt --method ig --html why.html")
+    ],
+    "gru-trace": [
+        ("the word GRU over sentence 2", "han-explorer gru-trace --file review.txt --sentence 2"),
+        ("every gate, with attention, as JSON", "echo 'A fine film.' | han-explorer gru-trace - --json"),
+    ],
+    "conv": [
+        (
+            "a 5x5 Gaussian on a photo, on the CPU",
+            "han-explorer conv --image photo.png --mask gauss:5 --backend emulator --output out.npy",
+        ),
+        ("a random 2048x2048 image on the GPU", "han-explorer conv --size 2048x2048 --mask 7 --backend cuda"),
+    ],
+    "conv-bench": [("time the kernels on this GPU", "han-explorer conv-bench --json --out bench/results/")],
+}
+
+
+def _examples(examples: list[tuple[str, str]]) -> str:
+    return "examples:\n" + "\n".join(f"  {what}:\n    {cmd}" for what, cmd in examples)
 
 
 def _add_gru_trace(sub: argparse._SubParsersAction) -> None:
@@ -170,8 +298,18 @@ def _add_gru_trace(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--file", default=None, metavar="F", help="read the review from a file instead")
     g.add_argument("--model", default=None, help="model folder (default: the shipped model)")
-    g.add_argument("--encoder", default="word", choices=["word", "sentence"])
-    g.add_argument("--direction", default="forward", choices=["forward", "backward"])
+    g.add_argument(
+        "--encoder",
+        default="word",
+        choices=["word", "sentence"],
+        help="word: the GRU reading one sentence's words; sentence: the GRU reading sentence vectors",
+    )
+    g.add_argument(
+        "--direction",
+        default="forward",
+        choices=["forward", "backward"],
+        help="which half of the bidirectional GRU (backward reads from the last token)",
+    )
     g.add_argument(
         "--sentence",
         type=int,
@@ -180,6 +318,53 @@ def _add_gru_trace(sub: argparse._SubParsersAction) -> None:
         help="which sentence the word encoder reads, counted from 1 as the app does (default 1)",
     )
     g.add_argument("--json", action="store_true", help="print every step's gates and states as JSON")
+
+
+MODE_HELP = {
+    "word": "a word's weight within its sentence",
+    "product": "word weight × sentence weight, darkest for the review's heaviest product (the app's default)",
+    "ig": "signed integrated gradients for the predicted class (50 steps, as the app)",
+    "occlusion": "signed change in the predicted class's probability when the word is left out",
+}
+ATTRIBUTION_MODES = ("ig", "occlusion")  # app.display.ATTRIBUTION_MODES, spelled out: --help imports no numpy
+
+
+def _add_look(p: argparse.ArgumentParser, what: str) -> None:
+    """``--mode`` and ``--colormap``: the Attention tab's shading choices, same names and defaults."""
+    from app.colormaps import COLORMAPS, DEFAULT_COLORMAP
+
+    modes = "; ".join(f"{k}: {v}" for k, v in MODE_HELP.items())
+    p.add_argument(
+        "--mode",
+        default="product",
+        choices=list(MODE_HELP),
+        help=f"how {what} shades words, as the app's Shading box ({modes})",
+    )
+    p.add_argument(
+        "--colormap",
+        default=DEFAULT_COLORMAP,
+        type=_colormap,
+        metavar="MAP",
+        help=f"the colour map of {what} in the attention modes: {', '.join(map(_plain, COLORMAPS))} "
+        f"(case and dashes are free; default {_plain(DEFAULT_COLORMAP)}); ig and occlusion use the "
+        "app's diverging purple-orange map",
+    )
+
+
+def _plain(name: str) -> str:
+    return name.replace("–", "-").lower()
+
+
+def _colormap(text: str) -> str:
+    """A colour map of :mod:`app.colormaps` by a forgiving spelling ("orange-red", "Viridis")."""
+    from app.colormaps import COLORMAPS
+
+    for name in COLORMAPS:
+        if _plain(name) == _plain(text.strip()):
+            return name
+    raise argparse.ArgumentTypeError(
+        f"unknown colour map {text!r}; choose one of {', '.join(map(_plain, COLORMAPS))}"
+    )
 
 
 def _positive(text: str) -> int:
@@ -223,33 +408,29 @@ def _cmd_train(a: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _run_training(a: argparse.Namespace, records: Any) -> int:
-    bar = None
-    last = None
-    for rec in records:
-        last = rec
-        if a.quiet:
-            continue
-        if rec.kind == "setup":
-            print(rec.message, file=sys.stderr)
-            if rec.total_steps and bar is None:
-                from tqdm import tqdm
+    """Messages to stderr; on a terminal, a ticking line while data is prepared, a word2vec bar and a
+    step bar (none when piped or ``--quiet``). ``best_dev`` appears once there is an evaluation."""
+    from app.cli_progress import Progress
 
-                bar = tqdm(total=rec.total_steps, unit="step", dynamic_ncols=True, file=sys.stderr)
-        elif rec.kind == "step" and bar is not None:
-            bar.update(1)
-            bar.set_postfix(
-                epoch=rec.epoch,
-                loss=f"{rec.loss:.3f}",
-                docs_s=f"{rec.docs_per_s:.0f}",
-                best_dev=f"{rec.best_dev_accuracy or 0:.4f}",
-                refresh=False,
-            )
-        elif rec.kind == "eval":
-            (bar.write if bar else print)(
-                f"{rec.message} (best {rec.best_dev_accuracy:.4f}, {rec.docs_per_s:.0f} docs/s)"
-            )
-    if bar is not None:
-        bar.close()
+    show = Progress(quiet=a.quiet)
+    last = None
+    try:
+        for rec in records:
+            last = rec
+            if a.quiet:
+                continue
+            if rec.kind == "setup":
+                show.setup(rec.message, rec.total_steps)
+            elif rec.kind == "step":
+                post = {"epoch": rec.epoch, "loss": f"{rec.loss:.3f}", "docs_s": f"{rec.docs_per_s:.0f}"}
+                if rec.best_dev_accuracy is not None:
+                    post["best_dev"] = f"{rec.best_dev_accuracy:.4f}"
+                show.step(post)
+            elif rec.kind == "eval":
+                text = f"{rec.message} (best {rec.best_dev_accuracy:.4f}, {rec.docs_per_s:.0f} docs/s)"
+                show.line(text, out=sys.stdout)
+    finally:
+        show.close()
     if last is not None and last.kind == "done" and last.extra.get("rank", 0) == 0:
         print(last.message)
     return 0
@@ -319,7 +500,8 @@ def _cmd_predict(a: argparse.Namespace) -> int:
         from app import cli_dataset
 
         return cli_dataset.run_predict_batch(a)
-    from app.render import json_for_terminal, render_html, render_terminal
+    from app.provenance import provenance
+    from app.render import json_for_terminal, render_terminal
     from engine.analyze import InputError, analyze
     from engine.atomic import write_text
 
@@ -331,13 +513,36 @@ def _cmd_predict(a: argparse.Namespace) -> int:
     except InputError as e:
         raise UserError(str(e)) from None
     if html_path is not None:
-        write_text(html_path, render_html(result))
+        write_text(html_path, _predict_page(bundle, result, a, provenance(bundle)))
     if a.json:
         print(json_for_terminal(result.to_dict()))
     else:
         color = not a.no_color and sys.stdout.isatty()
         print(render_terminal(result, color=color))
     return 0
+
+
+def _predict_page(bundle: Any, analysis: Any, a: argparse.Namespace, stamp: Any) -> str:
+    """The page the app's File → Export writes for the same mode and colour map (an attribution mode:
+    the attributions for the predicted class, with the app's number of integrated-gradients steps)."""
+    from app.render import render_html
+
+    if a.mode not in ATTRIBUTION_MODES:
+        return render_html(analysis, mode=a.mode, colormap=a.colormap, provenance=stamp)
+    from app.render_explain import render_explain_html
+    from engine.explain import AGREEMENT_MEANINGS, agreement, explain
+
+    # the app's steps (app.attention_controller.IG_STEPS, the engine's default); target: the prediction
+    attribution = explain(bundle, analysis.text, a.mode)
+    target = analysis.label
+    return render_explain_html(
+        analysis,
+        {a.mode: attribution},
+        {a.mode: agreement(analysis, attribution, target)},
+        target,
+        AGREEMENT_MEANINGS,
+        provenance=stamp,
+    )
 
 
 def _gru_text(a: argparse.Namespace) -> str:
@@ -351,21 +556,33 @@ def _gru_text(a: argparse.Namespace) -> str:
 
 
 def _cmd_gru_trace(a: argparse.Namespace) -> int:
-    from engine.gru import trace_text
+    from engine.gru import prepare
 
     text = _gru_text(a)
     bundle = _load_model(a.model)
     try:
-        result = trace_text(bundle, text, a.encoder, a.direction, a.sentence - 1)  # the engine counts from 0
+        prep = prepare(bundle, text, a.encoder, a.direction, a.sentence - 1)  # the engine counts from 0
     except ValueError as e:  # empty text (InputError), sentence out of range
         raise UserError(str(e)) from None
+    result = prep.base
     if a.json:
         from app.render import json_for_terminal
 
-        print(json_for_terminal(result.to_dict()))
+        print(json_for_terminal(_gru_json(result, prep.attention, a)))
     else:
         print(_gru_table(result, a))
     return 0
+
+
+def _gru_json(result: Any, attention: Any, a: argparse.Namespace) -> dict[str, Any]:
+    """The trace's JSON with each step's HAN attention (the stepper's; text order turned to stepped)."""
+    stepped = attention[::-1] if a.direction == "backward" else attention
+    d: dict[str, Any] = result.to_dict()
+    for step, weight in zip(d["steps"], stepped.tolist(), strict=True):
+        step["attention"] = weight
+    what = "word within its sentence" if a.encoder == "word" else "sentence within the review"
+    d["attention_meaning"] = f"each step's 'attention' is the HAN's attention weight of that {what}"
+    return d
 
 
 def _gru_table(result: Any, a: argparse.Namespace) -> str:
@@ -402,7 +619,14 @@ def _gui(a: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         if a.screenshot:
-            out = gui.screenshot(a.screenshot, a.view or "attention", a.gui_text, a.gui_model)
+            out = gui.screenshot(
+                a.screenshot,
+                a.view or "attention",
+                a.gui_text,
+                a.gui_model,
+                mode=a.gui_mode,
+                colormap=a.gui_colormap,
+            )
             print(f"wrote {out}")
             return 0
         return gui.run(a.gui_model, a.view, a.gui_text, a.quit_after_ms)

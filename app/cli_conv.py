@@ -10,6 +10,7 @@ import argparse
 import json
 import re
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,9 +82,16 @@ def _conv_arguments(c: argparse.ArgumentParser) -> None:
         default=16,
         help=f"output tile edge (default 16); {wide}: the rows of a T x 128 tile",
     )
-    c.add_argument("--backend", default="auto", choices=["auto", "cuda", "emulator"])
+    c.add_argument(
+        "--backend",
+        default="auto",
+        choices=["auto", "cuda", "emulator"],
+        help="cuda: the kernel on an NVIDIA GPU; emulator: its index arithmetic in numpy on the CPU "
+        "(with load counters); auto: cuda when there is a GPU",
+    )
     c.add_argument("--output", help="write the result as .npy")
-    c.add_argument("--json", action="store_true")
+    c.add_argument("--json", action="store_true", help="print the counters, check and time as JSON")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _bench_arguments(b: argparse.ArgumentParser) -> None:
@@ -168,7 +176,12 @@ def run(a: argparse.Namespace) -> int:
     try:
         image, mask, notes = validate_inputs(_read_image(a), parse_mask(a.mask))
         backend = _backend(a.backend)
-        info = _compute(a, image, mask, backend)
+        with _ticking(a, image, f"{a.strategy} on the {'GPU' if backend == 'cuda' else 'CPU emulator'}"):
+            start = time.perf_counter()
+            info = _compute(a, image, mask, backend)
+            wall_ms = (time.perf_counter() - start) * 1e3
+        with _ticking(a, image, "checking against the numpy reference"):
+            error = _max_error(info["output"], image, mask)
     except ValueError as e:
         raise ConvUsageError(str(e)) from None
     for note in notes:
@@ -197,6 +210,9 @@ def run(a: argparse.Namespace) -> int:
             "reuse": counters.reuse,
         },
         "time_ms": info["time_ms"],
+        "wall_ms": wall_ms,
+        "max_abs_error": error,
+        "reference": "numpy, float64 sums, zeros outside the image (engine.conv_emulator.reference)",
         "notes": notes,
     }
     if a.json:
@@ -213,7 +229,31 @@ def run(a: argparse.Namespace) -> int:
             )
         if info["time_ms"]:
             print(f"median kernel time {info['time_ms']['median']:.4f} ms")
+        print(f"max |ours − reference| = {error:.3g} (numpy float64 reference); took {wall_ms:.1f} ms")
     return 0
+
+
+def _max_error(output: np.ndarray, image: np.ndarray, mask: np.ndarray) -> float:
+    """max |output − reference| over the image, the reference summed in float64 by plain numpy."""
+    import numpy as np
+
+    from engine.conv_emulator import reference
+
+    return float(np.max(np.abs(output.astype(np.float64) - reference(image, mask))))
+
+
+_TICK_PIXELS = 1 << 20  # images this large take long enough on the CPU to show that work goes on
+
+
+def _ticking(a: argparse.Namespace, image: np.ndarray, what: str) -> Any:
+    """A line counting seconds while ``what`` runs, on a terminal, for a big image, unless --quiet."""
+    import contextlib
+
+    from app.cli_progress import start_ticker, wants_bars
+
+    if image.size < _TICK_PIXELS or not wants_bars(a.quiet):
+        return contextlib.nullcontext()
+    return start_ticker(what)
 
 
 def run_bench(a: argparse.Namespace) -> int:

@@ -47,7 +47,12 @@ def add_predict_args(q: argparse.ArgumentParser) -> None:
         metavar="OUT",
         help="with --batch: every review's weights (the --json schema) with row and true label, a line each",
     )
-    q.add_argument("--format", default="auto", choices=["auto", "jsonl", "csv", "aclimdb", "yelp"])
+    q.add_argument(
+        "--format",
+        default="auto",
+        choices=["auto", "jsonl", "csv", "aclimdb", "yelp"],
+        help="with --batch: how to read DATA (auto: by its name)",
+    )
     q.add_argument("--quiet", action="store_true", help="with --batch: no progress bar")
 
 

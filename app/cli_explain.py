@@ -25,7 +25,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", nargs="?", default="-", help="text file, or - for standard input")
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
-    p.add_argument("--method", default="all", choices=[*_METHODS, "all"], help="default: all")
+    p.add_argument(
+        "--method",
+        default="all",
+        choices=[*_METHODS, "all"],
+        help="ig: integrated gradients; occlusion: leave each word out; all: both (default)",
+    )
     p.add_argument(
         "--target", default=None, metavar="LABEL", help="class to explain (default: the prediction)"
     )

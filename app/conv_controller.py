@@ -521,6 +521,17 @@ class ConvController(QObject):
         if path:
             self.open_image(path)
 
+    # -- exports (File → Export; app.explorers.Exportable) ------------------------------------------
+    def export_formats(self) -> list[tuple[str, str]]:
+        from app.exports import CONV_FORMATS
+
+        return list(CONV_FORMATS)
+
+    def save(self, path: str | Path) -> Path:
+        from app.exports import save_conv
+
+        return save_conv(self, path)
+
     def shutdown(self) -> None:
         self._edited = False
         self._debounce.cancel()

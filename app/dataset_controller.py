@@ -346,6 +346,16 @@ class DatasetController(QObject):
             return
         self._export(export_weights, path, self._bundle(), self.result, self.dataset.texts, self._visible())
 
+    def export_formats(self) -> list[tuple[str, str]]:
+        """File → Export: the table as the view shows it (filtered, in its order)."""
+        return [(".csv", "CSV, the rows shown"), (".jsonl", "JSON Lines, the rows shown")]
+
+    def save(self, path: str | Path) -> Path:
+        if self.result is None or self.dataset is None:
+            raise ValueError("nothing to export: open and score a dataset first")
+        self.export_table(path)
+        return Path(path)
+
     def _export(self, fn: Any, path: str | Path, *args: Any) -> None:
         n = len(args[-1])
         self.view.set_status(f"Exporting {n:,} reviews to {Path(path).name}…")

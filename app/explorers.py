@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from app.context import AppContext
 
-__all__ = ["EXPLORERS", "Explorer", "ExplorerSpec", "explorer_names"]
+__all__ = ["EXPLORERS", "Explorer", "ExplorerSpec", "Exportable", "explorer_names", "export_filter"]
 
 
 @runtime_checkable
@@ -39,6 +41,29 @@ class Explorer(Protocol):
 
     def shutdown(self) -> None:
         """The window closes: stop the work, drop results still on their way."""
+
+
+@runtime_checkable
+class Exportable(Protocol):
+    """An explorer whose view can be exported (File → Export exports the current tab's)."""
+
+    def export_formats(self) -> list[tuple[str, str]]:
+        """``(suffix, description)`` of each format ``save`` writes, the default first."""
+        ...
+
+    def save(self, path: str | Path) -> Path:
+        """Write what the view shows in the format ``path``'s suffix names, atomically; ValueError
+        (one line) when there is nothing to export or the suffix is not one of export_formats()."""
+        ...
+
+
+def export_filter(formats: list[tuple[str, str]]) -> str:
+    """A file dialog's filter for ``formats``: one entry per format, the first is the default."""
+    out = []
+    for suffix, text in formats:
+        extra = " *.jpeg" if suffix == ".jpg" else ""
+        out.append(f"{text} (*{suffix}{extra})")
+    return ";;".join(out)
 
 
 class ExplorerFactory(Protocol):

@@ -31,6 +31,8 @@ from app.present import TraceRequest, flow_job, trace_job
 from app.widgets import GRUView
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from app.context import AppContext
     from app.display import FlowDisplay, GRUDisplay
     from engine.gru import Prepared
@@ -249,6 +251,17 @@ class GRUController(QObject):
     def wait_idle(self, timeout_ms: int = 10_000) -> bool:
         """Process events until no request is pending (tests, screenshots)."""
         return self.jobs.wait_idle(timeout_ms, also=lambda: self.busy)
+
+    # -- exports (File → Export; app.explorers.Exportable) ------------------------------------------
+    def export_formats(self) -> list[tuple[str, str]]:
+        from app.exports import GRU_FORMATS
+
+        return list(GRU_FORMATS)
+
+    def save(self, path: str | Path) -> Path:
+        from app.exports import save_gru
+
+        return save_gru(self, path)
 
     def shutdown(self) -> None:
         self._typed = False  # running workers finish; their results are dropped

@@ -29,6 +29,25 @@ START_SAMPLE = "mixed_feelings"
 FIRST_FRAME_WAIT_MS = 2000  # a window not shown (or very slow to paint) still gets its model
 
 
+SCREENSHOT_FORMATS = (".png", ".jpg", ".jpeg", ".svg")
+
+
+def _picture(window: MainWindow, suffix: str) -> bytes:
+    """The window as PNG or JPEG pixels, or as SVG (Qt paints the widgets into it: text stays text)."""
+    from app._export import encode_image, painted_svg
+
+    if suffix != ".svg":
+        return encode_image(window.grab().toImage(), suffix)
+    from PySide6.QtCore import QPoint
+
+    from app.provenance import provenance
+
+    stamp = provenance(window.context.bundle)
+    return painted_svg(
+        window.size(), lambda p: window.render(p, QPoint()), "HAN Explorer", "\n".join(stamp.lines())
+    )
+
+
 class GuiError(Exception):
     """The GUI cannot start (no display, bad model, bad file); one line for the user."""
 
@@ -137,7 +156,20 @@ def _load_after_first_frame(
     QTimer.singleShot(FIRST_FRAME_WAIT_MS, window, start)
 
 
+def _look(window: MainWindow, mode: str | None, colormap: str | None) -> None:
+    """The Attention view's shading mode and colour map, as ``--mode`` and ``--colormap`` ask."""
+    view = window.attention.view
+    if mode is not None:
+        view.set_mode(mode)  # type: ignore[arg-type]  # the CLI offers only the view's modes
+    if colormap is not None:
+        view.set_colormap(colormap)
+    window.attention.request_attributions()  # an attribution mode computes its scores (inline here)
+
+
 def _show_text(window: MainWindow, text: str | None) -> None:
+    """``text`` (given on the command line), else the review of last time, else a sample."""
+    if text is None:
+        text = window.attention.saved_text()
     if text is None:
         window.attention.load_sample(START_SAMPLE)
     else:
@@ -192,11 +224,18 @@ def screenshot(
     text_file: str | None = None,
     model: str | None = None,
     size: tuple[int, int] = SCREENSHOT_SIZE,
+    mode: str | None = None,
+    colormap: str | None = None,
 ) -> Path:
-    """Render the window offscreen with ``view`` (and ``text_file``) to the PNG ``out``.
+    """Render the window offscreen with ``view`` (and ``text_file``) to ``out``: PNG, JPEG or SVG by
+    its suffix (:data:`SCREENSHOT_FORMATS`; another suffix is refused before any work).
 
     Settings are neither read nor written, so the picture depends only on the arguments.
     """
+    suffix = Path(out).suffix.lower()
+    if suffix not in SCREENSHOT_FORMATS:
+        kind = f"a {suffix} file" if suffix else "a file without a suffix"
+        raise GuiError(f"--screenshot cannot write {kind}: use {', '.join(SCREENSHOT_FORMATS)}")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = application()
     text = _read(text_file)
@@ -204,6 +243,7 @@ def screenshot(
         model, None, asynchronous=False, text=text if view == "attention" else None, explorers="shown"
     )
     window.show_view(view)  # the only explorer built besides Attention
+    _look(window, mode, colormap)
     controller: Any = window.controllers[view]
     if text is not None and view != "attention":
         controller.set_text(text)
@@ -215,13 +255,12 @@ def screenshot(
         if controller.wait_idle(100):
             break
     app.processEvents()
-    from app._png import png_bytes
     from engine import atomic
 
     out = Path(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        atomic.write_bytes(out, png_bytes(window.grab().toImage()))  # a failed write keeps the old file
+        atomic.write_bytes(out, _picture(window, suffix))  # a failed write keeps the old file
     except OSError as e:
         raise GuiError(f"could not write {out}: {e}") from None
     finally:

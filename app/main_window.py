@@ -295,14 +295,30 @@ class MainWindow(QMainWindow):
         self.context.load_model(model_dir())
 
     def export_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self,
-            "Export the attention view",
-            "attention.html",
-            "HTML page (*.html);;PNG image (*.png);;JSON, all weights (*.json)",
+        """Export the current tab, in the formats that tab offers (:class:`app.explorers.Exportable`)."""
+        from app.explorers import Exportable, export_filter
+
+        name = self.current_view
+        controller = self.controllers.get(name)
+        if not isinstance(controller, Exportable):
+            self.show_error("Cannot do that", f"The {name} tab has nothing to export.")
+            return
+        formats = controller.export_formats()
+        path, chosen = QFileDialog.getSaveFileName(
+            self, f"Export the {controller.title} view", f"{name}{formats[0][0]}", export_filter(formats)
         )
         if path:
-            self._guard(lambda: self.attention.save(path))
+            self._guard(lambda: controller.save(self._with_suffix(path, chosen, formats)))
+
+    @staticmethod
+    def _with_suffix(path: str, chosen: str, formats: list[tuple[str, str]]) -> str:
+        """A name typed without a suffix gets the chosen filter's (as napari's save dialog does)."""
+        if Path(path).suffix:
+            return path
+        for suffix, text in formats:
+            if chosen.startswith(text):
+                return path + suffix
+        return path
 
     def show_model_card(self) -> ModelCardDialog | None:
         if self.context.bundle is None:  # the action is disabled meanwhile; a shortcut may still call

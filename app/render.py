@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from app.colormaps import COLORMAPS, DEFAULT_COLORMAP, color, hex_color, luminance, text_color
 
 if TYPE_CHECKING:
+    from app.provenance import Provenance
     from engine.analyze import Analysis, SentenceWeight, WordWeight
 
 __all__ = ["json_for_terminal", "render_html", "render_terminal", "terminal_safe"]
@@ -429,7 +430,11 @@ def _gap(s: str) -> str:
 
 
 def render_html(
-    analysis: Analysis, title: str = "HAN Explorer", mode: str = "word", colormap: str | None = None
+    analysis: Analysis,
+    title: str = "HAN Explorer",
+    mode: str = "word",
+    colormap: str | None = None,
+    provenance: Provenance | None = None,
 ) -> str:
     """Render ``analysis`` as one self-contained HTML5 page (inline CSS, no scripts, no external URLs).
 
@@ -443,6 +448,7 @@ def render_html(
     ``mode="product"`` shades each word by word weight × sentence weight, scaled to the heaviest
     product in the review (the paper's drawing) instead. ``colormap`` names a map of
     :mod:`app.colormaps` (the attention view's); by default the orange ramp above is used.
+    ``provenance`` (:mod:`app.provenance`) ends the page with the model and program that made it.
     """
     if mode not in ("word", "product"):
         raise ValueError(f"unknown shading mode {mode!r}; use word or product")
@@ -539,6 +545,7 @@ def render_html(
         f'<section class="card"><h2>Review</h2><div class="review">{"".join(body)}</div></section>',
         f'<section class="card"><details{open_}><summary>Sentence weights ({len(sentences)})</summary>'
         f'<table class="sentences">\n{"".join(rows)}\n</table></details></section>',
+        provenance.html() if provenance is not None else "",
         "</main>",
         "</body>",
         "</html>",

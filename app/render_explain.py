@@ -21,6 +21,7 @@ from app.colormaps import DIVERGING_STOPS, diverging_color, hex_color, text_colo
 from app.render import _CSS, _esc, _gap, _pieces, _probabilities, terminal_safe
 
 if TYPE_CHECKING:
+    from app.provenance import Provenance
     from engine.analyze import Analysis
     from engine.explain import Agreement, Attribution
 
@@ -183,6 +184,7 @@ def render_explain_html(
     target: str,
     meanings: Mapping[str, str] | None = None,
     title: str = "HAN Explorer: explanation",
+    provenance: Provenance | None = None,
 ) -> str:
     """One self-contained HTML5 page (inline CSS, no scripts): prediction, then per method the review
     shaded by its signed scores for ``target`` with a legend, and its agreement with attention."""
@@ -223,6 +225,7 @@ def render_explain_html(
         f'<p class="stats">explained for the class <b>{_esc(target)}</b></p>',
         "</section>",
         *sections,
+        *([provenance.html()] if provenance is not None else []),
         "</main>",
         "</body>",
         "</html>",

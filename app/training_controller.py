@@ -29,6 +29,7 @@ New runs go to the user's own data folder (``runs_root()``), never a shared temp
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import stat
@@ -45,6 +46,7 @@ from app.display import CutSummary, DatasetSummary, HistogramData, ProbeSnapshot
 from app.jobs import Jobs
 from app.present import attention_display
 from app.widgets import TrainingView
+from app.widgets._training_form import FIELDS
 from engine.train_config import TrainConfig
 
 if TYPE_CHECKING:
@@ -62,6 +64,21 @@ NICE = 10  # CPU priority the training process gives up to the window
 CUT_DEBOUNCE_MS = 60
 _CUT_FIELDS = {"word_quantile", "sentence_quantile", "dev_fraction", "seed", "limit"}
 _FLAGS = {"resume", "force"}  # TrainConfig booleans that are command-line switches
+
+
+def _setting_value(spec: Any, value: Any) -> Any:
+    """``value`` as the form's field ``spec`` takes it, or None if it does not fit."""
+    if value is None or isinstance(value, dict | list):
+        return None
+    if spec.kind == "bool":
+        return value if isinstance(value, bool) else None
+    if spec.kind == "choice":
+        return value if isinstance(value, str) and value in spec.choices else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not spec.minimum <= value <= spec.maximum:
+        return None
+    return int(value) if spec.kind in ("int", "limit") else float(value)
 
 
 def runs_root() -> Path:
@@ -172,6 +189,7 @@ class TrainingController(QObject):
         self._cut_debounce.setTimeout(CUT_DEBOUNCE_MS)
         self._cut_debounce.triggered.connect(self._on_cut_debounced)
         self._wire()
+        self._restore_settings()
         self.view.installEventFilter(self)
         pool = QThreadPool.globalInstance()  # a long run takes a thread; keep others for scoring
         pool.setMaxThreadCount(max(pool.maxThreadCount(), 4))
@@ -343,6 +361,32 @@ class TrainingController(QObject):
     def _on_setting_changed(self, name: str) -> None:
         if name in _CUT_FIELDS:
             self._schedule_cut()
+        self._save_settings()
+
+    # -- settings kept between sessions --------------------------------------------------------------
+    def _save_settings(self) -> None:
+        """The form's settings that differ from the defaults, as JSON under ``training/settings``."""
+        if self.context.settings is None:
+            return
+        values = self.view.form.values()
+        changed = {k: v for k, v in values.items() if v != self.defaults.get(k)}
+        self.context.settings.setValue("training/settings", json.dumps(changed, sort_keys=True))
+
+    def _restore_settings(self) -> None:
+        """The settings saved last time; a value that no longer fits (hand-edited, another version)
+        is left at its default."""
+        s = self.context.settings
+        raw = s.value("training/settings", "") if s is not None else ""
+        try:
+            saved = json.loads(str(raw)) if raw else {}
+        except ValueError:
+            return
+        if not isinstance(saved, dict):
+            return
+        for spec in FIELDS:
+            value = _setting_value(spec, saved.get(spec.name))
+            if value is not None:
+                self.view.form.set_values({spec.name: value})
 
     # -- the probe ----------------------------------------------------------------------------------
     def set_text(self, text: str) -> None:
@@ -659,6 +703,17 @@ class TrainingController(QObject):
     def wait_idle(self, timeout_ms: int = 10_000) -> bool:
         """Process events until no dataset is being read and no run goes on (tests, screenshots)."""
         return self.jobs.wait_idle(timeout_ms, also=lambda: self.busy)
+
+    # -- exports (File → Export; app.explorers.Exportable) ------------------------------------------
+    def export_formats(self) -> list[tuple[str, str]]:
+        from app.exports import TRAINING_FORMATS
+
+        return list(TRAINING_FORMATS)
+
+    def save(self, path: str | Path) -> Path:
+        from app.exports import save_training
+
+        return save_training(self, path)
 
     def shutdown(self, timeout_s: float = 30.0) -> None:
         """Cancel a run and wait for the training process to stop (the window is closing)."""

@@ -18,12 +18,14 @@ import pytest
 
 import resources
 from app.cli import main
+from engine.analyze import analyze
+from engine.bundle import load_bundle
 from engine.text import tokenize
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = resources.sample_texts()["mixed_feelings"]
 TEXT = SAMPLE.read_text(encoding="utf-8")
-STEP_KEYS = {"token", "z", "r", "n", "h", "h_prev"}
+STEP_KEYS = {"token", "z", "r", "n", "h", "h_prev", "attention"}
 
 
 def call(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -43,7 +45,7 @@ def trace_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
 
 def check_trace(data: dict, tokens: list[str], hidden: int = 100) -> None:
     """Schema, and ``h = z ∘ h_prev + (1 − z) ∘ n`` from the JSON alone, within 1e-6."""
-    assert set(data) == {"direction", "tokens", "steps"}
+    assert set(data) == {"direction", "tokens", "steps", "attention_meaning"}
     assert data["tokens"] == tokens
     assert [s["token"] for s in data["steps"]] == tokens
     previous = np.zeros(hidden)
@@ -77,6 +79,11 @@ def test_word_trace_json(capsys: pytest.CaptureFixture[str], direction: str) -> 
     words = [t.text for t in tokenize(TEXT).sentences[1].tokens]
     check_trace(data, words if direction == "forward" else words[::-1])
     assert data["direction"] == direction
+    # each step carries the HAN's word attention of its word (the stepper's), summing to 1
+    weights = [w.weight for w in analyze(load_bundle(resources.model_dir()), TEXT).sentences[1].words]
+    got = [s["attention"] for s in data["steps"]]
+    np.testing.assert_allclose(got, weights if direction == "forward" else weights[::-1], atol=1e-6)
+    assert sum(got) == pytest.approx(1.0, abs=1e-5)
 
 
 @pytest.mark.parametrize("direction", ["forward", "backward"])
