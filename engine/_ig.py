@@ -32,6 +32,12 @@ from engine.vocab import PAD_ID
 
 __all__ = ["DocumentForward", "IGResult", "auto_batch_size", "ig_steps"]
 
+# One IG pass holds the activations of every step it reads for the backward pass; all 50 steps of a
+# review of up to ~1,000 words in one pass is faster on a CPU than two passes (1.28 s vs 1.5-1.7 s
+# for 501 words, one thread, bench/bench_explain.py), for about 350 MB at that size. Still a bound:
+# longer reviews take more passes, so memory stays linear in the text.
+IG_BUDGET = 2 * INFERENCE_BUDGET
+
 IGResult = tuple[torch.Tensor, torch.Tensor]  # scores (C, T) float64, completeness gaps (C,) float64
 
 
@@ -141,7 +147,7 @@ def ig_steps(
     sentences: Sequence[Sequence[int]],
     steps: int = 50,
     internal_batch_size: int | None = None,
-    budget: int = INFERENCE_BUDGET,
+    budget: int = IG_BUDGET,
 ) -> Generator[float, None, IGResult]:
     """Integrated gradients of every class's probability for one document of word ids.
 
