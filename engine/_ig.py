@@ -32,11 +32,11 @@ from engine.vocab import PAD_ID
 
 __all__ = ["DocumentForward", "IGResult", "auto_batch_size", "ig_steps"]
 
-# One IG pass holds the activations of every step it reads for the backward pass; all 50 steps of a
-# review of up to ~1,000 words in one pass is faster on a CPU than two passes (1.28 s vs 1.5-1.7 s
-# for 501 words, one thread, bench/bench_explain.py), for about 350 MB at that size. Still a bound:
-# longer reviews take more passes, so memory stays linear in the text.
-IG_BUDGET = 2 * INFERENCE_BUDGET
+# Steps per IG pass: all 50 steps of a review of up to ~800 words in one pass is faster on a CPU than
+# two passes (1.28 s vs 1.5-1.7 s for 501 words, one thread, measured in one run), for about 350 MB
+# at that size; the sentences are still chunked under INFERENCE_BUDGET (a larger chunk pads more).
+# Longer reviews take more passes, so memory stays linear in the text.
+IG_STEPS_BUDGET = 2 * INFERENCE_BUDGET
 
 IGResult = tuple[torch.Tensor, torch.Tensor]  # scores (C, T) float64, completeness gaps (C,) float64
 
@@ -147,7 +147,7 @@ def ig_steps(
     sentences: Sequence[Sequence[int]],
     steps: int = 50,
     internal_batch_size: int | None = None,
-    budget: int = IG_BUDGET,
+    budget: int = INFERENCE_BUDGET,
 ) -> Generator[float, None, IGResult]:
     """Integrated gradients of every class's probability for one document of word ids.
 
@@ -167,7 +167,8 @@ def ig_steps(
     direct = max(1, n_classes - 1)
     # rows Captum reads per class: input and baseline once each, then every step
     total_rows = 2 + direct * (2 + steps)
-    batch = internal_batch_size or auto_batch_size(ids.shape[1], model.config.embed_dim, steps, budget)
+    steps_budget = IG_STEPS_BUDGET * budget // INFERENCE_BUDGET
+    batch = internal_batch_size or auto_batch_size(ids.shape[1], model.config.embed_dim, steps, steps_budget)
     rows_done = [0]
     fraction = [0.0]
 
