@@ -638,7 +638,11 @@ def _gui(a: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
-    a = parser.parse_args(argv)
+    a, extra = parser.parse_known_args(argv)
+    if extra:  # said by the command's own parser: "han-explorer conv-bench: error: ..." with its usage
+        commands = next(x for x in parser._actions if isinstance(x, argparse._SubParsersAction))
+        where = commands.choices.get(a.command, parser) if a.command else parser
+        where.error(f"unrecognized arguments: {' '.join(extra)}")
     if a.command is None:
         return _gui(a)
     from engine.data import DatasetError
