@@ -36,6 +36,7 @@ from app.attention_controller import AttentionController
 from app.context import LOADING, AppContext, about_sections, model_card, model_title
 from app.explorers import EXPLORERS, Explorer
 from app.widgets import AboutDialog, KeyboardDialog, ModelCardDialog
+from app.widgets._dataset_picker import DATASET_FILTER
 
 __all__ = ["Building", "MainWindow", "default_geometry", "fits_a_screen", "freeze_heap"]
 
@@ -228,9 +229,7 @@ class MainWindow(QMainWindow):
             self.attention.open_file(path)
 
     def open_dataset_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open a dataset", "", "Datasets (*.jsonl *.json *.csv *.gz);;All files (*)"
-        )
+        path, _ = QFileDialog.getOpenFileName(self, "Open a dataset", "", DATASET_FILTER)
         if path:
             self.open_dataset(path)
 

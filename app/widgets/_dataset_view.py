@@ -34,11 +34,11 @@ from PySide6.QtWidgets import (
 from app.display._dataset import DatasetMetrics
 from app.widgets._adaptive import AdaptivePanes
 from app.widgets._dataset_charts import ConfusionMatrix, LastSentenceBar, ReliabilityPlot
+from app.widgets._dataset_picker import DatasetPicker
 from app.widgets._dataset_table import ReviewTableModel, ReviewTableView
 
 __all__ = ["DatasetView"]
 
-FORMATS = ("auto", "jsonl", "csv", "aclimdb", "yelp")
 _ERROR = "color: #b00020;"
 
 
@@ -110,24 +110,18 @@ class DatasetView(QWidget):
 
     # -- layout -------------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.path = QLineEdit()
-        self.path.setPlaceholderText(
+        self.picker = DatasetPicker(
             "A labelled dataset: JSON Lines, CSV or Yelp file (may be .gz), or an aclImdb folder"
         )
-        self.file_button = QPushButton("File…")
-        self.folder_button = QPushButton("Folder…")
-        self.format_box = QComboBox()
-        self.format_box.addItems(list(FORMATS))
+        p = self.picker
+        self.path, self.file_button, self.folder_button, self.format_box = (
+            p.path,
+            p.file_button,
+            p.folder_button,
+            p.format_box,
+        )
         top = QHBoxLayout()
-        for w in (
-            QLabel("Dataset:"),
-            self.path,
-            self.file_button,
-            self.folder_button,
-            QLabel("Format:"),
-            self.format_box,
-        ):
-            top.addWidget(w, 1 if w is self.path else 0)
+        top.addWidget(p, 1)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress.setMaximumWidth(260)
@@ -240,9 +234,7 @@ class DatasetView(QWidget):
         return box
 
     def _wire(self) -> None:
-        self.path.returnPressed.connect(lambda: self.dataset_chosen.emit(self.path.text().strip()))
-        self.file_button.clicked.connect(self._choose_file)
-        self.folder_button.clicked.connect(self._choose_folder)
+        self.picker.chosen.connect(self.dataset_chosen)
         self.cancel_button.clicked.connect(self.cancel_requested)
         self.export_table_button.clicked.connect(self._choose_table_export)
         self.export_weights_button.clicked.connect(self._choose_weights_export)
@@ -259,20 +251,6 @@ class DatasetView(QWidget):
         self.rank_box.currentIndexChanged.connect(lambda _: self._fill_words())
 
     # -- dialogs ------------------------------------------------------------------------------------
-    def _choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open a dataset", "", "Datasets (*.jsonl *.json *.csv *.gz);;All files (*)"
-        )
-        if path:
-            self.path.setText(path)
-            self.dataset_chosen.emit(path)
-
-    def _choose_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open an aclImdb folder (pos/ and neg/)")
-        if path:
-            self.path.setText(path)
-            self.dataset_chosen.emit(path)
-
     def _choose_table_export(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
             self, "Export the table (the rows shown)", "reviews.csv", "CSV (*.csv);;JSON Lines (*.jsonl)"

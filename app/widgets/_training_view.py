@@ -14,7 +14,6 @@ from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
     QFrame,
     QGroupBox,
@@ -32,14 +31,13 @@ from PySide6.QtWidgets import (
 
 from app.display import CutSummary, DatasetSummary, HistogramData, RunProgress
 from app.widgets._adaptive import AdaptivePanes
+from app.widgets._dataset_picker import DATASET_FORMATS, DatasetPicker
 from app.widgets._training_curves import TrainingCurves
 from app.widgets._training_form import SettingsForm
 from app.widgets._training_histogram import LengthHistogram
 from app.widgets._training_probe import ProbePanel
 
 __all__ = ["DATASET_FORMATS", "TrainingView", "fixed_lines"]
-
-DATASET_FORMATS = ("auto", "jsonl", "csv", "aclimdb", "yelp")
 _ERROR, _NOTE = "color: #b00020;", "color: #8a5300;"  # an error; a warning (rows skipped)
 
 
@@ -88,25 +86,18 @@ class TrainingView(QWidget):
 
     # -- layout -------------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.path = QLineEdit()
-        self.path.setPlaceholderText(
+        self.picker = DatasetPicker(
             "A dataset: JSON Lines, CSV or Yelp file (may be .gz), or an aclImdb folder of pos/ and neg/"
         )
-        self.file_button = QPushButton("File…")
-        self.folder_button = QPushButton("Folder…")
-        self.format_box = QComboBox()
-        self.format_box.addItems(list(DATASET_FORMATS))
-        self.format_box.setToolTip("auto: a folder is aclImdb; a file is told apart by its first line")
+        p = self.picker
+        self.path, self.file_button, self.folder_button, self.format_box = (
+            p.path,
+            p.file_button,
+            p.folder_button,
+            p.format_box,
+        )
         top = QHBoxLayout()
-        for w in (
-            QLabel("Dataset:"),
-            self.path,
-            self.file_button,
-            self.folder_button,
-            QLabel("Format:"),
-            self.format_box,
-        ):
-            top.addWidget(w, 1 if w is self.path else 0)
+        top.addWidget(p, 1)
         # On a narrow screen the data and the settings become two tabs beside the run.
         self.panes = AdaptivePanes(
             [
@@ -206,9 +197,7 @@ class TrainingView(QWidget):
         return box
 
     def _wire(self) -> None:
-        self.path.returnPressed.connect(lambda: self.dataset_chosen.emit(self.path.text().strip()))
-        self.file_button.clicked.connect(self._browse_file)
-        self.folder_button.clicked.connect(self._browse_folder)
+        self.picker.chosen.connect(self.dataset_chosen)
         self.out_button.clicked.connect(self._browse_out)
         self.format_box.currentTextChanged.connect(self.format_changed)
         self.words_histogram.cut_moved.connect(lambda v: self.cut_moved.emit("words", v))
@@ -220,20 +209,6 @@ class TrainingView(QWidget):
         self.use_button.clicked.connect(self.use_requested)
 
     # -- dialogs ------------------------------------------------------------------------------------
-    def _browse_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open a dataset", "", "Datasets (*.jsonl *.json *.csv *.gz *.txt);;All files (*)"
-        )
-        if path:
-            self.set_dataset_path(path)
-            self.dataset_chosen.emit(path)
-
-    def _browse_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open an aclImdb folder (pos/ and neg/ inside)")
-        if path:
-            self.set_dataset_path(path)
-            self.dataset_chosen.emit(path)
-
     def _browse_out(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Output folder for the run", self.out.text())
         if path:
