@@ -169,6 +169,20 @@ def _progress_line(a: argparse.Namespace, names: list[str], elapsed: float) -> s
     return f"[{elapsed:4.0f}s] " + ", ".join(parts)
 
 
+def _gpu_sample() -> str | None:
+    """``nvidia-smi``'s GPU utilization and memory now (None without it): how busy the runs keep the card."""
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=utilization.gpu,memory.used", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
 def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> list[str]:
     """SIGTERM every run still going (its whole process group), then SIGKILL after 20 s."""
     stopped = [n for n, p in procs.items() if p.poll() is None]
@@ -296,6 +310,7 @@ def main() -> int:
     started = {n: time.monotonic() for n in names}
     ended: dict[str, float] = {}
     setup: dict[str, float] = {}
+    gpu_samples: list[str] = []
     last_print = 0.0
     while True:
         now = time.monotonic()
@@ -307,7 +322,10 @@ def main() -> int:
         if len(ended) == len(procs) or now - t_start > a.budget_s:
             break
         if now - last_print >= 30:
-            print(_progress_line(a, names, now - t_start), flush=True)
+            gpu = _gpu_sample()
+            if gpu is not None:
+                gpu_samples.append(f"{now - t_start:.0f}s {gpu}")
+            print(_progress_line(a, names, now - t_start) + (f" | GPU {gpu}" if gpu else ""), flush=True)
             last_print = now
         time.sleep(2)
     stopped = _stop(procs)
@@ -333,6 +351,7 @@ def main() -> int:
         "budget_s": a.budget_s,
         "total_s": round(time.monotonic() - t_start, 1),
         "table": table.splitlines(),
+        "gpu_utilization_memory": gpu_samples,  # every 30 s while training
         "runs": {
             r["name"]: {k: r.get(k) for k in ("finished", "epochs_run", "best_epoch", "imdb_dev_accuracy")}
             | {"challenge_dev": (r.get("challenge_dev") or {}).get("accuracy")}
