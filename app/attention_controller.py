@@ -31,6 +31,7 @@ from app.present import (
     attribution_values,
     explain_job,
     pin_text,
+    preview_job,
     score_job,
 )
 from app.provenance import provenance
@@ -131,6 +132,7 @@ class AttentionController(QObject):
         v.unpin_requested.connect(self.unpin)
         self.context.model_changed.connect(lambda _: self._on_model_changed())
         self.context.model_status_changed.connect(self._on_model_status)
+        self.context.preview_changed.connect(lambda: self._on_model_status(""))
 
     def _restore(self) -> None:
         s = self.context.settings
@@ -199,6 +201,17 @@ class AttentionController(QObject):
             )
             return
         if self.context.bundle is None:  # loading (scored on model_changed), or none could be loaded
+            if self.context.preview is not None and not self.edit:  # the model in numpy, meanwhile
+                self.jobs.cancel("explain")
+                self.jobs.submit(
+                    "score",
+                    preview_job,
+                    self.context.preview,
+                    text,
+                    on_result=self._on_result,
+                    on_error=self._on_score_failed,
+                )
+                return
             self.jobs.cancel("score")
             self.view.set_message(self.context.model_status, error=self.context.model_status != LOADING)
             return
@@ -225,7 +238,7 @@ class AttentionController(QObject):
         self.explained = {}
         self.display = attention_display(analysis, self._seconds, self.edit)
         self.view.set_display(self.display)
-        self.view.set_message("")
+        self.view.set_message("")  # while the numpy preview scores, the status bar says the model loads
         self._show_pin()
         self.applied_generation = gen
         self.display_applied.emit(gen)
@@ -305,6 +318,9 @@ class AttentionController(QObject):
     def request_attributions(self) -> None:
         """Compute the attributions the view shows and does not have yet, off the GUI thread."""
         missing = [m for m in self.needed_methods() if m not in self.explained]
+        if missing and self.analysis is not None and self.context.bundle is None:  # the numpy preview
+            self.view.set_explain_status("Attributions follow once the model has loaded.")
+            return
         if self.analysis is None or not missing:
             if not self.needed_methods():
                 self.view.set_explain_status("")

@@ -616,6 +616,10 @@ def _gru_table(result: Any, a: argparse.Namespace) -> str:
 
 def _gui(a: argparse.Namespace) -> int:
     """The desktop app, or ``--screenshot``. Qt is imported here and nowhere else in this module."""
+    # The GUI's numpy works on small arrays (one review, one GRU step): OpenBLAS's threads cost more
+    # than they give there (15 ms vs 130-165 ms for the numpy preview of a review on a busy 2-core
+    # machine, measured). Set before numpy is imported; torch keeps its own threads.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         from app import gui
     except ImportError as e:

@@ -23,6 +23,7 @@ from app.jobs import Jobs
 
 if TYPE_CHECKING:
     from engine.bundle import ModelBundle
+    from engine.preview import Preview
 
 __all__ = [
     "LOADING",
@@ -50,6 +51,8 @@ class AppContext(QObject):
         An explorer asks the main window to bring explorer ``name`` to the front.
     model_status_changed(str)
         ``model_status`` changed: "" once a model is in use, else the line explorers show.
+    preview_changed()
+        ``preview`` (the model in numpy, :mod:`engine.preview`) arrived or was dropped.
     """
 
     model_changed = Signal(object)
@@ -57,12 +60,16 @@ class AppContext(QObject):
     sentence_selected = Signal(str)
     view_requested = Signal(str)
     model_status_changed = Signal(str)
+    preview_changed = Signal()
 
     def __init__(
         self, bundle: ModelBundle | None, settings: QSettings | None = None, parent: QObject | None = None
     ) -> None:
         super().__init__(parent)
         self.bundle = bundle
+        # At launch, before torch: the same model read into numpy (engine.preview), which the
+        # Attention view scores with until ``bundle`` arrives; dropped then.
+        self.preview: Preview | None = None
         self.model_status = "" if bundle is not None else LOADING
         self.settings = settings  # None: screenshot mode, nothing is read or written
         self.selected_sentence = ""
@@ -77,6 +84,7 @@ class AppContext(QObject):
         import gc
 
         self.bundle = bundle
+        self.preview = None
         gc.freeze()  # the new model's vocabulary and tensors: see app.main_window.freeze_heap
         if self.settings is not None and bundle.path is not None:
             self.settings.setValue("model/path", str(bundle.path))
@@ -87,6 +95,20 @@ class AppContext(QObject):
         if status != self.model_status:
             self.model_status = status
             self.model_status_changed.emit(status)
+
+    def open_preview(self, opener: Callable[..., Preview], *args: Any, then: Callable[[], None]) -> None:
+        """Read the first model into numpy off the GUI thread (``opener(*args)``, no torch), then call
+        ``then`` (which loads the torch model). A preview that cannot be read is no error: the torch
+        loader reads the same folder and says what is wrong with it."""
+        self._set_status(LOADING)
+
+        def done(_gen: int, preview: Preview) -> None:
+            if self.bundle is None:
+                self.preview = preview
+                self.preview_changed.emit()
+            then()
+
+        self.jobs.submit("preview", opener, *args, on_result=done, on_error=lambda _g, _m: then())
 
     def open_first(
         self, opener: Callable[..., tuple[ModelBundle, str]], *args: Any, on_note: Callable[[str], None]

@@ -20,6 +20,7 @@ from app.main_window import Building, MainWindow
 
 if TYPE_CHECKING:
     from engine.bundle import ModelBundle
+    from engine.preview import Preview
 
 __all__ = ["GuiError", "build_window", "has_display", "open_model", "run", "screenshot"]
 
@@ -99,6 +100,15 @@ def open_model(model: str | Path | None, last: str | None) -> tuple[ModelBundle,
 NOTE_LAST = "The last model could not be opened "
 
 
+def open_preview(model: str | Path | None, last: str | None) -> Preview:
+    """The model :func:`open_model` will most likely load, read into numpy (no torch): ``model``,
+    else ``last``, else the shipped one. Raises whatever reading it raises (the caller goes on)."""
+    from engine.preview import load_preview
+    from resources import model_dir
+
+    return load_preview(model if model is not None else last or model_dir())
+
+
 def build_window(
     model: str | Path | None = None,
     settings: QSettings | None = None,
@@ -148,8 +158,13 @@ def _load_after_first_frame(
         nonlocal started
         if not started:
             started = True
-            window.context.open_first(
-                open_model, model, last, on_note=lambda note: _noted(window, settings, note)
+            window.context.open_preview(
+                open_preview,
+                model,
+                last,
+                then=lambda: window.context.open_first(
+                    open_model, model, last, on_note=lambda note: _noted(window, settings, note)
+                ),
             )
 
     window.first_frame.connect(start)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from engine.config import LengthLimits
 from engine.vocab import PAD_ID
 
 __all__ = [
@@ -27,16 +28,6 @@ __all__ = [
 ]
 
 EncodedDoc = list[list[int]]
-
-
-@dataclass(frozen=True)
-class LengthLimits:
-    """Longest sentence (words) and document (sentences) used in training, from quantiles."""
-
-    max_words: int
-    max_sentences: int
-    word_quantile: float = 1.0
-    sentence_quantile: float = 1.0
 
 
 @dataclass(frozen=True)

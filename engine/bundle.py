@@ -16,22 +16,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from engine.atomic import WriteError, recover_dir, replace_dir, write_json
-from engine.batching import LengthLimits
-from engine.limits import MAX_META_BYTES
-from engine.model import HAN, HANConfig
+from engine.config import HANConfig, LengthLimits
+from engine.model import HAN
+from engine.model_files import FORMAT, FORMAT_VERSION, META, WEIGHTS, ModelError, check_meta, read_meta
 from engine.runs import RunDirError, is_shipped_model
-from engine.textio import JSONFileError, read_json_file
-from engine.validate import (
-    FLOAT_DTYPES,
-    FieldError,
-    check_config,
-    check_labels,
-    check_limits,
-    check_vocab,
-    expected_shapes,
-    header_shapes,
-    short_repr,
-)
 from engine.vocab import Vocab
 
 __all__ = [
@@ -43,14 +31,6 @@ __all__ = [
     "save_bundle",
     "update_metadata",
 ]
-
-FORMAT = "han-explorer-model"
-FORMAT_VERSION = 1
-WEIGHTS, META = "model.safetensors", "model.json"
-
-
-class ModelError(ValueError):
-    """A model directory that cannot be used."""
 
 
 @dataclass
@@ -104,55 +84,6 @@ def save_bundle(bundle: ModelBundle, directory: str | Path, embedding_dtype: str
     return directory
 
 
-def _read_meta(directory: Path) -> dict[str, Any]:
-    if not directory.is_dir():
-        raise ModelError(f"not a model directory: {directory}")
-    for name in (WEIGHTS, META):
-        if not (directory / name).is_file():
-            raise ModelError(f"not a model directory: {directory} has no {name}")
-    try:
-        meta = read_json_file(directory / META, MAX_META_BYTES, META)
-    except JSONFileError as e:
-        raise ModelError(str(e)) from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelError(f"{directory / META} is not a {FORMAT} file")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise ModelError(f"unsupported model format version {short_repr(meta.get('format_version'))}")
-    for key, kind in (("config", dict), ("label_names", list), ("vocab", list), ("limits", dict)):
-        if not isinstance(meta.get(key), kind):
-            raise ModelError(f"{directory / META}: field {key!r} missing or not a {kind.__name__}")
-    return meta
-
-
-def _check(meta: dict[str, Any], directory: Path) -> tuple[HANConfig, Vocab, tuple[str, ...], LengthLimits]:
-    """Every field of ``model.json`` checked, and the weights' header against the config."""
-    try:
-        config = check_config(meta["config"])
-        vocab = check_vocab(meta["vocab"], config.vocab_size)
-        labels = check_labels(meta["label_names"], config.num_classes)
-        limits = check_limits(meta["limits"])
-        expected = expected_shapes(config)
-    except FieldError as e:
-        raise ModelError(f"{directory / META}: {e}") from None
-    try:
-        header = header_shapes(directory / WEIGHTS)
-    except FieldError as e:
-        raise ModelError(f"{e} in {directory}") from None
-    missing, extra = set(expected) - set(header), set(header) - set(expected)
-    if missing or extra:
-        raise ModelError(
-            f"{WEIGHTS} does not match the config: missing {sorted(missing)[:3]}, "
-            f"unexpected {sorted(extra)[:3]}"
-        )
-    for k, shape in expected.items():
-        got, dtype = header[k]
-        if got != shape:
-            raise ModelError(f"{WEIGHTS}: {k} has shape {got}, expected {shape}")
-        if dtype not in FLOAT_DTYPES:
-            raise ModelError(f"{WEIGHTS}: {k} is {dtype}, expected floating point")
-    return config, vocab, labels, limits
-
-
 def load_bundle(directory: str | Path, device: str | torch.device = "cpu") -> ModelBundle:
     """Load and validate a model directory; raises :class:`ModelError` on any problem.
 
@@ -160,8 +91,8 @@ def load_bundle(directory: str | Path, device: str | torch.device = "cpu") -> Mo
     hostile ``model.json`` costs no memory. A folder that a kill left as ``.NAME.old`` is put back.
     """
     directory = recover_dir(Path(directory))
-    meta = _read_meta(directory)
-    config, vocab, labels, limits = _check(meta, directory)
+    meta = read_meta(directory)
+    config, vocab, labels, limits = check_meta(meta, directory)
     try:
         state = load_file(str(directory / WEIGHTS))
     except (SafetensorError, OSError, ValueError) as e:
@@ -190,6 +121,6 @@ def update_metadata(directory: str | Path, **fields_: Any) -> None:
     directory = recover_dir(Path(directory))
     if is_shipped_model(directory):
         raise RunDirError(f"{directory} is the shipped model, which is read-only")
-    meta = _read_meta(directory)
+    meta = read_meta(directory)
     meta.update(fields_)
     write_json(directory / META, meta)

@@ -3,8 +3,8 @@
 Every field read from ``model.json`` or ``state.json`` goes through one of these: its type, its
 range and its size are checked, and a bad one raises :class:`FieldError` (a ``ValueError``) whose
 message is one line naming the field. Tensor shapes are compared against the safetensors header
-(read without loading a single weight) and against the shapes a config implies (computed on
-PyTorch's "meta" device, which allocates nothing).
+(read without loading a single weight) and against the shapes a config implies (computed from
+the config alone). Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from typing import Any
 
 from safetensors import SafetensorError, safe_open
 
-from engine.batching import LengthLimits
+from engine.config import HANConfig, LengthLimits, weight_shapes
 from engine.limits import MAX_CLASSES, MAX_PARAMETERS, MAX_VOCAB, MAX_WIDTH
-from engine.model import HANConfig, weight_shapes
 from engine.vocab import Vocab
 
 __all__ = [
@@ -176,7 +175,7 @@ def header_shapes(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
     Raises :class:`FieldError` for a file safetensors cannot open (truncated, not safetensors).
     """
     try:
-        with safe_open(str(path), framework="pt") as f:
+        with safe_open(str(path), framework="numpy") as f:  # the header only: no torch needed
             out = {}
             for k in f.keys():  # noqa: SIM118  (safe_open has keys(), not iteration)
                 sl = f.get_slice(k)

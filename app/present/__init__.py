@@ -11,6 +11,7 @@ from app.present._attention import (
     attribution_values,
     explain_job,
     pin_text,
+    preview_job,
     score_job,
 )
 from app.present._conv import (
@@ -55,6 +56,7 @@ __all__ = [
     "hardware_job",
     "image_job",
     "pin_text",
+    "preview_job",
     "run_job",
     "score_job",
     "shared_parts",

@@ -22,6 +22,7 @@ __all__ = [
     "attribution_values",
     "explain_job",
     "pin_text",
+    "preview_job",
     "score_job",
 ]
 
@@ -67,6 +68,16 @@ def score_job(bundle: Any, text: str, edit: Edit) -> Generator[str, None, tuple[
     else:
         analysis = yield from analyze_steps(bundle, text)
     return analysis, time.perf_counter() - t0
+
+
+def preview_job(preview: Any, text: str) -> Generator[str, None, tuple[Analysis, float]]:
+    """Score ``text`` with the numpy preview of the model (:mod:`engine.preview`), while torch loads;
+    returns (analysis, seconds) as :func:`score_job` does."""
+    import time
+
+    t0 = time.perf_counter()
+    yield "scoring (numpy preview)"
+    return preview.analyze(text), time.perf_counter() - t0
 
 
 def explain_job(

@@ -154,8 +154,11 @@ def test_the_window_is_built_before_torch_is_imported(tmp_path: Path) -> None:
         "w = gui.build_window(None, None, asynchronous=True, explorers='later')\n"
         "w.show()\n"
         "from app._idle import process_events_until\n"
-        "ok = process_events_until(lambda: w.attention.display is not None, 120_000)\n"
-        "print(seen, ok, w.context.model_status == '')\n"
+        "first = []\n"
+        "w.attention.display_applied.connect(lambda g: first.append(w.context.bundle is None))\n"
+        "both = lambda: w.attention.display is not None and w.context.bundle is not None\n"
+        "ok = process_events_until(both, 120_000)\n"
+        "print(seen, ok, w.context.model_status == '', first[:1])\n"
         "for c in w.controllers.values(): c.shutdown()\n"
     )
     env = {
@@ -168,7 +171,8 @@ def test_the_window_is_built_before_torch_is_imported(tmp_path: Path) -> None:
         [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
     )
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["[False]", "True", "True"]
+    # the first review shaded came from the numpy preview, before the torch model was there
+    assert r.stdout.split() == ["[False]", "True", "True", "[True]"]
 
 
 def test_deferred_explorers_are_built_after_the_first_frame_or_when_shown(
@@ -201,3 +205,57 @@ def test_deferred_explorers_are_built_after_the_first_frame_or_when_shown(
         release.set()
         for c in window.controllers.values():
             c.shutdown()
+
+
+def test_the_numpy_preview_shades_the_review_while_torch_loads(qtbot: Any, shipped_bundle: Any) -> None:
+    """At launch the Attention view scores with the model read into numpy (engine.preview) while the
+    torch model loads; then the torch model takes over with the same numbers, and what needs torch
+    (attributions) waits for it and says so."""
+    from app.gui import open_preview
+
+    release = threading.Event()
+
+    def opener() -> tuple[Any, str]:
+        assert release.wait(30)
+        return shipped_bundle, ""
+
+    window = MainWindow(AppContext(None, settings=None))
+    qtbot.addWidget(window)
+    window.resize(1200, 800)
+    window.show()
+    c = window.attention
+    c.load_sample("mixed_feelings")
+    try:
+        with qtbot.waitSignal(c.display_applied, timeout=30_000):
+            window.context.open_preview(
+                open_preview,
+                None,
+                None,
+                then=lambda: window.context.open_first(opener, on_note=window.show_error),
+            )
+        assert window.context.bundle is None and window.context.preview is not None
+        early = c.display
+        assert early is not None and early.n_sentences > 0
+        assert c.view.message.text() == ""
+        assert window.statusBar().currentMessage() == LOADING  # the torch model is still on its way
+        box = c.view.mode_box
+        box.setCurrentIndex(box.findData("ig"))  # needs torch: waits, and says so
+        qtbot.waitUntil(lambda: "once the model has loaded" in c.view.explain_status.text(), timeout=10_000)
+        assert "ig" not in c.explained
+        with qtbot.waitSignal(c.display_applied, timeout=30_000):
+            release.set()
+        assert window.context.bundle is not None and window.context.preview is None
+        assert c.view.message.text() == ""
+        late = c.analysis
+        assert late is not None and early.text == late.text
+        qtbot.waitUntil(lambda: "ig" in c.explained and not c.busy, timeout=60_000)
+        from engine.analyze import analyze
+
+        expected = analyze(shipped_bundle, late.text)
+        assert late.label == expected.label
+        for k, p in late.probabilities.items():
+            assert abs(p - expected.probabilities[k]) < 1e-9  # the torch model's own numbers now
+    finally:
+        release.set()
+        for ctl in window.controllers.values():
+            ctl.shutdown()

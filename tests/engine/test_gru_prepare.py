@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-import engine.analyze
+import engine.analysis
 import resources
 from engine.analyze import InputError, analyze
 from engine.bundle import ModelBundle
@@ -79,8 +79,8 @@ def test_sentence_attention_matches_analyze(shipped: ModelBundle) -> None:
 
 def test_one_tokenization(shipped: ModelBundle, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real = engine.analyze.tokenize
-    monkeypatch.setattr(engine.analyze, "tokenize", lambda text: calls.append(text) or real(text))
+    real = engine.analysis.tokenize  # read_document lives in engine.analysis (torch-free)
+    monkeypatch.setattr(engine.analysis, "tokenize", lambda text: calls.append(text) or real(text))
     for encoder in ("word", "sentence"):
         calls.clear()
         prepare(shipped, TEXT, encoder, "forward", sentence=0)
