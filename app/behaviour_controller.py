@@ -11,6 +11,7 @@ offers the way back here. A new model makes the shown result stale: the status s
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
@@ -62,7 +63,7 @@ class BehaviourController(QObject):
         v.cell_selected.connect(self.select_cell)
         v.failure_activated.connect(self.open_failure)
         context.model_changed.connect(lambda _: self._on_model_changed())
-        v.set_status("Run the suite to test the current model: about 5,000 short texts, 10-30 s on a CPU.")
+        v.set_status("Run tests the current model on ~5,000 short texts (10-30 s on a CPU).")
 
     # -- running ------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -154,6 +155,24 @@ class BehaviourController(QObject):
         text = rows[row].original if original else rows[row].text
         if text is not None:
             self.review_opened.emit(self.name, text)
+
+    # -- export -------------------------------------------------------------------------------------
+    def export_formats(self) -> list[tuple[str, str]]:
+        """File → Export: the last run with every failing case (``han-explorer check --json``'s schema)."""
+        return [(".json", "JSON, every test and failing case")]
+
+    def save(self, path: str | Path) -> Path:
+        import json
+
+        from app._export import export_suffix
+        from engine import atomic
+
+        if self.result is None:
+            raise ValueError("nothing to export: run the suite first")
+        p = Path(path)
+        export_suffix(p, self.export_formats())
+        atomic.write_text(p, json.dumps(self.result.to_json(), ensure_ascii=False, indent=1) + "\n")
+        return p
 
     # -- Explorer -----------------------------------------------------------------------------------
     def set_text(self, text: str) -> None:

@@ -97,8 +97,8 @@ class FailureTable(QTableWidget):
             h.setSectionResizeMode(c, mode)
         # test names and DIR expectations are long: a width a reader may drag, the detail box has all
         em = self.fontMetrics().horizontalAdvance("m")
-        self.setColumnWidth(0, 13 * em)
-        self.setColumnWidth(1, 9 * em)
+        self.setColumnWidth(0, 10 * em)
+        self.setColumnWidth(1, 6 * em)
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.itemDoubleClicked.connect(lambda item: self.row_activated.emit(item.row()))
 
@@ -133,6 +133,7 @@ class BehaviourView(QWidget):
         self._wire()
         self.set_running(False)
         self.set_table(None)
+        self.set_failures("Run the suite, then pick a cell of the table to see its failing cases.", ())
 
     # -- layout -------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -149,9 +150,8 @@ class BehaviourView(QWidget):
         self.cases_box.setValue(200)
         self.cases_box.setSuffix(" cases a test")
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
-        self.status = _plain()
-        self.status.setWordWrap(False)
+        self.progress.setMaximumWidth(160)
+        self.status = _plain()  # wraps: a narrow window shows the whole message on two lines
         bar = QHBoxLayout()
         for w in (self.run_button, self.cancel_button, self.seed_box, self.cases_box, self.progress):
             bar.addWidget(w)
@@ -160,7 +160,7 @@ class BehaviourView(QWidget):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(self._table_column())
         self.splitter.addWidget(self._failures_column())
-        self.splitter.setSizes([440, 700])
+        self.splitter.setSizes([380, 760])
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.splitter, 1)
@@ -178,7 +178,7 @@ class BehaviourView(QWidget):
         self.table.setItemDelegate(_RateBar(self.table))
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 14)
-        self.table.setMinimumWidth(380)
+        self.table.setMinimumWidth(340)
         col.addWidget(self.table, 1)
         self.legend = _plain(
             "MFT: the label is wrong. INV: a harmless change flips the prediction. DIR: a change moves "

@@ -190,3 +190,34 @@ def test_a_failure_opens_in_the_attention_view_and_back(window: Any, qtbot: Any)
     qtbot.mouseClick(v.failures.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())  # the press a
     qtbot.mouseDClick(v.failures.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())  # dclick follows
     assert w.current_view == "attention" and w.attention.view.text() == v.rows[5].text
+
+
+def test_export_writes_the_check_json_schema(controller: Any, tmp_path: Any) -> None:
+    import json
+
+    c = controller
+    with pytest.raises(ValueError, match="run the suite first"):
+        c.save(tmp_path / "b.json")
+    c.predictor = lambda _bundle: Stub(always_pos)
+    c.view.run_button.click()
+    with pytest.raises(ValueError, match=r"use \.json"):
+        c.save(tmp_path / "b.csv")
+    d = json.loads((c.save(tmp_path / "b.json")).read_text(encoding="utf-8"))
+    assert d["schema"] == "han-explorer/behaviour/1" and d["cases_per_test"] == CASES
+    assert sum(len(t["examples"]) for t in d["tests"]) == 4 * CASES  # every failing case
+
+
+def test_case_texts_are_shown_as_plain_text(qtbot: Any) -> None:
+    from app.display._behaviour import FailureRow
+    from app.widgets._behaviour_view import BehaviourView
+
+    view = BehaviourView()
+    qtbot.addWidget(view)
+    assert not view.open_button.isEnabled() and not view.open_original_button.isEnabled()  # nothing yet
+    html = "<b>bold</b> &amp; <i>tags</i>"
+    row = FailureRow("t", "pos", "neg", "P(neg) 0.9", html, html + " (orig)", f"Text:\n{html}")
+    view.set_failures(f"cell {html}", (row,))
+    assert view.cell_label.textFormat() == Qt.TextFormat.PlainText and html in view.cell_label.text()
+    assert view.failures.item(0, 4).text() == html
+    assert html in view.detail.toPlainText()
+    assert view.open_button.isEnabled() and view.open_original_button.isEnabled()
