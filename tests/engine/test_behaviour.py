@@ -263,3 +263,23 @@ def test_bundle_predictor_agrees_with_analyze(shipped: ModelBundle) -> None:
         np.testing.assert_allclose(p, [reference["neg"], reference["pos"]], rtol=0, atol=1e-5)
     with pytest.raises(ValueError, match="reads no words"):
         BundlePredictor(shipped).predict_proba(["A film.", "   "])
+
+
+def test_bundle_predictor_restores_torchs_threads(shipped: ModelBundle) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen: list[int] = []
+        model = shipped.model
+        hook = model.classifier.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
+        try:
+            BundlePredictor(shipped, threads=1).predict_proba(["A fine film."])
+            assert seen == [1] and torch.get_num_threads() == 2
+            BundlePredictor(shipped, threads=None).predict_proba(["A fine film."])
+            assert seen == [1, 2] and torch.get_num_threads() == 2
+        finally:
+            hook.remove()
+    finally:
+        torch.set_num_threads(before)
