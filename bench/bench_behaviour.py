@@ -40,6 +40,12 @@ def main() -> None:
     p.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped one)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     p.add_argument("--seed", type=int, default=0, help="the suite's seed (default 0)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads while scoring (BundlePredictor's; default 1; 0: torch's)",
+    )
     p.add_argument("--cases", type=int, default=None, help="cases per test (default 200; 20 with --quick)")
     p.add_argument("--quick", action="store_true", help="a small suite, to check the script; do not quote")
     p.add_argument("--out", type=Path, default=None, help="results folder (default bench/results)")
@@ -96,8 +102,9 @@ def main() -> None:
             "device_name": torch.cuda.get_device_name(a.device)
             if str(a.device).startswith("cuda")
             else "cpu",
-            "torch_threads": torch.get_num_threads(),
+            "torch_threads": a.threads or torch.get_num_threads(),
             "seed": a.seed,
+            "suite_sha256": result.suite_sha256,
             "cases_per_test": cases,
             "quick": a.quick,
         },

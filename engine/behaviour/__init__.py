@@ -25,7 +25,7 @@ Use::
 JSON (``SuiteResult.to_json``), schema ``han-explorer/behaviour/1``::
 
     {"schema": "han-explorer/behaviour/1", "model": str, "labels": [str], "seed": int,
-     "cases_per_test": int, "seconds": float, "texts_scored": int,
+     "cases_per_test": int, "seconds": float, "texts_scored": int, "suite_sha256": str,
      "capabilities": [{"name", "title", "description",
                        "cells": {"MFT"|"INV"|"DIR": {"n", "failures", "failure_rate", "tests"}}}],
      "tests": [{"capability", "name", "type", "description", "n", "failures", "failure_rate",
@@ -34,9 +34,11 @@ JSON (``SuiteResult.to_json``), schema ``han-explorer/behaviour/1``::
                               "original", "original_predicted", "original_probabilities",
                               "group"}]}]}
 
-``examples`` lists failing cases only; ``original*`` appear for INV and DIR, ``group`` where the test
-has groups (the verdict tests: ``n=1`` ... ``n=5`` sentences before the verdict). A cell pools the
-tests of one capability and type; a type a capability has no test of is absent from ``cells``.
+``suite_sha256`` fingerprints the cases (:func:`suite_fingerprint`): equal fingerprints, equal texts
+(compare models only on equal ones). ``examples`` lists failing cases only; ``original*`` appear for
+INV and DIR, ``group`` where the test has groups (the verdict tests: ``n=1`` ... ``n=5`` sentences
+before the verdict). A cell pools the tests of one capability and type; a type a capability has no
+test of is absent from ``cells``.
 """
 
 from engine.behaviour._run import (
@@ -62,6 +64,7 @@ from engine.behaviour._suite import (
     Case,
     build_suite,
     capability_names,
+    suite_fingerprint,
 )
 
 __all__ = [
@@ -85,4 +88,5 @@ __all__ = [
     "capability_names",
     "run_suite",
     "run_suite_steps",
+    "suite_fingerprint",
 ]

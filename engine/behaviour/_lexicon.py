@@ -90,7 +90,7 @@ HOPED = (
 
 INTENSIFIERS = (
     "really", "extremely", "truly", "incredibly", "absolutely", "remarkably", "thoroughly",
-    "exceptionally", "genuinely", "wonderfully", "very", "utterly",
+    "exceptionally", "genuinely", "totally", "very", "utterly",
 )  # fmt: skip
 HEDGES = (
     "somewhat", "fairly", "slightly", "a bit", "sort of", "rather", "mildly", "moderately",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from engine.behaviour._suite import CAPABILITIES, TEST_TYPES, BehaviourTest, Case
+from engine.behaviour._suite import CAPABILITIES, TEST_TYPES, BehaviourTest, Case, suite_fingerprint
 from engine.steps import run_to_end
 
 if TYPE_CHECKING:
@@ -164,6 +164,7 @@ class SuiteResult:
     tests: tuple[TestResult, ...]
     seconds: float
     texts_scored: int
+    suite_sha256: str = ""  # :func:`engine.behaviour.suite_fingerprint` of the tests run
 
     def cell(self, capability: str, test_type: str) -> CellResult | None:
         """The pooled result of ``capability``'s tests of ``test_type``; None where it has none."""
@@ -189,6 +190,7 @@ class SuiteResult:
             "cases_per_test": self.cases_per_test,
             "seconds": round(self.seconds, 3),
             "texts_scored": self.texts_scored,
+            "suite_sha256": self.suite_sha256,
             "capabilities": [
                 {
                     "name": c,
@@ -265,7 +267,10 @@ def run_suite_steps(
         probs.update(zip(batch, p, strict=True))
         yield RunProgress(min(k + batch_size, len(texts)), len(texts))
     results = tuple(_judge(t, probs, labels) for t in tests)
-    return SuiteResult(model, labels, seed, cases_per_test, results, time.perf_counter() - start, len(texts))
+    seconds = time.perf_counter() - start
+    return SuiteResult(
+        model, labels, seed, cases_per_test, results, seconds, len(texts), suite_fingerprint(tests)
+    )
 
 
 def run_suite(predictor: Predictor, tests: Sequence[BehaviourTest], **kw: Any) -> SuiteResult:

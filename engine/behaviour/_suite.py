@@ -14,6 +14,8 @@ do not change when another test is added, and the same seed gives the same suite
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ __all__ = [
     "Case",
     "build_suite",
     "capability_names",
+    "suite_fingerprint",
 ]
 
 TestType = Literal["MFT", "INV", "DIR"]
@@ -221,3 +224,15 @@ def build_suite(
                 )
             )
     return tuple(tests)
+
+
+def suite_fingerprint(tests: Sequence[BehaviourTest]) -> str:
+    """sha256 of every test's identity and cases: two runs with the same fingerprint scored the very
+    same texts (the lexicons or templates changed when it differs, whatever the seed says)."""
+    h = hashlib.sha256()
+    for t in tests:
+        head = [t.capability, t.name, t.test_type, t.direction, t.tolerance]
+        h.update(json.dumps(head).encode())
+        for c in t.cases:
+            h.update(json.dumps([c.text, c.label, c.original, c.group], ensure_ascii=False).encode())
+    return h.hexdigest()

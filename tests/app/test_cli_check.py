@@ -26,7 +26,7 @@ def test_json_on_the_shipped_model(capsys: pytest.CaptureFixture[str]) -> None:
     d = json.loads(out)
     assert d["schema"] == "han-explorer/behaviour/1"
     assert d["labels"] == ["neg", "pos"] and d["seed"] == 3 and d["cases_per_test"] == 6
-    assert Path(d["model"]).name == "model"
+    assert Path(d["model"]).name == "model" and len(d["suite_sha256"]) == 64
     assert [c["name"] for c in d["capabilities"]] == CAPS
     assert {t for c in d["capabilities"] for t in c["cells"]} == {"MFT", "INV", "DIR"}
     assert len(d["tests"]) == 16 and all(t["n"] == 6 for t in d["tests"])

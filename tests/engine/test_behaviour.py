@@ -21,6 +21,7 @@ from engine.behaviour import (
     capability_names,
     run_suite,
     run_suite_steps,
+    suite_fingerprint,
 )
 from engine.behaviour._lexicon import CONTRACTIONS, INTENSIFIERS
 from engine.bundle import ModelBundle
@@ -60,6 +61,13 @@ def test_same_seed_same_cases_and_another_seed_other_cases(suite: tuple) -> None
     assert [(t.capability, t.name) for t in other] == [(t.capability, t.name) for t in suite]
     for a, b in zip(suite, other, strict=True):  # every test is drawn anew, not only some
         assert [c.text for c in a.cases] != [c.text for c in b.cases], a.name
+
+
+def test_the_fingerprint_follows_the_cases(suite: tuple) -> None:  # type: ignore[type-arg]
+    assert suite_fingerprint(build_suite(seed=0)) == suite_fingerprint(suite)
+    assert suite_fingerprint(build_suite(seed=1)) != suite_fingerprint(suite)
+    assert suite_fingerprint(build_suite(seed=0, cases=20)) != suite_fingerprint(suite)
+    assert suite_fingerprint(suite[1:]) != suite_fingerprint(suite)
 
 
 def test_fewer_cases_are_the_first_cases_of_the_full_suite(suite: tuple) -> None:  # type: ignore[type-arg]
@@ -224,7 +232,8 @@ def test_json_has_the_documented_schema(suite: tuple) -> None:  # type: ignore[t
     d = json.loads(json.dumps(result.to_json(examples=2)))
     assert d["schema"] == SCHEMA and d["labels"] == ["neg", "pos"] and d["model"] == "stub"
     assert set(d) == {"schema", "model", "labels", "seed", "cases_per_test", "seconds", "texts_scored",
-                      "capabilities", "tests"}  # fmt: skip
+                      "suite_sha256", "capabilities", "tests"}  # fmt: skip
+    assert d["suite_sha256"] == suite_fingerprint(suite) and len(d["suite_sha256"]) == 64
     assert [c["name"] for c in d["capabilities"]] == [c.name for c in CAPABILITIES]
     for cap in d["capabilities"]:
         assert set(cap) == {"name", "title", "description", "cells"}
