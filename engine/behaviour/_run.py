@@ -53,13 +53,13 @@ class Predictor(Protocol):
 class BundlePredictor:
     """A loaded HAN as a :class:`Predictor`: the inference path ``evaluate`` uses, whole texts, no cut.
 
-    ``threads``: torch's intra-op threads while it scores (restored after). The suite's texts are
-    short, so their matrices are small: on the shared 2-core CPU the default suite took 5.7-18 s on
-    one thread and 18-31 s on two, in runs alternating in one process (load average 4-6). None
-    keeps torch's setting.
+    ``threads``: torch's intra-op threads while it scores (restored after); None (the default) keeps
+    torch's setting, which is process-wide: the app's other explorers score meanwhile. On the shared
+    2-core CPU one thread and two took the same time within the noise in fresh processes (6.6 and
+    6.8 s, 11.2 and 9.8 s for the default suite, load average 5-7).
     """
 
-    def __init__(self, bundle: ModelBundle, threads: int | None = 1) -> None:
+    def __init__(self, bundle: ModelBundle, threads: int | None = None) -> None:
         self.bundle = bundle
         self.threads = threads
 
