@@ -221,3 +221,13 @@ def test_case_texts_are_shown_as_plain_text(qtbot: Any) -> None:
     assert view.failures.item(0, 4).text() == html
     assert html in view.detail.toPlainText()
     assert view.open_button.isEnabled() and view.open_original_button.isEnabled()
+
+
+def test_a_new_model_marks_the_table_as_the_previous_models(controller: Any, context: Any) -> None:
+    c = controller
+    c.predictor = lambda _bundle: Stub(always_pos)
+    c.view.run_button.click()
+    assert c.result is not None
+    context.set_bundle(context.bundle)  # what opening another model does, once it has loaded
+    assert c.view.status.text().startswith("The model changed: the table shows the previous model")
+    assert c.view.table.rowCount() == 8  # the old table stays to compare with, marked as such
