@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -146,24 +146,36 @@ def _header_document(lines: Sequence[str], width: float, font: QFont) -> QTextDo
 
 
 class Composed:
-    """``header`` lines across the top, then one shaded document per pane, side by side, each whole."""
+    """``header`` lines across the top, then ``legend`` (an image: what the colours mean, if given),
+    then one shaded document per pane, side by side, each whole."""
+
+    LEGEND_MARGIN = 16
 
     def __init__(
-        self, header: Sequence[str], panes: Sequence[tuple[QPlainTextEdit, str]], width: int
+        self,
+        header: Sequence[str],
+        panes: Sequence[tuple[QPlainTextEdit, str]],
+        width: int,
+        legend: QImage | None = None,
     ) -> None:
         each = width if len(panes) == 1 else max(width // len(panes), 300)
         self.head = _header_document(header, each * len(panes), QFont(panes[0][0].font()))
         self.docs = [shaded_document(ed, [title] if title else [], each) for ed, title in panes]
         self.each = each
-        head_h = self.head.size().height()
-        self.size = QSize(each * len(panes), int(head_h + max(d.size().height() for d in self.docs)) + 1)
+        self.legend = legend
+        self.top = self.head.size().height()
+        if legend is not None:
+            self.top += legend.height() / max(legend.devicePixelRatio(), 1.0) + 4
+        self.size = QSize(each * len(panes), int(self.top + max(d.size().height() for d in self.docs)) + 1)
 
     def paint(self, p: QPainter) -> None:
         p.fillRect(QRectF(0, 0, self.size.width(), self.size.height()), Qt.GlobalColor.white)
         self.head.drawContents(p)
+        if self.legend is not None:
+            p.drawImage(QPointF(self.LEGEND_MARGIN, self.head.size().height()), self.legend)
         for k, doc in enumerate(self.docs):
             p.save()
-            p.translate(k * self.each, self.head.size().height())
+            p.translate(k * self.each, self.top)
             doc.drawContents(p)
             p.restore()
 

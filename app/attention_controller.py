@@ -454,13 +454,18 @@ class AttentionController(QObject):
         or side by side two, each titled with its mode."""
         analysis = self._scored()
         p = analysis.probabilities.get(analysis.label, 0.0)
-        head = f"{analysis.label} (probability {p:.4f}) · colour map {self.view.colormap}"
+        modes = [self.view.mode, self.view.compare_mode]
+        if all(m is None or m in ATTRIBUTION_MODES for m in modes):  # signed scores: one diverging map
+            head = f"{analysis.label} (probability {p:.4f})"
+        else:
+            head = f"{analysis.label} (probability {p:.4f}) · colour map {self.view.colormap}"
         panes = [(self.view.editor, MODES.get(self.view.mode, self.view.mode))]
         compare = self.view.compare_mode
         if compare is not None:
             panes.append((self.view.mirror, MODES.get(compare, compare)))
         width = 900 if len(panes) == 1 else 1400
-        return Composed([head, *provenance(self.context.bundle).lines()], panes, width)
+        lines = [head, *provenance(self.context.bundle).lines()]
+        return Composed(lines, panes, width, legend=self.view.legend_image())
 
     def export_formats(self) -> list[tuple[str, str]]:
         return list(EXPORT_FORMATS)

@@ -101,6 +101,10 @@ TRAIN_HELP = {
     "word2vec_epochs": "start the embedding from word2vec trained this many epochs on the training "
     "text (0 = random start)",
     "freeze_embedding_epochs": "keep the embedding fixed for this many first epochs",
+    "label_smoothing": "spread this share of each target over all classes (0 = plain cross-entropy)",
+    "splice_fraction": "each epoch, add this share (of the training split) of spliced reviews: the body of "
+    "one training review, then the last 1-2 sentences of a review of the other class, labelled by those",
+    "splice_sentences": "a spliced review's body has 1 to this many sentences",
     "embedding_dtype": "how the saved embedding is stored (float16 halves the largest tensor)",
     "checkpoint_every": "save a checkpoint every N steps (0 = at the end of each epoch only)",
     "limit": "use only the first N rows of the data (quick runs)",

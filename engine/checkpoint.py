@@ -121,7 +121,9 @@ def load(directory: Path, cfg: TrainConfig) -> Resumed:
     except FieldError as e:
         raise ModelError(f"cannot resume: {directory / 'state.json'}: {e}") from None
     config = meta["config"]
-    changed = [k for k, v in asdict(cfg).items() if k not in _MAY_CHANGE and config.get(k) != v]
+    # a setting added after the checkpoint was written is missing from it: it ran at the default
+    defaults = {f.name: f.default for f in fields(cfg)}
+    changed = [k for k, v in asdict(cfg).items() if k not in _MAY_CHANGE and config.get(k, defaults[k]) != v]
     if changed:
         raise ValueError(f"cannot resume: settings differ from the checkpoint: {', '.join(changed)}")
     return resumed

@@ -56,6 +56,7 @@ from engine.data import Dataset, load_dataset
 from engine.model import HAN, HANConfig
 from engine.preprocess import encode_words
 from engine.runs import check_run_dir
+from engine.splice import splice_documents
 from engine.train_config import TrainConfig
 from engine.vocab import Vocab
 from engine.word2vec import train_word2vec
@@ -360,7 +361,12 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
         state = resumed.state
     net: nn.Module = DistributedDataParallel(model) if dd.world > 1 else model
     lengths = [sum(map(len, d)) for d in prep.train_docs]
-    n_batches = len(bucket_batches(lengths, cfg.batch_size, np.random.default_rng(0))) // dd.world
+    n_spliced = round(cfg.splice_fraction * len(prep.train_docs))
+    # the number of batches depends only on the number of documents, not on their lengths
+    n_batches = (
+        len(bucket_batches([0] * (len(lengths) + n_spliced), cfg.batch_size, np.random.default_rng(0)))
+        // dd.world
+    )
     total = n_batches * cfg.epochs
     log = _RankLog(out, dd.rank, cfg.resume)
     if dd.main:
@@ -372,6 +378,7 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
                 f"{len(prep.vocab)}, limits {prep.limits.max_sentences} sentences x {prep.limits.max_words} "
                 f"words (quantiles {cfg.sentence_quantile}/{cfg.word_quantile}), device {dd.device}"
                 + (f", {dd.world} ranks" if dd.world > 1 else "")
+                + (f", {n_spliced} spliced reviews per epoch" if n_spliced else "")
             ),
             extra={
                 "limits": asdict(prep.limits),
@@ -381,13 +388,14 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
                 **_score_probe(model, prep, probe),
             },
         )
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     labels_all = torch.tensor(prep.train_labels)
     t_start = time.perf_counter()
     trunc_total = count_truncation(prep.train_docs, prep.limits)
     while state.epoch < cfg.epochs and state.bad_epochs < cfg.patience:
         epoch = state.epoch
-        batches = bucket_batches(lengths, cfg.batch_size, np.random.default_rng([cfg.seed, epoch]))
+        docs, labels, doc_lengths = _epoch_documents(cfg, prep, epoch, n_spliced, labels_all, lengths)
+        batches = bucket_batches(doc_lengths, cfg.batch_size, np.random.default_rng([cfg.seed, epoch]))
         mine = batches[dd.rank :: dd.world][:n_batches]
         freeze = epoch < cfg.freeze_embedding_epochs
         model.embedding.weight.requires_grad_(not freeze)
@@ -395,12 +403,12 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
         t0, docs_seen, loss_sum = time.perf_counter(), 0, 0.0
         for b in range(state.step_in_epoch, len(mine)):
             idx = mine[b]
-            ids, _ = collate([prep.train_docs[i] for i in idx], prep.limits)
+            ids, _ = collate([docs[i] for i in idx], prep.limits)
             lr = _lr_at(cfg, state.step, total)
             for g in opt.param_groups:
                 g["lr"] = lr
             logits = net(ids.to(dd.device)).logits
-            loss = loss_fn(logits, labels_all[idx].to(dd.device))
+            loss = loss_fn(logits, labels[idx].to(dd.device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             # the norm is taken after DDP's all-reduce: every rank sees the same value and stops together
@@ -498,6 +506,32 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
     )
     log.write(done)
     yield done
+
+
+def _epoch_documents(
+    cfg: TrainConfig,
+    prep: _Prepared,
+    epoch: int,
+    n_spliced: int,
+    labels: torch.Tensor,
+    lengths: list[int],
+) -> tuple[list[EncodedDoc], torch.Tensor, list[int]]:
+    """An epoch's documents, labels and lengths: the training split, then its spliced reviews.
+
+    Spliced reviews (:mod:`engine.splice`) are drawn afresh each epoch, from the training split only,
+    by a generator seeded with (seed, epoch): every rank and a resumed run draw the same ones.
+    """
+    if not n_spliced:
+        return prep.train_docs, labels, lengths
+    rng = np.random.default_rng([cfg.seed, epoch, 1])
+    extra, extra_labels = splice_documents(
+        prep.train_docs, prep.train_labels, n_spliced, rng, cfg.splice_sentences
+    )
+    return (
+        prep.train_docs + extra,
+        torch.cat([labels, torch.tensor(extra_labels, dtype=labels.dtype)]),
+        lengths + [sum(map(len, d)) for d in extra],
+    )
 
 
 class Diverged(ValueError):

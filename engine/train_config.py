@@ -40,6 +40,9 @@ class TrainConfig:
     embed_dropout: float = 0.4  # whole embedding features dropped per sentence
     word2vec_epochs: int = 5  # >0: start the embedding from word2vec on the training text
     freeze_embedding_epochs: int = 0
+    label_smoothing: float = 0.0  # share of each target spread over all classes (0 = plain cross-entropy)
+    splice_fraction: float = 0.0  # extra spliced reviews per epoch, as a share of the training split
+    splice_sentences: int = 4  # a spliced review's body has 1 to this many sentences
     embedding_dtype: str = "float32"  # "float16" halves the saved embedding
     checkpoint_every: int = 0  # steps; 0 = at the end of each epoch only
     resume: bool = False
@@ -67,6 +70,9 @@ class TrainConfig:
             (min(self.embed_dim, self.word_hidden, self.sentence_hidden) >= 1, "sizes must be positive"),
             (0 <= self.dropout < 1 and 0 <= self.embed_dropout < 1, "dropout must be in [0, 1)"),
             (self.word2vec_epochs >= 0 and self.freeze_embedding_epochs >= 0, "epochs must be >= 0"),
+            (0 <= self.label_smoothing < 1, "label smoothing must be in [0, 1)"),
+            (0 <= self.splice_fraction <= 10, "splice fraction must be in [0, 10]"),
+            (self.splice_sentences >= 1, "splice sentences must be at least 1"),
             (self.embedding_dtype in ("float32", "float16"), "embedding dtype must be float32 or float16"),
             (self.limit is None or self.limit >= 1, "limit must be at least 1"),
         ]

@@ -6,8 +6,8 @@ It paints an :class:`AttentionDisplay` and reports what the user does; the contr
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtCore import QPoint, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QFont, QImage, QKeySequence, QPainter, QRegion, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -516,6 +516,30 @@ class AttentionView(QWidget):
             return
         self._update_agreement(None)
         self._update_attention_legend(d)
+
+    def legend_image(self, width: int = 420) -> QImage:
+        """The colour legend as shown now (scale and title) at ``width`` pixels, with its note under
+        it: what an exported picture needs so that its colours can be read."""
+        copy = ColorLegend()
+        src = self.legend
+        copy.colormap, copy.title, copy.diverging = src.colormap, src.title, src.diverging
+        copy.low_label, copy.high_label = src.low_label, src.high_label
+        copy.setFont(self.font())
+        copy.resize(width, copy.sizeHint().height())
+        note = QLabel(self.legend_note.text())
+        note.setTextFormat(Qt.TextFormat.PlainText)
+        note.setWordWrap(True)
+        note.setFont(self.font())
+        note.setFixedWidth(width)
+        note.adjustSize()
+        image = QImage(width, copy.height() + 4 + note.height(), QImage.Format.Format_ARGB32)
+        image.fill(Qt.GlobalColor.white)
+        p = QPainter(image)
+        flags = QWidget.RenderFlag.DrawChildren  # no window background: white, as the export
+        copy.render(p, QPoint(0, 0), QRegion(), flags)
+        note.render(p, QPoint(0, copy.height() + 4), QRegion(), flags)
+        p.end()
+        return image
 
     def _update_agreement(self, a: AttributionValues | None) -> None:
         """How far attention agrees with the attribution shown, each number's meaning on hover."""

@@ -4,6 +4,7 @@ counterfactual edits with a pinned result (pytest-qt, offscreen, the shipped mod
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -210,3 +211,37 @@ def test_a_stale_attribution_is_dropped(qtbot: Any, window: Any) -> None:
     wait_explained(qtbot, c, "ig")
     assert c.display.text == SHORT
     assert c.display.attributions["ig"].word.size == c.display.n_words
+
+
+@pytest.mark.parametrize("mode", ["ig", "product"])
+def test_exported_picture_carries_the_legend(qtbot: Any, window: Any, mode: str) -> None:
+    """A PNG of the view can be read on its own: its colour scale is in it, both ends of it (the
+    diverging map's orange and purple in an attribution mode, the colour map's ends otherwise)."""
+    from PySide6.QtGui import QImage
+
+    c = window.attention
+    type_and_wait(qtbot, c, SHORT)
+    choose_mode(c, mode)
+    if mode == "ig":
+        wait_explained(qtbot, c, mode)
+    image = c.export_image()
+    legend = c.view.legend_image()
+    assert image.width() >= legend.width() and legend.height() > 40
+    legend_rgb = {
+        QImage.pixelColor(legend, x, y).getRgb()[:3]
+        for x in range(legend.width())
+        for y in range(legend.height())
+    }
+    ends = [c.view.legend.ramp_color(0.0), c.view.legend.ramp_color(1.0)]
+    for end in ends:  # both ends of the ramp are painted in the legend ...
+        assert any(sum(abs(a - b) for a, b in zip(end, px, strict=True)) <= 6 for px in legend_rgb), end
+    composed = c._composed()
+    assert composed.legend is not None
+    top = int(composed.head.size().height())  # the legend sits under the header lines
+    region = image.copy(composed.LEGEND_MARGIN, top, legend.width(), legend.height())
+    pixels = {
+        region.pixelColor(x, y).getRgb()[:3] for x in range(region.width()) for y in range(region.height())
+    }
+    for end in ends:  # ... and in the exported picture, where its legend goes
+        assert any(sum(abs(a - b) for a, b in zip(end, px, strict=True)) <= 6 for px in pixels), end
+    image.save(str(Path(os.environ.get("HAN_TEST_SHOTS", "/tmp")) / f"export-legend-{mode}.png"))

@@ -409,3 +409,45 @@ def test_small_memory_budget_changes_nothing(shipped: ModelBundle) -> None:
     for x, y in zip(a, b, strict=True):
         assert x is not None and y is not None
         torch.testing.assert_close(x.logits, y.logits, rtol=0, atol=1e-5)
+
+
+def test_ig_at_the_input_gates_equals_ig_at_the_embeddings(shipped: ModelBundle) -> None:
+    """IG is taken at the word GRU's input gates (affine in the embeddings): per word it is the same
+    number as Captum's IG at the embedding layer, summed over the embedding (tolerance 1e-6 of a
+    probability; float32 sums in a different order)."""
+    from captum.attr import LayerIntegratedGradients
+
+    from engine._ig import ig_steps
+    from engine.steps import run_to_end
+
+    text = TRICKY + " Not bad. Quite good. Two words here, then a longer sentence that runs on and on."
+    ids = encode_document(shipped, read_document(text))
+    assert len({len(s) for s in ids}) < len(ids)  # equal lengths: ties in the packing order
+    scores, _ = run_to_end(ig_steps(shipped.model, ids, steps=16))
+    flat = torch.tensor([[w for s in ids for w in s]])
+    f = DocumentForward(shipped.model, [len(s) for s in ids])
+    lig = LayerIntegratedGradients(f, f.embedding)
+    for c in range(2):
+        at_embedding = lig.attribute(flat, baselines=torch.full_like(flat, PAD_ID), target=c, n_steps=16)
+        expected = at_embedding[0].sum(-1).double().numpy()
+        np.testing.assert_allclose(scores[c].numpy(), expected, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("lengths", [[1], [3, 1, 3], [1, 1, 1, 1], [5, 2, 7, 7, 1, 4]])
+def test_packed_recurrence_equals_torch_gru_word_states(lengths: list[int]) -> None:
+    """The explainer's hand-written bi-GRU step (both directions batched, packed sentences) gives the
+    states ``torch.nn.GRU`` gives on each sentence alone (tolerance 1e-6, float32)."""
+    bundle = _tiny(2)
+    model = bundle.model
+    gen = torch.Generator().manual_seed(sum(lengths))
+    flat = torch.randint(2, model.config.vocab_size, (1, sum(lengths)), generator=gen)
+    f = DocumentForward(model, lengths)
+    with torch.no_grad():
+        states = f._word_states(f.gates(flat.repeat(3, 1)))  # (T, 3, 2H)
+        start = 0
+        for n in lengths:
+            emb = model.embedding(flat[:, start : start + n])  # (1, n, E)
+            expected, _ = model.word_gru(emb)  # (1, n, 2H)
+            for row in range(3):
+                torch.testing.assert_close(states[start : start + n, row], expected[0], rtol=0, atol=1e-6)
+            start += n
