@@ -1,4 +1,5 @@
-"""The ``han-explorer`` command: ``train``, ``evaluate``, ``predict``, ``explain``, ``gru-trace``, ``conv``.
+"""The ``han-explorer`` command: ``train``, ``evaluate``, ``predict``, ``explain``, ``gru-trace``, ``conv``,
+``check``.
 
 Nothing here imports Qt, so training and evaluation run on machines without a display or Qt
 (a GPU box, under torchrun, in CI). Bad input prints one clear line and exits with status 2.
@@ -282,6 +283,13 @@ EXAMPLES = {
         ("a random 2048x2048 image on the GPU", "han-explorer conv --size 2048x2048 --mask 7 --backend cuda"),
     ],
     "conv-bench": [("time the kernels on this GPU", "han-explorer conv-bench --json --out bench/results/")],
+    "check": [
+        ("the behaviour suite on the shipped model", "han-explorer check"),
+        (
+            "negation only, as JSON, 50 cases a test",
+            "han-explorer check --capability negation --json --max-cases 50",
+        ),
+    ],
 }
 
 
@@ -296,6 +304,9 @@ def _add_gru_trace(sub: argparse._SubParsersAction) -> None:
     from app import cli_explain
 
     cli_explain.add_parser(sub)
+    from app import cli_check
+
+    cli_check.add_parser(sub)
     g = sub.add_parser("gru-trace", help="every gate of the HAN's word or sentence GRU, step by step")
     g.add_argument(
         "text", nargs="?", default=None, metavar="TEXT", help="the review, or - for standard input"
@@ -691,6 +702,10 @@ def _run_command(a: argparse.Namespace, argv: Sequence[str]) -> int:
         from app import cli_explain
 
         return cli_explain.run(a)
+    if a.command == "check":
+        from app import cli_check
+
+        return cli_check.run(a)
     if a.command in ("conv", "conv-bench"):
         from app import cli_conv
 

@@ -88,6 +88,7 @@ EXPLORERS: tuple[ExplorerSpec, ...] = (
     ExplorerSpec("training", "Training", "app.training_controller:TrainingController"),
     ExplorerSpec("conv", "Convolution tiles", "app.conv_controller:ConvController"),
     ExplorerSpec("dataset", "Dataset", "app.dataset_controller:DatasetController"),
+    ExplorerSpec("behaviour", "Behaviour", "app.behaviour_controller:BehaviourController"),
 )
 
 

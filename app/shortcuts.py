@@ -35,7 +35,9 @@ _WINDOW = (
     Shortcut(("Ctrl+E",), "", "export the Attention view (HTML, PNG or JSON)"),
     Shortcut(("Ctrl+Shift+C",), "", "copy the Attention view as HTML"),
     Shortcut(("Ctrl+Shift+I",), "", "copy the Attention view as an image"),
-    Shortcut(("Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4", "Ctrl+5"), "", "show the first … fifth explorer"),
+    Shortcut(
+        ("Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4", "Ctrl+5", "Ctrl+6"), "", "show the first … sixth explorer"
+    ),
     Shortcut(("F1",), "", "this page"),
     Shortcut(("Ctrl+Q",), "", "quit"),
 )
@@ -47,7 +49,11 @@ _ATTENTION = (
     ),
     Shortcut(("Ctrl+Shift+Click",), "", "leave the word's whole sentence out, or bring it back"),
     Shortcut(("Ctrl+Click on a bar",), "", "leave that sentence out, or bring it back"),
-    Shortcut(("Alt+Left",), "", "back to the Dataset tab, as you left it (after opening a review from it)"),
+    Shortcut(
+        ("Alt+Left",),
+        "",
+        "back to the Dataset or Behaviour tab, as you left it (after opening a text from it)",
+    ),
 )
 _GRU_TEXT = (
     Shortcut(("Enter", "Escape"), "", "in the sentence box: leave it, so the plain keys step again"),
@@ -62,10 +68,16 @@ _DATASET = (
     Shortcut(("Click",), "", "on a confusion cell or a word: show only its reviews (again: show all)"),
 )
 
+_BEHAVIOUR = (
+    Shortcut(("Enter", "Double-click"), "", "open the failing case in the Attention view"),
+    Shortcut(("Click",), "", "on a cell of the table: list its failing cases"),
+)
+
 SECTIONS: tuple[tuple[str, tuple[Shortcut, ...]], ...] = (
     ("Everywhere", _WINDOW),
     ("Attention", _ATTENTION),
     ("GRU stepper (whenever its tab is shown)", GRU_STEPPER + _GRU_TEXT),
     ("Convolution tiles", _CONV),
     ("Dataset", _DATASET),
+    ("Behaviour", _BEHAVIOUR),
 )

@@ -132,7 +132,7 @@ def test_export_dialog_exports_the_current_tab(
         return str(tmp_path / Path(name).stem), filters.split(";;")[0]
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", fake)
-    for name in ("attention", "gru", "training", "conv", "dataset"):
+    for name in ("attention", "gru", "training", "conv", "dataset", "behaviour"):
         window.show_view(name)
         controller = window.controllers[name]
         assert isinstance(controller, Exportable), name
