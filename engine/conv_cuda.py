@@ -14,6 +14,9 @@ Modules are compiled once per (strategy, mask size, tile, instrumentation) and k
 through ctypes from the driver library PyCUDA loaded); it needs compute capability 9.0 or newer. Its
 rows must start 16 bytes apart, so an image whose width is not a multiple of 4 is copied into (and its
 output read back from) buffers whose rows are padded to a multiple of 4 floats.
+
+``tensorcore`` (compute capability 8.0 or newer) takes the mask from global memory, as ``naive`` does:
+each block splits it into TF32 big and small parts in shared memory.
 """
 
 from __future__ import annotations
@@ -35,9 +38,12 @@ from engine.tiling import (
     REGISTER2D_COLS,
     REGISTER_ROWS,
     SHARED_STRATEGIES,
+    TENSOR_MIN_COMPUTE_CAPABILITY,
+    TENSOR_STRATEGIES,
     WIDE_STRATEGIES,
     TileGeometry,
     geometry,
+    tensorcore_steps,
 )
 
 if TYPE_CHECKING:
@@ -126,6 +132,8 @@ def kernel_options(geom: TileGeometry, record: bool = False) -> list[str]:
         opts.append(f"-DREG_ROWS={REGISTER_ROWS}")
     elif geom.strategy in WIDE_STRATEGIES:
         opts += [f"-DREG_ROWS={REGISTER_ROWS}", f"-DREG_COLS={REGISTER2D_COLS}", f"-DHALO_X={geom.halo_cols}"]
+    elif geom.strategy in TENSOR_STRATEGIES:
+        opts += [f"-DHALO_X={geom.halo_cols}", f"-DTC_STEPS={tensorcore_steps(geom.mask_size)}"]
     if record:
         opts.append("-DRECORD")
     return opts
@@ -228,7 +236,7 @@ class _Session:
             if geom.strategy in BULK_STRATEGIES:  # tmap_in, tmap_out, in, height, width, pitch [, rec, ...]
                 func.prepare("PPPiii" + ("PPi" if record else ""))
             else:  # in, [mask,] out, height, width [, rec, rec_blocks, n_rec]
-                func.prepare(("PPP" if geom.strategy == "naive" else "PP") + "ii" + ("PPi" if record else ""))
+                func.prepare(("PPP" if _global_mask(geom) else "PP") + "ii" + ("PPi" if record else ""))
             self.modules[key] = (module, func, log)
         return self.modules[key]
 
@@ -239,6 +247,11 @@ class _Session:
                 self.modules.clear()
             finally:
                 self.context.pop()
+
+
+def _global_mask(geom: TileGeometry) -> bool:
+    """The kernel takes the mask as a pointer to global memory (naive, tensorcore), not in c_mask only."""
+    return geom.strategy == "naive" or geom.strategy in TENSOR_STRATEGIES
 
 
 _SESSION: _Session | None = None
@@ -379,6 +392,12 @@ def run_cuda_geometry(
             f"{major}.{minor} or newer); GPU 0 is {session.device.name()}, "
             f"sm_{session.arch[3:]}; use 'register2d', the same kernel with cp.async loads"
         )
+    if geom.strategy in TENSOR_STRATEGIES and session.device.compute_capability() < TENSOR_MIN_COMPUTE_CAPABILITY:
+        major, minor = TENSOR_MIN_COMPUTE_CAPABILITY
+        raise ValueError(
+            f"{geom.strategy!r} needs TF32 tensor cores (mma.sync m16n8k8, compute capability "
+            f"{major}.{minor} or newer); GPU 0 is {session.device.name()}, sm_{session.arch[3:]}"
+        )
     with session.lock:
         try:
             session.context.push()
@@ -427,7 +446,7 @@ def _run(
         ins = [_upload(drv, host_in, allocs) for _ in range(rotate)]
         out = drv.mem_alloc(nbytes)
         allocs.append(out)
-        mask_args = [int(_upload(drv, host_mask, allocs))] if geom.strategy == "naive" else []
+        mask_args = [int(_upload(drv, host_mask, allocs))] if _global_mask(geom) else []
         if geom.strategy != "naive":
             _set_constant_mask(drv, module, host_mask)
         grid = (geom.grid[1], geom.grid[0], 1)  # CUDA order (x, y, z)
