@@ -38,6 +38,7 @@ from engine.tiling import (
     REGISTER2D_COLS,
     REGISTER_ROWS,
     SHARED_STRATEGIES,
+    TENSOR_MASK_PAD,
     TENSOR_MIN_COMPUTE_CAPABILITY,
     TENSOR_STRATEGIES,
     WIDE_STRATEGIES,
@@ -133,7 +134,7 @@ def kernel_options(geom: TileGeometry, record: bool = False) -> list[str]:
     elif geom.strategy in WIDE_STRATEGIES:
         opts += [f"-DREG_ROWS={REGISTER_ROWS}", f"-DREG_COLS={REGISTER2D_COLS}", f"-DHALO_X={geom.halo_cols}"]
     elif geom.strategy in TENSOR_STRATEGIES:
-        opts += [f"-DHALO_X={geom.halo_cols}", f"-DTC_STEPS={tensorcore_steps(geom.mask_size)}"]
+        opts += [f"-DHALO_X={geom.halo_cols}", f"-DTC_STEPS={tensorcore_steps(geom.mask_size)}", f"-DTC_MASK_PAD={TENSOR_MASK_PAD}"]
     if record:
         opts.append("-DRECORD")
     return opts
@@ -434,6 +435,7 @@ def _run(
             f"and 1 output buffer); {free / 2**20:,.0f} of {total / 2**20:,.0f} MiB are free"
         )
     module, func, log = session.function(geom, record=False)
+    _allow_shared(drv, func, geom)
     _check_fits(func, geom)
     host_in = np.ascontiguousarray(image, dtype=np.float32)  # (H, W)
     if pitch != width:
@@ -604,6 +606,20 @@ def _set_constant_mask(drv: Any, module: Any, host_mask: np.ndarray) -> None:
     drv.memcpy_htod(ptr, host_mask)
 
 
+def _allow_shared(drv: Any, func: Any, geom: TileGeometry) -> None:
+    """Opt ``func`` in to ``geom.shared_bytes`` of dynamic shared memory when that is past 48 KiB
+    (tensorcore); KernelError when the GPU cannot give it."""
+    if geom.shared_bytes <= 48 * 1024:
+        return
+    try:
+        func.set_attribute(drv.function_attribute.MAX_DYNAMIC_SHARED_SIZE_BYTES, geom.shared_bytes)
+    except drv.Error as e:
+        raise KernelError(
+            f"{_describe(geom)} needs {geom.shared_bytes} bytes of shared memory per block, more "
+            f"than GPU 0 allows ({e}); use a smaller tile"
+        ) from e
+
+
 def _check_fits(func: Any, geom: TileGeometry) -> None:
     """The compiled kernel can launch geom's block (registers) and shared tile (static + dynamic)."""
     limit = int(func.max_threads_per_block)
@@ -631,6 +647,7 @@ def _record(
 ) -> Records:
     """Run the instrumented build once; what each recorded block loaded into each shared slot."""
     module, func, _ = session.function(geom, record=True)
+    _allow_shared(drv, func, geom)
     _check_fits(func, geom)
     _set_constant_mask(drv, module, host_mask)
     slots = geom.shared_tile[0] * geom.shared_tile[1]

@@ -52,18 +52,22 @@ up to 128 bytes) and the 8-byte barrier the copy signals.
 
 tensorcore (``TENSOR_STRATEGIES``, compute capability 8.0+) computes on the tensor cores with
 ``mma.sync.m16n8k8`` in TF32, fp32 accuracy recovered by 3xTF32 splitting (CUTLASS's trick): each
-operand ``x`` becomes ``big = tf32(x)`` and ``small = tf32(x - big)`` and every product is
-``a_big b_small + a_small b_big + a_big b_big``, accumulated in fp32. Its output tile is ``T`` rows
+operand ``x`` becomes ``big = tf32(x)`` and ``small = x - big`` and every product is
+``a_small b_big + a_big b_small + a_big b_big``, accumulated in fp32. Its output tile is ``T`` rows
 (a multiple of 16) by ``TENSOR_WIDTH`` = 64 columns; warp ``w`` (``threadIdx.y``) computes rows
 ``16 (w // 2) ..`` and columns ``32 (w % 2) ..``: four 16 x 8 MMA tiles side by side. Per output row
 the convolution is banded (Toeplitz) matrix products: for mask row ``k``,
 ``out[i, j0 + n] += sum_c in[i - r + k, c] B_k[c, n]`` with ``B_k[c, n] = M[k, c - n - j0 + r]`` (0
 outside the mask), so the MMA's K dimension runs over 8 input columns at a time and its N dimension
 over 8 output columns; ``tensorcore_steps(K)`` chunks of 8 input columns reach every tap of an 8-column
-output tile. Its shared tile is ``S x (64 + 2h + 4)``: halo columns ``h`` = r rounded up to 4 (float4
-groups, as register2d) and 4 more columns on the right so that a row holds 4 mod 8 floats and the 32
-lanes of a fragment load hit 32 different banks. ``shared_bytes`` add the mask split into its TF32
-big and small parts (``2 K^2`` float32). Its thread-output map is the MMA accumulator layout.
+output tile (engine.conv_mma has the fragment arithmetic). Its shared tile is ``S x (64 + 2h + p)``:
+halo columns ``h`` = r rounded up to 4 (float4 groups, as register2d) and ``p`` (0 or 8) more columns
+on the right so that a row holds 8 mod 16 floats and a half-warp's 8-byte fragment loads hit 32
+different banks. Its ``shared_bytes`` hold that tile twice (the TF32 big parts where the tile was
+loaded, the small parts beside it) and the mask's big and small parts in rows of ``8 steps + 10``
+floats zero-padded around the taps; its shared-memory limit is ``TENSOR_SHARED_LIMIT_BYTES`` (the
+launcher raises the kernel's dynamic shared-memory limit past 48 KiB). Its thread-output map is the
+MMA accumulator layout.
 """
 
 from __future__ import annotations
@@ -88,7 +92,9 @@ __all__ = [
     "SHARED_STRATEGIES",
     "STAGING_ALIGN_BYTES",
     "STRATEGIES",
+    "TENSOR_MASK_PAD",
     "TENSOR_MIN_COMPUTE_CAPABILITY",
+    "TENSOR_SHARED_LIMIT_BYTES",
     "TENSOR_STRATEGIES",
     "TENSOR_WARP_COLS",
     "TENSOR_WARP_ROWS",
@@ -134,7 +140,8 @@ TENSOR_WARP_ROWS = 16  # tensorcore: output rows of one warp (the MMA's M)
 TENSOR_WARP_COLS = 32  # tensorcore: output columns of one warp, four MMA tiles of 8 (the MMA's N)
 TENSOR_WIDTH = 64  # tensorcore: tile columns, two warps across
 _MMA_K = 8  # tensorcore: input columns per MMA (the MMA's K)
-_BANK_PAD = 4  # tensorcore: extra shared columns so a row holds 4 mod 8 floats (conflict-free fragments)
+TENSOR_SHARED_LIMIT_BYTES = 96 * 1024  # tensorcore: opted in past 48 KiB (sm_80: 163 KiB, sm_86: 99 KiB)
+TENSOR_MASK_PAD = 10  # tensorcore: zeros before tap 0 of each shared mask row (the lowest tap read is -10)
 
 
 @dataclass(frozen=True, eq=False)
@@ -375,8 +382,13 @@ def _shared_parts(
     for the others."""
     tile_bytes = shared_tile[0] * shared_tile[1] * _FLOAT_BYTES
     if strategy in TENSOR_STRATEGIES:
-        mask_bytes = mask_size * mask_size * _FLOAT_BYTES
-        return (("input tile", tile_bytes), ("mask, TF32 big parts", mask_bytes), ("mask, TF32 small parts", mask_bytes))
+        mask_bytes = mask_size * (_MMA_K * tensorcore_steps(mask_size) + TENSOR_MASK_PAD) * _FLOAT_BYTES
+        return (
+            ("input tile, TF32 big parts", tile_bytes),
+            ("input tile, small parts", tile_bytes),
+            ("mask, TF32 big parts (zero-padded rows)", mask_bytes),
+            ("mask, small parts (zero-padded rows)", mask_bytes),
+        )
     if strategy not in BULK_STRATEGIES:
         return ()
     parts = (
@@ -438,7 +450,8 @@ def _layout(strategy: str, tile: int, radius: int) -> tuple[_Pair, _Pair, _Pair,
             (REGISTER_ROWS, REGISTER2D_COLS),
         )
     if strategy in TENSOR_STRATEGIES:
-        cols = TENSOR_WIDTH + 2 * _halo_cols(strategy, radius) + _BANK_PAD
+        halo2 = 2 * _halo_cols(strategy, radius)
+        cols = TENSOR_WIDTH + halo2 + (8 - halo2) % 16  # 8 mod 16 floats a row
         warps = (tile // TENSOR_WARP_ROWS) * (TENSOR_WIDTH // TENSOR_WARP_COLS)
         return (tile, TENSOR_WIDTH), (warps, 32), (side, cols), (2, 8)
     return square, square, (side, side), (1, 1)  # output_tile
@@ -473,7 +486,7 @@ def geometry(
     needs ``T`` a multiple of 4 and ``(T + 2r) * (128 + 2h) * 4 B <= 48 KiB``: T = 64 up to K = 17,
     T = 32 up to K = 41. tma's shared tile is ``(T + 2r) x (128 + 2 h8)`` plus the ``T * 128 * 4`` B
     staging tile: T = 32 up to K = 19, T = 16 up to K = 43. tensorcore needs ``T`` a multiple of 16;
-    its ``(T + 2r) x (68 + 2h)`` tile and ``2 K^2`` mask floats fit with T = 64 up to K = 33.
+    its two ``(T + 2r) x (64 + 2h + p)`` tiles and split mask fit 96 KiB with T = 64 up to K = 33.
 
     Raises
     ------
@@ -494,13 +507,16 @@ def geometry(
         )
     parts = _shared_parts(strategy, shared_tile, tiles, mask_size)
     shared_bytes = sum(n for _, n in parts) if parts else shared_tile[0] * shared_tile[1] * _FLOAT_BYTES
-    if shared_bytes > SHARED_LIMIT_BYTES:
+    limit = TENSOR_SHARED_LIMIT_BYTES if strategy in TENSOR_STRATEGIES else SHARED_LIMIT_BYTES
+    if shared_bytes > limit:
         what = f"{shared_tile[0]}x{shared_tile[1]} float32"
         if strategy in BULK_STRATEGIES:
             what += f" and a {tiles[0]}x{tiles[1]} float32 staging tile for the tensor store"
+        if strategy in TENSOR_STRATEGIES:
+            what = f"twice {what} (big and small parts) and the split mask"
         raise ValueError(
             f"{strategy!r} with tile {tile} and mask {mask_size} needs {shared_bytes} bytes of "
-            f"shared memory ({what}); the limit is {SHARED_LIMIT_BYTES}"
+            f"shared memory ({what}); the limit is {limit}"
         )
     grid = (-(-height // tiles[0]), -(-width // tiles[1]))
     return TileGeometry(

@@ -643,24 +643,30 @@ conv_tma(const void* __restrict__ tmap_in, const void* __restrict__ tmap_out, co
 // MASK taps on each column. Chunked into MMAs of 8 input columns (K of the MMA), n-tile u at step s
 // reads chunk q = u + s (shared columns col0 + 8q ..) and B_k's rows 8s .. 8s + 7, taps 8s + c - n + d:
 // the B fragments of a step are the same for every n-tile, and a chunk serves every (u, s) with
-// u + s = q, so each chunk of A is loaded (and split) once per mask row and used up to TC_STEPS times.
+// u + s = q, so each chunk of A is loaded once per mask row and used up to TC_STEPS times.
 //
 // Fragments (PTX ISA, mma.m16n8k8 .tf32; lane = 4 g + t):
 //   A (16 x 8, row-major): a0 (g, t), a1 (g + 8, t), a2 (g, t + 4), a3 (g + 8, t + 4)
 //   B (8 x 8, "col"):      b0 (row t, col g), b1 (row t + 4, col g)
 //   C, D (16 x 8):         c0 (g, 2t), c1 (g, 2t + 1), c2 (g + 8, 2t), c3 (g + 8, 2t + 1)
-// SH_W is 4 mod 8, so the 32 lanes of an A load (rows g, columns t) hit 32 different banks.
+// The MMA's K index kk is a summation index, so any order of the chunk's 8 input columns works if A and
+// B agree: kk = t is input column 2t of the chunk and kk = t + 4 column 2t + 1. A lane's a0, a2 (and a1,
+// a3) are then neighbours in shared memory: one 8-byte load each. SH_W is 8 mod 16, so the 16 lanes of a
+// half-warp (4 rows g x 8 columns) hit 32 different banks.
 //
-// 3xTF32 (as CUTLASS's fast fp32 emulation): x = big + small with big = tf32(x) (round to nearest)
-// and small = tf32(x - big); a b ~ a_big b_small + a_small b_big + a_big b_big, the small terms first,
-// all accumulated in fp32 by the MMA. The dropped a_small b_small and the rounding of the small parts are
-// about 2^-21 of each product. The mask is split once per block into shared memory (after the input
-// tile); the input is split as each A chunk is loaded. Non-finite inputs reach up to 7 columns past their
-// taps (a 0 * inf in the band's zeros), so NaN spreads wider than with the fp32 strategies.
+// 3xTF32 (as CUTLASS's fast fp32 emulation): x = big + small with big = tf32(x) (round to nearest) and
+// small = x - big (exact; the MMA reads its top 19 bits); a b ~ a_small b_big + a_big b_small + a_big
+// b_big, all by the MMA. The dropped a_small b_small and the truncation of the small parts are about
+// 2^-21 of each product. The input tile is split in place once per block (big parts where cp.async put
+// the tile, small parts in a second tile), the mask once per block into zero-padded rows (no tap test).
+// The tensor cores add into their fp32 accumulator with truncation, which biases long chains: each
+// mask row's MMAs start from zero and are added to the thread's sums by ordinary (rounded) FADDs.
+// Non-finite inputs reach up to 7 columns past their taps (0 * inf in the band's zeros), so NaN spreads
+// wider than with the fp32 strategies.
 // ------------------------------------------------------------------------------------------------
 #if defined(CONV_TENSORCORE)
-#if !defined(HALO_X) || !defined(TC_STEPS)
-#error "tensorcore: the launcher must define HALO_X and TC_STEPS"
+#if !defined(HALO_X) || !defined(TC_STEPS) || !defined(TC_MASK_PAD)
+#error "tensorcore: the launcher must define HALO_X, TC_STEPS and TC_MASK_PAD"
 #endif
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
 #error "tensorcore needs mma.sync m16n8k8 TF32: compute capability 8.0 (sm_80) or newer"
@@ -671,54 +677,60 @@ conv_tma(const void* __restrict__ tmap_in, const void* __restrict__ tmap_out, co
 #define TC_WARPS_X (TILE_W / TC_WARP_COLS)
 #define TC_D (RADIUS - HALO_X)
 #define TC_CHUNKS (TC_NT + TC_STEPS - 1)             // A chunks per warp and mask row
+#define TC_MASK_ROW (8 * TC_STEPS + TC_MASK_PAD)       // floats per zero-padded mask row in shared memory
 static_assert(TILE_W == 64 && BLOCK_X == 32, "tensorcore: 64-column tiles, one warp per threadIdx.y");
 static_assert(TILE_H % TC_WARP_ROWS == 0 && BLOCK_Y == (TILE_H / TC_WARP_ROWS) * TC_WARPS_X, "tensorcore block");
 static_assert(HALO_X % 4 == 0 && HALO_X >= RADIUS && HALO_X < RADIUS + 4, "tensorcore: HALO_X = RADIUS rounded up to 4");
-static_assert(SH_H == TILE_H + 2 * RADIUS && SH_W == TILE_W + 2 * HALO_X + 4 && SH_W % 8 == 4, "tensorcore shared tile");
+static_assert(SH_H == TILE_H + 2 * RADIUS && SH_W % 16 == 8 && SH_W >= TILE_W + 2 * HALO_X, "tensorcore shared tile");
 static_assert(TC_STEPS == (MASK + 6 - TC_D) / 8 + 1, "tensorcore: TC_STEPS reaches every tap");
+static_assert(TC_MASK_PAD >= 7 - TC_D, "tensorcore: the mask rows' zero padding covers the lowest tap");
 static_assert((TC_WARPS_X - 1) * TC_WARP_COLS + 8 * TC_CHUNKS <= SH_W, "the last warp's chunks stay in the tile");
 
-__device__ __forceinline__ unsigned to_tf32(float x)
+__device__ __forceinline__ float to_tf32(float x)
 {
     unsigned r;
     asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
-    return r;
+    return __uint_as_float(r);
 }
 
-// x = big + small, both TF32 (bit patterns for the MMA)
-__device__ __forceinline__ void split_tf32(float x, unsigned& big, unsigned& small)
-{
-    big = to_tf32(x);
-    small = to_tf32(x - __uint_as_float(big));
-}
-
-__device__ __forceinline__ void mma_tf32(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1)
+__device__ __forceinline__ void mma_tf32(float (&d)[4], float a0, float a1, float a2, float a3, float b0, float b1)
 {
     asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
         "{%0, %1, %2, %3};"
         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+        : "r"(__float_as_uint(a0)), "r"(__float_as_uint(a1)), "r"(__float_as_uint(a2)), "r"(__float_as_uint(a3)),
+          "r"(__float_as_uint(b0)), "r"(__float_as_uint(b1)));
 }
 
-extern "C" __global__ void __launch_bounds__(NTHREADS)
+extern "C" __global__ void __launch_bounds__(NTHREADS, 1)
 conv_tensorcore(const float* __restrict__ in, const float* __restrict__ mask, float* __restrict__ out,
                 int height, int width RECORD_PARAMS)
 {
     extern __shared__ __align__(16) float smem[];
-    float* tile = smem;                                   // SH_H x SH_W input tile
-    float* mbig = smem + SLOTS;                           // MASK x MASK, TF32 big parts
-    float* msmall = mbig + MASK * MASK;                   // MASK x MASK, TF32 small parts
+    float* big = smem;                                    // SH_H x SH_W: the input tile, then its big parts
+    float* small = smem + SLOTS;                          // SH_H x SH_W: small parts
+    float* mbig = small + SLOTS;                          // MASK x TC_MASK_ROW, tap l at TC_MASK_PAD + l
+    float* msmall = mbig + MASK * TC_MASK_ROW;
+    const int tid = (int)threadIdx.y * BLOCK_X + (int)threadIdx.x;
     const int y0 = (int)blockIdx.y * TILE_H, x0 = (int)blockIdx.x * TILE_W;
 #if defined(RECORD)
-    load_tile_vec4(in, tile, y0 - RADIUS, x0 - HALO_X, height, width, rec, rec_blocks, n_rec);
+    load_tile_vec4(in, big, y0 - RADIUS, x0 - HALO_X, height, width, rec, rec_blocks, n_rec);
 #else
-    load_tile_vec4(in, tile, y0 - RADIUS, x0 - HALO_X, height, width);
+    load_tile_vec4(in, big, y0 - RADIUS, x0 - HALO_X, height, width);
 #endif
-    for (int i = (int)threadIdx.y * BLOCK_X + (int)threadIdx.x; i < MASK * MASK; i += NTHREADS) {
-        unsigned big, small;
-        split_tf32(mask[i], big, small);
-        mbig[i] = __uint_as_float(big);
-        msmall[i] = __uint_as_float(small);
+    for (int i = tid; i < MASK * TC_MASK_ROW; i += NTHREADS) {
+        const int k = i / TC_MASK_ROW, l = i - k * TC_MASK_ROW - TC_MASK_PAD;
+        const float m = (l >= 0 && l < MASK) ? mask[k * MASK + l] : 0.0f;
+        const float b = to_tf32(m);
+        mbig[i] = b;
+        msmall[i] = m - b;
+    }
+    __syncthreads();                                      // the whole tile has landed
+    for (int i = 4 * tid; i < SLOTS; i += 4 * NTHREADS) {   // split it in place, a float4 at a time
+        float4 x = *reinterpret_cast<const float4*>(big + i);
+        const float4 b = make_float4(to_tf32(x.x), to_tf32(x.y), to_tf32(x.z), to_tf32(x.w));
+        *reinterpret_cast<float4*>(big + i) = b;
+        *reinterpret_cast<float4*>(small + i) = make_float4(x.x - b.x, x.y - b.y, x.z - b.z, x.w - b.w);
     }
     __syncthreads();
 
@@ -736,36 +748,43 @@ conv_tensorcore(const float* __restrict__ in, const float* __restrict__ mask, fl
 
 #pragma unroll 1
     for (int k = 0; k < MASK; ++k) {
-        // B_k's fragments of every step: b0 = tap 8s + t - g + d, b1 = 4 taps further (0 outside the mask)
-        unsigned bb[TC_STEPS][2], bs[TC_STEPS][2];
+        // B_k at step s: b0 = row kk = t = chunk column 2t, tap 8s + 2t - g + d; b1 = the next tap
+        float bb[TC_STEPS][2], bs[TC_STEPS][2];
+        const int mrow = k * TC_MASK_ROW + TC_MASK_PAD + 2 * t - g + TC_D;
 #pragma unroll
         for (int s = 0; s < TC_STEPS; ++s) {
-#pragma unroll
-            for (int h = 0; h < 2; ++h) {
-                const int l = 8 * s + t + 4 * h - g + TC_D;
-                const bool tap = l >= 0 && l < MASK;
-                const int at = k * MASK + (tap ? l : 0);
-                bb[s][h] = tap ? __float_as_uint(mbig[at]) : 0u;
-                bs[s][h] = tap ? __float_as_uint(msmall[at]) : 0u;
-            }
+            bb[s][0] = mbig[mrow + 8 * s];
+            bb[s][1] = mbig[mrow + 8 * s + 1];
+            bs[s][0] = msmall[mrow + 8 * s];
+            bs[s][1] = msmall[mrow + 8 * s + 1];
         }
-        const float* arow = tile + (row0 + k + g) * SH_W + col0 + t;   // a0 of chunk 0
+        float part[TC_NT][4];                             // this mask row's sums, from zero
+#pragma unroll
+        for (int u = 0; u < TC_NT; ++u) {
+#pragma unroll
+            for (int j = 0; j < 4; ++j) part[u][j] = 0.0f;
+        }
+        const int a = (row0 + k + g) * SH_W + col0 + 2 * t;   // a0, a2 of chunk 0; a1, a3 8 rows down
 #pragma unroll
         for (int q = 0; q < TC_CHUNKS; ++q) {
-            unsigned ab[4], as[4];
-            split_tf32(arow[8 * q], ab[0], as[0]);
-            split_tf32(arow[8 * SH_W + 8 * q], ab[1], as[1]);
-            split_tf32(arow[8 * q + 4], ab[2], as[2]);
-            split_tf32(arow[8 * SH_W + 8 * q + 4], ab[3], as[3]);
+            const float2 hb = *reinterpret_cast<const float2*>(big + a + 8 * q);
+            const float2 lb = *reinterpret_cast<const float2*>(big + a + 8 * SH_W + 8 * q);
+            const float2 hs = *reinterpret_cast<const float2*>(small + a + 8 * q);
+            const float2 ls = *reinterpret_cast<const float2*>(small + a + 8 * SH_W + 8 * q);
 #pragma unroll
             for (int s = 0; s < TC_STEPS; ++s) {
                 const int u = q - s;                       // the n-tile this chunk serves at step s
                 if (u >= 0 && u < TC_NT) {
-                    mma_tf32(acc[u], as, bb[s][0], bb[s][1]);   // small terms first
-                    mma_tf32(acc[u], ab, bs[s][0], bs[s][1]);
-                    mma_tf32(acc[u], ab, bb[s][0], bb[s][1]);
+                    mma_tf32(part[u], hs.x, ls.x, hs.y, ls.y, bb[s][0], bb[s][1]);   // small terms first
+                    mma_tf32(part[u], hb.x, lb.x, hb.y, lb.y, bs[s][0], bs[s][1]);
+                    mma_tf32(part[u], hb.x, lb.x, hb.y, lb.y, bb[s][0], bb[s][1]);
                 }
             }
+        }
+#pragma unroll
+        for (int u = 0; u < TC_NT; ++u) {
+#pragma unroll
+            for (int j = 0; j < 4; ++j) acc[u][j] += part[u][j];
         }
     }
 
