@@ -134,7 +134,11 @@ def kernel_options(geom: TileGeometry, record: bool = False) -> list[str]:
     elif geom.strategy in WIDE_STRATEGIES:
         opts += [f"-DREG_ROWS={REGISTER_ROWS}", f"-DREG_COLS={REGISTER2D_COLS}", f"-DHALO_X={geom.halo_cols}"]
     elif geom.strategy in TENSOR_STRATEGIES:
-        opts += [f"-DHALO_X={geom.halo_cols}", f"-DTC_STEPS={tensorcore_steps(geom.mask_size)}", f"-DTC_MASK_PAD={TENSOR_MASK_PAD}"]
+        opts += [
+            f"-DHALO_X={geom.halo_cols}",
+            f"-DTC_STEPS={tensorcore_steps(geom.mask_size)}",
+            f"-DTC_MASK_PAD={TENSOR_MASK_PAD}",
+        ]
     if record:
         opts.append("-DRECORD")
     return opts
@@ -393,7 +397,10 @@ def run_cuda_geometry(
             f"{major}.{minor} or newer); GPU 0 is {session.device.name()}, "
             f"sm_{session.arch[3:]}; use 'register2d', the same kernel with cp.async loads"
         )
-    if geom.strategy in TENSOR_STRATEGIES and session.device.compute_capability() < TENSOR_MIN_COMPUTE_CAPABILITY:
+    if (
+        geom.strategy in TENSOR_STRATEGIES
+        and session.device.compute_capability() < TENSOR_MIN_COMPUTE_CAPABILITY
+    ):
         major, minor = TENSOR_MIN_COMPUTE_CAPABILITY
         raise ValueError(
             f"{geom.strategy!r} needs TF32 tensor cores (mma.sync m16n8k8, compute capability "

@@ -32,7 +32,7 @@ Counting rules (exact, per strategy), one count per element access:
   per lane (``shared_loads``) and its B fragments, two parts x 2 registers x ``steps`` per lane, from
   the zero-padded split mask in shared memory (``mask_loads``). ``shared_stores`` add the split of the
   tile (big parts over the tile, small parts beside it: 2 per slot) and the mask's padded big and small
-  rows; ``global_loads`` add the mask's ``K^2`` floats.
+  rows (its ``K^2`` global reads, once per block, are not counted: the mask is not input).
 """
 
 from __future__ import annotations
@@ -425,7 +425,7 @@ def _tensorcore_kernel(run: _Run, by: int, bx: int, record: bool) -> _BlockResul
     a_reads = warps * k * (conv_mma.N_TILES + steps - 1) * 32 * 8
     b_reads = warps * k * steps * 32 * 4
     mask_slots = k * (8 * steps + TENSOR_MASK_PAD)
-    counters = run.load_counters(plan) + Counters(k * k, a_reads, b_reads, len(oy), 2 * slots + 2 * mask_slots)
+    counters = run.load_counters(plan) + Counters(0, a_reads, b_reads, len(oy), 2 * slots + 2 * mask_slots)
     return oy, ox, tile[oy - np.int32(y0), ox - np.int32(x0)], counters, plan
 
 

@@ -110,7 +110,9 @@ def chunk_column(kk: np.ndarray | int) -> np.ndarray:
 
 def _check(geom: TileGeometry) -> None:
     if geom.strategy not in TENSOR_STRATEGIES:
-        raise ValueError(f"MMA fragments exist for {', '.join(TENSOR_STRATEGIES)} only, not {geom.strategy!r}")
+        raise ValueError(
+            f"MMA fragments exist for {', '.join(TENSOR_STRATEGIES)} only, not {geom.strategy!r}"
+        )
 
 
 def warp_origin(geom: TileGeometry, warp: int) -> tuple[int, int]:
@@ -164,7 +166,9 @@ def tf32_round(x: np.ndarray) -> np.ndarray:
     half = np.uint32(1 << (_TF32_DROP - 1))
     keep = np.uint32(~((1 << _TF32_DROP) - 1) & 0xFFFFFFFF)
     with np.errstate(over="ignore"):
-        rounded = (bits + np.where(finite, half, np.uint32(0))) & np.where(finite, keep, np.uint32(0xFFFFFFFF))
+        rounded = (bits + np.where(finite, half, np.uint32(0))) & np.where(
+            finite, keep, np.uint32(0xFFFFFFFF)
+        )
     out: np.ndarray = rounded.astype(np.uint32).view(np.float32)
     return out
 

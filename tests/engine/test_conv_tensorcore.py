@@ -74,9 +74,7 @@ def compiled() -> dict:
 
 @pytest.mark.cuda
 @needs_gpu
-@pytest.mark.parametrize(
-    ("size", "k", "tile"), CASES, ids=[f"t{t}-K{k}-{h}x{w}" for (h, w), k, t in CASES]
-)
+@pytest.mark.parametrize(("size", "k", "tile"), CASES, ids=[f"t{t}-K{k}-{h}x{w}" for (h, w), k, t in CASES])
 def test_tensorcore_matches_float64(compiled: dict, size: tuple[int, int], k: int, tile: int) -> None:
     image, mask, ref = case(*size, k)
     result = run_cuda(image, mask, "tensorcore", tile=tile, repeats=1, warmup=1)
