@@ -419,7 +419,7 @@ def _tensorcore_kernel(run: _Run, by: int, bx: int, record: bool) -> _BlockResul
     smem = run.shared_tile(plan, record)
     k = geo.mask_size
     tile = conv_mma.block_sums(geo, smem, run.mask.reshape(k, k))  # (T, 64)
-    ty, tx, oy, ox = geo.thread_outputs(by, bx)
+    _, _, oy, ox = geo.thread_outputs(by, bx)
     y0, x0 = geo.out_origin(by, bx)
     steps, warps, slots = tensorcore_steps(k), geo.block[0], len(plan)
     a_reads = warps * k * (conv_mma.N_TILES + steps - 1) * 32 * 8

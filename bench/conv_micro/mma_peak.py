@@ -21,11 +21,13 @@ extern "C" __global__ void mma_loop(float* out, int iters)
 {
     float d[CHAINS][4];
     for (int c = 0; c < CHAINS; ++c) for (int j = 0; j < 4; ++j) d[c][j] = 0.0f;
-    unsigned a0 = __float_as_uint(1.0f + threadIdx.x), a1 = a0 + 1, a2 = a0 + 2, a3 = a0 + 3, b0 = a0 ^ 5, b1 = a0 ^ 9;
+    unsigned a0 = __float_as_uint(1.0f + threadIdx.x), a1 = a0 + 1, a2 = a0 + 2, a3 = a0 + 3;
+    unsigned b0 = a0 ^ 5, b1 = a0 ^ 9;
     for (int i = 0; i < iters; ++i) {
 #pragma unroll
         for (int c = 0; c < CHAINS; ++c) {
-            asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+            asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
+                         "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
                 : "+f"(d[c][0]), "+f"(d[c][1]), "+f"(d[c][2]), "+f"(d[c][3])
                 : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
         }
@@ -63,7 +65,13 @@ def main(argv: list[str]) -> int:
     name = cp.cuda.runtime.getDeviceProperties(0)["name"].decode()
     module = cp.RawModule(code=SOURCE, options=(f"-DCHAINS={CHAINS}",))
     out = cp.empty(sms * 8 * THREADS, dtype=cp.float32)
-    result: dict[str, object] = {"gpu": name, "sms": sms, "chains": CHAINS, "iters": ITERS, "threads": THREADS}
+    result: dict[str, object] = {
+        "gpu": name,
+        "sms": sms,
+        "chains": CHAINS,
+        "iters": ITERS,
+        "threads": THREADS,
+    }
     for kernel, flops_per_warp_op, lanes in (("mma_loop", 2 * 16 * 8 * 8, 1), ("ffma_loop", 2, 32 * 4)):
         fn = module.get_function(kernel)
         best = {}

@@ -20,7 +20,7 @@ TOLERANCE = 1e-5  # relative L2 error, as for every strategy on the GPU
 
 
 def test_fragment_layouts_are_the_ptx_isas() -> None:
-    """Lane 4g + t: A (g, t) (g+8, t) (g, t+4) (g+8, t+4); B (t, g) (t+4, g); C (g, 2t) (g, 2t+1) (g+8, ..)."""
+    """Lane 4g + t: A (g, t) (g+8, t) (g, t+4) (g+8, t+4); B (t, g) (t+4, g); C (g, 2t) (g, 2t+1) ..."""
     a_rows, a_cols = conv_mma.a_fragment_layout()
     b_rows, b_cols = conv_mma.b_fragment_layout()
     c_rows, c_cols = conv_mma.c_fragment_layout()
