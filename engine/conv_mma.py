@@ -19,7 +19,8 @@ Summing over ``k`` and ``s`` gives every output all ``K^2`` taps, each exactly o
 
 3xTF32: each operand is split into ``big = tf32(x)`` (round to nearest, ties away: ``cvt.rna``) and
 ``small = x - big`` (exact), of which the MMA reads the top 19 bits (TF32, truncated); an MMA pass
-is run for ``a_small b_big``, ``a_big b_small`` and ``a_big b_big`` (``SPLIT_PASSES`` = 3), all accumulated in fp32.
+is run for ``a_small b_big``, ``a_big b_small`` and ``a_big b_big`` (``SPLIT_PASSES`` = 3), all
+accumulated in fp32.
 
 The MMA's K index ``kk`` is only summed over, so the kernel orders a chunk's 8 input columns to suit
 its loads: ``kk = t`` is chunk column ``2t`` and ``kk = t + 4`` is ``2t + 1`` (:func:`chunk_column`),

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from engine.conv_bench import (
-    fastest,
     BenchSettings,
     Checker,
     benchmark_name,
     check_gpu,
     crop_reference,
+    fastest,
     figures,
     format_summary,
     out_path,
