@@ -217,8 +217,8 @@ class TileGeometry:
     def shared_parts(self) -> tuple[tuple[str, int], ...]:
         """``(what, bytes)`` of each piece of ``shared_bytes`` when it holds more than the shared tile
         (tma: ``input tile``, ``padding`` to a 128-byte boundary when needed, ``output staging tile``,
-        ``mbarrier``; tensorcore: ``input tile``, ``mask, TF32 big parts``, ``mask, TF32 small
-        parts``); () for the other strategies."""
+        ``mbarrier``; tensorcore: ``input tile`` (split in place: its TF32 big parts), ``small parts``,
+        ``mask big parts``, ``mask small parts``); () for the other strategies."""
         return _shared_parts(self.strategy, self.shared_tile, self.tile, self.mask_size)
 
     @property
@@ -337,8 +337,10 @@ class TileGeometry:
             ty, tx = ly // np.int32(rows), lx // np.int32(cols)
         elif self.strategy in TENSOR_STRATEGIES:  # the m16n8k8 accumulator: c0..c3 at (g | g+8, 2t | 2t+1)
             warps_x = np.int32(TENSOR_WIDTH // TENSOR_WARP_COLS)
-            ty = (ly // np.int32(TENSOR_WARP_ROWS)) * warps_x + lx // np.int32(TENSOR_WARP_COLS)
-            tx = (ly % np.int32(8)) * np.int32(4) + (lx % np.int32(8)) // np.int32(2)
+            ty = ((ly // np.int32(TENSOR_WARP_ROWS)) * warps_x + lx // np.int32(TENSOR_WARP_COLS)).astype(
+                np.int32
+            )
+            tx = ((ly % np.int32(8)) * np.int32(4) + (lx % np.int32(8)) // np.int32(2)).astype(np.int32)
         else:
             ty, tx = ly, lx
         return tuple(_frozen(a) for a in (ly, lx, ty, tx))
@@ -384,10 +386,10 @@ def _shared_parts(
     if strategy in TENSOR_STRATEGIES:
         mask_bytes = mask_size * (_MMA_K * tensorcore_steps(mask_size) + TENSOR_MASK_PAD) * _FLOAT_BYTES
         return (
-            ("input tile, TF32 big parts", tile_bytes),
-            ("input tile, small parts", tile_bytes),
-            ("mask, TF32 big parts (zero-padded rows)", mask_bytes),
-            ("mask, small parts (zero-padded rows)", mask_bytes),
+            ("input tile", tile_bytes),  # split in place: its TF32 big parts
+            ("small parts", tile_bytes),
+            ("mask big parts", mask_bytes),
+            ("mask small parts", mask_bytes),
         )
     if strategy not in BULK_STRATEGIES:
         return ()

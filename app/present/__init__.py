@@ -30,6 +30,7 @@ from app.present._conv_benchmark import (
     benchmark_registers,
     compare_from_benchmark,
 )
+from app.present._conv_mma import mma_display, roofline_display
 from app.present._gru import TraceRequest, flow_display, flow_job, gru_display, trace_job
 
 __all__ = [
@@ -54,7 +55,9 @@ __all__ = [
     "gru_display",
     "hardware_job",
     "image_job",
+    "mma_display",
     "pin_text",
+    "roofline_display",
     "run_job",
     "score_job",
     "shared_parts",

@@ -166,11 +166,10 @@ def counters_display(
             "padding": f"the staging tile starts on a {align}-byte boundary",
             "output staging tile": f"{th}×{tw} floats; the tensor store reads it",
             "mbarrier": "the copy signals it",
-            "input tile, TF32 big parts": f"{sh}×{sw}: the loaded tile, each value rounded to TF32 in place",
-            "input tile, small parts": f"{sh}×{sw}: value − big part, what rounding dropped",
-            "mask, TF32 big parts (zero-padded rows)": f"{geom.mask_size} rows with zeros around the taps, "
-            f"so a lane reads its band entry without a test",
-            "mask, small parts (zero-padded rows)": "the same rows for the small parts",
+            "small parts": f"{sh}×{sw}: value − its TF32 rounding (tensorcore splits the tile in place)",
+            "mask big parts": f"{geom.mask_size} rows of TF32 values, zeros around the taps, so a lane "
+            f"reads its band entry without a test",
+            "mask small parts": "the same rows for what TF32 rounding dropped",
         }
         shared = (
             " + ".join(f"{n:,} B {what} ({reasons[what]})" for what, n in parts)
