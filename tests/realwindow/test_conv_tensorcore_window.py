@@ -61,7 +61,7 @@ def test_tensor_cores_tab_is_whole(qtbot: Any, window: Any, size: tuple[int, int
     if folder := os.environ.get("HAN_SCREENSHOTS"):
         Path(folder).mkdir(parents=True, exist_ok=True)
         window.grab().save(str(Path(folder) / f"conv-tensorcores-{size[0]}x{size[1]}.png"))
-        view.mma.scroll.ensureWidgetVisible(view.mma.plot)
+        view.mma.scroller.ensureWidgetVisible(view.mma.plot)
         qtbot.wait(300)
         window.grab().save(str(Path(folder) / f"conv-tensorcores-roofline-{size[0]}x{size[1]}.png"))
         view.mma.plot.grab().save(str(Path(folder) / f"conv-roofline-plot-{size[0]}x{size[1]}.png"))
