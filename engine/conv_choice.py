@@ -17,11 +17,11 @@ __all__ = ["DEFAULT_CARD", "FASTEST", "SOURCES", "choose"]
 DEFAULT_CARD = "h200"
 # card slug -> {mask side: (strategy, tile)}
 FASTEST: dict[str, dict[int, tuple[str, int]]] = {
-    "h200": {3: ("tma", 32), 5: ("tma", 32), 9: ("tma", 16), 15: ("tma", 32), 31: ("tensorcore", 64)},
+    "h200": {3: ("tma", 16), 5: ("tma", 32), 9: ("tma", 16), 15: ("tma", 32), 31: ("tensorcore", 64)},
     "h100": {3: ("tma", 16), 5: ("tma", 32), 7: ("tma", 16), 9: ("tma", 16), 15: ("tma", 32)},
 }
 SOURCES = {
-    "h200": "bench/results/2026-12-07-conv-h200-tc20-1.json",
+    "h200": "bench/results/2026-12-07-conv-h200-tc20-1.json (tensorcore as of commit e9a99ce)",
     "h100": "bench/results/2026-12-07-conv-h100-93a3289.json (before tensorcore existed)",
 }
 

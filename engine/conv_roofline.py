@@ -42,7 +42,16 @@ ROOFS: dict[str, Roofs] = {
 
 # card -> mask -> strategy -> median ms at 8192^2 (our fastest verified tile), from the record named
 MEASURED: dict[str, tuple[str, dict[int, dict[str, float]]]] = {
-    "NVIDIA H200": ("bench/results/2026-12-07-conv-h200-tc20-1.json", {}),
+    "NVIDIA H200": (
+        "bench/results/2026-12-07-conv-h200-tc20-1.json (tensorcore as of commit e9a99ce)",
+        {
+            3: {"tma": 0.13418, "tensorcore": 0.19869, "copy": 0.12976, "cudnn": 0.58094, "cupyx": 0.55394},
+            5: {"tma": 0.13515, "tensorcore": 0.28077, "copy": 0.12976, "cudnn": 1.40768, "cupyx": 1.07122},
+            9: {"tma": 0.21896, "tensorcore": 0.45424, "copy": 0.12976, "cudnn": 3.09187, "cupyx": 2.9176},
+            15: {"tma": 0.54766, "tensorcore": 0.9955, "copy": 0.12976, "cudnn": 7.6525, "cupyx": 7.86061},
+            31: {"tma": 2.96654, "tensorcore": 2.93142, "copy": 0.12976, "cudnn": 29.09922, "cupyx": 45.38957},
+        },
+    ),
     "NVIDIA H100 SXM": (
         "bench/results/2026-12-07-conv-h100-93a3289.json",
         {
