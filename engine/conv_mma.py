@@ -18,9 +18,9 @@ Warp ``w`` of a block computes the 16 x 32 outputs at tile rows ``16 (w // 2)`` 
 Summing over ``k`` and ``s`` gives every output all ``K^2`` taps, each exactly once.
 
 3xTF32: each operand is split into ``big = tf32(x)`` (round to nearest, ties away: ``cvt.rna``) and
-``small = x - big`` (exact), of which the MMA reads the top 19 bits (TF32, truncated); an MMA pass
-is run for ``a_small b_big``, ``a_big b_small`` and ``a_big b_big`` (``SPLIT_PASSES`` = 3), all
-accumulated in fp32.
+``small = tf32(x - big)`` (``x - big`` is exact; rounded the same way); an MMA pass is run for
+``a_small b_big``, ``a_big b_small`` and ``a_big b_big`` (``SPLIT_PASSES`` = 3), all accumulated in
+fp32.
 
 The MMA's K index ``kk`` is only summed over, so the kernel orders a chunk's 8 input columns to suit
 its loads: ``kk = t`` is chunk column ``2t`` and ``kk = t + 4`` is ``2t + 1`` (:func:`chunk_column`),
@@ -182,12 +182,12 @@ def tf32_truncate(x: np.ndarray) -> np.ndarray:
 
 
 def split_tf32(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(big, small)`` float32 as the MMA reads them: ``big = tf32(x)`` (rounded), ``small`` = ``x - big``
-    (exact) truncated to TF32."""
+    """``(big, small)`` float32 as the kernel makes them: ``big = tf32(x)``, ``small = tf32(x - big)``
+    (``x - big`` is exact), both rounded to nearest (``cvt.rna``)."""
     x = np.asarray(x, dtype=np.float32)
     big = tf32_round(x)
     with np.errstate(invalid="ignore", over="ignore"):
-        small = tf32_truncate(x - big)
+        small = tf32_round(x - big)
     return big, small
 
 

@@ -49,7 +49,13 @@ MEASURED: dict[str, tuple[str, dict[int, dict[str, float]]]] = {
             5: {"tma": 0.13515, "tensorcore": 0.28077, "copy": 0.12976, "cudnn": 1.40768, "cupyx": 1.07122},
             9: {"tma": 0.21896, "tensorcore": 0.45424, "copy": 0.12976, "cudnn": 3.09187, "cupyx": 2.9176},
             15: {"tma": 0.54766, "tensorcore": 0.9955, "copy": 0.12976, "cudnn": 7.6525, "cupyx": 7.86061},
-            31: {"tma": 2.96654, "tensorcore": 2.93142, "copy": 0.12976, "cudnn": 29.09922, "cupyx": 45.38957},
+            31: {
+                "tma": 2.96654,
+                "tensorcore": 2.93142,
+                "copy": 0.12976,
+                "cudnn": 29.09922,
+                "cupyx": 45.38957,
+            },
         },
     ),
     "NVIDIA H100 SXM": (

@@ -654,10 +654,10 @@ conv_tma(const void* __restrict__ tmap_in, const void* __restrict__ tmap_out, co
 // a3) are then neighbours in shared memory: one 8-byte load each. SH_W is 8 mod 16, so the 16 lanes of a
 // half-warp (4 rows g x 8 columns) hit 32 different banks.
 //
-// 3xTF32 (as CUTLASS's fast fp32 emulation): x = big + small with big = tf32(x) (round to nearest) and
-// small = x - big (exact; the MMA reads its top 19 bits); a b ~ a_small b_big + a_big b_small + a_big
-// b_big, all by the MMA. The dropped a_small b_small and the truncation of the small parts are about
-// 2^-21 of each product. The input tile is split in place once per block (big parts where cp.async put
+// 3xTF32 (as CUTLASS's fast fp32 emulation): x = big + small with big = tf32(x) and small = tf32(x - big)
+// (x - big is exact; both rounded to nearest, cvt.rna, so every MMA operand is a TF32 value); a b ~
+// a_small b_big + a_big b_small + a_big b_big, all by the MMA. The dropped a_small b_small and the rounding
+// of the small parts are about 2^-21 of each product. The input tile is split in place once per block (big parts where cp.async put
 // the tile, small parts in a second tile), the mask once per block into zero-padded rows (no tap test).
 // The tensor cores add into their fp32 accumulator with truncation, which biases long chains: each
 // mask row's MMAs start from zero and are added to the thread's sums by ordinary (rounded) FADDs.
@@ -723,14 +723,15 @@ conv_tensorcore(const float* __restrict__ in, const float* __restrict__ mask, fl
         const float m = (l >= 0 && l < MASK) ? mask[k * MASK + l] : 0.0f;
         const float b = to_tf32(m);
         mbig[i] = b;
-        msmall[i] = m - b;
+        msmall[i] = to_tf32(m - b);
     }
     __syncthreads();                                      // the whole tile has landed
     for (int i = 4 * tid; i < SLOTS; i += 4 * NTHREADS) {   // split it in place, a float4 at a time
         float4 x = *reinterpret_cast<const float4*>(big + i);
         const float4 b = make_float4(to_tf32(x.x), to_tf32(x.y), to_tf32(x.z), to_tf32(x.w));
         *reinterpret_cast<float4*>(big + i) = b;
-        *reinterpret_cast<float4*>(small + i) = make_float4(x.x - b.x, x.y - b.y, x.z - b.z, x.w - b.w);
+        *reinterpret_cast<float4*>(small + i) = make_float4(to_tf32(x.x - b.x), to_tf32(x.y - b.y),
+                                                             to_tf32(x.z - b.z), to_tf32(x.w - b.w));
     }
     __syncthreads();
 
