@@ -174,7 +174,7 @@ class MmaPanel(QWidget):
         self.plot.setLabel("left", "TFLOP/s")
         self.plot.setMinimumHeight(220)
         self.plot.setMinimumWidth(240)
-        self.plot.addLegend(offset=(-5, 5))
+        self.plot.addLegend(offset=(-5, -5))
         self.roof_text = QLabel()
         self.roof_text.setWordWrap(True)
         self.roof_text.setTextFormat(Qt.TextFormat.PlainText)
@@ -236,7 +236,7 @@ class MmaPanel(QWidget):
         xs = np.logspace(-1, 4, 200)
         bw = roof.bandwidth_tb_s  # TB/s x FLOP/B = TFLOP/s
         self.plot.plot(
-            xs, np.minimum(bw * xs, roof.fp32_tflops), pen=pg.mkPen("#444", width=2), name="FP32 FMA"
+            xs, np.minimum(bw * xs, roof.fp32_tflops), pen=pg.mkPen("#e0e0e0", width=2), name="FP32 FMA"
         )
         if roof.tf32_tflops is not None:
             self.plot.plot(
