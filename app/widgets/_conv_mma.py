@@ -226,6 +226,7 @@ class MmaPanel(QWidget):
             else mma.text
         )
         self.canvas.set_mma(mma)
+        self.canvas.setVisible(mma is not None)
         self.canvas.setMinimumHeight(self.canvas.needed_height(self.canvas.width()))
 
     def set_roofline(self, roof: RooflineDisplay | None) -> None:
