@@ -70,10 +70,11 @@ def _conv_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument(
         "--strategy",
         default="output_tile",
-        choices=ALL_STRATEGIES,
+        choices=(*ALL_STRATEGIES, "fastest"),
         help=f"which kernel runs (default output_tile); {bulk} fills shared memory with one bulk "
-        f"tensor copy (TMA) and needs a GPU of compute capability 9.0+ (the emulator runs "
-        f"every strategy)",
+        f"tensor copy (TMA) and needs a GPU of compute capability 9.0+, tensorcore needs 8.0+ (the "
+        f"emulator runs every strategy); fastest: the strategy and tile measured fastest for the "
+        f"mask on this GPU's card (engine.conv_choice; --tile is then ignored)",
     )
     wide = " and ".join(WIDE_STRATEGIES)
     c.add_argument(
@@ -176,6 +177,8 @@ def run(a: argparse.Namespace) -> int:
     try:
         image, mask, notes = validate_inputs(_read_image(a), parse_mask(a.mask))
         backend = _backend(a.backend)
+        if a.strategy == "fastest":
+            notes.append(_choose_fastest(a, mask.shape[0], backend))
         with _ticking(a, image, f"{a.strategy} on the {'GPU' if backend == 'cuda' else 'CPU emulator'}"):
             start = time.perf_counter()
             info = _compute(a, image, mask, backend)
@@ -231,6 +234,19 @@ def run(a: argparse.Namespace) -> int:
             print(f"median kernel time {info['time_ms']['median']:.4f} ms")
         print(f"max |ours − reference| = {error:.3g} (numpy float64 reference); took {wall_ms:.1f} ms")
     return 0
+
+
+def _choose_fastest(a: argparse.Namespace, mask_size: int, backend: str) -> str:
+    """Set ``a.strategy`` and ``a.tile`` from the measured table for this GPU's card; the note to print."""
+    from engine.conv_choice import choose
+
+    card = None
+    if backend == "cuda":
+        from engine.conv_cuda import describe_gpu
+
+        card = describe_gpu().split(",")[0]
+    a.strategy, a.tile, why = choose(mask_size, card)
+    return f"--strategy fastest: {a.strategy}, tile {a.tile}: {why}"
 
 
 def _max_error(output: np.ndarray, image: np.ndarray, mask: np.ndarray) -> float:

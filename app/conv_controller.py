@@ -35,6 +35,8 @@ from app.present import (
     counters_job,
     grid_display,
     image_job,
+    mma_display,
+    roofline_display,
 )
 from app.widgets import ConvView
 from app.widgets._conv_params import CUSTOM_MASK
@@ -104,6 +106,7 @@ class ConvController(QObject):
         self.block_view: BlockDisplay | None = None
         self.card = occupancy.DEFAULT_CARD
         self.registers_override: int | None = None
+        self.mma_choice = (0, 0, 0)  # Tensor cores tab: warp, mask row, chunk
         self.kernel_registers: dict[tuple[str, int, int], int] = {}
         self.counters: Counters | None = None
         self._counters_cache: dict[ConvParams, Counters] = {}
@@ -160,6 +163,7 @@ class ConvController(QObject):
         v.registers_changed.connect(self.set_registers)
         v.hardware_toggled.connect(self.set_hardware)
         v.hardware_record_requested.connect(lambda: self.set_hardware(True))
+        v.mma_selection_changed.connect(self.select_mma)
 
     def _restore(self) -> None:
         """The last session's settings, each checked as a user's input is: a hand-edited or stale
@@ -410,7 +414,22 @@ class ConvController(QObject):
                 self.hardware.request()
             else:
                 self.view.set_hardware_result(self.block_view.note)
+        self.show_mma()
         self.block_applied.emit(*self.block)
+
+    # -- tensor cores tab ---------------------------------------------------------------------------
+    def select_mma(self, warp: int, row: int, chunk: int) -> None:
+        """Tensor cores tab: show warp ``warp``'s MMAs for mask row ``row`` and input chunk ``chunk``."""
+        self.mma_choice = (int(warp), int(row), int(chunk))
+        self.show_mma()
+
+    def show_mma(self) -> None:
+        """The selected block's MMA matrices (tensorcore only) and the roofline for the card and mask."""
+        geom = self.geometry
+        mma = None
+        if geom is not None and self.block is not None:
+            mma = mma_display(geom, *self.block, *self.mma_choice)
+        self.view.set_mma(mma, roofline_display(self.card, self.params.mask_size))
 
     # -- counters -----------------------------------------------------------------------------------
     def _request_counters(self) -> None:
@@ -474,6 +493,7 @@ class ConvController(QObject):
             self.card = name
             self._save()
             self.show_counters()
+            self.show_mma()
 
     def set_registers(self, registers: int) -> None:
         self.registers_override = int(registers)

@@ -14,6 +14,9 @@ Modules are compiled once per (strategy, mask size, tile, instrumentation) and k
 through ctypes from the driver library PyCUDA loaded); it needs compute capability 9.0 or newer. Its
 rows must start 16 bytes apart, so an image whose width is not a multiple of 4 is copied into (and its
 output read back from) buffers whose rows are padded to a multiple of 4 floats.
+
+``tensorcore`` (compute capability 8.0 or newer) takes the mask from global memory, as ``naive`` does:
+each block splits it into TF32 big and small parts in shared memory.
 """
 
 from __future__ import annotations
@@ -35,9 +38,13 @@ from engine.tiling import (
     REGISTER2D_COLS,
     REGISTER_ROWS,
     SHARED_STRATEGIES,
+    TENSOR_MASK_PAD,
+    TENSOR_MIN_COMPUTE_CAPABILITY,
+    TENSOR_STRATEGIES,
     WIDE_STRATEGIES,
     TileGeometry,
     geometry,
+    tensorcore_steps,
 )
 
 if TYPE_CHECKING:
@@ -126,6 +133,12 @@ def kernel_options(geom: TileGeometry, record: bool = False) -> list[str]:
         opts.append(f"-DREG_ROWS={REGISTER_ROWS}")
     elif geom.strategy in WIDE_STRATEGIES:
         opts += [f"-DREG_ROWS={REGISTER_ROWS}", f"-DREG_COLS={REGISTER2D_COLS}", f"-DHALO_X={geom.halo_cols}"]
+    elif geom.strategy in TENSOR_STRATEGIES:
+        opts += [
+            f"-DHALO_X={geom.halo_cols}",
+            f"-DTC_STEPS={tensorcore_steps(geom.mask_size)}",
+            f"-DTC_MASK_PAD={TENSOR_MASK_PAD}",
+        ]
     if record:
         opts.append("-DRECORD")
     return opts
@@ -228,7 +241,7 @@ class _Session:
             if geom.strategy in BULK_STRATEGIES:  # tmap_in, tmap_out, in, height, width, pitch [, rec, ...]
                 func.prepare("PPPiii" + ("PPi" if record else ""))
             else:  # in, [mask,] out, height, width [, rec, rec_blocks, n_rec]
-                func.prepare(("PPP" if geom.strategy == "naive" else "PP") + "ii" + ("PPi" if record else ""))
+                func.prepare(("PPP" if _global_mask(geom) else "PP") + "ii" + ("PPi" if record else ""))
             self.modules[key] = (module, func, log)
         return self.modules[key]
 
@@ -239,6 +252,11 @@ class _Session:
                 self.modules.clear()
             finally:
                 self.context.pop()
+
+
+def _global_mask(geom: TileGeometry) -> bool:
+    """The kernel takes the mask as a pointer to global memory (naive, tensorcore), not in c_mask only."""
+    return geom.strategy == "naive" or geom.strategy in TENSOR_STRATEGIES
 
 
 _SESSION: _Session | None = None
@@ -379,6 +397,15 @@ def run_cuda_geometry(
             f"{major}.{minor} or newer); GPU 0 is {session.device.name()}, "
             f"sm_{session.arch[3:]}; use 'register2d', the same kernel with cp.async loads"
         )
+    if (
+        geom.strategy in TENSOR_STRATEGIES
+        and session.device.compute_capability() < TENSOR_MIN_COMPUTE_CAPABILITY
+    ):
+        major, minor = TENSOR_MIN_COMPUTE_CAPABILITY
+        raise ValueError(
+            f"{geom.strategy!r} needs TF32 tensor cores (mma.sync m16n8k8, compute capability "
+            f"{major}.{minor} or newer); GPU 0 is {session.device.name()}, sm_{session.arch[3:]}"
+        )
     with session.lock:
         try:
             session.context.push()
@@ -415,6 +442,7 @@ def _run(
             f"and 1 output buffer); {free / 2**20:,.0f} of {total / 2**20:,.0f} MiB are free"
         )
     module, func, log = session.function(geom, record=False)
+    _allow_shared(drv, func, geom)
     _check_fits(func, geom)
     host_in = np.ascontiguousarray(image, dtype=np.float32)  # (H, W)
     if pitch != width:
@@ -427,7 +455,7 @@ def _run(
         ins = [_upload(drv, host_in, allocs) for _ in range(rotate)]
         out = drv.mem_alloc(nbytes)
         allocs.append(out)
-        mask_args = [int(_upload(drv, host_mask, allocs))] if geom.strategy == "naive" else []
+        mask_args = [int(_upload(drv, host_mask, allocs))] if _global_mask(geom) else []
         if geom.strategy != "naive":
             _set_constant_mask(drv, module, host_mask)
         grid = (geom.grid[1], geom.grid[0], 1)  # CUDA order (x, y, z)
@@ -585,6 +613,20 @@ def _set_constant_mask(drv: Any, module: Any, host_mask: np.ndarray) -> None:
     drv.memcpy_htod(ptr, host_mask)
 
 
+def _allow_shared(drv: Any, func: Any, geom: TileGeometry) -> None:
+    """Opt ``func`` in to ``geom.shared_bytes`` of dynamic shared memory when that is past 48 KiB
+    (tensorcore); KernelError when the GPU cannot give it."""
+    if geom.shared_bytes <= 48 * 1024:
+        return
+    try:
+        func.set_attribute(drv.function_attribute.MAX_DYNAMIC_SHARED_SIZE_BYTES, geom.shared_bytes)
+    except drv.Error as e:
+        raise KernelError(
+            f"{_describe(geom)} needs {geom.shared_bytes} bytes of shared memory per block, more "
+            f"than GPU 0 allows ({e}); use a smaller tile"
+        ) from e
+
+
 def _check_fits(func: Any, geom: TileGeometry) -> None:
     """The compiled kernel can launch geom's block (registers) and shared tile (static + dynamic)."""
     limit = int(func.max_threads_per_block)
@@ -612,6 +654,7 @@ def _record(
 ) -> Records:
     """Run the instrumented build once; what each recorded block loaded into each shared slot."""
     module, func, _ = session.function(geom, record=True)
+    _allow_shared(drv, func, geom)
     _check_fits(func, geom)
     _set_constant_mask(drv, module, host_mask)
     slots = geom.shared_tile[0] * geom.shared_tile[1]

@@ -27,6 +27,12 @@ Counting rules (exact, per strategy), one count per element access:
   wider tile (halo columns r rounded up to 8; the copy engine zero-fills ghost slots and reads nothing
   for them); the outputs it stages in shared memory for the tensor store are not counted (no strategy
   counts its output writes).
+- tensorcore loads as register2d (float4 groups) and computes with MMAs (engine.conv_mma): every warp of
+  every block (edge warps too) reads, per mask row, ``chunks`` A fragments of 4 big and 4 small floats
+  per lane (``shared_loads``) and its B fragments, two parts x 2 registers x ``steps`` per lane, from
+  the zero-padded split mask in shared memory (``mask_loads``). ``shared_stores`` add the split of the
+  tile (big parts over the tile, small parts beside it: 2 per slot) and the mask's padded big and small
+  rows (its ``K^2`` global reads, once per block, are not counted: the mask is not input).
 """
 
 from __future__ import annotations
@@ -37,7 +43,14 @@ from functools import cached_property
 
 import numpy as np
 
-from engine.tiling import MAX_CONSTANT_MASK, LoadPlan, TileGeometry, geometry
+from engine.tiling import (
+    MAX_CONSTANT_MASK,
+    TENSOR_MASK_PAD,
+    LoadPlan,
+    TileGeometry,
+    geometry,
+    tensorcore_steps,
+)
 
 __all__ = [
     "BAND_PIXELS",
@@ -397,6 +410,25 @@ def _register2d_kernel(run: _Run, by: int, bx: int, record: bool) -> _BlockResul
     return oy, ox, acc[ty * np.int32(geo.block[1]) + tx, i, j], counters, plan
 
 
+def _tensorcore_kernel(run: _Run, by: int, bx: int, record: bool) -> _BlockResult:
+    """tensorcore: the block's tile from MMA fragments (engine.conv_mma.block_sums), 3xTF32 split."""
+    from engine import conv_mma
+
+    geo = run.geo
+    plan = geo.load_plan(by, bx)
+    smem = run.shared_tile(plan, record)
+    k = geo.mask_size
+    tile = conv_mma.block_sums(geo, smem, run.mask.reshape(k, k))  # (T, 64)
+    _, _, oy, ox = geo.thread_outputs(by, bx)
+    y0, x0 = geo.out_origin(by, bx)
+    steps, warps, slots = tensorcore_steps(k), geo.block[0], len(plan)
+    a_reads = warps * k * (conv_mma.N_TILES + steps - 1) * 32 * 8
+    b_reads = warps * k * steps * 32 * 4
+    mask_slots = k * (8 * steps + TENSOR_MASK_PAD)
+    counters = run.load_counters(plan) + Counters(0, a_reads, b_reads, len(oy), 2 * slots + 2 * mask_slots)
+    return oy, ox, tile[oy - np.int32(y0), ox - np.int32(x0)], counters, plan
+
+
 _KERNELS = {
     "naive": _global_kernel,
     "constant": _global_kernel,
@@ -406,4 +438,5 @@ _KERNELS = {
     "register": _register_kernel,
     "register2d": _register2d_kernel,
     "tma": _register2d_kernel,
+    "tensorcore": _tensorcore_kernel,
 }  # tma: register2d's compute

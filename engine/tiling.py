@@ -29,6 +29,9 @@ register2d      (T / 4, 32)          (S, 128 + 2h)          loads float4 groups:
 tma             (T / 4, 32)          (S, 128 + 2h8)         thread (0, 0) fills the whole tile with one
                                                             bulk tensor copy (phase 0); computes as
                                                             register2d; outputs leave by tensor store
+tensorcore      (T / 8, 32)          (S, 64 + 2h + 4)       loads float4 groups as register2d; each
+                                                            warp computes a 16 x 32 output tile with
+                                                            tensor-core MMAs (m16n8k8, 3xTF32)
 ==============  ===================  =====================  =========================================
 
 register2d's output tile is ``T`` rows by ``REGISTER2D_WIDTH`` = 128 columns (one warp of 32 threads,
@@ -46,6 +49,25 @@ so each row of the copy starts on a 32-byte sector: on the H200 a copy whose row
 before a sector boundary (r rounded up to 4) took 7% longer (bench/README.md). Its ``shared_bytes``
 add the output staging tile the tensor store reads (``T x 128`` float32, after the shared tile rounded
 up to 128 bytes) and the 8-byte barrier the copy signals.
+
+tensorcore (``TENSOR_STRATEGIES``, compute capability 8.0+) computes on the tensor cores with
+``mma.sync.m16n8k8`` in TF32, fp32 accuracy recovered by 3xTF32 splitting (CUTLASS's trick): each
+operand ``x`` becomes ``big = tf32(x)`` and ``small = x - big`` and every product is
+``a_small b_big + a_big b_small + a_big b_big``, accumulated in fp32. Its output tile is ``T`` rows
+(a multiple of 16) by ``TENSOR_WIDTH`` = 64 columns; warp ``w`` (``threadIdx.y``) computes rows
+``16 (w // 2) ..`` and columns ``32 (w % 2) ..``: four 16 x 8 MMA tiles side by side. Per output row
+the convolution is banded (Toeplitz) matrix products: for mask row ``k``,
+``out[i, j0 + n] += sum_c in[i - r + k, c] B_k[c, n]`` with ``B_k[c, n] = M[k, c - n - j0 + r]`` (0
+outside the mask), so the MMA's K dimension runs over 8 input columns at a time and its N dimension
+over 8 output columns; ``tensorcore_steps(K)`` chunks of 8 input columns reach every tap of an 8-column
+output tile (engine.conv_mma has the fragment arithmetic). Its shared tile is ``S x (64 + 2h + p)``:
+halo columns ``h`` = r rounded up to 4 (float4 groups, as register2d) and ``p`` (0 or 8) more columns
+on the right so that a row holds 8 mod 16 floats and a half-warp's 8-byte fragment loads hit 32
+different banks. Its ``shared_bytes`` hold that tile twice (the TF32 big parts where the tile was
+loaded, the small parts beside it) and the mask's big and small parts in rows of ``8 steps + 10``
+floats zero-padded around the taps; its shared-memory limit is ``TENSOR_SHARED_LIMIT_BYTES`` (the
+launcher raises the kernel's dynamic shared-memory limit past 48 KiB). Its thread-output map is the
+MMA accumulator layout.
 """
 
 from __future__ import annotations
@@ -70,20 +92,37 @@ __all__ = [
     "SHARED_STRATEGIES",
     "STAGING_ALIGN_BYTES",
     "STRATEGIES",
+    "TENSOR_MASK_PAD",
+    "TENSOR_MIN_COMPUTE_CAPABILITY",
+    "TENSOR_SHARED_LIMIT_BYTES",
+    "TENSOR_STRATEGIES",
+    "TENSOR_WARP_COLS",
+    "TENSOR_WARP_ROWS",
+    "TENSOR_WIDTH",
     "VECTOR_STRATEGIES",
     "WIDE_STRATEGIES",
     "LoadPlan",
     "TileGeometry",
     "geometry",
     "halo_multiple",
+    "tensorcore_offset",
+    "tensorcore_steps",
 ]
 
 STRATEGIES = ("naive", "constant", "input_tile", "output_tile", "cached_halo", "register")
 VECTOR_STRATEGIES = ("register2d",)  # T x 128 tiles, shared memory filled in float4 groups
 BULK_STRATEGIES = ("tma",)  # T x 128 tiles, shared memory filled by one bulk tensor copy
 WIDE_STRATEGIES = VECTOR_STRATEGIES + BULK_STRATEGIES  # T x 128 tiles, 4 x 4 outputs per thread
-ALL_STRATEGIES = STRATEGIES + WIDE_STRATEGIES
-SHARED_STRATEGIES = ("input_tile", "output_tile", "cached_halo", "register", *WIDE_STRATEGIES)  # fill shared
+TENSOR_STRATEGIES = ("tensorcore",)  # T x 64 tiles computed by tensor-core MMAs (3xTF32)
+ALL_STRATEGIES = STRATEGIES + WIDE_STRATEGIES + TENSOR_STRATEGIES
+SHARED_STRATEGIES = (  # fill shared memory
+    "input_tile",
+    "output_tile",
+    "cached_halo",
+    "register",
+    *WIDE_STRATEGIES,
+    *TENSOR_STRATEGIES,
+)
 MAX_CONSTANT_MASK = 63  # K*K*4 bytes must fit the 64 KiB constant bank: 63*63*4 = 15,876 B
 MAX_THREADS_PER_BLOCK = 1024
 SHARED_LIMIT_BYTES = 48 * 1024
@@ -96,6 +135,13 @@ _FLOAT_BYTES = 4
 _BARRIER_BYTES = 8  # tma: one mbarrier the tensor copy signals
 STAGING_ALIGN_BYTES = 128  # tma: its output staging tile starts on a 128-byte boundary (tensor store source)
 BULK_MIN_COMPUTE_CAPABILITY = (9, 0)  # tma: the Tensor Memory Accelerator came with Hopper (sm_90)
+TENSOR_MIN_COMPUTE_CAPABILITY = (8, 0)  # tensorcore: mma.sync m16n8k8 TF32 came with Ampere (sm_80)
+TENSOR_WARP_ROWS = 16  # tensorcore: output rows of one warp (the MMA's M)
+TENSOR_WARP_COLS = 32  # tensorcore: output columns of one warp, four MMA tiles of 8 (the MMA's N)
+TENSOR_WIDTH = 64  # tensorcore: tile columns, two warps across
+_MMA_K = 8  # tensorcore: input columns per MMA (the MMA's K)
+TENSOR_SHARED_LIMIT_BYTES = 96 * 1024  # tensorcore: opted in past 48 KiB (sm_80: 163 KiB, sm_86: 99 KiB)
+TENSOR_MASK_PAD = 10  # tensorcore: zeros before tap 0 of each shared mask row (the lowest tap read is -10)
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,7 +204,7 @@ class TileGeometry:
         (one tensor copy) for tma, else 1."""
         if self.strategy in BULK_STRATEGIES:
             return self.shared_tile[0] * self.shared_tile[1]
-        return _VECTOR if self.strategy in VECTOR_STRATEGIES else 1
+        return _VECTOR if self.strategy in (*VECTOR_STRATEGIES, *TENSOR_STRATEGIES) else 1
 
     @property
     def halo_cols(self) -> int:
@@ -171,8 +217,9 @@ class TileGeometry:
     def shared_parts(self) -> tuple[tuple[str, int], ...]:
         """``(what, bytes)`` of each piece of ``shared_bytes`` when it holds more than the shared tile
         (tma: ``input tile``, ``padding`` to a 128-byte boundary when needed, ``output staging tile``,
-        ``mbarrier``); () for the other strategies."""
-        return _shared_parts(self.strategy, self.shared_tile, self.tile)
+        ``mbarrier``; tensorcore: ``input tile`` (split in place: its TF32 big parts), ``small parts``,
+        ``mask big parts``, ``mask small parts``); () for the other strategies."""
+        return _shared_parts(self.strategy, self.shared_tile, self.tile, self.mask_size)
 
     @property
     def staging_tile(self) -> tuple[int, int]:
@@ -288,6 +335,12 @@ class TileGeometry:
         elif self.strategy in ("register", *WIDE_STRATEGIES):
             rows, cols = self.outputs_per_thread
             ty, tx = ly // np.int32(rows), lx // np.int32(cols)
+        elif self.strategy in TENSOR_STRATEGIES:  # the m16n8k8 accumulator: c0..c3 at (g | g+8, 2t | 2t+1)
+            warps_x = np.int32(TENSOR_WIDTH // TENSOR_WARP_COLS)
+            ty = ((ly // np.int32(TENSOR_WARP_ROWS)) * warps_x + lx // np.int32(TENSOR_WARP_COLS)).astype(
+                np.int32
+            )
+            tx = ((ly % np.int32(8)) * np.int32(4) + (lx % np.int32(8)) // np.int32(2)).astype(np.int32)
         else:
             ty, tx = ly, lx
         return tuple(_frozen(a) for a in (ly, lx, ty, tx))
@@ -317,18 +370,29 @@ def halo_multiple(strategy: str) -> int:
     (register2d: 16-byte groups) or 1."""
     if strategy in BULK_STRATEGIES:
         return _SECTOR
-    return _VECTOR if strategy in VECTOR_STRATEGIES else 1
+    return _VECTOR if strategy in (*VECTOR_STRATEGIES, *TENSOR_STRATEGIES) else 1
 
 
 def _halo_cols(strategy: str, radius: int) -> int:
     return _round_up(radius, halo_multiple(strategy))
 
 
-def _shared_parts(strategy: str, shared_tile: _Pair, tile: _Pair) -> tuple[tuple[str, int], ...]:
-    """tma's shared memory piece by piece (see :attr:`TileGeometry.shared_parts`); () for the others."""
+def _shared_parts(
+    strategy: str, shared_tile: _Pair, tile: _Pair, mask_size: int
+) -> tuple[tuple[str, int], ...]:
+    """tma's and tensorcore's shared memory piece by piece (see :attr:`TileGeometry.shared_parts`); ()
+    for the others."""
+    tile_bytes = shared_tile[0] * shared_tile[1] * _FLOAT_BYTES
+    if strategy in TENSOR_STRATEGIES:
+        mask_bytes = mask_size * (_MMA_K * tensorcore_steps(mask_size) + TENSOR_MASK_PAD) * _FLOAT_BYTES
+        return (
+            ("input tile", tile_bytes),  # split in place: its TF32 big parts
+            ("small parts", tile_bytes),
+            ("mask big parts", mask_bytes),
+            ("mask small parts", mask_bytes),
+        )
     if strategy not in BULK_STRATEGIES:
         return ()
-    tile_bytes = shared_tile[0] * shared_tile[1] * _FLOAT_BYTES
     parts = (
         ("input tile", tile_bytes),
         ("padding", -tile_bytes % STAGING_ALIGN_BYTES),
@@ -358,6 +422,10 @@ def _check_sizes(height: int, width: int, mask_size: int, strategy: str, tile: i
         raise ValueError(
             f"tile must be a multiple of REGISTER_ROWS ({REGISTER_ROWS}) for {strategy!r}, got {tile}"
         )
+    if strategy in TENSOR_STRATEGIES and tile % TENSOR_WARP_ROWS:
+        raise ValueError(
+            f"tile must be a multiple of {TENSOR_WARP_ROWS} (the MMA's rows) for {strategy!r}, got {tile}"
+        )
 
 
 _Pair = tuple[int, int]
@@ -383,7 +451,28 @@ def _layout(strategy: str, tile: int, radius: int) -> tuple[_Pair, _Pair, _Pair,
             (side, cols),
             (REGISTER_ROWS, REGISTER2D_COLS),
         )
+    if strategy in TENSOR_STRATEGIES:
+        halo2 = 2 * _halo_cols(strategy, radius)
+        cols = TENSOR_WIDTH + halo2 + (8 - halo2) % 16  # 8 mod 16 floats a row
+        warps = (tile // TENSOR_WARP_ROWS) * (TENSOR_WIDTH // TENSOR_WARP_COLS)
+        return (tile, TENSOR_WIDTH), (warps, 32), (side, cols), (2, 8)
     return square, square, (side, side), (1, 1)  # output_tile
+
+
+def tensorcore_offset(mask_size: int) -> int:
+    """tensorcore: ``d = r - h`` (``h`` = r rounded up to 4), so that tap ``l = 8s + c - n + d`` for input
+    column ``c`` of MMA step ``s`` and output column ``n`` of an MMA tile (``-3 <= d <= 0``)."""
+    radius = (mask_size - 1) // 2
+    return radius - _halo_cols("tensorcore", radius)
+
+
+def tensorcore_steps(mask_size: int) -> int:
+    """tensorcore: MMA steps (chunks of 8 input columns) per mask row for one 16 x 8 output tile.
+
+    Step ``s`` pairs output columns ``n = 0..7`` with input chunk ``s`` (columns ``c = 0..7``), taps
+    ``l = 8s + c - n + d``; the last step with any tap ``l <= K - 1`` has ``8s - 7 + d <= K - 1``.
+    """
+    return (mask_size + 6 - tensorcore_offset(mask_size)) // _MMA_K + 1
 
 
 def geometry(
@@ -398,7 +487,8 @@ def geometry(
     ``T + 2r <= 110`` (110 * 110 * 4 B <= 48 KiB). register2d's tile is ``T`` rows by 128 columns; it
     needs ``T`` a multiple of 4 and ``(T + 2r) * (128 + 2h) * 4 B <= 48 KiB``: T = 64 up to K = 17,
     T = 32 up to K = 41. tma's shared tile is ``(T + 2r) x (128 + 2 h8)`` plus the ``T * 128 * 4`` B
-    staging tile: T = 32 up to K = 19, T = 16 up to K = 43.
+    staging tile: T = 32 up to K = 19, T = 16 up to K = 43. tensorcore needs ``T`` a multiple of 16;
+    its two ``(T + 2r) x (64 + 2h + p)`` tiles and split mask fit 96 KiB with T = 64 up to K = 33.
 
     Raises
     ------
@@ -417,15 +507,18 @@ def geometry(
             f"{strategy!r} with tile {tile} and mask {mask_size} needs {threads} threads per "
             f"block ({block[0]}x{block[1]}); the limit is {MAX_THREADS_PER_BLOCK}"
         )
-    parts = _shared_parts(strategy, shared_tile, tiles)
+    parts = _shared_parts(strategy, shared_tile, tiles, mask_size)
     shared_bytes = sum(n for _, n in parts) if parts else shared_tile[0] * shared_tile[1] * _FLOAT_BYTES
-    if shared_bytes > SHARED_LIMIT_BYTES:
+    limit = TENSOR_SHARED_LIMIT_BYTES if strategy in TENSOR_STRATEGIES else SHARED_LIMIT_BYTES
+    if shared_bytes > limit:
         what = f"{shared_tile[0]}x{shared_tile[1]} float32"
         if strategy in BULK_STRATEGIES:
             what += f" and a {tiles[0]}x{tiles[1]} float32 staging tile for the tensor store"
+        if strategy in TENSOR_STRATEGIES:
+            what = f"twice {what} (big and small parts) and the split mask"
         raise ValueError(
             f"{strategy!r} with tile {tile} and mask {mask_size} needs {shared_bytes} bytes of "
-            f"shared memory ({what}); the limit is {SHARED_LIMIT_BYTES}"
+            f"shared memory ({what}); the limit is {limit}"
         )
     grid = (-(-height // tiles[0]), -(-width // tiles[1]))
     return TileGeometry(

@@ -28,6 +28,7 @@ from app.display._conv import (
     RunDisplay,
     phase_steps,
 )
+from app.display._conv_mma import MmaDisplay, RooflineDisplay, RooflinePoint
 from app.display._gru import (
     GATES,
     QUANTITIES,
@@ -77,9 +78,12 @@ __all__ = [
     "GridDisplay",
     "HistogramData",
     "LoadTable",
+    "MmaDisplay",
     "Mode",
     "ProbeSnapshot",
     "Rect",
+    "RooflineDisplay",
+    "RooflinePoint",
     "RunDisplay",
     "RunProgress",
     "UnitReading",

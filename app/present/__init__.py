@@ -31,6 +31,7 @@ from app.present._conv_benchmark import (
     benchmark_registers,
     compare_from_benchmark,
 )
+from app.present._conv_mma import mma_display, roofline_display
 from app.present._gru import TraceRequest, flow_display, flow_job, gru_display, trace_job
 
 __all__ = [
@@ -55,8 +56,10 @@ __all__ = [
     "gru_display",
     "hardware_job",
     "image_job",
+    "mma_display",
     "pin_text",
     "preview_job",
+    "roofline_display",
     "run_job",
     "score_job",
     "shared_parts",

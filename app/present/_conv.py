@@ -166,6 +166,10 @@ def counters_display(
             "padding": f"the staging tile starts on a {align}-byte boundary",
             "output staging tile": f"{th}×{tw} floats; the tensor store reads it",
             "mbarrier": "the copy signals it",
+            "small parts": f"{sh}×{sw}: value − its TF32 rounding (tensorcore splits the tile in place)",
+            "mask big parts": f"{geom.mask_size} rows of TF32 values, zeros around the taps, so a lane "
+            f"reads its band entry without a test",
+            "mask small parts": "the same rows for what TF32 rounding dropped",
         }
         shared = (
             " + ".join(f"{n:,} B {what} ({reasons[what]})" for what, n in parts)
@@ -195,7 +199,7 @@ def counters_display(
         )
     if not c.shared_stores:
         reuse = ("–", "no shared tile: every tap is a global (cached) read")
-    rows = (
+    rows: tuple[tuple[str, str, str], ...] = (
         (
             "Grid",
             f"{geom.grid[0]}×{geom.grid[1]} = {geom.grid[0] * geom.grid[1]:,} blocks",
@@ -224,12 +228,61 @@ def counters_display(
             f"SM on the {occ.card.name} ({occ.limiter} limit)" + _cannot_run(geom, occ.card),
         ),
     )
+    if geom.strategy in tiling.TENSOR_STRATEGIES:
+        rows = rows[:-2] + _tensor_rows(geom) + rows[-1:]
     return CountersDisplay(rows, occ.derivation, occ.card.name, registers, registers_note)
+
+
+def _tensor_rows(geom: TileGeometry) -> tuple[tuple[str, str, str], ...]:
+    """tensorcore's MMA work: instructions, tensor-core FLOPs against the convolution's, split passes."""
+    from engine import conv_mma
+
+    m = conv_mma.mma_counts(geom)
+    return (
+        (
+            "Tensor-core MMAs",
+            f"{m.mmas:,}",
+            f"mma.sync m16n8k8 TF32: {geom.block[0]} warps × {geom.mask_size} mask rows × "
+            f"{conv_mma.N_TILES} tiles of 16×8 × {m.steps} steps × {m.split_passes} passes per block",
+        ),
+        (
+            "Tensor-core FLOPs",
+            f"{m.tensor_flops / 1e9:,.3f} GFLOP",
+            f"2·16·8·8 per MMA; the convolution itself needs {m.useful_flops / 1e9:,.3f} GFLOP (2K² per "
+            f"output): {m.tensor_flops / max(1, m.useful_flops):.1f}× as much, from the 3 split passes and "
+            f"the band's zeros",
+        ),
+        (
+            "Split passes",
+            f"{m.split_passes}",
+            "3xTF32: a_small·b_big + a_big·b_small + a_big·b_big, accumulated in fp32 (a_small·b_small "
+            "dropped, about 2⁻²¹ of each product)",
+        ),
+        (
+            "Band efficiency",
+            f"{m.band_efficiency:.0%}",
+            f"K / (8 × steps) = {geom.mask_size} / {8 * m.steps}: of each mask-row band's 8 × {m.steps} "
+            f"entries per output column, {geom.mask_size} are taps, the rest zeros the MMA multiplies too",
+        ),
+        (
+            "Mask reads",
+            f"{m.steps * 4} per lane and mask row",
+            "B fragments: big and small parts, 2 registers per step, from the split mask in shared memory",
+        ),
+    )
 
 
 def _cannot_run(geom: TileGeometry, card: occupancy.Card) -> str:
     """Why ``card`` cannot run ``geom``'s kernel at all ("" when it can): tma needs Hopper's TMA."""
     digits = "".join(ch for ch in card.arch if ch.isdigit())
+    if geom.strategy in tiling.TENSOR_STRATEGIES:
+        major, minor = tiling.TENSOR_MIN_COMPUTE_CAPABILITY
+        if not digits or int(digits) >= 10 * major + minor:
+            return ""
+        return (
+            f". But {geom.strategy} needs compute capability {major}.{minor}+ (TF32 tensor cores): "
+            f"the {card.name} ({card.arch}) cannot run it at all"
+        )
     major, minor = tiling.BULK_MIN_COMPUTE_CAPABILITY
     if geom.strategy not in tiling.BULK_STRATEGIES or not digits or int(digits) >= 10 * major + minor:
         return ""

@@ -17,11 +17,14 @@ from app.display import (
     ConvParams,
     CountersDisplay,
     GridDisplay,
+    MmaDisplay,
+    RooflineDisplay,
     RunDisplay,
 )
 from app.widgets._adaptive import AdaptivePanes
 from app.widgets._conv_block import ThreadsPanel
 from app.widgets._conv_canvas import ConvCanvas
+from app.widgets._conv_mma import MmaPanel
 from app.widgets._conv_panels import CountersPanel, HardwarePanel
 from app.widgets._conv_params import ParamsPanel
 from app.widgets._conv_run import ComparePanel, RunPanel
@@ -46,6 +49,8 @@ class ConvView(QWidget):
     hardware_toggled(bool), hardware_record_requested()
     thread_hovered(int, int), phase_changed(int)
         Display-only interactions, for whoever wants to follow them.
+    mma_selection_changed(int, int, int)
+        Tensor cores tab: warp, mask row and chunk chosen.
     """
 
     params_changed = Signal(object)
@@ -66,6 +71,7 @@ class ConvView(QWidget):
     hardware_record_requested = Signal()
     thread_hovered = Signal(int, int)
     phase_changed = Signal(int)
+    mma_selection_changed = Signal(int, int, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -76,6 +82,7 @@ class ConvView(QWidget):
         self.run_panel = RunPanel()
         self.compare = ComparePanel()
         self.hardware = HardwarePanel()
+        self.mma = MmaPanel()
         self.tabs = QTabWidget()
         self.message = QLabel()
         self.message.setTextFormat(Qt.TextFormat.PlainText)  # it quotes names from files
@@ -97,6 +104,7 @@ class ConvView(QWidget):
             (self.run_panel, "Run"),
             (self.compare, "Compare"),
             (self.hardware, "Hardware"),
+            (self.mma, "Tensor cores"),
         ):
             self.tabs.addTab(widget, title)
         right = QSplitter(Qt.Orientation.Vertical)
@@ -141,6 +149,7 @@ class ConvView(QWidget):
             (self.hardware.record_requested, self.hardware_record_requested),
             (self.threads.thread_hovered, self.thread_hovered),
             (self.threads.step_changed, self.phase_changed),
+            (self.mma.selection_changed, self.mma_selection_changed),
         ]
         for source, target in pairs:
             source.connect(target)
@@ -183,6 +192,10 @@ class ConvView(QWidget):
 
     def set_counters(self, counters: CountersDisplay | None, busy: bool = False) -> None:
         self.counters.set_counters(counters, busy)
+
+    def set_mma(self, mma: MmaDisplay | None, roofline: RooflineDisplay | None) -> None:
+        self.mma.set_mma(mma)
+        self.mma.set_roofline(roofline)
 
     def set_backend(self, text: str) -> None:
         self.run_panel.set_backend(text)

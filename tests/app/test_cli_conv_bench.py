@@ -46,7 +46,7 @@ def test_quick_and_full_settings() -> None:
     quick = settings_from_args(_parser().parse_args(["conv-bench", "--quick"]))
     assert quick.quick and quick.sizes == (1024,) and quick.masks == (3, 5) and quick.repeats == 5
     full = settings_from_args(_parser().parse_args(["conv-bench"]))
-    assert not full.quick and full.sizes == (8192, 4096) and full.masks == (3, 5, 7, 9, 15)
+    assert not full.quick and full.sizes == (8192, 4096) and full.masks == (3, 5, 7, 9, 15, 31)
     assert full.strategies is None and full.tiles == (16, 32, 64)
     assert full == BenchSettings() and quick == BenchSettings.quick_run()
 
@@ -181,5 +181,11 @@ def test_quick_run_on_the_gpu(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         "mask5_vs_copy",
         "mask7_ms",
         "mask15_ms",
+        "mask9_ms",
+        "mask15_tensor_ms",
+        "mask3_vs_copy_1.1",
+        "mask5_vs_copy_1.1",
+        "mask31_ms",
     }
+    assert {t["card"] for t in record["targets"].values()} == {record["machine"]["gpu"]["device"]}
     assert "[" in err  # progress lines went to standard error

@@ -15,6 +15,7 @@ from engine.conv_bench import (
     benchmark_name,
     check_gpu,
     crop_reference,
+    fastest,
     figures,
     format_summary,
     out_path,
@@ -41,7 +42,7 @@ def _has_gpu() -> bool:
 
 def test_settings_defaults_quick_and_validation() -> None:
     full = BenchSettings()
-    assert full.sizes == (8192, 4096) and full.masks == (3, 5, 7, 9, 15) and full.repeats == 20
+    assert full.sizes == (8192, 4096) and full.masks == (3, 5, 7, 9, 15, 31) and full.repeats == 20
     quick = BenchSettings.quick_run(tiles=(32,))
     assert quick.quick and quick.sizes == (1024,) and quick.masks == (3, 5) and quick.tiles == (32,)
     with pytest.raises(ValueError, match="repeats"):
@@ -128,6 +129,31 @@ def test_targets_use_the_fastest_verified_kernel_at_8192() -> None:
     assert got["mask3_vs_copy"]["met"] and not got["mask5_vs_copy"]["met"]
     assert not got["mask7_ms"]["met"] and got["mask15_ms"]["met"]
     assert got["mask15_ms"]["ours"] == "register2d tile 32" and got["mask15_ms"]["ours_ms"] == 1.0
+    assert not got["mask15_tensor_ms"]["met"] and not got["mask31_ms"]["met"]  # 31: reported, no limit
+
+
+def test_targets_name_the_card_and_fastest_picks_per_mask() -> None:
+    rows = _rows({3: 0.14, 9: 0.16})
+    rows.append(
+        {
+            "size": 8192,
+            "mask": 9,
+            "impl": "ours",
+            "strategy": "tensorcore",
+            "tile": 64,
+            "median_ms": 0.15,
+            "verified": True,
+        }
+    )
+    got = targets(rows, "NVIDIA H100 80GB HBM3")
+    assert {t["card"] for t in got.values()} == {"NVIDIA H100 80GB HBM3"}
+    assert got["mask9_ms"]["met"] and got["mask9_ms"]["ours"] == "tensorcore tile 64"
+    assert got["mask3_vs_copy_1.1"]["measured"] == pytest.approx(0.14 / 0.13, abs=1e-4)
+    assert got["mask3_vs_copy_1.1"]["met"]  # 1.077 <= 1.1
+    assert fastest(rows) == {  # 8192^2 only; unverified rows never count
+        "3": {"strategy": "register2d", "tile": 32, "median_ms": 0.14},
+        "9": {"strategy": "tensorcore", "tile": 64, "median_ms": 0.15},
+    }
 
 
 def test_targets_without_measurements_are_not_met() -> None:

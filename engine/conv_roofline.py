@@ -1,0 +1,106 @@
+"""The roofline of the 2-D convolution on a card: FP32 FMA, tensor-core and memory roofs, and where each
+strategy's measured time puts it.
+
+Arithmetic intensity counts the convolution's own work over the least DRAM traffic it can have: ``2 K^2``
+FLOPs per output over 8 bytes (each pixel read once and written once), ``K^2 / 4`` FLOP/byte, the same
+for every strategy (their extra reads hit L2 and shared memory, not DRAM). A strategy's height is
+``2 K^2 H W / time``, from a measured table (:data:`MEASURED`, medians at 8192^2 from bench/results).
+The roofs are datasheet peaks (dense, no sparsity): ``min(bandwidth x intensity, FLOP roof)``. For the
+tensorcore strategy the tensor roof is divided by its 3 split passes and multiplied by its band efficiency
+(:func:`engine.conv_mma.mma_counts`): the most its useful FLOPs can reach.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.tiling import tensorcore_steps
+
+__all__ = ["MEASURED", "ROOFS", "MeasuredPoint", "Roofs", "intensity", "points", "tensorcore_roof"]
+
+
+@dataclass(frozen=True)
+class Roofs:
+    """Datasheet peaks of one card (dense; None where the card has no TF32 tensor cores)."""
+
+    fp32_tflops: float
+    tf32_tflops: float | None
+    bandwidth_tb_s: float
+    source: str
+
+
+# keyed by engine.occupancy.CARDS names
+ROOFS: dict[str, Roofs] = {
+    "NVIDIA H200": Roofs(67.0, 494.7, 4.8, "NVIDIA H200 SXM datasheet"),
+    "NVIDIA H100 SXM": Roofs(67.0, 494.7, 3.35, "NVIDIA H100 SXM datasheet"),
+    "NVIDIA A100": Roofs(19.5, 156.0, 2.039, "NVIDIA A100 80GB SXM datasheet"),
+    "NVIDIA L40S": Roofs(91.6, 183.0, 0.864, "NVIDIA L40S datasheet"),
+    "NVIDIA RTX 4090": Roofs(82.6, 82.6, 1.008, "Ada whitepaper (TF32, FP32 accumulate)"),
+    "NVIDIA T4": Roofs(8.1, None, 0.32, "NVIDIA T4 datasheet (no TF32)"),
+    "NVIDIA V100": Roofs(15.7, None, 0.9, "NVIDIA V100 SXM2 datasheet (no TF32)"),
+}
+
+# card -> mask -> strategy -> median ms at 8192^2 (our fastest verified tile), from the record named
+MEASURED: dict[str, tuple[str, dict[int, dict[str, float]]]] = {
+    "NVIDIA H200": (
+        "bench/results/2026-12-07-conv-h200-tc20-1.json (tensorcore as of commit e9a99ce)",
+        {
+            3: {"tma": 0.13418, "tensorcore": 0.19869, "copy": 0.12976, "cudnn": 0.58094, "cupyx": 0.55394},
+            5: {"tma": 0.13515, "tensorcore": 0.28077, "copy": 0.12976, "cudnn": 1.40768, "cupyx": 1.07122},
+            9: {"tma": 0.21896, "tensorcore": 0.45424, "copy": 0.12976, "cudnn": 3.09187, "cupyx": 2.9176},
+            15: {"tma": 0.54766, "tensorcore": 0.9955, "copy": 0.12976, "cudnn": 7.6525, "cupyx": 7.86061},
+            31: {
+                "tma": 2.96654,
+                "tensorcore": 2.93142,
+                "copy": 0.12976,
+                "cudnn": 29.09922,
+                "cupyx": 45.38957,
+            },
+        },
+    ),
+    "NVIDIA H100 SXM": (
+        "bench/results/2026-12-07-conv-h100-93a3289.json",
+        {
+            3: {"tma": 0.1841, "copy": 0.18131, "cudnn": 0.58381, "cupyx": 0.5556},
+            5: {"tma": 0.18435, "copy": 0.18131, "cudnn": 1.40499, "cupyx": 1.07106},
+            7: {"tma": 0.18683, "copy": 0.18131, "cudnn": 2.20803, "cupyx": 1.89333},
+            9: {"tma": 0.23024, "copy": 0.18131, "cudnn": 3.0903, "cupyx": 2.91664},
+            15: {"tma": 0.54786, "copy": 0.18131, "cudnn": 7.64266, "cupyx": 7.85904},
+        },
+    ),
+}
+
+
+def intensity(mask_size: int) -> float:
+    """FLOP per DRAM byte: ``2 K^2`` per output over 8 bytes."""
+    return mask_size**2 / 4
+
+
+def tensorcore_roof(card: str, mask_size: int) -> float | None:
+    """TFLOP/s of useful work the tensorcore strategy can reach at most: TF32 peak / 3 x K / (8 steps)."""
+    roofs = ROOFS.get(card)
+    if roofs is None or roofs.tf32_tflops is None:
+        return None
+    return roofs.tf32_tflops / 3 * mask_size / (8 * tensorcore_steps(mask_size))
+
+
+@dataclass(frozen=True)
+class MeasuredPoint:
+    """One implementation's place on the roofline: its measured time and the TFLOP/s it reached."""
+
+    name: str
+    median_ms: float
+    tflops: float
+
+
+def points(card: str, mask_size: int, size: int = 8192) -> tuple[int | None, list[MeasuredPoint], str]:
+    """``(measured mask, points, source)``: every measured implementation at the measured mask nearest to
+    ``mask_size`` on ``card``; ``(None, [], "")`` when nothing was measured there. ``copy`` is placed at
+    the mask's FLOPs too (the time a convolution at the memory roof would take)."""
+    source, table = MEASURED.get(card, ("", {}))
+    if not table:
+        return None, [], ""
+    k = min(table, key=lambda m: (abs(m - mask_size), -m))
+    flops = 2 * k * k * size * size
+    out = [MeasuredPoint(name, ms, flops / (ms * 1e-3) / 1e12) for name, ms in sorted(table[k].items())]
+    return k, out, source

@@ -1,0 +1,67 @@
+"""The Convolution tiles explorer's Tensor cores tab in a real window (Xvfb, xcb) at laptop sizes.
+
+With ``HAN_SCREENSHOTS=<folder>`` each case also saves a PNG of the window there, to look at.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.realwindow._layout import layout_problems
+
+TIMEOUT = 20_000
+
+
+@pytest.fixture
+def window(qtbot: Any, shipped_bundle: Any) -> Iterator[Any]:
+    from app.context import AppContext
+    from app.main_window import MainWindow
+
+    w = MainWindow(AppContext(shipped_bundle, None))
+    qtbot.addWidget(w)
+    w.setGeometry(0, 0, 1366, 768)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    for c in w.controllers.values():
+        c.shutdown()
+    for c in w.controllers.values():
+        with contextlib.suppress(Exception):
+            c.wait_idle(5_000)
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1024, 700)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_tensor_cores_tab_is_whole(qtbot: Any, window: Any, size: tuple[int, int]) -> None:
+    window.setGeometry(0, 0, *size)
+    window.show_view("conv")
+    conv = window.controllers["conv"]
+    qtbot.waitUntil(lambda: not conv.busy, timeout=TIMEOUT)
+    conv.set_params(strategy="tensorcore", mask_size=15, tile=32)
+    qtbot.waitUntil(
+        lambda: conv.geometry is not None and conv.geometry.strategy == "tensorcore", timeout=TIMEOUT
+    )
+    qtbot.waitUntil(lambda: not conv.busy, timeout=TIMEOUT)
+    view = conv.view
+    view.tabs.setCurrentWidget(view.mma)
+    view.panes.show_pane(view.tabs.parentWidget())  # folded at 1024 px: bring the Block pane forward
+    conv.select_block(1, 1)
+    conv.select_mma(1, 7, 3)
+    qtbot.wait(400)
+    mma = view.mma.canvas.mma
+    assert mma is not None and (mma.warp, mma.mask_row, mma.chunk) == (1, 7, 3)
+    assert mma.serves == ((3, 0), (2, 1), (1, 2)) and view.mma.chunk.value() == 3
+    assert view.mma.plot.isVisible()
+    assert layout_problems(window._pages["conv"], window) == []
+    if folder := os.environ.get("HAN_SCREENSHOTS"):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        window.grab().save(str(Path(folder) / f"conv-tensorcores-{size[0]}x{size[1]}.png"))
+        view.mma.scroller.ensureWidgetVisible(view.mma.plot)
+        qtbot.wait(300)
+        window.grab().save(str(Path(folder) / f"conv-tensorcores-roofline-{size[0]}x{size[1]}.png"))
+        view.mma.plot.grab().save(str(Path(folder) / f"conv-roofline-plot-{size[0]}x{size[1]}.png"))
