@@ -9,14 +9,15 @@ from engine.tiling import geometry
 
 
 def test_measured_masks_take_their_measured_choice() -> None:
-    assert conv_choice.choose(31, "NVIDIA H200")[:2] == ("tensorcore", 64)
+    # tensorcore measured fastest at 31 (e9a99ce) but its kernel changed since: not chosen until re-measured
+    assert conv_choice.choose(31, "NVIDIA H200")[:2] == ("tma", 16)
     assert conv_choice.choose(15, "NVIDIA H200")[:2] == ("tma", 32)
     assert conv_choice.choose(5, "NVIDIA H100 80GB HBM3")[:2] == ("tma", 32)
 
 
 def test_unmeasured_masks_take_the_nearest_and_a_tile_that_fits() -> None:
-    strategy, tile, why = conv_choice.choose(25, "NVIDIA H200")  # nearest measured: 31 (tensorcore 64)
-    assert (strategy, tile) == ("tensorcore", 64) and "mask 31" in why
+    strategy, tile, why = conv_choice.choose(25, "NVIDIA H200")  # nearest measured: 31 (tma 16)
+    assert (strategy, tile) == ("tma", 16) and "mask 31" in why
     strategy, tile, _ = conv_choice.choose(19, None)  # nearest: 15 -> tma 32, which fits K=19
     geometry(64, 64, 19, strategy, tile)
     strategy, tile, _ = conv_choice.choose(21, None)  # nearest: 15 (tma 32 does not fit K=21): smaller tile
