@@ -152,6 +152,18 @@ class _Rows:
     top_words: tuple[tuple[str, ...], ...]
     top_weights: np.ndarray  # (n, K), 0 where there is no word
 
+    @staticmethod
+    def concat(parts: Sequence[_Rows]) -> _Rows:
+        """Several batches' records as one (in that order)."""
+        return _Rows(
+            *(np.concatenate([getattr(p, name) for p in parts]) for name in _ROW_ARRAYS),
+            top_words=tuple(w for p in parts for w in p.top_words),
+            top_weights=np.concatenate([p.top_weights for p in parts]),
+        )
+
+
+_ROW_ARRAYS = ("row", "pred", "probs", "words", "sentences", "last_share")
+
 
 class CorpusBuilder:
     """Collects batches into preallocated columns; :meth:`result` gives the rows scored so far."""
@@ -301,6 +313,7 @@ def score_corpus(
     seed: int = 0,
     words: bool = True,
     workers: int = 1,
+    key: str | None = None,
 ) -> Generator[CorpusProgress, None, CorpusResult]:
     """Score every review of ``ds``; yields after each batch, returns the complete result.
 
@@ -310,10 +323,12 @@ def score_corpus(
     needs, faster. Such a result is not cached (its key says nothing of it). ``workers`` > 1
     tokenizes in that many processes (the tokenizer is pure Python: on a GPU it is the bottleneck),
     the next block while the current one is scored; the GUI keeps 1 (no fork under Qt's threads).
+    ``key``: the result's cache key when the caller has computed it already (None: computed here).
     """
     if batch_size < 1 or block < 1 or top_k < 1:
         raise ValueError("batch_size, block and top_k must be at least 1")
-    key = cache_key(bundle, ds, top_k) if words else ""  # no key: never cached
+    if key is None:
+        key = cache_key(bundle, ds, top_k) if words else ""  # no key: never cached
     builder = CorpusBuilder(bundle.label_names, model_truth(bundle, ds), top_k, key)
     t0 = time.perf_counter()
     blocks = _order(ds, block, seed)
