@@ -340,7 +340,7 @@ class DatasetController(QObject):
             dataset_metrics,
             result,
             on_result=self._on_metrics,
-            on_error=self._on_error,
+            on_error=lambda _g, message: self.view.set_status(f"Metrics: {message}", error=True),
             policy="queue",
             inline=inline,
         )

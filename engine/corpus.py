@@ -155,14 +155,20 @@ class _Rows:
     @staticmethod
     def concat(parts: Sequence[_Rows]) -> _Rows:
         """Several batches' records as one (in that order)."""
+
+        def cat(name: str) -> np.ndarray:
+            return np.concatenate([getattr(p, name) for p in parts])
+
         return _Rows(
-            *(np.concatenate([getattr(p, name) for p in parts]) for name in _ROW_ARRAYS),
+            row=cat("row"),
+            pred=cat("pred"),
+            probs=cat("probs"),
+            words=cat("words"),
+            sentences=cat("sentences"),
+            last_share=cat("last_share"),
             top_words=tuple(w for p in parts for w in p.top_words),
-            top_weights=np.concatenate([p.top_weights for p in parts]),
+            top_weights=cat("top_weights"),
         )
-
-
-_ROW_ARRAYS = ("row", "pred", "probs", "words", "sentences", "last_share")
 
 
 class CorpusBuilder:
