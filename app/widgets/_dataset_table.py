@@ -2,7 +2,9 @@
 
 Only the rows in view are ever asked for (``data``), so 25,000 rows cost one index array. Sorting is a
 stable numpy argsort of one column (:func:`app.display._dataset.sort_order`), not a proxy's Python
-``lessThan`` per comparison; filtering is a boolean mask the controller computes.
+``lessThan`` per comparison; filtering is a boolean mask the controller computes. Rows that arrive
+while a dataset is scored are inserted (:meth:`ReviewTableModel.add_rows`), never a reset, so the
+selection and the scroll position stay.
 """
 
 from __future__ import annotations
