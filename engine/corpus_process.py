@@ -168,11 +168,12 @@ class CorpusProcess:
         chunk_s: float = CHUNK_S,
         **options: Any,
     ) -> None:
+        # nothing of multiprocessing here: its first semaphore starts the resource tracker (a process),
+        # which is results()' work, off the GUI thread
         self.bundle, self.ds, self.options = bundle, ds, options
         self.threads, self.nice, self.chunk_s = threads, nice, chunk_s
-        self.ctx = _context()
-        self.stop_event = self.ctx.Event()
         self.process: Any = None
+        self._stop: Any = None
         self._killed = False
         self._lock = threading.Lock()
 
@@ -185,17 +186,19 @@ class CorpusProcess:
         """
         top_k = self.options.get("top_k", TOP_K)
         builder = CorpusBuilder(self.bundle.label_names, model_truth(self.bundle, self.ds), top_k)
-        here, there = self.ctx.Pipe(duplex=True)
+        ctx = _context()
+        here, there = ctx.Pipe(duplex=True)
         with self._lock:
             if self._killed:
                 return builder.result()
-            self.process = self.ctx.Process(
+            self._stop = ctx.Event()
+            self.process = ctx.Process(
                 target=score_to_pipe,
                 name="han-explorer scoring",
                 args=(
                     pickle.dumps(self.bundle),
                     there,
-                    self.stop_event,
+                    self._stop,
                     self.options,
                     self.threads,
                     self.nice,
@@ -253,14 +256,11 @@ class CorpusProcess:
         for k in range(0, len(ds), TEXTS_PER_MESSAGE):
             conn.send(ds.texts[k : k + TEXTS_PER_MESSAGE])
 
-    def stop(self) -> None:
-        """Ask the child to stop after its current batch."""
-        self.stop_event.set()
-
     def kill(self) -> None:
         """End the child now (safe from any thread, before or after it started)."""
         with self._lock:
             self._killed = True
-            self.stop_event.set()
+            if self._stop is not None:
+                self._stop.set()
             if self.process is not None and self.process.pid is not None and self.process.exitcode is None:
                 self.process.kill()
