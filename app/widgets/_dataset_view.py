@@ -370,8 +370,12 @@ class DatasetView(QWidget):
             self.confusion.set_matrix((), self.confusion.counts[:0, :0])
             self.last_sentence.set_share(math.nan, math.nan)
             return
-        part = "" if m.complete else f" (partial: {m.n:,} of {m.total:,})"
-        self.accuracy.setText(f"Accuracy {m.accuracy:.2%} on {m.n:,} reviews{part}")
+        # while scoring, short enough for the narrow metrics column (the count line says "of N")
+        if m.complete:
+            self.accuracy.setText(f"Accuracy {m.accuracy:.2%} on {m.n:,} reviews")
+        else:
+            self.accuracy.setText(f"Accuracy {m.accuracy:.2%} ({m.n:,} scored)")
+        self.accuracy.setToolTip("" if m.complete else f"Partial: {m.n:,} of {m.total:,} reviews scored")
         self.per_class.setRowCount(len(m.per_class))
         for i, (name, p, r, f1, n) in enumerate(m.per_class):
             cells = [_item(name), *(_item(f"{x:.3f}", True) for x in (p, r, f1)), _item(f"{n:,}", True)]
