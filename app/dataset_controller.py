@@ -59,6 +59,8 @@ def cache_root() -> Path:
 
 
 def _load(path: str, fmt: str, bundle: Any, cache_dir: Path) -> tuple[Dataset, str, CorpusResult | None]:
+    import engine.corpus_metrics
+    import engine.corpus_process  # noqa: F401 (imported here, off the GUI thread, for what follows)
     from engine.corpus import cache_key, load_cached
     from engine.data import load_dataset
 

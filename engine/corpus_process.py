@@ -29,6 +29,8 @@ import time
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Protocol
 
+import torch
+
 from engine.corpus import (
     TOP_K,
     CorpusBuilder,
@@ -62,6 +64,48 @@ class _Flag(Protocol):
     def is_set(self) -> bool: ...
 
 
+def _send_bundle(conn: Any, bundle: ModelBundle) -> None:
+    """The model as its parts: one small pickle, then each tensor's raw bytes. Writing bytes releases
+    the GIL (pickling the whole bundle held it ~50 ms, a pause of the parent's GUI thread)."""
+    state = {k: v.detach().to("cpu").contiguous() for k, v in bundle.model.state_dict().items()}
+    device = str(next(bundle.model.parameters()).device)
+    names = [(k, str(v.dtype).removeprefix("torch."), tuple(v.shape)) for k, v in state.items()]
+    conn.send(
+        (
+            bundle.model.config,
+            names,
+            device,
+            bundle.vocab,
+            bundle.label_names,
+            bundle.limits,
+            bundle.metadata,
+            bundle.path,
+        )
+    )
+    for k, _, _ in names:
+        t = state[k]
+        conn.send_bytes(t.reshape(-1).view(torch.uint8).numpy() if t.numel() else b"")
+
+
+def _receive_bundle(conn: Any) -> ModelBundle:
+    from engine.bundle import ModelBundle
+    from engine.model import HAN
+
+    config, names, device, vocab, labels, limits, metadata, path = conn.recv()
+    state = {}
+    for k, dtype, shape in names:
+        raw = bytearray(conn.recv_bytes())
+        state[k] = (
+            torch.frombuffer(raw, dtype=getattr(torch, dtype)).reshape(shape)
+            if raw
+            else torch.zeros(shape, dtype=getattr(torch, dtype))
+        )
+    model = HAN(config)
+    model.load_state_dict(state)
+    model.to(device).eval()
+    return ModelBundle(model, vocab, labels, limits, metadata, path)
+
+
 def _receive_dataset(conn: _Conn) -> Dataset:
     head = conn.recv()
     texts: list[str] = []
@@ -86,8 +130,7 @@ def _merge(records: list[CorpusProgress]) -> CorpusProgress:
 
 
 def score_to_pipe(
-    bundle_bytes: bytes,
-    conn: _Conn,
+    conn: Any,
     stop: _Flag,
     options: dict[str, Any],
     threads: int | None = None,
@@ -95,8 +138,8 @@ def score_to_pipe(
     chunk_s: float = CHUNK_S,
 ) -> None:
     """Receive a dataset on ``conn``, score it with ``score_corpus(bundle, ds, **options)`` and send
-    its records back (see the module docstring). ``bundle_bytes``: the pickled model bundle (made by
-    the parent from its own objects, never read from a file). ``threads``/``nice`` as in
+    its records back (see the module docstring). The model arrives first, as the parent holds it
+    (never read from a file). ``threads``/``nice`` as in
     :func:`engine.train_process.train_to_pipe`."""
     try:
         if threads:
@@ -105,7 +148,7 @@ def score_to_pipe(
             torch.set_num_threads(threads)
         if nice and hasattr(os, "nice"):
             os.nice(nice)
-        bundle = pickle.loads(bundle_bytes)
+        bundle = _receive_bundle(conn)
         ds = _receive_dataset(conn)
         key = cache_key(bundle, ds, options.get("top_k", TOP_K)) if options.get("words", True) else ""
         conn.send(("key", key))
@@ -196,7 +239,6 @@ class CorpusProcess:
                 target=score_to_pipe,
                 name="han-explorer scoring",
                 args=(
-                    pickle.dumps(self.bundle),
                     there,
                     self._stop,
                     self.options,
@@ -212,6 +254,7 @@ class CorpusProcess:
         finished = False
         try:
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                _send_bundle(here, self.bundle)
                 self._send_dataset(here)  # a child that failed early has left its error to read
             while True:
                 try:
