@@ -2,16 +2,24 @@
 
 Wiring: opening a dataset reads it off the GUI thread ("load" job) and looks its result up in the
 cache (per model fingerprint x dataset content, in the app's AppLocalData/cache); a miss starts the
-"score" job, :func:`engine.corpus.score_corpus`, whose progress records carry each batch's rows. They
-go into a :class:`~engine.corpus.CorpusBuilder` here, and at most every ``REFRESH_MS`` the table and
-metrics show the rows scored so far, so Cancel leaves exactly those rows (not cached). A finished
-run is cached ("cache" job). Filters are numpy masks (:mod:`app.present._dataset`); a confusion cell
-or a word click adds one. Opening a review emits ``review_opened``: the main window shows it in the
-Attention view and offers the way back, to this view as it was (nothing here is reset).
+"score" job: :func:`engine.corpus.score_corpus` in a child process
+(:class:`engine.corpus_process.CorpusProcess`; in a thread of this process its tokenizer held the
+GIL and stalled the event loop for 100-400 ms), whose progress records carry the rows scored since
+the last one. They go into a :class:`~engine.corpus.CorpusBuilder` here; at most every
+``REFRESH_MS`` the new rows are inserted into the table (never a reset: selection and scroll stay;
+a text search only reads the new reviews), and at most every ``METRICS_MS`` the metrics are computed
+in a thread ("metrics" job) and painted a part per event-loop turn. Cancel kills the child and leaves
+exactly the rows received (not cached). A finished run is cached ("cache" job). Synchronous
+controllers (tests) score in-process, the same records. Filters are numpy masks
+(:mod:`app.present._dataset`); a confusion cell or a word click adds one. Opening a review emits
+``review_opened``: the main window shows it in the Attention view and offers the way back, to this
+view as it was (nothing here is reset).
 """
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,14 +40,17 @@ from app.widgets._dataset_view import DatasetView
 
 if TYPE_CHECKING:
     from app.context import AppContext
+    from app.display._dataset import DatasetMetrics
     from engine.bundle import ModelBundle
     from engine.corpus import CorpusBuilder, CorpusProgress, CorpusResult
+    from engine.corpus_process import CorpusProcess
     from engine.data import Dataset
 
 __all__ = ["DatasetController", "cache_root"]
 
 REFRESH_MS = 500  # while scoring, the table catches up at most this often
-METRICS_EVERY = 4  # ... and the metrics' pictures every 4th time (repainting them is the costly part)
+METRICS_MS = 1000  # ... and the metrics' pictures at most this often (repainting them is the costly part)
+NICE = 10  # CPU priority the scoring process gives up to the window
 
 
 def cache_root() -> Path:
@@ -48,6 +59,8 @@ def cache_root() -> Path:
 
 
 def _load(path: str, fmt: str, bundle: Any, cache_dir: Path) -> tuple[Dataset, str, CorpusResult | None]:
+    import engine.corpus_metrics
+    import engine.corpus_process  # noqa: F401 (imported here, off the GUI thread, for what follows)
     from engine.corpus import cache_key, load_cached
     from engine.data import load_dataset
 
@@ -94,8 +107,10 @@ class DatasetController(QObject):
         self.cell: tuple[int, int] | None = None
         self.word = ""
         self.last_progress: CorpusProgress | None = None
+        self._child: CorpusProcess | None = None
         self._dirty = False
-        self._flushes = 0
+        self._metrics_at = 0.0  # time.monotonic() of the last metrics request while scoring
+        self._hits: tuple[str, np.ndarray] | None = None  # the text search's answers so far
         self._refresh = QTimer(self, interval=REFRESH_MS)
         self._refresh.timeout.connect(self._flush)
         self._restored = False
@@ -141,8 +156,7 @@ class DatasetController(QObject):
         if fmt is not None:
             self.view.format_box.setCurrentText(fmt)
         self.view.set_dataset_path(path)
-        self.jobs.cancel("score")
-        self._stop_refresh()
+        self._stop_scoring()
         if not path:
             return
         if self.context.bundle is None:  # the model is still loading (or failed): open it after
@@ -179,6 +193,7 @@ class DatasetController(QObject):
     def _on_loaded(self, _gen: int, loaded: tuple[Dataset, str, CorpusResult | None]) -> None:
         ds, _key, cached = loaded
         self.dataset = ds
+        self._hits = None
         if self.context.settings is not None:
             self.context.settings.setValue("dataset/path", ds.source)
             self.context.settings.setValue("dataset/format", self.view.dataset_format)
@@ -200,13 +215,26 @@ class DatasetController(QObject):
         self._apply(self.builder.result())
         self.view.set_scoring(True)
         self.view.set_progress(0, len(ds), f"Scoring {len(ds):,} reviews…")
-        if self.asynchronous:
-            self._refresh.start()
+        if not self.asynchronous:  # in-process (tests): the same records
+            self.jobs.submit(
+                "score",
+                score_corpus,
+                bundle,
+                ds,
+                on_result=self._on_scored,
+                on_error=self._on_error,
+                on_progress=self._on_progress,
+            )
+            return
+        from engine.corpus_process import CorpusProcess
+
+        # a core and the first turn on the CPU are left to the window
+        self._child = child = CorpusProcess(bundle, ds, threads=max(1, (os.cpu_count() or 2) - 1), nice=NICE)
+        self._metrics_at = time.monotonic()
+        self._refresh.start()
         self.jobs.submit(
             "score",
-            score_corpus,
-            bundle,
-            ds,
+            child.results,
             on_result=self._on_scored,
             on_error=self._on_error,
             on_progress=self._on_progress,
@@ -221,22 +249,37 @@ class DatasetController(QObject):
         self.view.set_progress(p.done, p.total, progress_text(p))
 
     def _flush(self) -> None:
-        if self._dirty and self.builder is not None:
-            self._dirty = False
-            self._flushes += 1
-            self._apply(self.builder.result(), metrics=self._flushes % METRICS_EVERY == 0)
+        """The rows received since the last refresh into the table; the metrics, at most every
+        ``METRICS_MS``, computed off this thread."""
+        if not self._dirty or self.builder is None:
+            return
+        self._dirty = False
+        now = time.monotonic()
+        metrics = now - self._metrics_at >= METRICS_MS / 1000
+        if metrics:
+            self._metrics_at = now
+        self._apply(self.builder.result(), metrics=metrics, incremental=True)
 
     def _stop_refresh(self) -> None:
         self._refresh.stop()
         self._dirty = False
         self.view.set_scoring(False)
 
+    def _stop_scoring(self) -> None:
+        """No more rows from the running scoring, if any: its job is dropped and its child killed."""
+        self.jobs.cancel("score")
+        child, self._child = self._child, None
+        if child is not None:
+            child.kill()
+        self._stop_refresh()
+
     def _on_scored(self, _gen: int, result: CorpusResult) -> None:
         from engine.corpus import save_cached
 
         self._stop_refresh()
+        self._child = None
         self.builder = None
-        self._apply(result)
+        self._apply(result, incremental=True)
         self.view.set_progress(
             len(result), result.total, f"{len(result):,} reviews scored in {result.seconds:.1f} s"
         )
@@ -253,35 +296,62 @@ class DatasetController(QObject):
         self.view.set_status(f"Scored, but the cache could not be written: {message}", error=True)
 
     def cancel(self) -> None:
-        """Stop scoring between batches; the reviews scored so far stay (and are not cached)."""
+        """Stop scoring now; the reviews received so far stay (and are not cached)."""
         if self.builder is None or not self.jobs.busy_with("score"):
             return
-        self.jobs.cancel("score")
-        self._stop_refresh()
+        self._stop_scoring()
         partial = self.builder.result()
         self.builder = None
-        self._apply(partial)
+        self._apply(partial, incremental=True)
         self.view.set_progress(
             len(partial), partial.total, f"Cancelled: {len(partial):,} of {partial.total:,} reviews scored"
         )
 
     def _on_error(self, _gen: int, message: str) -> None:
         self._stop_refresh()
+        self._child = None
         self.view.set_status(message, error=True)
 
     # -- table and filters --------------------------------------------------------------------------
-    def _apply(self, result: CorpusResult, metrics: bool = True) -> None:
-        bar = self.view.table.verticalScrollBar()
-        scroll = bar.value()
+    def _apply(self, result: CorpusResult, metrics: bool = True, incremental: bool = False) -> None:
+        """Show ``result``. ``incremental``: it holds the rows shown and more (rows arriving), which
+        are inserted; else the table is replaced (keeping the scroll position)."""
         self.result = result
-        self.view.model.set_table(review_table(result), self._mask())
-        bar.setValue(scroll)  # rows arriving while scoring do not throw the reader to the top
+        table, mask = review_table(result), self._mask()
+        if incremental:
+            self.view.model.add_rows(table, mask)
+        else:
+            bar = self.view.table.verticalScrollBar()
+            scroll = bar.value()
+            self.view.model.set_table(table, mask)
+            bar.setValue(scroll)
         if metrics:
-            self.view.set_metrics(dataset_metrics(result))
+            self._request_metrics(result, inline=not incremental or self.builder is None)
         self.view.confusion.set_selected(self.cell)
         self.view.set_has_result(len(result) > 0)
         self._show_count()
         self.result_applied.emit(len(result))
+
+    def _request_metrics(self, result: CorpusResult, inline: bool) -> None:
+        """Metrics are numpy (a few ms for 25,000 rows) but painting them is not: they are painted
+        a part per event-loop turn (all at once when synchronous). While rows arrive they are
+        computed off this thread; a final table's (finished, cancelled, cached) here, so numbers
+        and confusion matrix agree with the table at once."""
+        self.jobs.submit(
+            "metrics",
+            dataset_metrics,
+            result,
+            on_result=self._on_metrics,
+            on_error=lambda _g, message: self.view.set_status(f"Metrics: {message}", error=True),
+            policy="queue",
+            inline=inline,
+        )
+
+    def _on_metrics(self, _gen: int, m: DatasetMetrics) -> None:
+        if self.asynchronous:
+            self.view.set_metrics_staged(m)
+        else:
+            self.view.set_metrics(m)
 
     def filter_state(self) -> FilterState:
         query, misclassified, label, confidence = self.view.filter_values()
@@ -293,7 +363,10 @@ class DatasetController(QObject):
         state = self.filter_state()
         if state == FilterState():
             return None
-        return filter_mask(self.result, self.dataset.texts, state)
+        query = state.query.strip().casefold()
+        if self._hits is None or self._hits[0] != query:
+            self._hits = (query, np.full(len(self.dataset), -1, dtype=np.int8))
+        return filter_mask(self.result, self.dataset.texts, state, self._hits[1])
 
     def refilter(self) -> None:
         self.view.model.set_mask(self._mask())
@@ -388,3 +461,6 @@ class DatasetController(QObject):
     def shutdown(self) -> None:
         self._refresh.stop()
         self.jobs.shutdown()
+        child, self._child = self._child, None
+        if child is not None:
+            child.kill()

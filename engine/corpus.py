@@ -152,6 +152,24 @@ class _Rows:
     top_words: tuple[tuple[str, ...], ...]
     top_weights: np.ndarray  # (n, K), 0 where there is no word
 
+    @staticmethod
+    def concat(parts: Sequence[_Rows]) -> _Rows:
+        """Several batches' records as one (in that order)."""
+
+        def cat(name: str) -> np.ndarray:
+            return np.concatenate([getattr(p, name) for p in parts])
+
+        return _Rows(
+            row=cat("row"),
+            pred=cat("pred"),
+            probs=cat("probs"),
+            words=cat("words"),
+            sentences=cat("sentences"),
+            last_share=cat("last_share"),
+            top_words=tuple(w for p in parts for w in p.top_words),
+            top_weights=cat("top_weights"),
+        )
+
 
 class CorpusBuilder:
     """Collects batches into preallocated columns; :meth:`result` gives the rows scored so far."""
@@ -301,6 +319,7 @@ def score_corpus(
     seed: int = 0,
     words: bool = True,
     workers: int = 1,
+    key: str | None = None,
 ) -> Generator[CorpusProgress, None, CorpusResult]:
     """Score every review of ``ds``; yields after each batch, returns the complete result.
 
@@ -310,10 +329,12 @@ def score_corpus(
     needs, faster. Such a result is not cached (its key says nothing of it). ``workers`` > 1
     tokenizes in that many processes (the tokenizer is pure Python: on a GPU it is the bottleneck),
     the next block while the current one is scored; the GUI keeps 1 (no fork under Qt's threads).
+    ``key``: the result's cache key when the caller has computed it already (None: computed here).
     """
     if batch_size < 1 or block < 1 or top_k < 1:
         raise ValueError("batch_size, block and top_k must be at least 1")
-    key = cache_key(bundle, ds, top_k) if words else ""  # no key: never cached
+    if key is None:
+        key = cache_key(bundle, ds, top_k) if words else ""  # no key: never cached
     builder = CorpusBuilder(bundle.label_names, model_truth(bundle, ds), top_k, key)
     t0 = time.perf_counter()
     blocks = _order(ds, block, seed)

@@ -94,8 +94,15 @@ class FilterState:
     word: str = ""
 
 
-def filter_mask(result: CorpusResult, texts: Sequence[str], state: FilterState) -> np.ndarray:
-    """(N,) bool over ``result``'s rows; ``texts`` is the whole dataset (indexed by ``result.row``)."""
+def filter_mask(
+    result: CorpusResult, texts: Sequence[str], state: FilterState, hits: np.ndarray | None = None
+) -> np.ndarray:
+    """(N,) bool over ``result``'s rows; ``texts`` is the whole dataset (indexed by ``result.row``).
+
+    ``hits``: (len(texts),) int8, whether each text holds ``state.query`` (1/0; -1 not yet known),
+    filled in here. Passing the same array for the same query while rows arrive searches each text
+    once, not every scored text again at every refresh (the search is the one Python loop here).
+    """
     from engine.corpus_metrics import rows_attending
 
     keep = np.ones(len(result), dtype=bool)
@@ -116,8 +123,12 @@ def filter_mask(result: CorpusResult, texts: Sequence[str], state: FilterState) 
     if state.query.strip():
         q = state.query.strip().casefold()
         idx = np.flatnonzero(keep)
-        hits = np.fromiter((q in texts[r].casefold() for r in result.row[idx].tolist()), bool, len(idx))
-        keep[idx[~hits]] = False
+        rows = result.row[idx]
+        if hits is None:
+            hits = np.full(len(texts), -1, dtype=np.int8)
+        todo = rows[hits[rows] < 0]
+        hits[todo] = np.fromiter((q in texts[r].casefold() for r in todo.tolist()), bool, len(todo))
+        keep[idx[hits[rows] != 1]] = False
     return keep
 
 

@@ -2,7 +2,9 @@
 
 Only the rows in view are ever asked for (``data``), so 25,000 rows cost one index array. Sorting is a
 stable numpy argsort of one column (:func:`app.display._dataset.sort_order`), not a proxy's Python
-``lessThan`` per comparison; filtering is a boolean mask the controller computes.
+``lessThan`` per comparison; filtering is a boolean mask the controller computes. Rows that arrive
+while a dataset is scored are inserted (:meth:`ReviewTableModel.add_rows`), never a reset, so the
+selection and the scroll position stay.
 """
 
 from __future__ import annotations
@@ -21,6 +23,14 @@ __all__ = ["ReviewTableModel", "ReviewTableView"]
 _Index = QModelIndex | QPersistentModelIndex
 _WRONG = QColor("#b00020")
 _NUMERIC = {0, 3, 4, 5, 6}
+# the roles answered, as ints: a view asks ~7 roles per painted cell, most of them answered None, and
+# rejecting those before any other work keeps a repaint of the table cheap
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole.value)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
+_ROW = int(Qt.ItemDataRole.UserRole.value)
+_ROLES = frozenset({_DISPLAY, _ALIGN, _FOREGROUND, _ROW})
+_RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
 
 
 class ReviewTableModel(QAbstractTableModel):
@@ -46,6 +56,39 @@ class ReviewTableModel(QAbstractTableModel):
         self._recompute()
         self.endResetModel()
 
+    def add_rows(self, table: ReviewTable, mask: np.ndarray | None = None) -> None:
+        """Show ``table``, which holds this table's reviews and more, under the same filter ``mask``.
+
+        The new reviews are inserted (``rowsInserted`` at the end, then one ``layoutChanged`` that
+        moves them to their sorted places), never a reset: the selection, the current row and the
+        scroll position stay while rows arrive. Anything else (a review gone, or shown in another
+        order) falls back to :meth:`set_table`.
+        """
+        shown = self.table.row[self.visible]  # dataset rows on screen, in display order
+        order = self._order(table, mask)
+        is_old = np.isin(table.row[order], shown, assume_unique=True)
+        if int(is_old.sum()) != len(shown) or not np.array_equal(table.row[order[is_old]], shown):
+            self.set_table(table, mask)
+            return
+        old_at, new_at = np.flatnonzero(is_old), np.flatnonzero(~is_old)
+        if not len(new_at):  # nothing new on screen: the same rows, indexed into the new table
+            self.table, self._mask, self.visible = table, mask, order
+            return
+        n = len(shown)
+        self.beginInsertRows(QModelIndex(), n, n + len(new_at) - 1)
+        self.table, self._mask = table, mask
+        self.visible = np.concatenate([order[old_at], order[new_at]])
+        self.endInsertRows()
+        self.layoutAboutToBeChanged.emit()
+        moved_to = np.concatenate([old_at, new_at])  # row p of the appended order goes to moved_to[p]
+        self.visible = order
+        persistent = self.persistentIndexList()
+        if persistent:
+            self.changePersistentIndexList(
+                persistent, [self.index(int(moved_to[p.row()]), p.column()) for p in persistent]
+            )
+        self.layoutChanged.emit()
+
     def set_mask(self, mask: np.ndarray | None) -> None:
         self.beginResetModel()
         self._mask = mask
@@ -53,10 +96,14 @@ class ReviewTableModel(QAbstractTableModel):
         self.endResetModel()
 
     def _recompute(self) -> None:
-        rows = np.arange(len(self.table)) if self._mask is None else np.flatnonzero(self._mask)
+        self.visible = self._order(self.table, self._mask)
+
+    def _order(self, table: ReviewTable, mask: np.ndarray | None) -> np.ndarray:
+        """Indices into ``table`` of the rows ``mask`` keeps, in display order."""
+        rows = np.arange(len(table)) if mask is None else np.flatnonzero(mask)
         if self.sort_column >= 0:
-            rows = sort_order(self.table, rows, self.sort_column, self.descending)
-        self.visible = rows
+            rows = sort_order(table, rows, self.sort_column, self.descending)
+        return rows
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.layoutAboutToBeChanged.emit()
@@ -82,18 +129,18 @@ class ReviewTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        role = int(role)
+        if role not in _ROLES or not index.isValid():
             return None
-        r, c = self.visible[index.row()], index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.table.cell(int(r), c)
-        if role == self.ROW_ROLE:
+        c = index.column()
+        if role == _ALIGN:
+            return _RIGHT if c in _NUMERIC else None
+        r = int(self.visible[index.row()])
+        if role == _DISPLAY:
+            return self.table.cell(r, c)
+        if role == _ROW:
             return int(self.table.row[r])
-        if role == Qt.ItemDataRole.TextAlignmentRole and c in _NUMERIC:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole and c in (2, 7) and not self.table.correct[r]:
-            return _WRONG
-        return None
+        return _WRONG if c in (2, 7) and not self.table.correct[r] else None
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -103,6 +103,7 @@ class DatasetView(QWidget):
         self.confusion = ConfusionMatrix()
         self.reliability = ReliabilityPlot()
         self.last_sentence = LastSentenceBar()
+        self._staged = 0  # generation of the metrics being painted a part per turn
         self._build()
         self._wire()
         self.set_scoring(False)
@@ -336,25 +337,55 @@ class DatasetView(QWidget):
         self.count.setText(f"{shown:,} of {scored:,} scored reviews shown{more}")
 
     def set_metrics(self, m: DatasetMetrics | None) -> None:
+        self._staged += 1  # a staged painting still under way is out of date
+        self._set_numbers(m)
+        if m is not None:
+            self._set_reliability(m)
+        self._fill_words()
+
+    def set_metrics_staged(self, m: DatasetMetrics) -> None:
+        """:meth:`set_metrics` a part per event-loop turn (numbers and confusion, the reliability
+        plot, the word tables), so no turn holds the GUI thread for all of it; a newer call (or
+        :meth:`set_metrics`) drops what is left of an older one."""
+        self._staged += 1
+        gen = self._staged
+        self._set_numbers(m)
+
+        def words() -> None:
+            if gen == self._staged:
+                self._fill_words()
+
+        def plot() -> None:
+            if gen == self._staged:
+                self._set_reliability(m)
+                QTimer.singleShot(0, self, words)
+
+        QTimer.singleShot(0, self, plot)
+
+    def _set_numbers(self, m: DatasetMetrics | None) -> None:
         self._metrics = m
         if m is None:
             self.accuracy.setText("—")
             self.per_class.setRowCount(0)
             self.confusion.set_matrix((), self.confusion.counts[:0, :0])
             self.last_sentence.set_share(math.nan, math.nan)
-            self._fill_words()
             return
-        part = "" if m.complete else f" (partial: {m.n:,} of {m.total:,})"
-        self.accuracy.setText(f"Accuracy {m.accuracy:.2%} on {m.n:,} reviews{part}")
+        # while scoring, short enough for the narrow metrics column (the count line says "of N")
+        if m.complete:
+            self.accuracy.setText(f"Accuracy {m.accuracy:.2%} on {m.n:,} reviews")
+        else:
+            self.accuracy.setText(f"Accuracy {m.accuracy:.2%} ({m.n:,} scored)")
+        self.accuracy.setToolTip("" if m.complete else f"Partial: {m.n:,} of {m.total:,} reviews scored")
         self.per_class.setRowCount(len(m.per_class))
         for i, (name, p, r, f1, n) in enumerate(m.per_class):
             cells = [_item(name), *(_item(f"{x:.3f}", True) for x in (p, r, f1)), _item(f"{n:,}", True)]
             for j, item in enumerate(cells):
                 self.per_class.setItem(i, j, item)
         self.confusion.set_matrix(m.label_names, m.confusion)
-        self.reliability.set_bins(m.bin_edges, m.bin_confidence, m.bin_accuracy, m.ece)
         self.last_sentence.set_share(m.last_share, m.uniform_share)
-        self._fill_words()
+
+    def _set_reliability(self, m: DatasetMetrics) -> None:
+        self.reliability.set_bins(m.bin_edges, m.bin_confidence, m.bin_accuracy, m.ece)
 
     def _fill_words(self) -> None:
         m = getattr(self, "_metrics", None)

@@ -325,3 +325,177 @@ def test_the_last_dataset_reopens_from_the_cache(qtbot: Any, shipped_bundle: Any
     qtbot.waitUntil(lambda: again.result is not None)
     assert again.result.cached and len(again.result) == 14 and again.view.path.text() == str(data)
     again.shutdown()
+
+
+# -- rows arriving while scoring ---------------------------------------------------------------------
+
+
+def _random_table(n: int, seed: int = 0) -> ReviewTable:
+    rng = np.random.default_rng(seed)
+    conf = np.round(rng.uniform(0.5, 1, n), 2).astype(np.float32)  # rounded: many ties to keep in order
+    return ReviewTable(
+        ("neg", "pos"),
+        np.arange(n),
+        rng.integers(0, 2, n),
+        rng.integers(-1, 2, n),
+        conf,
+        2 * conf - 1,
+        rng.integers(1, 500, n),
+        rng.integers(1, 30, n),
+        rng.integers(0, 2, n).astype(bool),
+    )
+
+
+def _rows_of(table: ReviewTable, ids: np.ndarray) -> ReviewTable:
+    """The reviews ``ids`` of ``table``, in dataset order (what CorpusBuilder.result gives)."""
+    i = np.sort(ids)
+    cols = (table.row, table.true, table.pred, table.confidence, table.margin, table.words)
+    return ReviewTable(table.label_names, *(col[i] for col in (*cols, table.sentences, table.correct)))
+
+
+def test_arriving_rows_are_inserted_in_sort_and_filter_order(qtmodeltester: Any, qtbot: Any) -> None:
+    """Rows arriving in random order go to their sorted places under the filter; the model is never
+    reset, the selected review stays selected, and Qt's model tester sees consistent signals."""
+    from app.widgets._dataset_table import ReviewTableView
+
+    full = _random_table(700)
+    arrival = np.random.default_rng(1).permutation(700)
+    keep = np.asarray(full.pred != full.true)  # "misclassified only", over the full table
+    model = ReviewTableModel()
+    view = ReviewTableView(model)
+    qtbot.addWidget(view)
+    model.sort(3, Qt.SortOrder.DescendingOrder)  # by confidence, as a user sorted before rows came
+    seen = arrival[:50]
+    model.set_table(_rows_of(full, seen), keep[np.sort(seen)])
+    qtmodeltester.check(model, force_py=True)  # watches every signal from here on
+    view.selectRow(3)
+    chosen = model.dataset_row(3)
+    resets, inserted = [], []
+    model.modelAboutToBeReset.connect(lambda: resets.append(1))
+    model.rowsInserted.connect(lambda _p, a, b: inserted.append(b - a + 1))
+    done = 50
+    for size in (1, 7, 64, 128, 200, 250):
+        done = min(700, done + size)
+        ids = np.sort(arrival[:done])
+        model.add_rows(_rows_of(full, ids), keep[ids])
+        reference = ReviewTableModel()
+        reference.sort(3, Qt.SortOrder.DescendingOrder)
+        reference.set_table(_rows_of(full, ids), keep[ids])  # the same rows, from scratch
+        shown = [model.dataset_row(r) for r in range(model.rowCount())]
+        assert shown == [reference.dataset_row(r) for r in range(reference.rowCount())]
+        assert view.currentIndex().isValid() and model.dataset_row(view.currentIndex().row()) == chosen
+        assert [model.dataset_row(i.row()) for i in view.selectionModel().selectedRows()] == [chosen]
+    assert done == 700 and model.rowCount() == int(keep.sum())
+    assert not resets and sum(inserted) == int(keep.sum()) - int(keep[arrival[:50]].sum())
+
+
+def test_a_table_that_is_not_a_superset_is_replaced(qtbot: Any) -> None:
+    full = _random_table(100)
+    model = ReviewTableModel()
+    model.set_table(_rows_of(full, np.arange(0, 60)))
+    resets: list[int] = []
+    model.modelAboutToBeReset.connect(lambda: resets.append(1))
+    model.add_rows(_rows_of(full, np.arange(30, 100)))  # rows 0-29 are gone: a new table
+    assert resets == [1] and [model.dataset_row(r) for r in range(model.rowCount())] == list(range(30, 100))
+
+
+def test_a_search_reads_each_text_once_while_rows_arrive(shipped_bundle: Any, tmp_path: Path) -> None:
+    from app.present._dataset import FilterState, filter_mask
+    from engine.corpus import CorpusBuilder, model_truth, score_corpus
+    from engine.data import load_dataset
+
+    ds = load_dataset(_write(tmp_path / "d.jsonl", n=60), label_names=shipped_bundle.label_names)
+    reads: list[int] = []
+
+    class Texts(list):  # type: ignore[type-arg]
+        def __getitem__(self, i: Any) -> Any:
+            reads.append(i)
+            return super().__getitem__(i)
+
+    texts = Texts(ds.texts)
+    state = FilterState(query="Great")
+    builder = CorpusBuilder(shipped_bundle.label_names, model_truth(shipped_bundle, ds))
+    hits = np.full(len(ds), -1, dtype=np.int8)
+    for p in score_corpus(shipped_bundle, ds, batch_size=8):
+        builder.add(p.rows)
+        partial = builder.result()
+        mask = filter_mask(partial, texts, state, hits)
+        expected = [("great" in ds.texts[r].casefold()) for r in partial.row.tolist()]
+        assert mask.tolist() == expected
+        assert mask.tolist() == filter_mask(partial, ds.texts, state).tolist()  # without the cache
+    assert sorted(reads) == list(range(len(ds)))  # every text searched exactly once
+
+
+def _async(qtbot: Any, bundle: Any, tmp_path: Path) -> DatasetController:
+    c = DatasetController(AppContext(bundle, None), asynchronous=True, cache_dir=tmp_path / "cache")
+    qtbot.addWidget(c.view)
+    return c
+
+
+def test_scoring_in_the_child_fills_the_sorted_filtered_table_as_in_process(
+    qtbot: Any, shipped_bundle: Any, tmp_path: Path
+) -> None:
+    data = _write(tmp_path / "d.jsonl", n=300)
+    c = _async(qtbot, shipped_bundle, tmp_path)
+    try:
+        c.view.table.sortByColumn(3, Qt.SortOrder.AscendingOrder)
+        c.view.search.setText("the")  # a filter set before any row arrived
+        resets: list[int] = []
+        c.view.model.modelAboutToBeReset.connect(lambda: resets.append(1))
+        c.open_dataset(data)
+        qtbot.waitUntil(lambda: c.last_progress is not None, timeout=60_000)
+        n_resets = len(resets)  # the empty table of the new run; from here on rows are inserted
+        qtbot.waitUntil(lambda: c.result is not None and c.result.complete and not c.busy, timeout=120_000)
+        assert len(resets) == n_resets
+        assert c._child is None  # the finished child was let go
+    finally:
+        c.shutdown()
+    ref = DatasetController(AppContext(shipped_bundle, None), asynchronous=False, cache_dir=tmp_path / "c2")
+    qtbot.addWidget(ref.view)
+    ref.view.table.sortByColumn(3, Qt.SortOrder.AscendingOrder)
+    ref.view.search.setText("the")
+    ref.open_dataset(data)
+    assert c.result is not None and ref.result is not None
+    np.testing.assert_array_equal(c.result.pred, ref.result.pred)
+    np.testing.assert_allclose(c.result.probs, ref.result.probs, atol=1e-6)
+    assert _shown(c) == _shown(ref) and 0 < len(_shown(c)) < 304
+    assert c.view.accuracy.text() == ref.view.accuracy.text()
+    assert (c.view.confusion.counts == ref.view.confusion.counts).all()
+    ref.shutdown()
+
+
+def test_cancel_kills_the_scoring_process(qtbot: Any, shipped_bundle: Any, tmp_path: Path) -> None:
+    c = _async(qtbot, shipped_bundle, tmp_path)
+    try:
+        c.open_dataset(_write(tmp_path / "big.jsonl", n=900))
+        qtbot.waitUntil(lambda: c.last_progress is not None, timeout=60_000)
+        child = c._child
+        assert child is not None and child.process.is_alive()
+        c.cancel()
+        child.process.join(10)
+        assert not child.process.is_alive()
+        qtbot.waitUntil(lambda: not c.busy, timeout=10_000)
+        assert "Cancelled" in c.view.status.text() and c.result is not None and not c.result.complete
+    finally:
+        c.shutdown()
+
+
+def test_a_crash_of_the_scoring_process_is_a_clear_message(
+    qtbot: Any, shipped_bundle: Any, tmp_path: Path
+) -> None:
+    import os
+    import signal
+
+    c = _async(qtbot, shipped_bundle, tmp_path)
+    try:
+        c.open_dataset(_write(tmp_path / "big.jsonl", n=900))
+        qtbot.waitUntil(lambda: c.last_progress is not None, timeout=60_000)
+        assert c._child is not None
+        os.kill(c._child.process.pid, signal.SIGKILL)  # as the OOM killer would
+        qtbot.waitUntil(lambda: not c.busy, timeout=20_000)
+        status = c.view.status.text()
+        assert status == "the scoring process ended unexpectedly (exit code -9)"
+        assert "#b00020" in c.view.status.styleSheet()  # shown as an error
+        assert not c.view.cancel_button.isEnabled() and c.result is not None and not c.result.complete
+    finally:
+        c.shutdown()
