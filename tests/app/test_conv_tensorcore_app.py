@@ -60,6 +60,14 @@ def test_conv_strategy_fastest_on_the_emulator(capsys: pytest.CaptureFixture[str
     )
     out, _ = capsys.readouterr()
     report = json.loads(out)
+    from engine.conv_choice import choose
+
+    strategy, tile, _ = choose(31, None)  # the H200's table (the emulator has no card)
+    assert rc == 0 and report["strategy"] == strategy and report["tile"][0] == tile
+    assert report["max_abs_error"] < 1e-4
+    assert any(f"--strategy fastest: {strategy}, tile {tile}" in n for n in report["notes"])
+    args = ["conv", "--size", "40x70", "--mask", "31", "--strategy", "tensorcore", "--backend", "emulator"]
+    rc = main([*args, "--json"])  # asked for by name, the strategy runs (emulated here)
+    report = json.loads(capsys.readouterr()[0])
     assert rc == 0 and report["strategy"] == "tensorcore" and report["tile"] == [64, 64]
     assert report["max_abs_error"] < 1e-4
-    assert any("--strategy fastest: tensorcore, tile 64" in n for n in report["notes"])
