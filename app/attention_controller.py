@@ -281,6 +281,9 @@ class AttentionController(QObject):
     def _set_edit(self, sentences: frozenset[int], words: frozenset[tuple[int, int]]) -> None:
         if self.analysis is None or self.display is None or not self.view.editor.is_fresh:
             return
+        if self.context.bundle is None:  # the numpy preview scores the whole text only
+            self.view.set_message("Leaving words out needs the model, which is still loading.")
+            return
         if self.pinned is None and not self.edit:
             self.pin("original")  # the first edit keeps the original result beside the edited ones
         self._undo_edit = self.edit

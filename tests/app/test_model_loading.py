@@ -238,6 +238,9 @@ def test_the_numpy_preview_shades_the_review_while_torch_loads(qtbot: Any, shipp
         assert early is not None and early.n_sentences > 0
         assert c.view.message.text() == ""
         assert window.statusBar().currentMessage() == LOADING  # the torch model is still on its way
+        c._set_edit(frozenset({0}), frozenset())  # a counterfactual needs torch: refused, and said
+        assert not c.edit and "still loading" in c.view.message.text()
+        assert c.display is early  # what is shown stays
         box = c.view.mode_box
         box.setCurrentIndex(box.findData("ig"))  # needs torch: waits, and says so
         qtbot.waitUntil(lambda: "once the model has loaded" in c.view.explain_status.text(), timeout=10_000)
