@@ -21,9 +21,6 @@ there is none; never from a plain fork of a parent that runs Qt and torch thread
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import os
-import pickle
 import threading
 import time
 from collections.abc import Generator
@@ -31,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 
+from engine._child import child_context, reporting, settle
 from engine.corpus import (
     TOP_K,
     CorpusBuilder,
@@ -44,8 +42,6 @@ from engine.corpus import (
 from engine.data import Dataset
 
 if TYPE_CHECKING:
-    from multiprocessing.context import ForkServerContext, SpawnContext
-
     from engine.bundle import ModelBundle
 
 __all__ = ["CorpusProcess", "score_to_pipe"]
@@ -141,13 +137,8 @@ def score_to_pipe(
     its records back (see the module docstring). The model arrives first, as the parent holds it
     (never read from a file). ``threads``/``nice`` as in
     :func:`engine.train_process.train_to_pipe`."""
-    try:
-        if threads:
-            import torch
-
-            torch.set_num_threads(threads)
-        if nice and hasattr(os, "nice"):
-            os.nice(nice)
+    with reporting(conn):
+        settle(threads, nice)
         bundle = _receive_bundle(conn)
         ds = _receive_dataset(conn)
         key = cache_key(bundle, ds, options.get("top_k", TOP_K)) if options.get("words", True) else ""
@@ -167,30 +158,6 @@ def score_to_pipe(
             gen.close()
         if pending and not stop.is_set():
             conn.send(("rows", _merge(pending)))
-    except Exception as e:  # the parent shows it; the child has no one else to tell
-        with contextlib.suppress(OSError):  # the parent may be gone
-            conn.send(("error", _portable(e)))
-    finally:
-        with contextlib.suppress(OSError):
-            conn.send(("end", None))
-        conn.close()
-
-
-def _portable(e: Exception) -> Exception:
-    """``e`` if it survives pickling (to cross the pipe), else a RuntimeError with its text."""
-    try:
-        pickle.loads(pickle.dumps(e))
-    except Exception:
-        return RuntimeError(f"{type(e).__name__}: {e}")
-    return e
-
-
-def _context() -> ForkServerContext | SpawnContext:
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["engine.corpus_process"])
-        return ctx
-    return multiprocessing.get_context("spawn")
 
 
 class CorpusProcess:
@@ -229,7 +196,7 @@ class CorpusProcess:
         """
         top_k = self.options.get("top_k", TOP_K)
         builder = CorpusBuilder(self.bundle.label_names, model_truth(self.bundle, self.ds), top_k)
-        ctx = _context()
+        ctx = child_context()
         here, there = ctx.Pipe(duplex=True)
         with self._lock:
             if self._killed:

@@ -20,18 +20,15 @@ that runs Qt and torch threads.
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing
-import os
-import pickle
 import threading
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Protocol
 
+from engine._child import child_context, reporting, settle
 from engine.train import Progress, TrainConfig, train
 
 if TYPE_CHECKING:
-    from multiprocessing.context import ForkServerContext, SpawnContext
+    pass
 
 __all__ = ["TrainingProcess", "train_to_pipe"]
 
@@ -54,13 +51,8 @@ def train_to_pipe(
     process's CPU priority by that much (where the OS allows), so an interactive parent is
     scheduled first when they compete for a core.
     """
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-    if nice and hasattr(os, "nice"):
-        os.nice(nice)
-    try:
+    with reporting(conn):
+        settle(threads, nice)
         gen = train(cfg, probe)
         try:
             for rec in gen:
@@ -69,30 +61,6 @@ def train_to_pipe(
                     break
         finally:
             gen.close()
-    except Exception as e:  # the parent shows it; the child has no one else to tell
-        with contextlib.suppress(OSError):  # the parent may be gone
-            conn.send(("error", _portable(e)))
-    finally:
-        with contextlib.suppress(OSError):
-            conn.send(("end", None))
-        conn.close()
-
-
-def _portable(e: Exception) -> Exception:
-    """``e`` if it survives pickling (to cross the pipe), else a RuntimeError with its text."""
-    try:
-        pickle.loads(pickle.dumps(e))
-    except Exception:
-        return RuntimeError(f"{type(e).__name__}: {e}")
-    return e
-
-
-def _context() -> ForkServerContext | SpawnContext:
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["engine.train"])
-        return ctx
-    return multiprocessing.get_context("spawn")
 
 
 class TrainingProcess:
@@ -102,7 +70,7 @@ class TrainingProcess:
         self, cfg: TrainConfig, probe: str | None = None, threads: int | None = None, nice: int = 0
     ) -> None:
         self.cfg, self.probe, self.threads, self.nice = cfg, probe, threads, nice
-        self.ctx = _context()
+        self.ctx = child_context()
         self.stop_event = self.ctx.Event()
         self.process: Any = None
         self._join_lock = threading.Lock()  # two joiners would race for the exit code
