@@ -43,10 +43,14 @@ ROOT = Path(__file__).resolve().parents[1]
 # name -> flags added to the shipped command (later flags win). Chosen to fit ~8 minutes together.
 VARIANTS: dict[str, list[str]] = {
     "baseline": [],
+    "splice05": ["--splice-fraction", "0.05"],
+    "splice10": ["--splice-fraction", "0.1"],
+    "splice15": ["--splice-fraction", "0.15"],
     "splice25": ["--splice-fraction", "0.25"],
     "splice50": ["--splice-fraction", "0.5"],
     "smooth10": ["--label-smoothing", "0.1"],
     "splice25_smooth10": ["--splice-fraction", "0.25", "--label-smoothing", "0.1"],
+    "splice10_smooth10": ["--splice-fraction", "0.1", "--label-smoothing", "0.1"],
     "w2v15": ["--word2vec-epochs", "15"],
 }
 _OWN_FLAGS = {"--data", "--out", "--device", "--cache-dir", "--limit", "--workers"}  # the sweep sets these
