@@ -89,6 +89,8 @@ TRAIN_HELP = {
     "dev_fraction": "share of the training data held out to choose the best epoch",
     "patience": "stop after this many epochs without a better dev accuracy",
     "seed": "random seed of the split, initialisation and batches",
+    "init_seed": "seed of everything but the dev split (initialisation, word2vec, batches, splicing), to "
+    "compare runs on the same dev split (default: --seed)",
     "min_count": "words seen fewer times become <unk>",
     "max_vocab": "keep at most this many words (the most frequent)",
     "word_quantile": "sentences are cut to this quantile of sentence lengths, in words",

@@ -272,7 +272,7 @@ def _init_embedding(
         return
     vectors = None
     for epoch, loss, vec in train_word2vec(
-        prep.train_docs, len(prep.vocab), cfg.embed_dim, cfg.word2vec_epochs, seed=cfg.seed, device=device
+        prep.train_docs, len(prep.vocab), cfg.embed_dim, cfg.word2vec_epochs, seed=cfg.run_seed, device=device
     ):
         vectors = vec
         if vec is None:
@@ -337,7 +337,7 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
     assert prep is not None
     if resumed and resumed.data_sha256 != prep.dataset.sha256:
         raise ValueError("cannot resume: the dataset changed since the checkpoint was written")
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.run_seed)
     mcfg = HANConfig(
         len(prep.vocab),
         len(prep.dataset.label_names),
@@ -395,7 +395,7 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
     while state.epoch < cfg.epochs and state.bad_epochs < cfg.patience:
         epoch = state.epoch
         docs, labels, doc_lengths = _epoch_documents(cfg, prep, epoch, n_spliced, labels_all, lengths)
-        batches = bucket_batches(doc_lengths, cfg.batch_size, np.random.default_rng([cfg.seed, epoch]))
+        batches = bucket_batches(doc_lengths, cfg.batch_size, np.random.default_rng([cfg.run_seed, epoch]))
         mine = batches[dd.rank :: dd.world][:n_batches]
         freeze = epoch < cfg.freeze_embedding_epochs
         model.embedding.weight.requires_grad_(not freeze)
@@ -523,7 +523,7 @@ def _epoch_documents(
     """
     if not n_spliced:
         return prep.train_docs, labels, lengths
-    rng = np.random.default_rng([cfg.seed, epoch, 1])
+    rng = np.random.default_rng([cfg.run_seed, epoch, 1])
     extra, extra_labels = splice_documents(
         prep.train_docs, prep.train_labels, n_spliced, rng, cfg.splice_sentences
     )

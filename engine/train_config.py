@@ -28,6 +28,7 @@ class TrainConfig:
     dev_fraction: float = 0.1
     patience: int = 3  # epochs without dev improvement before stopping
     seed: int = 13
+    init_seed: int | None = None  # seeds all but the dev split (None: ``seed``); runs differ, dev stays
     device: str = "auto"
     min_count: int = 3  # rarer words become <unk>
     max_vocab: int = 30000  # keeps the shipped model small
@@ -75,7 +76,13 @@ class TrainConfig:
             (self.splice_sentences >= 1, "splice sentences must be at least 1"),
             (self.embedding_dtype in ("float32", "float16"), "embedding dtype must be float32 or float16"),
             (self.limit is None or self.limit >= 1, "limit must be at least 1"),
+            (self.init_seed is None or self.init_seed >= 0, "init seed must be >= 0"),
         ]
         bad = [msg for ok, msg in checks if not ok]
         if bad:
             raise ValueError("; ".join(bad))
+
+    @property
+    def run_seed(self) -> int:
+        """The seed of initialisation, word2vec, batch order and splicing; the dev split keeps ``seed``."""
+        return self.seed if self.init_seed is None else self.init_seed

@@ -51,6 +51,11 @@ VARIANTS: dict[str, list[str]] = {
     "smooth10": ["--label-smoothing", "0.1"],
     "splice25_smooth10": ["--splice-fraction", "0.25", "--label-smoothing", "0.1"],
     "splice10_smooth10": ["--splice-fraction", "0.1", "--label-smoothing", "0.1"],
+    # splice05 again with other initialisations, on the same dev split (--init-seed keeps the split)
+    "splice05_i1": ["--splice-fraction", "0.05", "--init-seed", "1"],
+    "splice05_i2": ["--splice-fraction", "0.05", "--init-seed", "2"],
+    "splice05_i3": ["--splice-fraction", "0.05", "--init-seed", "3"],
+    "splice05_i4": ["--splice-fraction", "0.05", "--init-seed", "4"],
     "w2v15": ["--word2vec-epochs", "15"],
 }
 _OWN_FLAGS = {"--data", "--out", "--device", "--cache-dir", "--limit", "--workers"}  # the sweep sets these

@@ -200,6 +200,29 @@ def test_same_seed_same_weights(tmp_path: Path, small_data: Path, toy_config: To
     assert a != c
 
 
+def test_init_seed_changes_the_run_but_not_the_dev_split(
+    tmp_path: Path, small_data: Path, toy_config: ToyConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine.train
+
+    splits: list[tuple[int, ...]] = []
+    real = engine.train.split_dev
+
+    def recording(labels: tuple[int, ...], fraction: float, seed: int) -> tuple[list[int], list[int]]:
+        train_idx, dev_idx = real(labels, fraction, seed)
+        splits.append(tuple(dev_idx))
+        return train_idx, dev_idx
+
+    monkeypatch.setattr(engine.train, "split_dev", recording)
+    base = _digest(_run(toy_config(small_data, tmp_path / "a", epochs=1)))
+    same = _digest(_run(toy_config(small_data, tmp_path / "b", epochs=1, init_seed=13)))
+    other = _digest(_run(toy_config(small_data, tmp_path / "c", epochs=1, init_seed=14)))
+    assert base == same != other
+    assert len(splits) == 3 and splits[0] == splits[1] == splits[2]
+    with pytest.raises(ValueError, match="init seed"):
+        toy_config(small_data, tmp_path / "d", init_seed=-1)
+
+
 def test_word2vec_start_is_reported_and_reproducible(
     tmp_path: Path, small_data: Path, toy_config: ToyConfig
 ) -> None:
