@@ -59,13 +59,13 @@ MEASURED: dict[str, tuple[str, dict[int, dict[str, float]]]] = {
         },
     ),
     "NVIDIA H100 SXM": (
-        "bench/results/2026-12-07-conv-h100-93a3289.json",
+        "bench/results/2026-12-07-conv-h100-9c7206e.json",
         {
-            3: {"tma": 0.1841, "copy": 0.18131, "cudnn": 0.58381, "cupyx": 0.5556},
-            5: {"tma": 0.18435, "copy": 0.18131, "cudnn": 1.40499, "cupyx": 1.07106},
-            7: {"tma": 0.18683, "copy": 0.18131, "cudnn": 2.20803, "cupyx": 1.89333},
-            9: {"tma": 0.23024, "copy": 0.18131, "cudnn": 3.0903, "cupyx": 2.91664},
-            15: {"tma": 0.54786, "copy": 0.18131, "cudnn": 7.64266, "cupyx": 7.85904},
+            3: {"tma": 0.18317, "tensorcore": 0.2345, "copy": 0.18048, "cudnn": 0.58381, "cupyx": 0.55592},
+            5: {"tma": 0.18334, "tensorcore": 0.29934, "copy": 0.18048, "cudnn": 1.40566, "cupyx": 1.07034},
+            9: {"tma": 0.23021, "tensorcore": 0.45062, "copy": 0.18048, "cudnn": 3.09083, "cupyx": 2.91698},
+            15: {"tma": 0.54798, "tensorcore": 0.9443, "copy": 0.18048, "cudnn": 7.5847, "cupyx": 7.85851},
+            31: {"tma": 2.95853, "tensorcore": 2.84026, "copy": 0.18048, "cudnn": 29.0927, "cupyx": 45.3803},
         },
     ),
 }
