@@ -64,6 +64,14 @@ def evaluate(model_dir: Path, device: str, imdb_test: Path, polarity: Path) -> d
     return out
 
 
+def _runs(folder: Path) -> list[dict[str, Any]]:
+    return [
+        json.loads(f.read_text(encoding="utf-8"))
+        for f in sorted(folder.glob("*.json"))
+        if f.name not in ("summary.json", "winner.json")
+    ]
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sweep", type=Path, required=True, help="the sweep's output folder (<run>.json)")
@@ -73,17 +81,32 @@ def main() -> int:
     p.add_argument("--dev-slack", type=float, default=0.003)
     p.add_argument("--imdb-test", type=Path, default=Path(".data/test.jsonl.gz"))
     p.add_argument("--polarity", type=Path, default=Path(".data/polarity.jsonl.gz"))
+    p.add_argument(
+        "--earlier",
+        type=Path,
+        action="append",
+        default=[],
+        help="an earlier sweep's output folder on the same dev split: its runs compete too (their models "
+        "may be gone: an earlier winner is reported, not evaluated again); a baseline may come from here",
+    )
     a = p.parse_args()
     sys.path.insert(0, str(ROOT))
-    results = [
-        json.loads(f.read_text(encoding="utf-8"))
-        for f in sorted(a.sweep.glob("*.json"))
-        if f.name not in ("summary.json", "winner.json")
-    ]
+    results = _runs(a.sweep)
+    names = {r["name"] for r in results}
+    for folder in a.earlier:
+        results += [r | {"earlier": str(folder)} for r in _runs(folder) if r["name"] not in names]
+        names = {r["name"] for r in results}
     winner, why = choose(results, a.dev_slack)
     print(f"winner: {winner} ({why})", flush=True)
     report: dict[str, Any] = {"rule": __doc__.split("\n\n")[2], "winner": winner, "why": why, "runs": {}}
+    report["earlier"] = [str(f) for f in a.earlier]
+    if not (a.work / winner / "model").is_dir():
+        print(f"{winner} is a run of an earlier sweep: its held-out figures are in that sweep's record")
+        (a.out / "winner.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        return 0
     for name in dict.fromkeys(["baseline", winner]):
+        if not (a.work / name / "model").is_dir():
+            continue  # a baseline from an earlier sweep: evaluated there
         report["runs"][name] = evaluate(a.work / name / "model", a.device, a.imdb_test, a.polarity)
         r = report["runs"][name]
         print(

@@ -56,6 +56,9 @@ VARIANTS: dict[str, list[str]] = {
     "splice05_i2": ["--splice-fraction", "0.05", "--init-seed", "2"],
     "splice05_i3": ["--splice-fraction", "0.05", "--init-seed", "3"],
     "splice05_i4": ["--splice-fraction", "0.05", "--init-seed", "4"],
+    # larger encoders with a little splicing
+    "splice05_sent200": ["--splice-fraction", "0.05", "--sentence-hidden", "200"],
+    "splice05_word150": ["--splice-fraction", "0.05", "--word-hidden", "150"],
     "w2v15": ["--word2vec-epochs", "15"],
 }
 _OWN_FLAGS = {"--data", "--out", "--device", "--cache-dir", "--limit", "--workers"}  # the sweep sets these
