@@ -356,8 +356,8 @@ class MainWindow(QMainWindow):
         self.show_error("This model cannot be used", f"{message}\n\n{where}")
 
     def _show_model(self) -> None:
-        bundle = self.context.bundle
-        self._card_action.setEnabled(bundle is not None)
+        self._card_action.setEnabled(self.context.bundle is not None)
+        bundle = self.context.shown_model
         if bundle is None:  # loading, or the first model failed: the status says which
             status = self.context.model_status
             self.setWindowTitle(f"HAN Explorer — {status[0].lower()}{status[1:]}")
