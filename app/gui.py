@@ -133,7 +133,7 @@ def build_window(
     if asynchronous:
         context = AppContext(None, settings)
         window = MainWindow(context, asynchronous=True, explorers=explorers)
-        _show_text(window, text)
+        window.when_built("attention", lambda _: _show_text(window, text))  # "later": after 1st frame
         _load_after_first_frame(window, model, last, settings)
         return window
     from engine.model_files import ModelError
