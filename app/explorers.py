@@ -75,9 +75,6 @@ class ExplorerSpec:
     name: str  # used by --view and by explorers asking for one another
     title: str  # the tab's label
     factory: str  # "module:Class" of the controller, imported when the window is built
-    # Computes with the torch model as soon as it is shown; the others show the same picture on the
-    # numpy preview of the model (engine.preview), so --screenshot of them never imports torch.
-    torch: bool = False
 
     def load(self) -> ExplorerFactory:
         module, _, cls = self.factory.partition(":")
@@ -87,7 +84,7 @@ class ExplorerSpec:
 
 EXPLORERS: tuple[ExplorerSpec, ...] = (
     ExplorerSpec("attention", "Attention", "app.attention_controller:AttentionController"),
-    ExplorerSpec("gru", "GRU stepper", "app.gru_controller:GRUController", torch=True),
+    ExplorerSpec("gru", "GRU stepper", "app.gru_controller:GRUController"),
     ExplorerSpec("training", "Training", "app.training_controller:TrainingController"),
     ExplorerSpec("conv", "Convolution tiles", "app.conv_controller:ConvController"),
     ExplorerSpec("dataset", "Dataset", "app.dataset_controller:DatasetController"),

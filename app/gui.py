@@ -178,15 +178,14 @@ def _load_after_first_frame(
     QTimer.singleShot(FIRST_FRAME_WAIT_MS, window, start)
 
 
+TORCH_MODES = ("ig", "occlusion")  # app.display.ATTRIBUTION_MODES (a test checks), without numpy
+
+
 def needs_torch(view: str, mode: str | None = None) -> bool:
     """Whether a window showing ``view`` (the Attention view shaded by ``mode``) computes with the
-    torch model; where it does not, the numpy preview of the model shows the same picture."""
-    from app.display import ATTRIBUTION_MODES
-    from app.explorers import EXPLORERS
-
-    if any(spec.torch for spec in EXPLORERS if spec.name == view):
-        return True
-    return view == "attention" and mode in ATTRIBUTION_MODES
+    torch model: only attributions do (autograd); every view's first picture is drawn the same on
+    the numpy preview of the model (engine.preview, engine.preview_gru)."""
+    return view == "attention" and mode in TORCH_MODES
 
 
 def _look(window: MainWindow, mode: str | None, colormap: str | None) -> None:

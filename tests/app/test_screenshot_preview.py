@@ -1,6 +1,7 @@
-"""``--screenshot`` of a view that computes nothing with torch is drawn on the numpy preview of the
-model (:mod:`engine.preview`) and never imports torch (``import torch`` alone takes about a second);
-the window it draws says and shows what the torch model's window does."""
+"""``--screenshot`` of any view is drawn on the numpy preview of the model (:mod:`engine.preview`,
+:mod:`engine.preview_gru`) and never imports torch (``import torch`` alone takes about a second);
+only attributions (``--mode ig``/``occlusion``) need it. The window it draws says and shows what
+the torch model's window does."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from app.explorers import EXPLORERS
-from app.gui import build_window, needs_torch
+from app.display import ATTRIBUTION_MODES, MODES
+from app.explorers import EXPLORERS, explorer_names
+from app.gui import TORCH_MODES, build_window, needs_torch
 
 ROOT = Path(__file__).resolve().parents[2]
-PREVIEW_VIEWS = [spec.name for spec in EXPLORERS if not spec.torch]
+PREVIEW_VIEWS = explorer_names()
 
 _PROBE = """
 import json, sys
@@ -47,17 +49,17 @@ def test_views_without_torch_are_screenshotted_without_importing_it(tmp_path: Pa
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.splitlines()[-1])
-    assert set(result) == set(PREVIEW_VIEWS) and "attention" in result
+    assert set(result) == {spec.name for spec in EXPLORERS} and {"attention", "gru"} <= set(result)
     for view, (code, width, height, torch_loaded) in result.items():
         assert (code, width, height) == (0, 1366, 768), view
         assert not torch_loaded, f"--screenshot --view {view} imported torch"
 
 
-def test_which_windows_need_torch() -> None:
-    assert needs_torch("gru")  # the stepper traces with the torch model
-    assert needs_torch("attention", "ig") and needs_torch("attention", "occlusion")
-    assert not needs_torch("attention") and not needs_torch("attention", "word")
-    assert not any(needs_torch(v) for v in PREVIEW_VIEWS)
+def test_only_attributions_need_torch() -> None:
+    assert TORCH_MODES == ATTRIBUTION_MODES  # gui keeps its own copy: deciding must not import numpy
+    for mode in MODES:
+        assert needs_torch("attention", mode) == (mode in ATTRIBUTION_MODES)
+    assert not needs_torch("attention") and not any(needs_torch(v) for v in PREVIEW_VIEWS)
 
 
 def test_the_preview_window_shows_what_the_torch_window_shows(qapp: Any, shipped_bundle: Any) -> None:
@@ -86,6 +88,16 @@ def test_the_preview_window_shows_what_the_torch_window_shows(qapp: Any, shipped
     np.testing.assert_allclose(a.display.sentence_weight, b.display.sentence_weight, atol=1e-5)
     boxes = [[w.view.target_box.itemText(i) for i in range(w.view.target_box.count())] for w in (a, b)]
     assert boxes[0] == boxes[1] == ["predicted", "neg", "pos"]
+    for w in windows:  # the GRU stepper: traced in numpy on the preview, with torch on the bundle
+        w.show_view("gru")
+        w.controllers["gru"].request()
+    g, h = (w.controllers["gru"] for w in windows)
+    assert g.display is not None and h.display is not None
+    assert g.display.tokens == h.display.tokens and g.display.keys == h.display.keys
+    for k in ("z", "r", "n", "h", "h_prev", "attention"):
+        np.testing.assert_allclose(getattr(g.display, k), getattr(h.display, k), rtol=0, atol=1e-5, err_msg=k)
+    assert g.display.suggested_units == h.display.suggested_units
+    assert g.flow is None and h.flow is not None  # the gradient flow needs autograd: torch's only
     for w in windows:
         for c in w.controllers.values():
             c.shutdown()
