@@ -69,8 +69,8 @@ class AppContext(QObject):
         parent: QObject | None = None,
         preview: Preview | None = None,
     ) -> None:
-        """``preview`` without ``bundle``: a window that never loads torch (``--screenshot`` of a view
-        the numpy preview can show); the preview is its model (:attr:`shown_model`)."""
+        """``preview`` without ``bundle``: a window that never loads torch (``--screenshot``: every
+        view is drawn on the numpy preview); the preview is its model (:attr:`shown_model`)."""
         super().__init__(parent)
         self.bundle = bundle
         # At launch, before torch: the same model read into numpy (engine.preview), which the
