@@ -142,8 +142,8 @@ class AttentionController(QObject):
         self.view.set_colormap(cmap if cmap in COLORMAPS else DEFAULT_COLORMAP)
         compare = s.value("attention/compare", "") if s is not None else ""
         self.view.set_compare(compare if compare in MODES else None)
-        if self.context.bundle is not None:
-            self.view.set_targets(list(self.context.bundle.label_names))
+        if self.context.shown_model is not None:
+            self.view.set_targets(list(self.context.shown_model.label_names))
 
     def _save(self, key: str, value: str) -> None:
         if self.context.settings is not None:
@@ -376,8 +376,8 @@ class AttentionController(QObject):
         self.request_attributions()
 
     def _on_model_changed(self) -> None:
-        if self.context.bundle is not None:
-            self.view.set_targets(list(self.context.bundle.label_names))
+        if self.context.shown_model is not None:
+            self.view.set_targets(list(self.context.shown_model.label_names))
         self.edit = Edit()
         self.pinned = None
         self.request()

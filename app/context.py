@@ -63,14 +63,20 @@ class AppContext(QObject):
     preview_changed = Signal()
 
     def __init__(
-        self, bundle: ModelBundle | None, settings: QSettings | None = None, parent: QObject | None = None
+        self,
+        bundle: ModelBundle | None,
+        settings: QSettings | None = None,
+        parent: QObject | None = None,
+        preview: Preview | None = None,
     ) -> None:
+        """``preview`` without ``bundle``: a window that never loads torch (``--screenshot``: every
+        view is drawn on the numpy preview); the preview is its model (:attr:`shown_model`)."""
         super().__init__(parent)
         self.bundle = bundle
         # At launch, before torch: the same model read into numpy (engine.preview), which the
         # Attention view scores with until ``bundle`` arrives; dropped then.
-        self.preview: Preview | None = None
-        self.model_status = "" if bundle is not None else LOADING
+        self.preview: Preview | None = preview
+        self.model_status = "" if bundle is not None or preview is not None else LOADING
         self.settings = settings  # None: screenshot mode, nothing is read or written
         self.selected_sentence = ""
         self.review_text = ""  # the review in the Attention view (the training view's default probe)
@@ -79,6 +85,14 @@ class AppContext(QObject):
     @property
     def model_path(self) -> Path | None:
         return self.bundle.path if self.bundle is not None else None
+
+    @property
+    def shown_model(self) -> ModelBundle | Preview | None:
+        """The model whose name and classes the window shows: ``bundle``, else a preview that is the
+        window's model (no torch model is coming: ``model_status`` is ""), else None (loading)."""
+        if self.bundle is not None:
+            return self.bundle
+        return self.preview if not self.model_status else None
 
     def set_bundle(self, bundle: ModelBundle) -> None:
         import gc
@@ -266,7 +280,7 @@ def display_path(path: Path | None) -> str:
             return str(path)
 
 
-def model_title(bundle: ModelBundle) -> tuple[str, str]:
+def model_title(bundle: ModelBundle | Preview) -> tuple[str, str]:
     """The window title's model name and the status bar's line for ``bundle``.
 
     The name says which model this is: "shipped model", else the folder (its parent when the folder

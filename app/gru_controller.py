@@ -27,7 +27,7 @@ from superqt.utils import QSignalDebouncer, QSignalThrottler
 from app.context import LOADING, setting_number
 from app.display import count
 from app.jobs import Jobs
-from app.present import TraceRequest, flow_job, trace_job
+from app.present import TraceRequest, flow_job, has_flow, trace_job
 from app.widgets import GRUView
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from app.context import AppContext
     from app.display import FlowDisplay, GRUDisplay
     from engine.gru import Prepared
+    from engine.preview_gru import PreviewPrepared
 
 __all__ = ["GRUController"]
 
@@ -71,7 +72,8 @@ class GRUController(QObject):
         self.display: GRUDisplay | None = None
         self.flow: FlowDisplay | None = None
         self.applied_generation = 0
-        self._prepared: Prepared | None = None  # engine inputs of the last trace, reused by what-if runs
+        # the engine inputs of the last trace, reused by what-if runs
+        self._prepared: Prepared | PreviewPrepared | None = None
         self._dirty = False  # a request waits until the view is shown
         self._typed = False  # typed text waits for the debouncer
         self._debounce = QSignalDebouncer(parent=self)
@@ -180,7 +182,7 @@ class GRUController(QObject):
         self._dirty = False
         v = self.view
         req = TraceRequest(
-            self.context.bundle,
+            self.context.shown_model,  # None while loading; a window without torch: the numpy preview
             v.text(),
             v.encoder,
             v.direction,
@@ -204,7 +206,7 @@ class GRUController(QObject):
             "trace", trace_job, req, on_result=self._on_trace, on_error=self._fail, policy="queue"
         )
 
-    def _on_trace(self, gen: int, result: tuple[Prepared, GRUDisplay]) -> None:
+    def _on_trace(self, gen: int, result: tuple[Prepared | PreviewPrepared, GRUDisplay]) -> None:
         prepared, display = result
         self._prepared = prepared
         self._apply(gen, display)
@@ -212,6 +214,8 @@ class GRUController(QObject):
             f"{count(display.n_steps, 'step')}, {count(display.hidden_size, 'unit')}; "
             f"traced in {display.seconds * 1000:.0f} ms."
         )
+        if not has_flow(prepared):  # traced by the numpy preview (--screenshot): no autograd
+            return
         self.jobs.submit(
             "flow",
             flow_job,

@@ -43,7 +43,7 @@ def _picture(window: MainWindow, suffix: str) -> bytes:
 
     from app.provenance import provenance
 
-    stamp = provenance(window.context.bundle)
+    stamp = provenance(window.context.shown_model)
     return painted_svg(
         window.size(), lambda p: window.render(p, QPoint()), "HAN Explorer", "\n".join(stamp.lines())
     )
@@ -115,6 +115,7 @@ def build_window(
     asynchronous: bool = True,
     text: str | None = None,
     explorers: Building = "all",
+    preview_only: bool = False,
 ) -> MainWindow:
     """The main window on ``model`` (or the last/shipped one) showing ``text`` (or a sample).
 
@@ -123,6 +124,8 @@ def build_window(
     cannot be loaded is reported in the window. Otherwise the model is loaded first (a bad
     ``model`` raises :class:`GuiError`) and every job runs inline (tests, ``--screenshot``).
     ``explorers``: when the explorers other than Attention are built (:class:`MainWindow`).
+    ``preview_only`` (with ``asynchronous=False``): the model is read into numpy and torch is never
+    imported (:func:`needs_torch` says where that shows the same window).
     """
     application()
     last = settings.value("model/path") if settings is not None and model is None else None
@@ -130,17 +133,21 @@ def build_window(
     if asynchronous:
         context = AppContext(None, settings)
         window = MainWindow(context, asynchronous=True, explorers=explorers)
-        _show_text(window, text)
+        window.when_built("attention", lambda _: _show_text(window, text))  # "later": after 1st frame
         _load_after_first_frame(window, model, last, settings)
         return window
-    from engine.bundle import ModelError
+    from engine.model_files import ModelError
 
     try:
-        bundle, note = open_model(model, last)
+        if preview_only:
+            bundle, note, preview = None, "", open_preview(model, last)
+        else:
+            (bundle, note), preview = open_model(model, last), None
     except ModelError as e:
         raise GuiError(str(e)) from None
     gc.collect()  # once, before the window freezes the heap (MainWindow: freeze_heap)
-    window = MainWindow(AppContext(bundle, settings), asynchronous=False, explorers=explorers)
+    context = AppContext(bundle, settings, preview=preview)
+    window = MainWindow(context, asynchronous=False, explorers=explorers)
     _show_text(window, text)
     _noted(window, settings, note)
     return window
@@ -169,6 +176,16 @@ def _load_after_first_frame(
 
     window.first_frame.connect(start)
     QTimer.singleShot(FIRST_FRAME_WAIT_MS, window, start)
+
+
+TORCH_MODES = ("ig", "occlusion")  # app.display.ATTRIBUTION_MODES (a test checks), without numpy
+
+
+def needs_torch(view: str, mode: str | None = None) -> bool:
+    """Whether a window showing ``view`` (the Attention view shaded by ``mode``) computes with the
+    torch model: only attributions do (autograd); every view's first picture is drawn the same on
+    the numpy preview of the model (engine.preview, engine.preview_gru)."""
+    return view == "attention" and mode in TORCH_MODES
 
 
 def _look(window: MainWindow, mode: str | None, colormap: str | None) -> None:
@@ -255,7 +272,12 @@ def screenshot(
     app = application()
     text = _read(text_file)
     window = build_window(
-        model, None, asynchronous=False, text=text if view == "attention" else None, explorers="shown"
+        model,
+        None,
+        asynchronous=False,
+        text=text if view == "attention" else None,
+        explorers="shown",
+        preview_only=not needs_torch(view, mode),
     )
     window.show_view(view)  # the only explorer built besides Attention
     _look(window, mode, colormap)

@@ -32,7 +32,6 @@ from functools import partial
 from typing import Any, Literal
 
 from PySide6.QtCore import QObject, Signal
-from superqt.utils import create_worker
 
 from app._idle import process_events_until
 from engine.steps import run_to_end
@@ -182,6 +181,10 @@ class Jobs(QObject):
         self._finish(kind, job, outcome)
 
     def _start(self, kind: str, lane: _Lane, job: _Job) -> None:
+        # imported with the first thread started, not with the module: importing superqt takes
+        # ~0.17 s, and the main window (which holds a Jobs) must appear before that (app.gui.run)
+        from superqt.utils import create_worker
+
         worker = create_worker(_guarded, job.fn, job.args, _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(partial(self._progress, kind, job))
         worker.returned.connect(partial(self._finish, kind, job))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from PySide6.QtCore import QByteArray, QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -25,6 +25,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
+    QLabel,
     QMainWindow,
     QMessageBox,
     QScrollArea,
@@ -32,11 +33,13 @@ from PySide6.QtWidgets import (
     QToolButton,
 )
 
-from app.attention_controller import AttentionController
 from app.context import LOADING, AppContext, about_sections, model_card, model_title
 from app.explorers import EXPLORERS, Explorer
 from app.widgets import AboutDialog, KeyboardDialog, ModelCardDialog
 from app.widgets._dataset_picker import DATASET_FILTER
+
+if TYPE_CHECKING:
+    from app.attention_controller import AttentionController
 
 __all__ = ["Building", "MainWindow", "default_geometry", "fits_a_screen", "freeze_heap"]
 
@@ -94,10 +97,13 @@ class MainWindow(QMainWindow):
     first_frame = Signal()
 
     def __init__(self, context: AppContext, asynchronous: bool = True, explorers: Building = "all") -> None:
-        """``explorers``: "all" are built now; "later": only Attention now, the others once the
-        first frame is on screen and the model has loaded, one per event-loop turn, or at once
-        when shown (launch: the window appears before the work a user does not see yet);
-        "shown": only Attention now, any other when it is first shown (``--screenshot``)."""
+        """``explorers``: "all" are built now; "later" (launch: the window appears before the work
+        a user does not see yet): none before the window's first frame, which shows the tabs and
+        "Loading the model…" (the explorers' modules import numpy, pyqtgraph and superqt: ~0.3 s);
+        Attention and the current tab right after it; the others once the model has loaded, one
+        per event-loop turn, or at once when shown. :attr:`attention` builds Attention whenever it
+        is asked for; :meth:`when_built` waits for it. "shown": only Attention now, any other when
+        it is first shown (``--screenshot``)."""
         super().__init__()
         self.context = context
         self.asynchronous = asynchronous
@@ -112,11 +118,14 @@ class MainWindow(QMainWindow):
             page.setFrameShape(QScrollArea.Shape.NoFrame)
             self._pages[spec.name] = page
             self.tabs.addTab(page, spec.title)
-            if explorers == "all" or spec.name == "attention":
-                self._build(spec.name)
+            if explorers == "all" or (explorers == "shown" and spec.name == "attention"):
+                self._make(spec.name)
+            elif explorers == "later":
+                page.setWidget(_placeholder(context.model_status))
         later = explorers == "later"
         self._unbuilt = [spec.name for spec in EXPLORERS if later and spec.name not in self.controllers]
         self._painted = False
+        self._deferred = later  # until the first frame, _build only switches tabs
         self.tabs.currentChanged.connect(lambda _: self._build(self.current_view))
         self.setCentralWidget(self.tabs)
         self.setAcceptDrops(True)
@@ -127,8 +136,6 @@ class MainWindow(QMainWindow):
         context.model_changed.connect(lambda _: self._show_model())
         context.model_status_changed.connect(lambda _: self._show_model())
         context.view_requested.connect(self.show_view)
-        if any(spec.name == "gru" for spec in EXPLORERS):
-            self.attention.view.set_gru_available(True)
         self._back_focus: Any = None
         self._back_to = ""  # the explorer a review was opened from (the Dataset table): Back returns there
         self._back_button()
@@ -141,15 +148,34 @@ class MainWindow(QMainWindow):
 
     # -- explorers ----------------------------------------------------------------------------------
     def _build(self, name: str) -> None:
+        if not self._deferred:
+            self._make(name)
+
+    def _make(self, name: str) -> None:
         if name in self.controllers or name not in self._pages:
             return
         spec = next(s for s in EXPLORERS if s.name == name)
         controller = spec.load()(self.context, asynchronous=self.asynchronous)
         self.controllers[name] = controller
         self._pages[name].setWidget(controller.widget)
+        if name == "attention" and any(spec.name == "gru" for spec in EXPLORERS):
+            controller.widget.set_gru_available(True)  # the Attention view's "step through" button
         if hasattr(self, "_back_to"):  # built after __init__ (deferred): wire it now
             self._connect(controller)
         self.explorer_built.emit(name)
+
+    def when_built(self, name: str, then: Any) -> None:
+        """``then(controller)`` once explorer ``name`` is built: now if it is, else when it is."""
+        if name in self.controllers:
+            then(self.controllers[name])
+            return
+
+        def built(n: str) -> None:
+            if n == name:
+                self.explorer_built.disconnect(built)
+                then(self.controllers[name])
+
+        self.explorer_built.connect(built)
 
     def _connect(self, controller: Any) -> None:
         opened = getattr(controller, "review_opened", None)
@@ -162,7 +188,15 @@ class MainWindow(QMainWindow):
             self._painted = True
             QTimer.singleShot(0, self.first_frame.emit)  # after this paint pass is flushed
             if self._unbuilt:
-                QTimer.singleShot(0, self._build_next)
+                QTimer.singleShot(0, self._build_shown)
+
+    def _build_shown(self) -> None:
+        """After the first frame: Attention and the tab on screen at once, the others when idle."""
+        self._deferred = False
+        for name in ("attention", self.current_view):
+            self._make(name)
+        freeze_heap()  # the explorers' modules, as MainWindow.__init__ froze what existed then
+        self._build_next()
 
     def _build_next(self) -> None:
         """Build the next deferred explorer when the app is idle (the model loaded, the review
@@ -178,6 +212,10 @@ class MainWindow(QMainWindow):
 
     @property
     def attention(self) -> AttentionController:
+        """The Attention explorer's controller (built now if it is not yet: see ``explorers``)."""
+        from app.attention_controller import AttentionController
+
+        self._make("attention")
         controller = self.controllers["attention"]
         assert isinstance(controller, AttentionController)
         return controller
@@ -356,8 +394,8 @@ class MainWindow(QMainWindow):
         self.show_error("This model cannot be used", f"{message}\n\n{where}")
 
     def _show_model(self) -> None:
-        bundle = self.context.bundle
-        self._card_action.setEnabled(bundle is not None)
+        self._card_action.setEnabled(self.context.bundle is not None)
+        bundle = self.context.shown_model
         if bundle is None:  # loading, or the first model failed: the status says which
             status = self.context.model_status
             self.setWindowTitle(f"HAN Explorer — {status[0].lower()}{status[1:]}")
@@ -423,6 +461,14 @@ class MainWindow(QMainWindow):
             c.shutdown()
         self.context.jobs.shutdown()  # a model still loading must not reach the closed window
         super().closeEvent(e)
+
+
+def _placeholder(status: str) -> QLabel:
+    """What a tab shows until its explorer is built (launch: the first frame)."""
+    label = QLabel(status)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setEnabled(False)  # greyed: a state, not content
+    return label
 
 
 def _screens() -> list[QRect]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from engine.bundle import ModelBundle
+    from engine.preview import Preview
 
 __all__ = ["EXPORTED_PREFIX", "Provenance", "program_version", "provenance"]
 
@@ -71,7 +72,7 @@ class Provenance:
         )
 
 
-def provenance(bundle: ModelBundle | None, now: datetime | None = None) -> Provenance:
+def provenance(bundle: ModelBundle | Preview | None, now: datetime | None = None) -> Provenance:
     """The stamp for exports of what ``bundle`` computed (``None``: no model was involved)."""
     exported = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     if bundle is None:

@@ -62,7 +62,8 @@ class _Watch(QObject):
 def _poll() -> None:
     app = QApplication.instance()
     for w in app.topLevelWidgets() if app is not None else []:
-        c = getattr(w, "attention", None)
+        # not ``w.attention``: it builds the explorer where the window defers it to after the first frame
+        c = getattr(w, "controllers", {}).get("attention")
         if c is not None and c.display is not None and not c.busy and "frame" in times:
             times["scored"] = time.time()
             _finish()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -30,6 +30,17 @@ from torch import nn
 
 from engine.analyze import encode_document, read_document
 from engine.bundle import ModelBundle
+from engine.gru_trace import (
+    DIRECTIONS,
+    ENCODERS,
+    GATES,
+    TRACE_ARRAYS,
+    GateTerms,
+    Trace,
+    check_direction,
+    gate_offsets,
+    sentence_index,
+)
 from engine.inference import encode_sentences, score_vectors
 from engine.text import normalize
 from engine.vocab import UNK_ID
@@ -54,15 +65,6 @@ __all__ = [
     "trace",
     "trace_text",
 ]
-
-DIRECTIONS = ("forward", "backward")
-ENCODERS = ("word", "sentence")
-GATES = ("r", "z", "n")
-
-
-def _check_direction(direction: str) -> None:
-    if direction not in DIRECTIONS:
-        raise ValueError(f"direction must be 'forward' or 'backward', not {direction!r}")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -95,7 +97,7 @@ class GRUWeights:
     layer: int = 0
 
     def __post_init__(self) -> None:
-        _check_direction(self.direction)
+        check_direction(self.direction)
         H, n_in = self.W_ir.shape
         for f in _tensor_fields(self):
             want = (H, n_in) if f.startswith("W_i") else (H, H) if f.startswith("W_h") else (H,)
@@ -113,7 +115,7 @@ class GRUWeights:
     @classmethod
     def from_gru(cls, gru: nn.GRU, layer: int = 0, direction: str = "forward") -> GRUWeights:
         """Copy the weights of ``layer`` / ``direction`` out of ``gru`` (detached)."""
-        _check_direction(direction)
+        check_direction(direction)
         if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < gru.num_layers:
             raise ValueError(f"layer must be an int in [0, {gru.num_layers}), not {layer!r}")
         if direction == "backward" and not gru.bidirectional:
@@ -162,7 +164,7 @@ class RNNWeights:
     @classmethod
     def from_rnn(cls, rnn: nn.RNN, layer: int = 0, direction: str = "forward") -> RNNWeights:
         """Copy one layer / direction of a tanh ``nn.RNN``; its two biases are summed into ``b``."""
-        _check_direction(direction)
+        check_direction(direction)
         if rnn.nonlinearity != "tanh" or not rnn.bias:
             raise ValueError("only a tanh nn.RNN with biases is supported")
         if not 0 <= layer < rnn.num_layers or (direction == "backward" and not rnn.bidirectional):
@@ -224,14 +226,6 @@ class Gates:
     hn: torch.Tensor
 
 
-def _offsets(bias_offsets: Mapping[str, float] | None) -> dict[str, float]:
-    offsets = dict(bias_offsets or {})
-    unknown = set(offsets) - set(GATES)
-    if unknown:
-        raise ValueError(f"bias_offsets keys must be among {GATES}, not {sorted(unknown)}")
-    return {g: float(offsets.get(g, 0.0)) for g in GATES}
-
-
 def step(
     weights: GRUWeights,
     x: torch.Tensor,
@@ -246,7 +240,7 @@ def step(
         What-if mode: ``{"r" | "z" | "n": value}`` added to that gate's pre-activation (e.g. a large
         positive ``"z"`` makes the cell keep ``h_prev``). None or {} is the trained cell.
     """
-    w, off = weights, _offsets(bias_offsets)
+    w, off = weights, gate_offsets(bias_offsets)
     lin = torch.nn.functional.linear
     r_pre = lin(h_prev, w.W_hr, w.b_hr) + lin(x, w.W_ir, w.b_ir) + off["r"]
     z_pre = lin(h_prev, w.W_hz, w.b_hz) + lin(x, w.W_iz, w.b_iz) + off["z"]
@@ -270,23 +264,6 @@ def _rnn_step(weights: RNNWeights, x: torch.Tensor, h_prev: torch.Tensor) -> tor
 _GATE_FIELDS = tuple(f.name for f in fields(Gates))
 
 
-@dataclass(frozen=True, eq=False)
-class GateTerms:
-    """One gate's pre-activation over a sequence, in the parts the cell adds (read-only float32).
-
-    input: (T, H), ``x W_i^T``. b_i: (H,). hidden: (T, H), ``h_prev W_h^T``. b_h: (H,). In stepped
-    order, with the trace's offset ``o`` of the gate::
-
-        r_pre = input + b_i + hidden + b_h + o          (z likewise)
-        n_pre = input + b_i + r * (hidden + b_h) + o    (hidden + b_h is the trace's hn)
-    """
-
-    input: np.ndarray
-    b_i: np.ndarray
-    hidden: np.ndarray
-    b_h: np.ndarray
-
-
 def _gate_terms(weights: GRUWeights, xs: torch.Tensor, h_prev: torch.Tensor) -> dict[str, GateTerms]:
     """:class:`GateTerms` of every gate for stepped inputs xs (T, I) and states h_prev (T, H)."""
     lin = torch.nn.functional.linear
@@ -300,59 +277,6 @@ def _gate_terms(weights: GRUWeights, xs: torch.Tensor, h_prev: torch.Tensor) -> 
         )
         for g in GATES
     }
-
-
-_TRACE_ARRAYS = ("x", "h_prev", "h", "r", "z", "n", "r_pre", "z_pre", "n_pre", "hn")
-
-
-@dataclass(frozen=True, eq=False)
-class Trace:
-    """Every step of a GRU over a sequence, in the order the steps ran (read-only numpy arrays).
-
-    For ``direction == "backward"`` the cell reads the sequence last token first, so step 0 is the
-    last token: ``tokens`` and every array are in stepped order, not text order.
-
-    tokens: (T,) strings. x: (T, I) inputs. h_prev, h: (T, H), the state before and after each step
-    (``h_prev[t + 1] == h[t]``). r, z, n, r_pre, z_pre, n_pre, hn: (T, H), as in :class:`Gates`.
-    terms: each gate's pre-activation in parts (:class:`GateTerms`), keyed "r", "z", "n".
-    offsets: the bias offset added to each gate's pre-activation (0.0 for the trained cell).
-    """
-
-    tokens: tuple[str, ...]
-    direction: str
-    x: np.ndarray
-    h_prev: np.ndarray
-    h: np.ndarray
-    r: np.ndarray
-    z: np.ndarray
-    n: np.ndarray
-    r_pre: np.ndarray
-    z_pre: np.ndarray
-    n_pre: np.ndarray
-    hn: np.ndarray
-    terms: Mapping[str, GateTerms] = field(default_factory=dict)
-    offsets: Mapping[str, float] = field(default_factory=lambda: dict.fromkeys(GATES, 0.0))
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-    @property
-    def hidden_size(self) -> int:
-        return int(self.h.shape[1])
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``{"direction", "tokens", "steps": [{"token", "z", "r", "n", "h", "h_prev"}]}``.
-
-        Tokens and steps are in stepped order (see the class docstring); each vector is a list of
-        floats, so ``h = z ∘ h_prev + (1 − z) ∘ n`` can be checked from the output alone.
-        """
-        keys = ("z", "r", "n", "h", "h_prev")
-        lists = {k: getattr(self, k).astype(np.float64).tolist() for k in keys}
-        return {
-            "direction": self.direction,
-            "tokens": list(self.tokens),
-            "steps": [{"token": tok, **{k: lists[k][t] for k in keys}} for t, tok in enumerate(self.tokens)],
-        }
 
 
 def _stepped(
@@ -392,7 +316,7 @@ def trace(
     if len(toks) == 0:
         raise ValueError("nothing to trace: the sequence is empty")
     h = xs.new_zeros(weights.hidden_size) if h0 is None else h0
-    rows: dict[str, list[torch.Tensor]] = {k: [] for k in _TRACE_ARRAYS}
+    rows: dict[str, list[torch.Tensor]] = {k: [] for k in TRACE_ARRAYS}
     for x in xs:
         h_next, g = step(weights, x, h, bias_offsets)
         for k, v in (("x", x), ("h_prev", h), ("h", h_next), *((f, getattr(g, f)) for f in _GATE_FIELDS)):
@@ -404,7 +328,7 @@ def trace(
         weights.direction,
         **{k: _readonly(v) for k, v in stacked.items()},
         terms=_gate_terms(weights, stacked["x"], stacked["h_prev"]),
-        offsets=_offsets(bias_offsets),
+        offsets=gate_offsets(bias_offsets),
     )
 
 
@@ -462,14 +386,6 @@ class Prepared:
     base: Trace
 
 
-def _sentence_index(sentence: int, n: int, clamp: bool) -> int:
-    if clamp:
-        return min(max(int(sentence), 0), n - 1)
-    if isinstance(sentence, bool) or not 0 <= sentence < n:
-        raise ValueError(f"there is no sentence {sentence + 1}: the text has {n} sentence(s), counted from 1")
-    return int(sentence)
-
-
 def prepare(
     bundle: ModelBundle,
     text: str,
@@ -490,11 +406,11 @@ def prepare(
     """
     if encoder not in ENCODERS:
         raise ValueError(f"encoder must be 'word' or 'sentence', not {encoder!r}")
-    _check_direction(direction)
+    check_direction(direction)
     doc = read_document(text)
     ids = encode_document(bundle, doc)  # S lists of word ids
     n = len(doc.sentences)
-    index = _sentence_index(sentence, n, clamp_sentence or encoder == "sentence")
+    index = sentence_index(sentence, n, clamp_sentence or encoder == "sentence")
     model = bundle.model
     weights = GRUWeights.from_gru(model.word_gru if encoder == "word" else model.sentence_gru, 0, direction)
     with torch.inference_mode(), _eval_mode(model):
@@ -535,7 +451,7 @@ def prepare(
 def retrace(prepared: Prepared, bias_offsets: Mapping[str, float] | None = None) -> Trace:
     """The prepared cell traced again with ``bias_offsets`` (as in :func:`step`); the base trace when
     every offset is 0."""
-    offsets = _offsets(bias_offsets)
+    offsets = gate_offsets(bias_offsets)
     if not any(offsets.values()):
         return prepared.base
     return trace(prepared.weights, prepared.inputs, prepared.tokens, bias_offsets=offsets)
@@ -547,7 +463,7 @@ def prepared_flow(prepared: Prepared, bias_offsets: Mapping[str, float] | None =
     Adding an offset to ``b_i*`` is exactly adding it to the gate's pre-activation, as :func:`step`
     does with ``bias_offsets``.
     """
-    off, w = _offsets(bias_offsets), prepared.weights
+    off, w = gate_offsets(bias_offsets), prepared.weights
     if any(off.values()):
         w = replace(w, b_ir=w.b_ir + off["r"], b_iz=w.b_iz + off["z"], b_in=w.b_in + off["n"])
     return gradient_flow(w, prepared.inputs)

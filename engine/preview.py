@@ -60,6 +60,17 @@ class Preview:
     def forward(self, sentences: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One document's word ids -> probabilities (C,) float64, word attention (T,) sentence after
         sentence, sentence attention (S,)."""
+        probs, _sents, w_att, s_att = self.encode(sentences)
+        words = np.concatenate([w_att[i, : len(s)] for i, s in enumerate(sentences)])
+        return probs, words, s_att
+
+    def embed(self, ids: list[int] | np.ndarray) -> np.ndarray:
+        """The embedding rows of ``ids`` as float32 (stored float16 rows cast, as torch's model has them)."""
+        return np.asarray(self.weights["embedding.weight"][np.asarray(ids, dtype=np.int64)], dtype=F32)
+
+    def encode(self, sentences: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One document's word ids -> probabilities (C,) float64, the sentence vectors the word level
+        makes (S, 2Hw), word attention (S, W) right-padded with zeros, sentence attention (S,)."""
         w = self.weights
         lengths = np.array([len(s) for s in sentences])
         if lengths.size == 0 or lengths.min() < 1:
@@ -67,7 +78,7 @@ class Preview:
         ids = np.zeros((len(sentences), int(lengths.max())), dtype=np.int64)  # 0: padding
         for i, s in enumerate(sentences):
             ids[i, : len(s)] = s
-        emb = w["embedding.weight"][ids].astype(F32)  # (S, W, E): only the rows the text uses
+        emb = self.embed(ids)  # (S, W, E): only the rows the text uses
         h_words = self._bigru("word_gru", emb, lengths)  # (S, W, 2Hw)
         sents, w_att = self._attend("word_attention", h_words, lengths)  # (S, 2Hw), (S, W)
         h_sents = self._bigru("sentence_gru", sents[None], np.array([len(sentences)]))  # (1, S, 2Hs)
@@ -75,8 +86,7 @@ class Preview:
         logits = doc[0] @ w["classifier.weight"].T + w["classifier.bias"]  # (C,)
         z = logits.astype(np.float64)
         probs = np.exp(z - z.max())
-        words = np.concatenate([w_att[i, :n] for i, n in enumerate(lengths)])
-        return probs / probs.sum(), words, s_att[0]
+        return probs / probs.sum(), sents, w_att, s_att[0]
 
     def _bigru(self, name: str, x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """``torch.nn.GRU(bidirectional=True, batch_first=True)`` on right-padded rows: (N, W, D) ->

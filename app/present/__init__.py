@@ -32,7 +32,7 @@ from app.present._conv_benchmark import (
     compare_from_benchmark,
 )
 from app.present._conv_mma import mma_display, roofline_display
-from app.present._gru import TraceRequest, flow_display, flow_job, gru_display, trace_job
+from app.present._gru import TraceRequest, flow_display, flow_job, gru_display, has_flow, trace_job
 
 __all__ = [
     "Edit",
@@ -55,6 +55,7 @@ __all__ = [
     "grid_display",
     "gru_display",
     "hardware_job",
+    "has_flow",
     "image_job",
     "mma_display",
     "pin_text",

@@ -17,23 +17,24 @@ from app.display import FlowDisplay, GateTerms, GRUDisplay
 
 if TYPE_CHECKING:
     from engine.gru import GradientFlow, Prepared, Trace
+    from engine.preview_gru import PreviewPrepared
 
-__all__ = ["TraceRequest", "flow_display", "flow_job", "gru_display", "trace_job"]
+__all__ = ["TraceRequest", "flow_display", "flow_job", "gru_display", "has_flow", "trace_job"]
 
 
 @dataclass(frozen=True, eq=False)
 class TraceRequest:
     """What the stepper asks the engine for: a text, which GRU, which way, which sentence, what-if."""
 
-    bundle: Any
+    bundle: Any  # a ModelBundle, or a Preview (engine.preview: traced in numpy, no gradient flow)
     text: str
     encoder: str
     direction: str
     sentence: int
     offsets: tuple[tuple[str, float], ...] = ()
-    prepared: Prepared | None = None  # reused when it was made for the same question
+    prepared: Prepared | PreviewPrepared | None = None  # reused when made for the same question
 
-    def fits(self, prepared: Prepared | None) -> bool:
+    def fits(self, prepared: Prepared | PreviewPrepared | None) -> bool:
         """Whether ``prepared`` was made for this text, GRU, direction and sentence."""
         if prepared is None:
             return False
@@ -45,9 +46,15 @@ class TraceRequest:
         return same and (self.encoder == "sentence" or prepared.sentence == self.sentence)
 
 
-def trace_job(req: TraceRequest) -> tuple[Prepared, GRUDisplay]:
-    """Trace ``req`` (reusing ``req.prepared`` when it fits: a what-if change only steps the cell)."""
-    from engine.gru import prepare, retrace
+def trace_job(req: TraceRequest) -> tuple[Prepared | PreviewPrepared, GRUDisplay]:
+    """Trace ``req`` (reusing ``req.prepared`` when it fits: a what-if change only steps the cell),
+    with torch (:mod:`engine.gru`), or in numpy where ``req.bundle`` is a Preview."""
+    from engine.preview import Preview
+
+    if isinstance(req.bundle, Preview):  # the same trace to float32 rounding (engine.preview_gru)
+        from engine.preview_gru import prepare, retrace
+    else:
+        from engine.gru import prepare, retrace  # type: ignore[assignment]
 
     t0 = time.perf_counter()
     prep = (
@@ -56,7 +63,14 @@ def trace_job(req: TraceRequest) -> tuple[Prepared, GRUDisplay]:
         else prepare(req.bundle, req.text, req.encoder, req.direction, req.sentence, clamp_sentence=True)
     )
     offsets = {g: float(v) for g, v in req.offsets if v}
-    return prep, gru_display(prep, retrace(prep, offsets), time.perf_counter() - t0)
+    return prep, gru_display(prep, retrace(prep, offsets), time.perf_counter() - t0)  # type: ignore[arg-type]
+
+
+def has_flow(prepared: Prepared | PreviewPrepared) -> bool:
+    """Whether :func:`flow_job` can measure ``prepared``'s gradient flow (autograd: torch's only)."""
+    from engine.preview_gru import PreviewPrepared
+
+    return not isinstance(prepared, PreviewPrepared)
 
 
 def flow_job(prepared: Prepared, offsets: tuple[tuple[str, float], ...]) -> FlowDisplay:
@@ -68,7 +82,7 @@ def flow_job(prepared: Prepared, offsets: tuple[tuple[str, float], ...]) -> Flow
     return flow_display(prepared_flow(prepared, off), off, time.perf_counter() - t0)
 
 
-def gru_display(prep: Prepared, tr: Trace, seconds: float = 0.0) -> GRUDisplay:
+def gru_display(prep: Prepared | PreviewPrepared, tr: Trace, seconds: float = 0.0) -> GRUDisplay:
     """An engine trace (stepped order) and its prepared inputs as the arrays the view draws."""
     T = len(tr.tokens)
     order = np.arange(T)[::-1] if tr.direction == "backward" else np.arange(T)  # text index of each step

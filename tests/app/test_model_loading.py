@@ -175,6 +175,45 @@ def test_the_window_is_built_before_torch_is_imported(tmp_path: Path) -> None:
     assert r.stdout.split() == ["[False]", "True", "True", "[True]"]
 
 
+def test_the_first_frame_is_painted_before_numpy_pyqtgraph_superqt_or_torch_are_imported(
+    tmp_path: Path,
+) -> None:
+    """The launch path (``han-explorer``: gui.run) paints its first frame with Qt alone: the explorers'
+    modules (numpy, pyqtgraph, superqt: ~0.3 s on a small machine) are imported after it, and the
+    window then shades the review as before."""
+    probe = (
+        "import sys\n"
+        "from app import gui, main_window\n"
+        "HEAVY = ('numpy', 'pyqtgraph', 'superqt', 'qtpy', 'torch')\n"
+        "seen = []\n"
+        "paint = main_window.MainWindow.paintEvent\n"
+        "def first_paint(self, e):\n"
+        "    if not seen:\n"
+        "        seen.append(sorted(m for m in HEAVY if m in sys.modules))\n"
+        "        seen.append(sorted(self.controllers))\n"
+        "    paint(self, e)\n"
+        "main_window.MainWindow.paintEvent = first_paint\n"
+        "from app._idle import process_events_until\n"
+        "w = gui.build_window(None, None, asynchronous=True, explorers='later')\n"
+        "w.show()\n"
+        "done = lambda: 'attention' in w.controllers and w.controllers['attention'].display is not None\n"
+        "ok = process_events_until(done, 120_000)\n"
+        "print(repr(seen), ok)\n"
+        "for c in w.controllers.values(): c.shutdown()\n"
+    )
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path),
+    }
+    r = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "[[], []] True"
+
+
 def test_deferred_explorers_are_built_after_the_first_frame_or_when_shown(
     qtbot: Any, shipped_bundle: Any
 ) -> None:
@@ -184,15 +223,25 @@ def test_deferred_explorers_are_built_after_the_first_frame_or_when_shown(
         assert release.wait(30)
         return shipped_bundle, ""
 
+    from PySide6.QtWidgets import QLabel
+
     window = MainWindow(AppContext(None, settings=None), explorers="later")
     qtbot.addWidget(window)
     try:
-        assert list(window.controllers) == ["attention"]
+        # the first frame: the tabs and "Loading the model…", no explorer (their imports take ~0.3 s)
+        assert window.controllers == {}
+        placeholder = window._pages["attention"].widget()
+        assert isinstance(placeholder, QLabel) and placeholder.text() == LOADING
+        window.show_view("behaviour")  # before the first frame: the tab changes, nothing is built
+        assert window.controllers == {} and window.current_view == "behaviour"
         window.context.open_first(opener, on_note=window.show_error)
         window.show()
+        # right after the first frame: Attention and the tab on screen
+        qtbot.waitUntil(lambda: len(window.controllers) == 2, timeout=10_000)
+        assert list(window.controllers) == ["attention", "behaviour"]
         window.attention.load_sample("rave")
         qtbot.wait(200)  # painted, but the model is still loading: nothing else is built yet
-        assert list(window.controllers) == ["attention"]
+        assert list(window.controllers) == ["attention", "behaviour"]
         window.show_view("conv")  # asked for: built at once
         assert "conv" in window.controllers and window.current_view == "conv"
         release.set()
