@@ -50,10 +50,11 @@ MIN_SIZE = QSize(640, 480)  # below this the views stop making sense; 1024 x 700
 def default_geometry(available: QRect) -> QRect:
     """The first window on a screen whose free area is ``available``: most of it, centred.
 
-    Small screens (laptops up to 1600 px wide) get nearly all of it, larger ones 80%, never more than
-    1800 x 1100 (a lecture hall projector shows the same proportions as a laptop).
+    Small screens (under 1280 px wide) get all of it: the views are laid out for 1024 x 700 and would
+    scroll sideways in less. Laptops up to 1600 px wide get nearly all of it, larger ones 80%, never more
+    than 1800 x 1100 (a lecture hall projector shows the same proportions as a laptop).
     """
-    share = 0.94 if available.width() < 1600 else 0.8
+    share = 1.0 if available.width() < 1280 else 0.94 if available.width() < 1600 else 0.8
     w = min(available.width(), max(MIN_SIZE.width(), min(1800, round(available.width() * share))))
     h = min(available.height(), max(MIN_SIZE.height(), min(1100, round(available.height() * share))))
     return QRect(available.center() - QPoint(w // 2, h // 2) + QPoint(1, 1), QSize(w, h))
