@@ -12,7 +12,8 @@ then the table just scored (read back from the cache the controller wrote; rows 
 up to 25,000 when it has fewer) is sorted by every column both ways (the time of ``sortByColumn``)
 and filtered. ``--trace-gaps MS`` records the GUI thread's Python stack during longer gaps
 (``bench/_gap_trace.py``); ``--replay RATE`` sends a result scored before from a thread at RATE
-reviews/s instead of a scoring process: the GUI thread's own work, without a child on the cores. Qt runs offscreen unless ``QT_QPA_PLATFORM`` says otherwise (a real X server:
+reviews/s instead of a scoring process: the GUI thread's own work, without a child on the cores.
+Qt runs offscreen unless ``QT_QPA_PLATFORM`` says otherwise (a real X server:
 ``xvfb-run -a -s "-screen 0 1920x1080x24" env QT_QPA_PLATFORM=xcb python bench/bench_dataset.py``);
 the platform is recorded.
 
