@@ -330,6 +330,81 @@ def gui(
     } | ({"gap_trace": tracer.records} if tracer is not None else {})
 
 
+def refresh_cost(n: int, data: Path, cache: Path, per_flush: int) -> dict[str, Any]:
+    """``--refresh-cost``: the GUI thread's work per table refresh as the table grows, without the
+    event loop's noise. A result scored before (as ``--replay``) is fed to the controller's progress
+    slot ``per_flush`` reviews at a time (shuffled), each followed by one refresh (``_flush``, the
+    slot the refresh timer calls; metrics held back) and one repaint of the table; both are timed.
+    Sorted by confidence (descending) and unsorted."""
+    import numpy as np
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    from app.context import AppContext
+    from app.dataset_controller import DatasetController
+    from engine.bundle import load_bundle
+    from engine.corpus import CorpusBuilder, CorpusProgress, _Rows, model_truth
+    from engine.corpus_metrics import stratified_sample
+    from engine.data import load_dataset
+    from resources import model_dir
+
+    bundle = load_bundle(model_dir())
+    ds = load_dataset(data, label_names=bundle.label_names)
+    path = cache / f"gui-{n}.jsonl"
+    _write_jsonl(path, ds.subset(stratified_sample(ds.labels, n, 1).tolist()) if n < len(ds) else ds)
+    r = _replay_result(bundle, path, cache / "replay")
+    ds = load_dataset(path, label_names=bundle.label_names)
+    out: dict[str, Any] = {"qt_platform": app.platformName(), "n": len(r), "rows_per_refresh": per_flush}
+    for label, column in (("sorted by confidence", 3), ("unsorted", -1)):
+        c = DatasetController(AppContext(bundle, None), asynchronous=True, cache_dir=cache / "refresh-cost")
+        c.view.resize(1366, 700)
+        c.view.show()
+        if column >= 0:
+            c.view.table.sortByColumn(column, Qt.SortOrder.DescendingOrder)
+        c.dataset = ds
+        c.view.set_labels(bundle.label_names)
+        c.builder = CorpusBuilder(bundle.label_names, model_truth(bundle, ds))
+        c._apply(c.builder.result())
+        app.processEvents()
+        order = np.random.default_rng(0).permutation(len(r))
+        rec = []
+        for k in range(0, len(r), per_flush):
+            idx = order[k : k + per_flush]
+            words = tuple(tuple(r.word_list[w] for w in r.top_words[i] if w >= 0) for i in idx.tolist())
+            cols = (r.row, r.pred, r.probs, r.words, r.sentences, r.last_share)
+            rows = _Rows(*(col[idx] for col in cols), words, r.top_weights[idx])
+            c._on_progress(0, CorpusProgress(k + len(idx), len(r), 1.0, rows))
+            c._metrics_at = time.monotonic()  # no metrics: the table's refresh alone
+            t0 = time.perf_counter()
+            c._flush()
+            t1 = time.perf_counter()
+            c.view.table.viewport().repaint()
+            t2 = time.perf_counter()
+            app.processEvents()
+            rec.append((k + len(idx), (t1 - t0) * 1000, (t2 - t1) * 1000))
+        assert c.view.model.rowCount() == len(r)
+        c.builder = None
+        c.shutdown()
+        a = np.asarray(rec)
+        buckets = []
+        for lo in range(0, len(r), 5000):
+            m = (a[:, 0] > lo) & (a[:, 0] <= lo + 5000)
+            if m.any():
+                buckets.append(
+                    {
+                        "table_rows": f"{lo + 1}-{min(lo + 5000, len(r))}",
+                        "refresh_ms_p50": round(float(np.median(a[m, 1])), 2),
+                        "refresh_ms_max": round(float(a[m, 1].max()), 2),
+                        "table_repaint_ms_p50": round(float(np.median(a[m, 2])), 2),
+                    }
+                )
+        out[label] = buckets
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[5000, 25000], help="reviews per engine run")
@@ -358,6 +433,14 @@ def main(argv: list[str] | None = None) -> int:
         help="GUI part: no scoring process; a result scored before (scored once, then kept in the "
         "cache folder) arrives from a thread at RATE reviews/s: the GUI thread's own work, without the "
         "noise of a child on the same cores",
+    )
+    p.add_argument(
+        "--refresh-cost",
+        type=int,
+        default=0,
+        metavar="K",
+        help="GUI part: instead of the gap probe, time each table refresh of K new reviews as the "
+        "table grows to --gui-n (no event loop, no child: the work itself)",
     )
     p.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
@@ -395,7 +478,10 @@ def main(argv: list[str] | None = None) -> int:
         payload["memory_growth_mib_per_1000_reviews"] = round(
             (hi["scoring_adds_mib"] - lo["scoring_adds_mib"]) / ((hi["n"] - lo["n"]) / 1000), 3
         )
-    if not a.no_gui:
+    if a.refresh_cost:
+        payload["refresh_cost"] = rc = refresh_cost(a.gui_n, a.data, a.cache, a.refresh_cost)
+        print(json.dumps(rc))
+    elif not a.no_gui:
         g = gui(a.gui_n, a.data, a.cache, max(a.sizes), a.trace_gaps, a.replay)
         payload["gui"] = g
         payload["targets"] = {
