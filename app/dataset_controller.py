@@ -6,14 +6,17 @@ cache (per model fingerprint x dataset content, in the app's AppLocalData/cache)
 (:class:`engine.corpus_process.CorpusProcess`; in a thread of this process its tokenizer held the
 GIL and stalled the event loop for 100-400 ms), whose progress records carry the rows scored since
 the last one. They go into a :class:`~engine.corpus.CorpusBuilder` here; at most every
-``REFRESH_MS`` the new rows are inserted into the table (never a reset: selection and scroll stay;
-a text search only reads the new reviews), and at most every ``METRICS_MS`` the metrics are computed
-in a thread ("metrics" job) and painted a part per event-loop turn. Cancel kills the child and leaves
-exactly the rows received (not cached). A finished run is cached ("cache" job). Synchronous
-controllers (tests) score in-process, the same records. Filters are numpy masks
-(:mod:`app.present._dataset`); a confusion cell or a word click adds one. Opening a review emits
-``review_opened``: the main window shows it in the Attention view and offers the way back, to this
-view as it was (nothing here is reset).
+``REFRESH_MS`` the rows that arrived since the last refresh are inserted into the table (never a
+reset: selection and scroll stay). A refresh costs what arrived, not what is shown: the new rows'
+table and filter only (a text search reads only the new reviews), a binary search each into the
+sorted table (:meth:`ReviewTableModel.append_rows`). The whole partial result (``result``) is built
+only when asked for: by the metrics, at most every ``METRICS_MS``, which are computed in a thread
+("metrics" job) and painted a part per event-loop turn; by a filter change or an export. Cancel
+kills the child and leaves exactly the rows received (not cached). A finished run is cached
+("cache" job). Synchronous controllers (tests) score in-process, the same records. Filters are
+numpy masks (:mod:`app.present._dataset`); a confusion cell or a word click adds one. Opening a
+review emits ``review_opened``: the main window shows it in the Attention view and offers the way
+back, to this view as it was (nothing here is reset).
 """
 
 from __future__ import annotations
@@ -102,8 +105,11 @@ class DatasetController(QObject):
         self.jobs = Jobs(asynchronous, self)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else cache_root()
         self.dataset: Dataset | None = None
-        self.result: CorpusResult | None = None
+        self._result: CorpusResult | None = None
+        self._stale = False  # the builder holds rows that ``_result`` lacks
         self.builder: CorpusBuilder | None = None
+        self._fresh: list[np.ndarray] = []  # dataset rows received since the last refresh
+        self._shown_n = 0  # rows in the table while scoring
         self.cell: tuple[int, int] | None = None
         self.word = ""
         self.last_progress: CorpusProgress | None = None
@@ -129,6 +135,18 @@ class DatasetController(QObject):
         v.export_table_requested.connect(self.export_table)
         v.export_weights_requested.connect(self.export_weights)
         self.context.model_changed.connect(lambda _: self._on_model_changed())
+
+    @property
+    def result(self) -> CorpusResult | None:
+        """The scored reviews: while scoring, the rows received so far (built when asked for)."""
+        if self._stale and self.builder is not None:
+            self._result = self.builder.result()
+        self._stale = False
+        return self._result
+
+    @result.setter
+    def result(self, value: CorpusResult | None) -> None:
+        self._result, self._stale = value, False
 
     @property
     def asynchronous(self) -> bool:
@@ -211,6 +229,7 @@ class DatasetController(QObject):
 
         bundle = self._bundle()
         self.builder = CorpusBuilder(bundle.label_names, model_truth(bundle, ds))
+        self._fresh, self._shown_n = [], 0
         self.last_progress = None
         self._apply(self.builder.result())
         self.view.set_scoring(True)
@@ -244,25 +263,36 @@ class DatasetController(QObject):
         if self.builder is None:
             return
         self.builder.add(p.rows, p.seconds)
+        self._fresh.append(p.rows.row)
         self.last_progress = p
-        self._dirty = True
+        self._stale = self._dirty = True
         self.view.set_progress(p.done, p.total, progress_text(p))
 
     def _flush(self) -> None:
-        """The rows received since the last refresh into the table; the metrics, at most every
-        ``METRICS_MS``, computed off this thread."""
+        """The rows received since the last refresh into the table (their cost only, not the
+        table's); the metrics, at most every ``METRICS_MS``, computed off this thread."""
         if not self._dirty or self.builder is None:
             return
         self._dirty = False
+        rows, self._fresh = np.sort(np.concatenate(self._fresh)) if self._fresh else None, []
+        if rows is not None:
+            part = self.builder.result(rows)
+            self.view.model.append_rows(review_table(part), self._mask(part))
+            self._shown_n += len(rows)
         now = time.monotonic()
-        metrics = now - self._metrics_at >= METRICS_MS / 1000
-        if metrics:
+        if now - self._metrics_at >= METRICS_MS / 1000:
             self._metrics_at = now
-        self._apply(self.builder.result(), metrics=metrics, incremental=True)
+            result = self.result  # the whole partial result: O(n), once every METRICS_MS
+            assert result is not None
+            self._request_metrics(result, inline=False)
+        self.view.set_has_result(self._shown_n > 0)
+        self._show_count()
+        self.result_applied.emit(self._shown_n)
 
     def _stop_refresh(self) -> None:
         self._refresh.stop()
         self._dirty = False
+        self._fresh = []
         self.view.set_scoring(False)
 
     def _stop_scoring(self) -> None:
@@ -317,7 +347,7 @@ class DatasetController(QObject):
         """Show ``result``. ``incremental``: it holds the rows shown and more (rows arriving), which
         are inserted; else the table is replaced (keeping the scroll position)."""
         self.result = result
-        table, mask = review_table(result), self._mask()
+        table, mask = review_table(result), self._mask(result)
         if incremental:
             self.view.model.add_rows(table, mask)
         else:
@@ -357,8 +387,9 @@ class DatasetController(QObject):
         query, misclassified, label, confidence = self.view.filter_values()
         return FilterState(query, misclassified, label, confidence, self.cell, self.word)
 
-    def _mask(self) -> np.ndarray | None:
-        if self.result is None or self.dataset is None:
+    def _mask(self, result: CorpusResult | None) -> np.ndarray | None:
+        """The filters over ``result``'s rows (None: no filter)."""
+        if result is None or self.dataset is None:
             return None
         state = self.filter_state()
         if state == FilterState():
@@ -366,10 +397,23 @@ class DatasetController(QObject):
         query = state.query.strip().casefold()
         if self._hits is None or self._hits[0] != query:
             self._hits = (query, np.full(len(self.dataset), -1, dtype=np.int8))
-        return filter_mask(self.result, self.dataset.texts, state, self._hits[1])
+        return filter_mask(result, self.dataset.texts, state, self._hits[1])
+
+    def _in_table(self, result: CorpusResult) -> np.ndarray | None:
+        """Where each of the table's reviews is in ``result`` (None: the table is ``result``'s, row
+        for row). While scoring the table holds the reviews in the order they arrived."""
+        rows = self.view.model.table.row
+        if rows is result.row:
+            return None
+        return np.searchsorted(result.row, rows)
 
     def refilter(self) -> None:
-        self.view.model.set_mask(self._mask())
+        result = self.result
+        mask = self._mask(result)
+        if result is not None and mask is not None:
+            where = self._in_table(result)
+            mask = mask if where is None else mask[where]
+        self.view.model.set_mask(mask)
         chips = []
         if self.cell is not None and self.result is not None:
             names = self.result.label_names
@@ -381,8 +425,11 @@ class DatasetController(QObject):
         self._show_count()
 
     def _show_count(self) -> None:
-        total = self.result.total if self.result is not None else 0
-        scored = len(self.result) if self.result is not None else 0
+        if self.builder is not None:
+            total, scored = len(self.builder.truth), self._shown_n
+        else:
+            total = self._result.total if self._result is not None else 0
+            scored = len(self._result) if self._result is not None else 0
         self.view.set_count(self.view.model.rowCount(), scored, total)
 
     def toggle_cell(self, true: int, predicted: int) -> None:
@@ -407,7 +454,10 @@ class DatasetController(QObject):
 
     # -- exports ------------------------------------------------------------------------------------
     def _visible(self) -> np.ndarray:
-        return self.view.model.visible.copy()
+        """The rows shown, in their order, as indices into ``result``."""
+        visible = self.view.model.visible.copy()
+        where = None if self.result is None else self._in_table(self.result)
+        return visible if where is None else where[visible]
 
     def export_table(self, path: str | Path) -> None:
         if self.result is None or self.dataset is None:

@@ -8,13 +8,18 @@ when what scoring adds does not grow with N beyond the table's rows (a few hundr
 GUI part (``--gui-n``, CPU): the Dataset controller scores N reviews (in its scoring process) while
 a 5 ms QTimer on the GUI thread records the largest gap between its ticks, from opening the file
 until a second after the last row arrived (the final table and metrics are painted in that second);
-then the 25,000-row table is sorted by every column both ways (the time of ``model.sort``) and
-filtered. Qt runs offscreen unless ``QT_QPA_PLATFORM`` says otherwise (a real X server:
+then the table just scored (read back from the cache the controller wrote; rows drawn with replacement
+up to 25,000 when it has fewer) is sorted by every column both ways (the time of ``sortByColumn``)
+and filtered. ``--trace-gaps MS`` records the GUI thread's Python stack during longer gaps
+(``bench/_gap_trace.py``); ``--replay RATE`` sends a result scored before from a thread at RATE
+reviews/s instead of a scoring process: the GUI thread's own work, without a child on the cores.
+Qt runs offscreen unless ``QT_QPA_PLATFORM`` says otherwise (a real X server:
 ``xvfb-run -a -s "-screen 0 1920x1080x24" env QT_QPA_PLATFORM=xcb python bench/bench_dataset.py``);
 the platform is recorded.
 
     python bench/bench_dataset.py                              # CPU: 5,000 and 25,000, GUI 25,000
     python bench/bench_dataset.py --no-engine --sizes 5000 --gui-n 5000   # the GUI part only
+    python bench/bench_dataset.py --no-engine --sizes 25000 --gui-n 25000 --replay 600  # GUI work only
     python bench/bench_dataset.py --device cuda --no-gui       # the GPU figure (name the card)
 """
 
@@ -106,7 +111,64 @@ def run_child(n: int, device: str, data: Path, cache: Path) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def gui(n: int, data: Path, cache: Path, table_n: int) -> dict[str, Any]:
+class _Replay:
+    """Stands in for :class:`engine.corpus_process.CorpusProcess` (``--replay RATE``): the rows of a
+    result scored before, sent from a thread of this process in a shuffled order, ``RATE`` reviews a
+    second in records of ``CHUNK_S`` each (as the scoring process sends them). No child takes the CPU,
+    so the gaps are the GUI thread's own work, and a fast rate packs a 25,000-review run into a minute."""
+
+    rate = 600.0
+    result: Any = None
+    chunk_s = 0.25
+
+    def __init__(self, bundle: Any, ds: Any, **_: Any) -> None:
+        self.killed = False
+
+    def results(self) -> Any:
+        import dataclasses
+
+        import numpy as np
+
+        from engine.corpus import CorpusProgress, _Rows
+
+        r = self.result
+        n = len(r)
+        order = np.random.default_rng(0).permutation(n)
+        per = max(1, int(self.rate * self.chunk_s))
+        t0 = time.perf_counter()
+        for k in range(0, n, per):
+            if self.killed:
+                break
+            time.sleep(max(0.0, t0 + (k + per) / self.rate - time.perf_counter()))
+            idx = order[k : k + per]
+            words = tuple(tuple(r.word_list[w] for w in r.top_words[i] if w >= 0) for i in idx.tolist())
+            cols = (r.row, r.pred, r.probs, r.words, r.sentences, r.last_share)
+            rows = _Rows(*(col[idx] for col in cols), words, r.top_weights[idx])
+            yield CorpusProgress(min(n, k + per), n, time.perf_counter() - t0, rows)
+        return dataclasses.replace(r, cached=False, seconds=time.perf_counter() - t0)
+
+    def kill(self) -> None:
+        self.killed = True
+
+
+def _replay_result(bundle: Any, path: Path, folder: Path) -> Any:
+    """The scored result of ``path`` for ``--replay``: from ``folder``, or scored now (once)."""
+    from engine.corpus import cache_key, load_cached, save_cached, score_corpus
+    from engine.data import load_dataset
+    from engine.steps import run_to_end
+
+    ds = load_dataset(path, label_names=bundle.label_names)
+    result = load_cached(folder, cache_key(bundle, ds))
+    if result is None:
+        print(f"scoring {len(ds):,} reviews once for the replay…", file=sys.stderr, flush=True)
+        result = run_to_end(score_corpus(bundle, ds))
+        save_cached(folder, result)
+    return result
+
+
+def gui(
+    n: int, data: Path, cache: Path, table_n: int, trace_ms: float = 0.0, replay: float = 0.0
+) -> dict[str, Any]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QElapsedTimer, Qt, QTimer
     from PySide6.QtWidgets import QApplication
@@ -125,6 +187,11 @@ def gui(n: int, data: Path, cache: Path, table_n: int) -> dict[str, Any]:
     path = cache / f"gui-{n}.jsonl"
     _write_jsonl(path, ds.subset(stratified_sample(ds.labels, n, 1).tolist()) if n < len(ds) else ds)
     del ds
+    if replay:
+        import engine.corpus_process
+
+        _Replay.rate, _Replay.result = replay, _replay_result(bundle, path, cache / "replay")
+        engine.corpus_process.CorpusProcess = _Replay  # type: ignore[misc,assignment]
     c = DatasetController(AppContext(bundle, None), asynchronous=True, cache_dir=cache / "gui-cache")
     for f in (cache / "gui-cache").glob("*.npz"):
         f.unlink()  # score, do not read a cache
@@ -137,8 +204,15 @@ def gui(n: int, data: Path, cache: Path, table_n: int) -> dict[str, Any]:
     last = [0]
     last_cpu = [time.thread_time()]
     probe = QTimer(interval=5)
+    tracer = None
+    if trace_ms:
+        from _gap_trace import GapTracer
+
+        tracer = GapTracer(after_ms=trace_ms)
 
     def tick() -> None:
+        if tracer is not None:
+            tracer.beat()
         now = clock.elapsed()
         gaps.append(float(now - last[0]))
         t = time.thread_time()
@@ -151,6 +225,8 @@ def gui(n: int, data: Path, cache: Path, table_n: int) -> dict[str, Any]:
     probe.timeout.connect(tick)
     clock.start()
     probe.start()
+    if tracer is not None:
+        tracer.start()
     t0 = time.perf_counter()
     c.open_dataset(path)
     while c.busy or c.result is None or not c.result.complete:
@@ -162,14 +238,24 @@ def gui(n: int, data: Path, cache: Path, table_n: int) -> dict[str, Any]:
         app.processEvents()
         time.sleep(0.001)
     probe.stop()
+    c.wait_idle(60_000)  # the cache job: the sorting part reads the table from it
+    if tracer is not None:
+        tracer.stop()
+        print(tracer.report(), file=sys.stderr, flush=True)
     scored_n = len(c.result)
     c.shutdown()
-    # sorting and filtering: the largest table the engine part scored (read from its cache), its rows
-    # drawn with replacement up to 25,000 when it has fewer (sorting does not care which reviews)
-    c = DatasetController(AppContext(bundle, None), asynchronous=True, cache_dir=cache / "scores")
+    # sorting and filtering: the table just scored (now read from the cache the controller wrote) or,
+    # when the engine part scored a larger one, that (from its cache); its rows drawn with replacement
+    # up to 25,000 when it has fewer (sorting does not care which reviews)
+    if table_n > scored_n and (cache / "scores").is_dir():
+        table_cache = cache / "scores"
+        table_path = _sample_path(cache, table_n, data) if table_n < 25000 else data
+    else:
+        table_cache, table_path = cache / "gui-cache", path
+    c = DatasetController(AppContext(bundle, None), asynchronous=True, cache_dir=table_cache)
     c.view.resize(1366, 700)
     c.view.show()
-    c.open_dataset(_sample_path(cache, table_n, data) if table_n < 25000 else data)
+    c.open_dataset(table_path)
     while c.busy or c.result is None or not c.result.complete:
         app.processEvents()
         time.sleep(0.01)
@@ -192,7 +278,8 @@ def gui(n: int, data: Path, cache: Path, table_n: int) -> dict[str, Any]:
                 s = time.perf_counter()
                 c.view.table.sortByColumn(col, order)
                 times.append((time.perf_counter() - s) * 1000)
-            sorts[f"{col}-{'desc' if order else 'asc'}"] = times
+            desc = order == Qt.SortOrder.DescendingOrder
+            sorts[f"{col}-{'desc' if desc else 'asc'}"] = times
     filters = []
     for _ in range(5):
         s = time.perf_counter()
@@ -212,6 +299,7 @@ def gui(n: int, data: Path, cache: Path, table_n: int) -> dict[str, Any]:
     skip = 3  # the first ticks include the first show of the window, before scoring starts
     return {
         "qt_platform": app.platformName(),
+        "replay_rows_per_s": replay or None,
         "n_scored_in_gui": scored_n,
         "n": rows,
         "table_from_cache": from_cache,
@@ -239,7 +327,82 @@ def gui(n: int, data: Path, cache: Path, table_n: int) -> dict[str, Any]:
         "sort_ms": {k: [round(x, 2) for x in v] for k, v in sorts.items()},
         "filter_misclassified_ms": summarize(filters, 2),
         "search_ms": [round(x, 1) for x in search],
-    }
+    } | ({"gap_trace": tracer.records} if tracer is not None else {})
+
+
+def refresh_cost(n: int, data: Path, cache: Path, per_flush: int) -> dict[str, Any]:
+    """``--refresh-cost``: the GUI thread's work per table refresh as the table grows, without the
+    event loop's noise. A result scored before (as ``--replay``) is fed to the controller's progress
+    slot ``per_flush`` reviews at a time (shuffled), each followed by one refresh (``_flush``, the
+    slot the refresh timer calls; metrics held back) and one repaint of the table; both are timed.
+    Sorted by confidence (descending) and unsorted."""
+    import numpy as np
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    from app.context import AppContext
+    from app.dataset_controller import DatasetController
+    from engine.bundle import load_bundle
+    from engine.corpus import CorpusBuilder, CorpusProgress, _Rows, model_truth
+    from engine.corpus_metrics import stratified_sample
+    from engine.data import load_dataset
+    from resources import model_dir
+
+    bundle = load_bundle(model_dir())
+    ds = load_dataset(data, label_names=bundle.label_names)
+    path = cache / f"gui-{n}.jsonl"
+    _write_jsonl(path, ds.subset(stratified_sample(ds.labels, n, 1).tolist()) if n < len(ds) else ds)
+    r = _replay_result(bundle, path, cache / "replay")
+    ds = load_dataset(path, label_names=bundle.label_names)
+    out: dict[str, Any] = {"qt_platform": app.platformName(), "n": len(r), "rows_per_refresh": per_flush}
+    for label, column in (("sorted by confidence", 3), ("unsorted", -1)):
+        c = DatasetController(AppContext(bundle, None), asynchronous=True, cache_dir=cache / "refresh-cost")
+        c.view.resize(1366, 700)
+        c.view.show()
+        if column >= 0:
+            c.view.table.sortByColumn(column, Qt.SortOrder.DescendingOrder)
+        c.dataset = ds
+        c.view.set_labels(bundle.label_names)
+        c.builder = CorpusBuilder(bundle.label_names, model_truth(bundle, ds))
+        c._apply(c.builder.result())
+        app.processEvents()
+        order = np.random.default_rng(0).permutation(len(r))
+        rec = []
+        for k in range(0, len(r), per_flush):
+            idx = order[k : k + per_flush]
+            words = tuple(tuple(r.word_list[w] for w in r.top_words[i] if w >= 0) for i in idx.tolist())
+            cols = (r.row, r.pred, r.probs, r.words, r.sentences, r.last_share)
+            rows = _Rows(*(col[idx] for col in cols), words, r.top_weights[idx])
+            c._on_progress(0, CorpusProgress(k + len(idx), len(r), 1.0, rows))
+            c._metrics_at = time.monotonic()  # no metrics: the table's refresh alone
+            t0 = time.perf_counter()
+            c._flush()
+            t1 = time.perf_counter()
+            c.view.table.viewport().repaint()
+            t2 = time.perf_counter()
+            app.processEvents()
+            rec.append((k + len(idx), (t1 - t0) * 1000, (t2 - t1) * 1000))
+        assert c.view.model.rowCount() == len(r)
+        c.builder = None
+        c.shutdown()
+        a = np.asarray(rec)
+        buckets = []
+        for lo in range(0, len(r), 5000):
+            m = (a[:, 0] > lo) & (a[:, 0] <= lo + 5000)
+            if m.any():
+                buckets.append(
+                    {
+                        "table_rows": f"{lo + 1}-{min(lo + 5000, len(r))}",
+                        "refresh_ms_p50": round(float(np.median(a[m, 1])), 2),
+                        "refresh_ms_max": round(float(a[m, 1].max()), 2),
+                        "table_repaint_ms_p50": round(float(np.median(a[m, 2])), 2),
+                    }
+                )
+        out[label] = buckets
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,6 +417,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--cache", type=Path, default=Path("/tmp/han-bench-dataset"), help="scratch folder")
     p.add_argument("--out", type=Path, default=None, help="results folder (default bench/results)")
+    p.add_argument(
+        "--trace-gaps",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="record the GUI thread's Python stack during gaps longer than MS (a sampler thread)",
+    )
+    p.add_argument("--note", default="", help="a note stored with the result")
+    p.add_argument(
+        "--replay",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="GUI part: no scoring process; a result scored before (scored once, then kept in the "
+        "cache folder) arrives from a thread at RATE reviews/s: the GUI thread's own work, without the "
+        "noise of a child on the same cores",
+    )
+    p.add_argument(
+        "--refresh-cost",
+        type=int,
+        default=0,
+        metavar="K",
+        help="GUI part: instead of the gap probe, time each table refresh of K new reviews as the "
+        "table grows to --gui-n (no event loop, no child: the work itself)",
+    )
     p.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.child is not None:
@@ -284,14 +472,17 @@ def main(argv: list[str] | None = None) -> int:
         },
         "engine": engine,
         "memory_growth_mib_per_1000_reviews": None,
-    }
+    } | ({"note": a.note} if a.note else {})
     if len(engine) >= 2:
         lo, hi = engine[0], engine[-1]
         payload["memory_growth_mib_per_1000_reviews"] = round(
             (hi["scoring_adds_mib"] - lo["scoring_adds_mib"]) / ((hi["n"] - lo["n"]) / 1000), 3
         )
-    if not a.no_gui:
-        g = gui(a.gui_n, a.data, a.cache, max(a.sizes))
+    if a.refresh_cost:
+        payload["refresh_cost"] = rc = refresh_cost(a.gui_n, a.data, a.cache, a.refresh_cost)
+        print(json.dumps(rc))
+    elif not a.no_gui:
+        g = gui(a.gui_n, a.data, a.cache, max(a.sizes), a.trace_gaps, a.replay)
         payload["gui"] = g
         payload["targets"] = {
             "largest_gui_gap_ms": {

@@ -191,11 +191,13 @@ class CorpusBuilder:
         self.top_words = np.full((n, top_k), -1, dtype=np.int32)
         self.top_weights = np.zeros((n, top_k), dtype=np.float32)
         self._word_ids: dict[str, int] = {}
+        self._word_list: tuple[str, ...] = ()  # tuple(self._word_ids), kept until a word is added
+        self._done = 0
         self.seconds = 0.0
 
     @property
     def done(self) -> int:
-        return int(self.scored.sum())
+        return self._done
 
     def add(self, rows: _Rows, seconds: float | None = None) -> None:
         r = rows.row
@@ -205,13 +207,19 @@ class CorpusBuilder:
             ids = [self._word_ids.setdefault(w, len(self._word_ids)) for w in words]
             self.top_words[j, : len(ids)] = ids
         self.top_weights[r] = rows.top_weights
+        self._done += int(len(r) - self.scored[r].sum())
         self.scored[r] = True
         if seconds is not None:
             self.seconds = seconds
 
-    def result(self) -> CorpusResult:
-        """The rows scored so far, in dataset order; ``complete`` when every row is scored."""
-        idx = np.flatnonzero(self.scored)
+    def result(self, rows: np.ndarray | None = None) -> CorpusResult:
+        """The rows scored so far, in dataset order; ``complete`` when every row is scored.
+
+        ``rows``: only these dataset rows (scored ones, in the order given): what arrived since the
+        last look, at the cost of those rows alone (the whole result costs all of them)."""
+        idx = np.flatnonzero(self.scored) if rows is None else np.asarray(rows, dtype=np.int64)
+        if len(self._word_list) != len(self._word_ids):
+            self._word_list = tuple(self._word_ids)
         return CorpusResult(
             label_names=self.label_names,
             row=idx.astype(np.int64),
@@ -223,9 +231,9 @@ class CorpusBuilder:
             last_share=self.last_share[idx],
             top_words=self.top_words[idx],
             top_weights=self.top_weights[idx],
-            word_list=tuple(self._word_ids),
+            word_list=self._word_list,
             total=len(self.truth),
-            complete=bool(self.scored.all()),
+            complete=len(idx) == len(self.truth) and self._done == len(self.truth),
             key=self.key,
             seconds=self.seconds,
         )

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 
-from engine._child import child_context, reporting, settle
+from engine._child import child_context, reporting, settle, start_server
 from engine.corpus import (
     TOP_K,
     CorpusBuilder,
@@ -196,6 +196,7 @@ class CorpusProcess:
         """
         top_k = self.options.get("top_k", TOP_K)
         builder = CorpusBuilder(self.bundle.label_names, model_truth(self.bundle, self.ds), top_k)
+        start_server(self.nice)  # at the child's priority, if this is the first child
         ctx = child_context()
         here, there = ctx.Pipe(duplex=True)
         with self._lock:

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Protocol
 
-from engine._child import child_context, reporting, settle
+from engine._child import child_context, reporting, settle, start_server
 from engine.train import Progress, TrainConfig, train
 
 if TYPE_CHECKING:
@@ -81,6 +81,7 @@ class TrainingProcess:
         Starting may wait for the fork server to import the engine (seconds, the first time): call
         this off the GUI thread.
         """
+        start_server(self.nice)  # at the child's priority, if this is the first child
         receiver, sender = self.ctx.Pipe(duplex=False)
         self.process = self.ctx.Process(
             target=train_to_pipe,

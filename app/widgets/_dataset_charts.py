@@ -130,6 +130,8 @@ class ReliabilityPlot(pg.PlotWidget):
         for it in (self.bars, self.diagonal, self.points):
             item.addItem(it)
         item.setYRange(0, 1, padding=0.02)
+        self._lo = math.nan
+        self._title: str | None = None
 
     def set_bins(self, edges: np.ndarray, confidence: np.ndarray, accuracy: np.ndarray, ece: float) -> None:
         filled = ~np.isnan(accuracy)
@@ -138,10 +140,14 @@ class ReliabilityPlot(pg.PlotWidget):
         self.bars.setOpts(x=centers[filled], height=accuracy[filled], width=width)
         self.points.setData(confidence[filled], accuracy[filled])
         lo = float(edges[0]) if len(edges) else 0.0
-        self.diagonal.setData([lo, 1], [lo, 1])
-        self.getPlotItem().setXRange(lo, 1, padding=0.02)
+        if lo != self._lo:  # the axes and the title re-lay the plot out: only when they change
+            self._lo = lo
+            self.diagonal.setData([lo, 1], [lo, 1])
+            self.getPlotItem().setXRange(lo, 1, padding=0.02)
         title = "" if math.isnan(ece) else f"reliability · ECE {ece:.3f}"
-        self.getPlotItem().setTitle(title, size="9pt")
+        if title != self._title:
+            self._title = title
+            self.getPlotItem().setTitle(title, size="9pt")
 
 
 class LastSentenceBar(QWidget):

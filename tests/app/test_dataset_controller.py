@@ -389,6 +389,95 @@ def test_arriving_rows_are_inserted_in_sort_and_filter_order(qtmodeltester: Any,
     assert not resets and sum(inserted) == int(keep.sum()) - int(keep[arrival[:50]].sum())
 
 
+def test_sort_keys_order_as_a_stable_sort_of_the_column() -> None:
+    """One uint64 per review sorts as the column does (floats as float32, -0.0 as 0.0, NaN last),
+    descending too, ties always in dataset order."""
+    from app.display._dataset import sort_keys, sort_order
+
+    rng = np.random.default_rng(3)
+    n = 400
+    conf = rng.choice(np.array([0.5, 0.75, 0.75, 1.0, -0.0, 0.0, np.nan], np.float32), n)
+    table = ReviewTable(
+        ("neg", "pos"),
+        rng.permutation(n) * 3,  # dataset rows, not in order
+        rng.integers(0, 2, n),
+        rng.integers(-1, 2, n),
+        conf,
+        rng.normal(size=n).astype(np.float32),
+        rng.integers(0, 5, n),
+        rng.integers(1, 3, n),
+        rng.integers(0, 2, n).astype(bool),
+    )
+    rows = rng.permutation(n)[:300]
+    for column in range(-1, 8):
+        for descending in (False, True):
+            got = sort_order(table, rows, column, descending)
+            if column < 0:
+                ref = sorted(rows.tolist(), key=lambda r: int(table.row[r]))
+            else:
+                col = table.column(column)
+
+                def key(r: int, col: np.ndarray = col, desc: bool = descending) -> tuple[float, int]:
+                    x = float(col[r]) + 0.0
+                    x = np.inf if np.isnan(x) else x  # NaN last ascending (first descending)
+                    return (-x if desc else x, int(table.row[r]))
+
+                ref = sorted(rows.tolist(), key=key)
+            assert got.tolist() == ref, (column, descending)
+            keys = sort_keys(table, got, column, descending)
+            assert (np.diff(keys.astype(np.float64)) >= 0).all() and len(np.unique(keys)) == len(keys)
+
+
+@pytest.mark.parametrize("column", [-1, 0, 3, 5, 7])
+@pytest.mark.parametrize("descending", [False, True])
+def test_appended_rows_cost_their_own_work_and_land_as_a_full_sort(
+    qtmodeltester: Any, qtbot: Any, column: int, descending: bool
+) -> None:
+    """``append_rows`` gets only the new reviews (and their filter): the table then shows what a
+    model built from scratch shows, with no reset, the selection kept, Qt's model tester watching;
+    the finished (dataset-ordered) table then re-indexes it without moving a row."""
+    from app.widgets._dataset_table import ReviewTableView
+
+    full = _random_table(600, seed=column + 2)
+    arrival = np.random.default_rng(4).permutation(600)
+    keep = np.asarray(full.confidence > 0.6)
+    model = ReviewTableModel()
+    view = ReviewTableView(model)
+    qtbot.addWidget(view)
+    order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
+    if column >= 0:
+        model.sort(column, order)
+    model.set_table(_rows_of(full, arrival[:40]), keep[np.sort(arrival[:40])])
+    qtmodeltester.check(model, force_py=True)
+    view.selectRow(2)
+    chosen = model.dataset_row(2)
+    resets, inserted = [], []
+    model.modelAboutToBeReset.connect(lambda: resets.append(1))
+    model.rowsInserted.connect(lambda _p, a, b: inserted.append(b - a + 1))
+    done = 40
+    for size in (1, 9, 60, 130, 360):
+        ids = np.sort(arrival[done : done + size])
+        done += size
+        model.append_rows(_rows_of(full, ids), keep[ids])
+        seen = np.sort(arrival[:done])
+        reference = ReviewTableModel()
+        if column >= 0:
+            reference.sort(column, order)
+        reference.set_table(_rows_of(full, seen), keep[seen])
+        shown = [model.dataset_row(r) for r in range(model.rowCount())]
+        assert shown == [reference.dataset_row(r) for r in range(reference.rowCount())]
+        assert [model.data(model.index(r, 3)) for r in range(model.rowCount())] == [
+            reference.data(reference.index(r, 3)) for r in range(reference.rowCount())
+        ]
+        assert model.dataset_row(view.currentIndex().row()) == chosen
+        assert [model.dataset_row(i.row()) for i in view.selectionModel().selectedRows()] == [chosen]
+    assert done == 600 and not resets and sum(inserted) == int(keep.sum()) - int(keep[arrival[:40]].sum())
+    before = [model.dataset_row(r) for r in range(model.rowCount())]
+    model.add_rows(_rows_of(full, np.arange(600)), keep)  # the finished result: the same rows
+    assert not resets and [model.dataset_row(r) for r in range(model.rowCount())] == before
+    assert model.table.row.tolist() == list(range(600))  # now in dataset order
+
+
 def test_a_table_that_is_not_a_superset_is_replaced(qtbot: Any) -> None:
     full = _random_table(100)
     model = ReviewTableModel()
@@ -499,3 +588,73 @@ def test_a_crash_of_the_scoring_process_is_a_clear_message(
         assert not c.view.cancel_button.isEnabled() and c.result is not None and not c.result.complete
     finally:
         c.shutdown()
+
+
+def test_filters_and_exports_while_rows_arrive(
+    qtbot: Any, shipped_bundle: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While scoring, the table holds the reviews in the order they arrived (each refresh appends
+    only those): a filter set then, and an export then, still pick exactly the right reviews, in the
+    table's order; the finished table equals one scored in-process."""
+    import threading
+    import time
+
+    import engine.corpus_process
+    from engine.corpus import CorpusProgress, _Rows
+
+    data = _write(tmp_path / "d.jsonl", n=140)
+    ref = DatasetController(AppContext(shipped_bundle, None), asynchronous=False, cache_dir=tmp_path / "r")
+    qtbot.addWidget(ref.view)
+    ref.open_dataset(data)
+    full = ref.result
+    assert full is not None and full.complete
+    gate = threading.Event()
+
+    class Replay:  # the scoring process's records, from the result above, pausing half-way
+        def __init__(self, *_: Any, **__: Any) -> None:
+            pass
+
+        def results(self) -> Any:
+            order = np.random.default_rng(5).permutation(len(full))
+            for k in range(0, len(full), 16):
+                if k == 80:
+                    gate.wait(30)
+                elif k < 80:
+                    time.sleep(0.25)  # the first rows over several refreshes
+                idx = order[k : k + 16]
+                words = tuple(tuple(full.word_list[w] for w in full.top_words[i] if w >= 0) for i in idx)
+                cols = (full.row, full.pred, full.probs, full.words, full.sentences, full.last_share)
+                rows = _Rows(*(col[idx] for col in cols), words, full.top_weights[idx])
+                yield CorpusProgress(min(k + 16, len(full)), len(full), 1.0 + k, rows)
+            return full
+
+        def kill(self) -> None:
+            gate.set()
+
+    monkeypatch.setattr(engine.corpus_process, "CorpusProcess", Replay)
+    c = _async(qtbot, shipped_bundle, tmp_path)
+    try:
+        c.view.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)
+        c.open_dataset(data)
+        qtbot.waitUntil(lambda: len(c.view.model.table) == 80, timeout=30_000)
+        assert c.view.model.table.row.tolist() != sorted(c.view.model.table.row.tolist())  # arrival order
+        c.view.misclassified.setChecked(True)
+        arrived = np.sort(c.view.model.table.row)
+        at = np.searchsorted(full.row, arrived)
+        wrong = at[~full.correct[at]]
+        expected = sorted(wrong.tolist(), key=lambda i: (-float(full.confidence[i]), int(full.row[i])))
+        assert _shown(c) == [int(full.row[i]) for i in expected] and len(expected) > 0
+        c.export_table(tmp_path / "t.jsonl")
+        qtbot.waitUntil(lambda: (tmp_path / "t.jsonl").exists(), timeout=30_000)
+        lines = [json.loads(x) for x in (tmp_path / "t.jsonl").read_text(encoding="utf-8").splitlines()]
+        assert [x["id"] for x in lines] == _shown(c)
+        assert all(not x["correct"] and x["text"] == c.dataset.texts[x["id"]] for x in lines)  # type: ignore[union-attr]
+        gate.set()
+        qtbot.waitUntil(lambda: c.result is not None and c.result.complete and not c.busy, timeout=30_000)
+        ref.view.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)
+        ref.view.misclassified.setChecked(True)
+        assert _shown(c) == _shown(ref)
+        assert c.view.count.text() == ref.view.count.text()
+    finally:
+        c.shutdown()
+        ref.shutdown()

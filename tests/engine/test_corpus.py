@@ -115,6 +115,30 @@ def test_progress_counts_and_cancel_leaves_consistent_partial(tmp_path: Path, sh
     assert set(np.unique(partial.truth)) <= {0, 1}
 
 
+def test_the_builder_gives_the_rows_asked_for_at_their_cost(tmp_path: Path, shipped: ModelBundle) -> None:
+    """``result(rows)``: only those reviews, the same values as the whole result's; ``done`` counts
+    each review once; the word list is one tuple until a word is added."""
+    ds = _toy(tmp_path, shipped, 40)
+    builder = CorpusBuilder(shipped.label_names, _truth(shipped, ds).tolist())
+    arrived: list[np.ndarray] = []
+    for p in score_corpus(shipped, ds, batch_size=4, block=16):
+        builder.add(p.rows, p.seconds)
+        builder.add(p.rows, p.seconds)  # the same rows again are no new review
+        arrived.append(p.rows.row)
+        assert builder.done == sum(len(a) for a in arrived) == p.done
+        whole = builder.result()
+        part = builder.result(np.sort(p.rows.row))
+        assert not part.complete and part.total == 40 and part.word_list is whole.word_list
+        at = np.searchsorted(whole.row, part.row)
+        np.testing.assert_array_equal(whole.row[at], part.row)
+        names = ("truth", "pred", "probs", "words", "sentences", "last_share", "top_words", "top_weights")
+        for name in names:
+            np.testing.assert_array_equal(getattr(part, name), getattr(whole, name)[at])
+        assert part.review_top_words(0) == whole.review_top_words(int(at[0]))
+    assert whole.complete and builder.result().word_list is whole.word_list
+    assert builder.result(np.arange(40)).complete
+
+
 def _truth(bundle: ModelBundle, ds: Dataset) -> np.ndarray:
     from engine.corpus import model_truth
 

@@ -121,3 +121,58 @@ def test_a_crash_of_the_child_is_a_clear_message(tmp_path: Path, shipped: ModelB
     os.kill(child.process.pid, signal.SIGKILL)
     with pytest.raises(ChildProcessError, match=r"scoring process ended unexpectedly \(exit code -9\)"):
         _collect(gen)
+
+
+_NICE_PROBE = """
+import json, os, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+
+
+def nice_of(pid):
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+def main():
+    from multiprocessing import forkserver
+
+    from engine.bundle import load_bundle
+    from engine.corpus_process import CorpusProcess
+    from engine.data import load_dataset
+    from resources import model_dir
+
+    bundle = load_bundle(model_dir())
+    ds = load_dataset(sys.argv[2], label_names=bundle.label_names)
+    child = CorpusProcess(bundle, ds, nice=7, batch_size=4, chunk_s=0.0)
+    gen = child.results()
+    next(gen)
+    out = {"parent": os.nice(0), "server": nice_of(forkserver._forkserver._forkserver_pid)}
+    out["child"] = nice_of(child.process.pid)
+    child.kill()
+    gen.close()
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads /proc (Linux)")
+def test_the_fork_server_starts_at_the_childs_priority(tmp_path: Path, shipped: ModelBundle) -> None:
+    """The first scoring child starts the fork server from a thread at the child's niceness: the
+    server's import of torch takes no CPU turn from the window, the child runs at exactly ``nice``
+    (not twice it), and the parent keeps its own priority."""
+    import subprocess
+    import sys
+
+    ds = _toy(tmp_path, shipped, 40)
+    script = tmp_path / "probe.py"
+    script.write_text(_NICE_PROBE, encoding="utf-8")
+    root = str(Path(__file__).resolve().parents[2])
+    cmd = [sys.executable, str(script), root, ds.source]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    base = os.nice(0)
+    assert got == {"parent": base, "server": max(base, 7), "child": max(base, 7)}
