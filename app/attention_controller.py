@@ -46,7 +46,9 @@ if TYPE_CHECKING:
 
 __all__ = ["AttentionController", "TextFileError", "read_text_file"]
 
-DEBOUNCE_MS = 20  # typing pauses longer than this start a computation (a newer one cancels it)
+# Pauses longer than this start a computation (a newer one cancels it). Keys come ~100 ms apart, so it
+# only merges bursts (a paste, a key held down).
+DEBOUNCE_MS = 10
 IG_STEPS = 50  # integrated gradients: points on the path from the padding baseline
 EXPORT_FORMATS = (
     (".html", "HTML page"),

@@ -371,6 +371,20 @@ class AttentionTextEdit(QPlainTextEdit):
         x = float(cursor_x[0] if isinstance(cursor_x, tuple) else cursor_x)  # type: ignore[arg-type]
         return QRect(round(x + layout.position().x()), round(top + line.y()), 1, round(line.height()))
 
+    def line_span(self, pos: int) -> tuple[int, int]:
+        """``(top, bottom)`` of the line that holds character ``pos`` (viewport coordinates): the rows
+        of :meth:`char_rect`, without the x it also measures."""
+        block = self.document().findBlock(max(0, pos))
+        if not block.isValid():
+            block = self.document().lastBlock()
+        top = self.blockBoundingGeometry(block).translated(self.contentOffset()).top()
+        line = block.layout().lineForTextPosition(max(0, min(pos - block.position(), block.length() - 1)))
+        if not line.isValid():
+            r = QRect(0, round(top), 1, self.fontMetrics().height())
+        else:
+            r = QRect(0, round(top + line.y()), 1, round(line.height()))
+        return r.top(), r.bottom()
+
     def visible_range(self) -> tuple[int, int]:
         """Character positions at the top-left and bottom-right of the viewport."""
         vp = self.viewport().rect()

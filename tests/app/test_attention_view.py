@@ -459,3 +459,35 @@ def test_a_runtime_error_in_scoring_clears_scoring_and_says_why(
     qtbot.waitUntil(lambda: not c.busy, timeout=TIMEOUT)
     assert "Scoring" not in c.view.message.text() and "illegal memory access" in c.view.message.text()
     assert c.display is None and c.view.label.text() == "–"  # no weights of the older text
+
+
+def test_sentence_bars_follow_scrolling_edits_and_resizes(qtbot: Any, window: Any) -> None:
+    """The strip keeps its bars between repaints, but never a stale one: each answer equals a fresh
+    measure after a scroll, an edit above the sentences, a new analysis and a narrower editor."""
+    c = window.attention
+    strip, ed = c.view.strip, c.view.editor
+    text = "\n\n".join(f"Sentence number {k} says the film is fine and the music is loud." for k in range(40))
+    type_and_wait(qtbot, c, text)
+
+    def fresh() -> list[tuple[int, Any]]:
+        strip._bars_key = None
+        return strip._bars()
+
+    first = strip._bars()
+    assert first and first == fresh() and strip._bars() is not strip._bars_cache  # a copy, kept
+    ed.verticalScrollBar().setValue(ed.verticalScrollBar().value() + 5)
+    scrolled = strip._bars()
+    assert scrolled == fresh() and scrolled != first
+    ed.verticalScrollBar().setValue(0)
+    assert strip._bars() == first
+    cursor = ed.textCursor()
+    cursor.setPosition(0)
+    cursor.insertText("\n\n\n")  # every sentence moves down three lines, before any new analysis
+    moved = strip._bars()
+    assert moved == fresh() and [r.top() for _, r in moved] != [r.top() for _, r in first]
+    type_and_wait(qtbot, c, "Short one. " * 30)
+    again = strip._bars()
+    assert again == fresh() and len(again) != len(moved)
+    window.resize(window.width() - 300, window.height())  # lines wrap anew
+    qtbot.wait(50)
+    assert strip._bars() == fresh()
