@@ -100,7 +100,7 @@ def read_document(text: str) -> Document:
         raise InputError("the text is empty: give a review with at least one word")
     if len(text) > MAX_TEXT_CHARS:
         raise InputError(f"the text has {len(text):,} characters; up to {MAX_TEXT_CHARS:,} can be read")
-    doc = tokenize(text)
+    doc = tokenize(text, reuse=True)  # an edited review: only the edited chunk is read again
     if not doc.sentences:
         raise InputError("the text has no words to read")
     return doc

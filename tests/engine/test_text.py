@@ -271,3 +271,29 @@ def test_real_imdb_reviews() -> None:
         assert_invariants(text, doc)
         assert_nothing_dropped(text, doc)
         assert doc.sentences
+
+
+def test_reused_chunks_give_the_same_document_through_edits() -> None:
+    """``reuse=True`` (the interactive path) equals a fresh tokenization: on tricky and random texts, on
+    a chunk seen at another offset, and through a run of edits (typing, deleting, splitting a chunk)."""
+    from engine.text import _chunk_tokens
+
+    rng = random.Random(11)
+    samples = TRICKY + [random_text(rng) for _ in range(150)]
+    for text in samples + samples:  # the second pass is served from the cache
+        assert tokenize(text, reuse=True) == tokenize(text)
+    moved = "Padding first.<br /><br />" + TRICKY[0]  # the same chunks, now at other offsets
+    assert tokenize(moved, reuse=True) == tokenize(moved)
+    text = "\n\n".join(TRICKY)
+    for step in range(60):
+        pos = rng.randrange(len(text) + 1)
+        edit = rng.choice(["typing", "delete", "<br />", "\n\n", ". Then", "日本。"])
+        text = text[:pos] + text[pos + 6 :] if edit == "delete" else text[:pos] + edit + text[pos:]
+        doc = tokenize(text, reuse=True)
+        assert doc == tokenize(text), step
+        assert_invariants(text, doc)
+    assert _chunk_tokens.cache_info().hits > 0
+    huge = "word " * 2_000  # one chunk over the cache's limit: read, not kept
+    before = _chunk_tokens.cache_info().currsize
+    assert tokenize(huge, reuse=True) == tokenize(huge)
+    assert _chunk_tokens.cache_info().currsize == before
