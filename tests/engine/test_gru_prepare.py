@@ -80,7 +80,9 @@ def test_sentence_attention_matches_analyze(shipped: ModelBundle) -> None:
 def test_one_tokenization(shipped: ModelBundle, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
     real = engine.analysis.tokenize  # read_document lives in engine.analysis (torch-free)
-    monkeypatch.setattr(engine.analysis, "tokenize", lambda text: calls.append(text) or real(text))
+    monkeypatch.setattr(
+        engine.analysis, "tokenize", lambda text, **kw: calls.append(text) or real(text, **kw)
+    )
     for encoder in ("word", "sentence"):
         calls.clear()
         prepare(shipped, TEXT, encoder, "forward", sentence=0)
