@@ -12,11 +12,13 @@ the sentence end whose word count is nearest the target (~200 and ~2,000 words).
 * the same work split into phases, timed separately in their own loop: tokenize, encode+collate,
   model forward, building the Analysis. The phases copy ``engine.analyze.analyze``; the script
   checks once that they give the same result as ``analyze()``.
+* rendering each analysis as ``predict`` shows it (a colour terminal, a pipe, ``--html``), N times.
 * the CLI, ``han-explorer predict --json FILE``, as a fresh process each time (3 runs): interpreter
   start, imports, model load and one prediction. No target; for context the script also times
   ``python -c "import torch"``.
 
-Targets: p50 of ``analyze()`` < 20 ms for ~200 words and < 100 ms for ~2,000 words.
+Targets: p50 of ``analyze()`` < 20 ms for ~200 words and < 100 ms for ~2,000 words; rendering the
+~2,000-word analysis p50 < 50 ms for a terminal (colour or plain) and < 100 ms for HTML.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from typing import Any
 from _common import IMDB, ROOT, machine_info, print_table, summarize, utc_now, write_result
 
 TARGETS_MS = {200: 20.0, 2000: 100.0}  # p50 of warm analyze(), by target word count
+# p50 of rendering the ~2,000-word analysis (`predict` on a terminal, piped, and --html)
+RENDER_TARGETS_MS = {"terminal_color": 50.0, "terminal_plain": 50.0, "html": 100.0}
 WARMUP = 5
 PHASES = ("tokenize", "encode_collate", "forward", "build_analysis")
 _BR = re.compile(r"<br\s*/?\s*>", re.IGNORECASE)
@@ -93,6 +97,27 @@ def build_text(path: Path, target: int, start: int) -> dict[str, Any]:
     }
 
 
+def time_render(analysis: Any, runs: int) -> dict[str, Any]:
+    """Milliseconds to render ``analysis`` as `predict` does: a colour terminal, a pipe, an HTML page."""
+    from app.render import render_html, render_terminal
+
+    renderers = {
+        "terminal_color": lambda: render_terminal(analysis, color=True),
+        "terminal_plain": lambda: render_terminal(analysis, color=False),
+        "html": lambda: render_html(analysis),
+    }
+    out: dict[str, Any] = {}
+    for name, render in renderers.items():
+        render()
+        raw = []
+        for _ in range(runs):
+            t0 = time.perf_counter_ns()
+            render()
+            raw.append((time.perf_counter_ns() - t0) / 1e6)
+        out[name] = {"raw": raw, "summary": summarize(raw)}
+    return out
+
+
 def _forget_tokens() -> None:
     """Empty the interactive path's chunk cache (engine.text, where it exists): every timed call reads
     the review as new, as the first analysis of a pasted review does."""
@@ -144,6 +169,7 @@ def time_phases(bundle: Any, text: str, runs: int) -> dict[str, list[float]]:
     gc.collect()
     raw: dict[str, list[float]] = {p: [] for p in (*PHASES, "total")}
     for _ in range(runs):
+        _forget_tokens()  # as time_analyze: the review is read as new
         _, ns = phased_analyze(bundle, text)
         for p, v in zip(PHASES, ns, strict=True):
             raw[p].append(v / 1e6)
@@ -262,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     if a.threads is not None:
         env["OMP_NUM_THREADS"] = str(a.threads)
-    texts, analyze_ms, phases_ms, checks, cli = {}, {}, {}, {}, {}
+    texts, analyze_ms, phases_ms, checks, cli, render_ms = {}, {}, {}, {}, {}, {}
     for target in TARGETS_MS:
         key = str(target)
         info = build_text(a.data, target, a.start)
@@ -291,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         phases_ms[key]["share_of_p50_total"] = {
             p: round(phases_ms[key][p]["summary"]["p50"] / p50_total, 3) for p in PHASES
         }
+        render_ms[key] = time_render(res, a.runs)
         if a.cli_runs:
             print(f"{target}-word text: CLI x{a.cli_runs} ...", flush=True)
             cli[key] = time_cli(text, a.cli_runs, env, res.label)
@@ -301,6 +328,14 @@ def main(argv: list[str] | None = None) -> int:
     for target, limit in TARGETS_MS.items():
         p50 = analyze_ms[str(target)]["summary"]["p50"]
         targets[f"analyze_p50_ms_{target}_words"] = {
+            "target": f"< {limit:g} ms",
+            "limit_ms": limit,
+            "measured_ms": p50,
+            "met": p50 < limit,
+        }
+    for name, limit in RENDER_TARGETS_MS.items():
+        p50 = render_ms[str(max(TARGETS_MS))][name]["summary"]["p50"]
+        targets[f"render_{name}_p50_ms_{max(TARGETS_MS)}_words"] = {
             "target": f"< {limit:g} ms",
             "limit_ms": limit,
             "measured_ms": p50,
@@ -326,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         "analyze_ms": analyze_ms,
         "phases_ms": phases_ms,
         "phases_match_analyze": checks,
+        "render_ms": render_ms,
         "cli_cold_ms": cli or None,
         "targets": targets,
         "all_targets_met": all(t["met"] for t in targets.values()),
@@ -361,6 +397,20 @@ def main(argv: list[str] | None = None) -> int:
                     ps["min"],
                     f"{phases_ms[key]['share_of_p50_total'][p]:.1%} of p50",
                     None,
+                ]
+            )
+        for name, r in render_ms[key].items():
+            rs = r["summary"]
+            rt = targets.get(f"render_{name}_p50_ms_{key}_words")
+            rows.append(
+                [
+                    f"  render {name}",
+                    rs["p50"],
+                    rs["p90"],
+                    rs["mean"],
+                    rs["min"],
+                    rt["target"] if rt else "no target",
+                    rt["met"] if rt else None,
                 ]
             )
     for key, c in cli.items():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 import unicodedata
 from html.parser import HTMLParser
 
@@ -386,29 +385,19 @@ def test_html_empty_analysis() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Speed
+# Long reviews (their render times are in bench/bench_predict.py, not here)
 # --------------------------------------------------------------------------------------------------
 
 
-def best_of(n: int, fn) -> float:
-    best = float("inf")
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
-def test_a_2000_word_review_renders_fast() -> None:
+def test_a_2000_word_review_renders_every_word() -> None:
     a = synthetic(2000)
     assert a.n_words == 2000
-    assert best_of(5, lambda: render_terminal(a, color=True)) < 0.05  # about 10 ms here
-    assert best_of(5, lambda: render_terminal(a, color=False)) < 0.05
-    assert best_of(5, lambda: render_html(a)) < 0.1  # about 15 ms here
+    for out in (render_terminal(a, color=True), render_terminal(a, color=False), render_html(a)):
+        assert set(re.findall(r"\bw\d+\b", ESCAPE.sub("", out))) == {f"w{k}" for k in range(997)}
 
 
 @pytest.mark.slow
-def test_a_200000_word_document_renders_in_seconds() -> None:
+def test_a_200000_word_document_renders() -> None:
     a = synthetic(200_000)
     assert a.n_words == 200_000
     for render in (
@@ -416,7 +405,5 @@ def test_a_200000_word_document_renders_in_seconds() -> None:
         lambda: render_terminal(a, color=False),
         lambda: render_html(a),
     ):
-        t = time.perf_counter()
         out = render()
-        assert time.perf_counter() - t < 10
         assert "w996" in out
