@@ -91,6 +91,8 @@ def main() -> int:
     )
     a = p.parse_args()
     sys.path.insert(0, str(ROOT))
+    from engine.atomic import write_text
+
     results = _runs(a.sweep)
     names = {r["name"] for r in results}
     for folder in a.earlier:
@@ -102,7 +104,7 @@ def main() -> int:
     report["earlier"] = [str(f) for f in a.earlier]
     if not (a.work / winner / "model").is_dir():
         print(f"{winner} is a run of an earlier sweep: its held-out figures are in that sweep's record")
-        (a.out / "winner.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        write_text(a.out / "winner.json", json.dumps(report, indent=1) + "\n")
         return 0
     for name in dict.fromkeys(["baseline", winner]):
         if not (a.work / name / "model").is_dir():
@@ -121,7 +123,7 @@ def main() -> int:
 
     test = report["runs"][winner]["imdb_test"]
     update_metadata(dest, test_accuracy=test["accuracy"], test_evaluation=test)
-    (a.out / "winner.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    write_text(a.out / "winner.json", json.dumps(report, indent=1) + "\n")
     return 0
 
 
