@@ -166,6 +166,21 @@ def _replay_result(bundle: Any, path: Path, folder: Path) -> Any:
     return result
 
 
+def _gui_sample(n: int, data: Path, cache: Path) -> tuple[Any, Path]:
+    """The shipped model and a stratified sample of ``n`` reviews of ``data`` (all of them when ``n`` is
+    as large), written to ``cache`` as the file the GUI benchmarks open."""
+    from engine.bundle import load_bundle
+    from engine.corpus_metrics import stratified_sample
+    from engine.data import load_dataset
+    from resources import model_dir
+
+    bundle = load_bundle(model_dir())
+    ds = load_dataset(data, label_names=bundle.label_names)
+    path = cache / f"gui-{n}.jsonl"
+    _write_jsonl(path, ds.subset(stratified_sample(ds.labels, n, 1).tolist()) if n < len(ds) else ds)
+    return bundle, path
+
+
 def gui(
     n: int, data: Path, cache: Path, table_n: int, trace_ms: float = 0.0, replay: float = 0.0
 ) -> dict[str, Any]:
@@ -177,16 +192,8 @@ def gui(
     from app.context import AppContext
     from app.dataset_controller import DatasetController
     from app.main_window import freeze_heap
-    from engine.bundle import load_bundle
-    from engine.corpus_metrics import stratified_sample
-    from engine.data import load_dataset
-    from resources import model_dir
 
-    bundle = load_bundle(model_dir())
-    ds = load_dataset(data, label_names=bundle.label_names)
-    path = cache / f"gui-{n}.jsonl"
-    _write_jsonl(path, ds.subset(stratified_sample(ds.labels, n, 1).tolist()) if n < len(ds) else ds)
-    del ds
+    bundle, path = _gui_sample(n, data, cache)
     if replay:
         import engine.corpus_process
 
@@ -345,16 +352,10 @@ def refresh_cost(n: int, data: Path, cache: Path, per_flush: int) -> dict[str, A
     app = QApplication.instance() or QApplication([])
     from app.context import AppContext
     from app.dataset_controller import DatasetController
-    from engine.bundle import load_bundle
     from engine.corpus import CorpusBuilder, CorpusProgress, _Rows, model_truth
-    from engine.corpus_metrics import stratified_sample
     from engine.data import load_dataset
-    from resources import model_dir
 
-    bundle = load_bundle(model_dir())
-    ds = load_dataset(data, label_names=bundle.label_names)
-    path = cache / f"gui-{n}.jsonl"
-    _write_jsonl(path, ds.subset(stratified_sample(ds.labels, n, 1).tolist()) if n < len(ds) else ds)
+    bundle, path = _gui_sample(n, data, cache)
     r = _replay_result(bundle, path, cache / "replay")
     ds = load_dataset(path, label_names=bundle.label_names)
     out: dict[str, Any] = {"qt_platform": app.platformName(), "n": len(r), "rows_per_refresh": per_flush}
