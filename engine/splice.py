@@ -19,13 +19,22 @@ import numpy as np
 
 from engine.batching import EncodedDoc
 
-__all__ = ["splice_documents"]
+__all__ = ["draw_body", "splice_documents"]
 
 VERDICT_SENTENCES = (1, 2)  # the verdict is the donor's last one or two sentences
 
 
 def _sentences(doc: EncodedDoc) -> list[list[int]]:
     return [s for s in doc if s]
+
+
+def draw_body(donor: list[list[int]], rng: np.random.Generator, max_body: int) -> list[list[int]]:
+    """``k`` consecutive sentences (copies), ``k`` uniform in ``1..max_body``, of ``donor`` (non-empty
+    sentences) without its last ``min(2, len - 1)``: those are its verdict."""
+    body = donor[: len(donor) - min(2, len(donor) - 1)]
+    k = min(int(rng.integers(1, max_body + 1)), len(body))
+    first = int(rng.integers(len(body) - k + 1))
+    return [list(s) for s in body[first : first + k]]
 
 
 def splice_documents(
@@ -64,10 +73,8 @@ def splice_documents(
         verdict_donor = _sentences(
             docs[by_class[verdict_class][int(rng.integers(len(by_class[verdict_class])))]]
         )
-        body = body_donor[: len(body_donor) - min(2, len(body_donor) - 1)]
-        k = min(int(rng.integers(1, max_body + 1)), len(body))
-        first = int(rng.integers(len(body) - k + 1))
+        body = draw_body(body_donor, rng, max_body)
         v = min(int(rng.choice(VERDICT_SENTENCES)), len(verdict_donor))
-        out_docs.append([list(s) for s in body[first : first + k] + verdict_donor[-v:]])
+        out_docs.append(body + [list(s) for s in verdict_donor[-v:]])
         out_labels.append(verdict_class)
     return out_docs, out_labels
