@@ -89,8 +89,8 @@ TRAIN_HELP = {
     "dev_fraction": "share of the training data held out to choose the best epoch",
     "patience": "stop after this many epochs without a better dev accuracy",
     "seed": "random seed of the split, initialisation and batches",
-    "init_seed": "seed of everything but the dev split (initialisation, word2vec, batches, splicing), to "
-    "compare runs on the same dev split (default: --seed)",
+    "init_seed": "seed of everything but the dev split (initialisation, word2vec, batches, splicing, "
+    "negation), to compare runs on the same dev split (default: --seed)",
     "min_count": "words seen fewer times become <unk>",
     "max_vocab": "keep at most this many words (the most frequent)",
     "word_quantile": "sentences are cut to this quantile of sentence lengths, in words",
@@ -107,6 +107,9 @@ TRAIN_HELP = {
     "splice_fraction": "each epoch, add this share (of the training split) of spliced reviews: the body of "
     "one training review, then the last 1-2 sentences of a review of the other class, labelled by those",
     "splice_sentences": "a spliced review's body has 1 to this many sentences",
+    "negate_fraction": "each epoch, add this share (of the training split) of reviews ending in a training "
+    "sentence negated with 'not' (\"it was not predictable\"), labelled by its flipped polarity, after "
+    "1 to --splice-sentences sentences of a review of the other class or alone",
     "embedding_dtype": "how the saved embedding is stored (float16 halves the largest tensor)",
     "checkpoint_every": "save a checkpoint every N steps (0 = at the end of each epoch only)",
     "limit": "use only the first N rows of the data (quick runs)",

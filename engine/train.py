@@ -54,6 +54,7 @@ from engine.batching import (
 from engine.bundle import ModelBundle, save_bundle
 from engine.data import Dataset, load_dataset
 from engine.model import HAN, HANConfig
+from engine.negate import Candidate, NegationWords, find_candidates, negate_documents
 from engine.preprocess import encode_words
 from engine.runs import check_run_dir
 from engine.splice import splice_documents
@@ -104,6 +105,17 @@ def split_dev(labels: tuple[int, ...], fraction: float, seed: int) -> tuple[list
         dev_idx += idx[:n_dev].tolist()
         train_idx += idx[n_dev:].tolist()
     return sorted(train_idx), sorted(dev_idx)
+
+
+@dataclass(frozen=True)
+class _Negation:
+    """What :func:`engine.negate.negate_documents` needs each epoch: ``n`` documents from ``candidates``."""
+
+    n: int
+    candidates: list[Candidate]
+    positive: int
+    negative: int
+    negator: int
 
 
 @dataclass
@@ -239,7 +251,11 @@ class _Dist:
 
 
 def _model_metadata(
-    cfg: TrainConfig, prep: _Prepared, state: checkpoint.TrainState, trunc: Truncation
+    cfg: TrainConfig,
+    prep: _Prepared,
+    state: checkpoint.TrainState,
+    trunc: Truncation,
+    augmentation: dict[str, int],
 ) -> dict[str, Any]:
     ds = prep.dataset
     return {
@@ -260,6 +276,7 @@ def _model_metadata(
         "command": cfg.command,
         "train_config": asdict(cfg),
         "truncation_in_training": asdict(trunc),
+        "augmentation": augmentation,
         "torch_version": torch.__version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -362,9 +379,17 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
     net: nn.Module = DistributedDataParallel(model) if dd.world > 1 else model
     lengths = [sum(map(len, d)) for d in prep.train_docs]
     n_spliced = round(cfg.splice_fraction * len(prep.train_docs))
+    negation, negation_note = _plan_negation(cfg, prep)
+    n_negated = negation.n if negation else 0
+    augmentation = {
+        "spliced_per_epoch": n_spliced,
+        "negated_per_epoch": n_negated,
+        "negation_candidates": len(negation.candidates) if negation else 0,
+    }
     # the number of batches depends only on the number of documents, not on their lengths
+    n_extra = n_spliced + n_negated
     n_batches = (
-        len(bucket_batches([0] * (len(lengths) + n_spliced), cfg.batch_size, np.random.default_rng(0)))
+        len(bucket_batches([0] * (len(lengths) + n_extra), cfg.batch_size, np.random.default_rng(0)))
         // dd.world
     )
     total = n_batches * cfg.epochs
@@ -379,6 +404,7 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
                 f"words (quantiles {cfg.sentence_quantile}/{cfg.word_quantile}), device {dd.device}"
                 + (f", {dd.world} ranks" if dd.world > 1 else "")
                 + (f", {n_spliced} spliced reviews per epoch" if n_spliced else "")
+                + negation_note
             ),
             extra={
                 "limits": asdict(prep.limits),
@@ -394,7 +420,9 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
     trunc_total = count_truncation(prep.train_docs, prep.limits)
     while state.epoch < cfg.epochs and state.bad_epochs < cfg.patience:
         epoch = state.epoch
-        docs, labels, doc_lengths = _epoch_documents(cfg, prep, epoch, n_spliced, labels_all, lengths)
+        docs, labels, doc_lengths = _epoch_documents(
+            cfg, prep, epoch, n_spliced, negation, labels_all, lengths
+        )
         batches = bucket_batches(doc_lengths, cfg.batch_size, np.random.default_rng([cfg.run_seed, epoch]))
         mine = batches[dd.rank :: dd.world][:n_batches]
         freeze = epoch < cfg.freeze_embedding_epochs
@@ -460,7 +488,7 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
             state.best_dev_accuracy, state.best_epoch, state.bad_epochs = dev_acc, epoch + 1, 0
             if dd.main:
                 bundle = ModelBundle(model, prep.vocab, prep.dataset.label_names, prep.limits)
-                bundle.metadata = _model_metadata(cfg, prep, state, trunc_total)
+                bundle.metadata = _model_metadata(cfg, prep, state, trunc_total, augmentation)
                 bundle.metadata["history"] = state.history
                 save_bundle(bundle, out / "model", cfg.embedding_dtype)
         else:
@@ -513,24 +541,75 @@ def _epoch_documents(
     prep: _Prepared,
     epoch: int,
     n_spliced: int,
+    negation: _Negation | None,
     labels: torch.Tensor,
     lengths: list[int],
 ) -> tuple[list[EncodedDoc], torch.Tensor, list[int]]:
-    """An epoch's documents, labels and lengths: the training split, then its spliced reviews.
+    """An epoch's documents, labels and lengths: the training split, its spliced reviews, then its
+    negated ones.
 
-    Spliced reviews (:mod:`engine.splice`) are drawn afresh each epoch, from the training split only,
-    by a generator seeded with (seed, epoch): every rank and a resumed run draw the same ones.
+    Spliced reviews (:mod:`engine.splice`) and negated ones (:mod:`engine.negate`) are drawn afresh
+    each epoch, from the training split only, by generators seeded with (seed, epoch): every rank and
+    a resumed run draw the same ones.
     """
-    if not n_spliced:
+    extra: list[EncodedDoc] = []
+    extra_labels: list[int] = []
+    if n_spliced:
+        rng = np.random.default_rng([cfg.run_seed, epoch, 1])
+        more, more_labels = splice_documents(
+            prep.train_docs, prep.train_labels, n_spliced, rng, cfg.splice_sentences
+        )
+        extra += more
+        extra_labels += more_labels
+    if negation:
+        rng = np.random.default_rng([cfg.run_seed, epoch, 2])
+        more, more_labels = negate_documents(
+            prep.train_docs,
+            prep.train_labels,
+            negation.candidates,
+            negation.n,
+            rng,
+            negation.positive,
+            negation.negative,
+            negation.negator,
+            cfg.splice_sentences,
+        )
+        extra += more
+        extra_labels += more_labels
+    if not extra:
         return prep.train_docs, labels, lengths
-    rng = np.random.default_rng([cfg.run_seed, epoch, 1])
-    extra, extra_labels = splice_documents(
-        prep.train_docs, prep.train_labels, n_spliced, rng, cfg.splice_sentences
-    )
     return (
         prep.train_docs + extra,
         torch.cat([labels, torch.tensor(extra_labels, dtype=labels.dtype)]),
         lengths + [sum(map(len, d)) for d in extra],
+    )
+
+
+def _plan_negation(cfg: TrainConfig, prep: _Prepared) -> tuple[_Negation | None, str]:
+    """The negated reviews each epoch adds (None: none) and what the setup line says about them.
+
+    Candidates are found once, in the training split; they need classes named "pos" and "neg", "not"
+    in the vocabulary, and a candidate of each polarity, else there are none and the note says why.
+    """
+    n = round(cfg.negate_fraction * len(prep.train_docs))
+    if not n:
+        return None, ""
+    names = prep.dataset.label_names
+    if "pos" not in names or "neg" not in names:
+        return None, f", no negated reviews: the classes are not pos and neg ({', '.join(names)})"
+    words = NegationWords.from_vocab(prep.vocab)
+    candidates = find_candidates(prep.train_docs, words)
+    n_pos = sum(1 for c in candidates if c.polarity > 0)
+    n_neg = len(candidates) - n_pos
+    if words is None or not n_pos or not n_neg:
+        return None, (
+            f", no negated reviews: the training split has {n_pos} negatable sentences with a positive "
+            f"adjective and {n_neg} with a negative one (both are needed)"
+        )
+    negation = _Negation(n, candidates, names.index("pos"), names.index("neg"), words.negator)
+    return negation, (
+        f", {n} negated reviews per epoch (from {len(candidates)} negatable sentences: "
+        f"{n_pos} positive, {n_neg} negative)"
     )
 
 

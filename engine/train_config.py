@@ -44,6 +44,7 @@ class TrainConfig:
     label_smoothing: float = 0.0  # share of each target spread over all classes (0 = plain cross-entropy)
     splice_fraction: float = 0.0  # extra spliced reviews per epoch, as a share of the training split
     splice_sentences: int = 4  # a spliced review's body has 1 to this many sentences
+    negate_fraction: float = 0.0  # extra reviews ending in a negated sentence per epoch (engine.negate)
     embedding_dtype: str = "float32"  # "float16" halves the saved embedding
     checkpoint_every: int = 0  # steps; 0 = at the end of each epoch only
     resume: bool = False
@@ -74,6 +75,7 @@ class TrainConfig:
             (0 <= self.label_smoothing < 1, "label smoothing must be in [0, 1)"),
             (0 <= self.splice_fraction <= 10, "splice fraction must be in [0, 10]"),
             (self.splice_sentences >= 1, "splice sentences must be at least 1"),
+            (0 <= self.negate_fraction <= 10, "negate fraction must be in [0, 10]"),
             (self.embedding_dtype in ("float32", "float16"), "embedding dtype must be float32 or float16"),
             (self.limit is None or self.limit >= 1, "limit must be at least 1"),
             (self.init_seed is None or self.init_seed >= 0, "init seed must be >= 0"),
@@ -84,5 +86,5 @@ class TrainConfig:
 
     @property
     def run_seed(self) -> int:
-        """The seed of initialisation, word2vec, batch order and splicing; the dev split keeps ``seed``."""
+        """The seed of initialisation, word2vec, batch order, splicing and negation (not of the dev split)."""
         return self.seed if self.init_seed is None else self.init_seed

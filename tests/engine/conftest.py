@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from engine.bundle import ModelBundle, load_bundle
-from engine.train import TrainConfig
+from engine.train import Progress, TrainConfig, train
 
 # ``tests`` is a package at the repository root (tests/toy_data.py); pytest only puts tests/engine on
 # sys.path while collecting, so make ``from tests.toy_data import ...`` work in test modules.
@@ -86,6 +86,25 @@ def _toy_config(data: Path, out: Path, **overrides: Any) -> TrainConfig:
 def toy_config() -> Callable[..., TrainConfig]:
     """``toy_config(data, out, **overrides)`` -> a small, fully specified :class:`TrainConfig`."""
     return _toy_config
+
+
+def _cut_and_resume(data: Path, root: Path, **settings: Any) -> tuple[list[Progress], list[Progress]]:
+    """Train 2 epochs straight, and again cut at step 15 (checkpoint at 13) then resumed: both runs'
+    records. On 120 toy rows with extra documents, epoch 2 runs steps 12-22."""
+    straight = list(train(_toy_config(data, root / "straight", epochs=2, **settings)))
+    gen = train(_toy_config(data, root / "cut", epochs=2, checkpoint_every=13, **settings))
+    for rec in gen:
+        if rec.kind == "step" and rec.step == 15:
+            break
+    gen.close()
+    resumed = list(train(_toy_config(data, root / "cut", epochs=2, resume=True, **settings)))
+    return straight, resumed
+
+
+@pytest.fixture(scope="session")
+def cut_and_resume() -> Callable[..., tuple[list[Progress], list[Progress]]]:
+    """``cut_and_resume(data, root, **settings)`` -> (straight, resumed) records; see the function."""
+    return _cut_and_resume
 
 
 @pytest.fixture(scope="session")

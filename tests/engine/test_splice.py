@@ -22,6 +22,7 @@ from engine.vocab import Vocab
 from tests.toy_data import write_toy
 
 ToyConfig = Callable[..., TrainConfig]
+CutAndResume = Callable[..., tuple[list[Progress], list[Progress]]]
 
 
 def _docs(n_per_class: int = 6) -> tuple[list[list[list[int]]], list[int]]:
@@ -137,16 +138,9 @@ def test_spliced_training_adds_steps_is_seeded_and_draws_from_train_only(
 
 
 def test_spliced_training_resumes_mid_epoch_exactly(
-    tmp_path: Path, small_data: Path, toy_config: ToyConfig
+    tmp_path: Path, small_data: Path, cut_and_resume: CutAndResume
 ) -> None:
-    settings = {"epochs": 2, "splice_fraction": 0.5}
-    straight = list(train(toy_config(small_data, tmp_path / "straight", **settings)))
-    gen = train(toy_config(small_data, tmp_path / "cut", checkpoint_every=13, **settings))
-    for rec in gen:
-        if rec.kind == "step" and rec.step == 15:  # epoch 2 (steps 12-22); checkpoint after 13
-            break
-    gen.close()
-    resumed = list(train(toy_config(small_data, tmp_path / "cut", resume=True, **settings)))
+    straight, resumed = cut_and_resume(small_data, tmp_path, splice_fraction=0.5)
     assert next(r.step for r in resumed if r.kind == "step") == 14
     assert _digest(resumed) == _digest(straight)
 
