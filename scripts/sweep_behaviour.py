@@ -60,6 +60,12 @@ VARIANTS: dict[str, list[str]] = {
     "splice05_sent200": ["--splice-fraction", "0.05", "--sentence-hidden", "200"],
     "splice05_word150": ["--splice-fraction", "0.05", "--word-hidden", "150"],
     "w2v15": ["--word2vec-epochs", "15"],
+    # negated sentences (engine.negate), with a little splicing or alone
+    "splice05_neg05": ["--splice-fraction", "0.05", "--negate-fraction", "0.05"],
+    "splice05_neg10": ["--splice-fraction", "0.05", "--negate-fraction", "0.1"],
+    "splice05_neg20": ["--splice-fraction", "0.05", "--negate-fraction", "0.2"],
+    "neg10": ["--negate-fraction", "0.1"],
+    "splice05_neg10_i4": ["--splice-fraction", "0.05", "--negate-fraction", "0.1", "--init-seed", "4"],
 }
 _OWN_FLAGS = {"--data", "--out", "--device", "--cache-dir", "--limit", "--workers"}  # the sweep sets these
 
