@@ -1,0 +1,262 @@
+"""Time the tc_mixed.cu prototype variants against the shipped tensorcore kernel, in one run.
+
+    python3 bench/conv_micro/tc_mixed.py OUT.json        # on the GPU machine (cupy, torch; no PyCUDA)
+
+Each variant is compiled with NVRTC (cupy.RawModule), checked against a float64 reference (torch on the
+GPU) on 1000 x 777 and 301 x 450 (sizes that are not multiples of the tile, borders included) and against
+cuDNN in fp32 on the timed 8192^2 image, then timed: median of 30 CUDA-event timings after 5 warm-up
+launches, 3 input copies cycled. The shipped kernel (kernels/conv2d.cu, engine.conv_cuda.kernel_options)
+and a device copy (the memory floor) are timed in the same process. ONLY=K,K picks masks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+import cupy as cp
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+SIZE = int(os.environ.get("SIZE", "8192"))
+REPS, WARM, ROTATE = 30, 5, 3
+MASKS = tuple(int(k) for k in os.environ.get("ONLY", "3,5,9,15,31").split(","))
+SOURCE = (Path(__file__).parent / "tc_mixed.cu").read_text()
+
+# (name, WY, WX, NT, MODE, GROUP) ; GROUP 0 = every mask row in one partial sum (K)
+VARIANTS = [
+    ("m1_wy4_nt8_g1", 4, 1, 8, 1, 1),
+    ("m1_wy4_nt8_gK", 4, 1, 8, 1, 0),
+    ("m2_wy4_nt8_g1", 4, 1, 8, 2, 1),
+    ("m2_wy4_nt8_gK", 4, 1, 8, 2, 0),
+    ("m1_wy8_nt8_gK", 8, 1, 8, 1, 0),
+    ("m1_wy4_nt4_gK", 4, 2, 4, 1, 0),
+    ("m2_wy8_nt4_gK", 8, 2, 4, 2, 0),
+    ("m1_wy2_nt16_gK", 2, 1, 16, 1, 0),
+    ("m1_wy2_nt8_gK", 2, 1, 8, 1, 0),
+    ("m1_wy4_nt8_g4", 4, 1, 8, 1, 4),
+]
+
+
+def tf32(x: np.ndarray) -> np.ndarray:
+    u = np.asarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    return ((u + 0x1000) & 0xFFFFE000).astype(np.uint32).view(np.float32)
+
+
+def bf16_bits(x: np.ndarray) -> np.ndarray:
+    u = np.asarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    return (((u + 0x7FFF + ((u >> 16) & 1)) >> 16) & 0xFFFF).astype(np.uint32)
+
+
+def geometry(k: int, wy: int, wx: int, nt: int, mode: int) -> dict[str, int]:
+    r = (k - 1) // 2
+    halo = -(-r // 4) * 4
+    d = r - halo
+    steps = -(-(k + 7 - d) // 8)
+    tile_w = 8 * nt * wx
+    sh_w = max(tile_w + 2 * halo, (wx - 1) * 8 * nt + 8 * (nt + steps - 1))
+    sh_w = -(-sh_w // 4) * 4
+    while sh_w % 16 != 8:
+        sh_w += 4
+    sh_h = 16 * wy + 2 * r
+    smem = sh_h * sh_w * 4 * (2 if mode == 2 else 1)
+    return {
+        "R": r,
+        "HALO": halo,
+        "D": d,
+        "STEPS": steps,
+        "SH_W": sh_w,
+        "SH_H": sh_h,
+        "smem": smem,
+        "TH": 16 * wy,
+        "TW": tile_w,
+        "threads": 32 * wy * wx,
+    }
+
+
+def band_records(mask: np.ndarray, geo: dict[str, int]) -> tuple[np.ndarray, int]:
+    k = mask.shape[0]
+    pad = 7 - geo["D"]
+    row = 8 * geo["STEPS"] + 16
+    mpad = np.zeros((k, row + 1), np.float32)
+    mpad[:, pad : pad + k] = mask
+    hi = tf32(mpad)
+    lo = (mpad - hi).astype(np.float32)
+    rec = np.zeros((k, row, 4), np.uint32)
+    rec[:, :, 0] = hi[:, :-1].view(np.uint32)
+    rec[:, :, 1] = hi[:, 1:].view(np.uint32)
+    rec[:, :, 2] = bf16_bits(hi[:, :-1]) | (bf16_bits(hi[:, 1:]) << 16)
+    rec[:, :, 3] = bf16_bits(lo[:, :-1]) | (bf16_bits(lo[:, 1:]) << 16)
+    return rec, row
+
+
+def build(k: int, v: tuple) -> tuple[Any, dict[str, int]]:
+    _name, wy, wx, nt, mode, group = v
+    geo = geometry(k, wy, wx, nt, mode)
+    opts = (
+        f"-DMASK={k}",
+        f"-DRADIUS={geo['R']}",
+        f"-DHALO_X={geo['HALO']}",
+        f"-DWY={wy}",
+        f"-DWX={wx}",
+        f"-DNT={nt}",
+        f"-DSTEPS={geo['STEPS']}",
+        f"-DSH_W={geo['SH_W']}",
+        f"-DMODE={mode}",
+        f"-DGROUP={group or k}",
+        "-arch=sm_90",
+        "-std=c++17",
+    )
+    mod = cp.RawModule(code=SOURCE, options=opts)
+    fn = mod.get_function("conv_mixed")
+    if geo["smem"] > 48 * 1024:
+        fn.max_dynamic_shared_size_bytes = geo["smem"]
+    return fn, geo
+
+
+def run_mixed(fn: Any, geo: dict[str, int], x: Any, band: Any, row: int, out: Any) -> None:
+    h, w = x.shape
+    grid = (-(-w // geo["TW"]), -(-h // geo["TH"]))
+    fn(
+        grid,
+        (geo["threads"],),
+        (x, band, out, np.int32(h), np.int32(w), np.int32(row)),
+        shared_mem=geo["smem"],
+    )
+
+
+def timeit(launch: Any) -> float:
+    for i in range(WARM):
+        launch(i)
+    ev = [cp.cuda.Event() for _ in range(REPS + 1)]
+    ev[0].record()
+    for i in range(REPS):
+        launch(i)
+        ev[i + 1].record()
+    ev[-1].synchronize()
+    return statistics.median(cp.cuda.get_elapsed_time(ev[i], ev[i + 1]) for i in range(REPS))
+
+
+def reference(x: Any, m: np.ndarray) -> Any:
+    import torch
+
+    t = torch.from_dlpack(x).double()[None, None]
+    w = torch.from_numpy(m.astype(np.float64)).cuda()[None, None]
+    return cp.asarray(torch.nn.functional.conv2d(t, w, padding=(m.shape[0] - 1) // 2)[0, 0].contiguous())
+
+
+def rel(a: Any, ref: Any) -> float:
+    return float(cp.linalg.norm(a.astype(cp.float64) - ref) / cp.linalg.norm(ref))
+
+
+def shipped(k: int, tile: int) -> tuple[Any, Any] | None:
+    """The committed tensorcore kernel compiled by NVRTC with the engine's own options."""
+    try:
+        from engine.conv_cuda import kernel_options
+        from engine.tiling import geometry as geom_of
+
+        geom = geom_of(SIZE, SIZE, k, "tensorcore", tile)
+        opts = (*tuple(kernel_options(geom)), "-arch=sm_90", "-std=c++17")
+        mod = cp.RawModule(code=(ROOT / "kernels" / "conv2d.cu").read_text(), options=opts)
+        fn = mod.get_function("conv_tensorcore")
+        if geom.shared_bytes > 48 * 1024:
+            fn.max_dynamic_shared_size_bytes = geom.shared_bytes
+        return fn, geom
+    except Exception as e:
+        print(f"shipped tensorcore K={k} t{tile}: {type(e).__name__}: {e}", flush=True)
+        return None
+
+
+def main(argv: list[str]) -> int:
+    out_path = Path(argv[1]) if len(argv) > 1 else Path("tc_mixed.json")
+    rng = np.random.default_rng(0)
+    ins = [cp.asarray(rng.random((SIZE, SIZE), dtype=np.float32)) for _ in range(ROTATE)]
+    out = cp.empty((SIZE, SIZE), cp.float32)
+    dst = cp.empty_like(out)
+    copy_ms = timeit(lambda i: dst.__setitem__(Ellipsis, ins[i % ROTATE]))
+    smalls = [cp.asarray(rng.standard_normal(s).astype(np.float32)) for s in ((1000, 777), (301, 450))]
+    res: dict[str, Any] = {
+        "gpu": cp.cuda.runtime.getDeviceProperties(0)["name"].decode(),
+        "size": SIZE,
+        "copy_ms": copy_ms,
+        "runs": [],
+        "commit_note": os.environ.get("COMMIT_NOTE", ""),
+    }
+    print(res["gpu"], f"copy {copy_ms:.4f} ms", flush=True)
+    for k in MASKS:
+        m = rng.standard_normal((k, k)).astype(np.float32)
+        ref_big = reference(ins[0], m)
+        refs_small = [reference(s, m) for s in smalls]
+        for tile in (32, 64):
+            sh = shipped(k, tile)
+            if sh is None:
+                continue
+            fn, geom = sh
+            mask_d = cp.asarray(m)
+            grid = (geom.grid[1], geom.grid[0])
+            blk = (geom.block[1], geom.block[0])
+
+            def go(
+                i: int, fn: Any = fn, grid: Any = grid, blk: Any = blk, geom: Any = geom, mask_d: Any = mask_d
+            ) -> None:
+                fn(
+                    grid,
+                    blk,
+                    (ins[i % ROTATE], mask_d, out, np.int32(SIZE), np.int32(SIZE)),
+                    shared_mem=geom.shared_bytes,
+                )
+
+            go(0)
+            err = rel(out, ref_big)
+            ms = timeit(go)
+            res["runs"].append({"K": k, "name": f"shipped_tensorcore_t{tile}", "ms": ms, "rel_err": err})
+            print(f"K{k:2d} shipped tensorcore t{tile}: {ms:.4f} ms  err {err:.2e}", flush=True)
+        for v in VARIANTS:
+            try:
+                fn, geo = build(k, v)
+            except Exception as e:
+                print(f"K{k} {v[0]}: build failed: {e}", flush=True)
+                res["runs"].append({"K": k, "name": v[0], "error": str(e)[:2000]})
+                continue
+            rec, row = band_records(m, geo)
+            band = cp.asarray(rec)
+            errs = []
+            for s, r in zip(smalls, refs_small, strict=True):
+                o = cp.empty_like(s)
+                run_mixed(fn, geo, s, band, row, o)
+                errs.append(rel(o, r))
+            run_mixed(fn, geo, ins[0], band, row, out)
+            errs.append(rel(out, ref_big))
+            ms = timeit(
+                lambda i, fn=fn, geo=geo, band=band, row=row: run_mixed(
+                    fn, geo, ins[i % ROTATE], band, row, out
+                )
+            )
+            entry = {
+                "K": k,
+                "name": v[0],
+                "ms": ms,
+                "rel_err": errs,
+                "geometry": geo,
+                "regs": int(fn.num_regs),
+                "tc_tflops_equiv": None,
+            }
+            res["runs"].append(entry)
+            print(
+                f"K{k:2d} {v[0]:16s}: {ms:.4f} ms  err {max(errs):.2e}  regs {fn.num_regs} "
+                f"smem {geo['smem']}",
+                flush=True,
+            )
+    tmp = out_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(res, indent=1))
+    tmp.replace(out_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
