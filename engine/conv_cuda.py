@@ -15,8 +15,8 @@ through ctypes from the driver library PyCUDA loaded); it needs compute capabili
 rows must start 16 bytes apart, so an image whose width is not a multiple of 4 is copied into (and its
 output read back from) buffers whose rows are padded to a multiple of 4 floats.
 
-``tensorcore`` (compute capability 8.0 or newer) takes the mask from global memory, as ``naive`` does:
-each block splits it into TF32 big and small parts in shared memory.
+``tensorcore`` (compute capability 8.0 or newer) takes the mask from global memory, as ``naive`` does,
+as the split band records of :func:`engine.conv_mma.band_records` (made here, on the host).
 """
 
 from __future__ import annotations
@@ -32,18 +32,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.conv_mma import band_records
 from engine.tiling import (
     BULK_MIN_COMPUTE_CAPABILITY,
     BULK_STRATEGIES,
     REGISTER2D_COLS,
     REGISTER_ROWS,
     SHARED_STRATEGIES,
-    TENSOR_MASK_PAD,
     TENSOR_MIN_COMPUTE_CAPABILITY,
     TENSOR_STRATEGIES,
     WIDE_STRATEGIES,
     TileGeometry,
     geometry,
+    tensorcore_band_row,
     tensorcore_steps,
 )
 
@@ -137,7 +138,7 @@ def kernel_options(geom: TileGeometry, record: bool = False) -> list[str]:
         opts += [
             f"-DHALO_X={geom.halo_cols}",
             f"-DTC_STEPS={tensorcore_steps(geom.mask_size)}",
-            f"-DTC_MASK_PAD={TENSOR_MASK_PAD}",
+            f"-DTC_BAND_ROW={tensorcore_band_row(geom.mask_size)}",
         ]
     if record:
         opts.append("-DRECORD")
@@ -257,6 +258,13 @@ class _Session:
 def _global_mask(geom: TileGeometry) -> bool:
     """The kernel takes the mask as a pointer to global memory (naive, tensorcore), not in c_mask only."""
     return geom.strategy == "naive" or geom.strategy in TENSOR_STRATEGIES
+
+
+def _global_mask_data(geom: TileGeometry, host_mask: np.ndarray) -> np.ndarray:
+    """What the kernel's mask pointer points to: the mask (naive) or its band records (tensorcore)."""
+    if geom.strategy in TENSOR_STRATEGIES:
+        return band_records(geom, host_mask)
+    return host_mask
 
 
 _SESSION: _Session | None = None
@@ -455,7 +463,9 @@ def _run(
         ins = [_upload(drv, host_in, allocs) for _ in range(rotate)]
         out = drv.mem_alloc(nbytes)
         allocs.append(out)
-        mask_args = [int(_upload(drv, host_mask, allocs))] if _global_mask(geom) else []
+        mask_args = []
+        if _global_mask(geom):
+            mask_args = [int(_upload(drv, _global_mask_data(geom, host_mask), allocs))]
         if geom.strategy != "naive":
             _set_constant_mask(drv, module, host_mask)
         grid = (geom.grid[1], geom.grid[0], 1)  # CUDA order (x, y, z)

@@ -28,11 +28,9 @@ Counting rules (exact, per strategy), one count per element access:
   for them); the outputs it stages in shared memory for the tensor store are not counted (no strategy
   counts its output writes).
 - tensorcore loads as register2d (float4 groups) and computes with MMAs (engine.conv_mma): every warp of
-  every block (edge warps too) reads, per mask row, ``chunks`` A fragments of 4 big and 4 small floats
-  per lane (``shared_loads``) and its B fragments, two parts x 2 registers x ``steps`` per lane, from
-  the zero-padded split mask in shared memory (``mask_loads``). ``shared_stores`` add the split of the
-  tile (big parts over the tile, small parts beside it: 2 per slot) and the mask's padded big and small
-  rows (its ``K^2`` global reads, once per block, are not counted: the mask is not input).
+  every block (edge warps too) reads, per mask row, ``chunks`` A fragments of 4 floats per lane
+  (``shared_loads``; each lane splits them in registers) and, per step, one 16-byte band record per lane
+  (4 words: ``mask_loads``, from global memory through L1). ``shared_stores`` are the tile's slots.
 """
 
 from __future__ import annotations
@@ -45,7 +43,6 @@ import numpy as np
 
 from engine.tiling import (
     MAX_CONSTANT_MASK,
-    TENSOR_MASK_PAD,
     LoadPlan,
     TileGeometry,
     geometry,
@@ -411,7 +408,7 @@ def _register2d_kernel(run: _Run, by: int, bx: int, record: bool) -> _BlockResul
 
 
 def _tensorcore_kernel(run: _Run, by: int, bx: int, record: bool) -> _BlockResult:
-    """tensorcore: the block's tile from MMA fragments (engine.conv_mma.block_sums), 3xTF32 split."""
+    """tensorcore: the block's tile from MMA fragments (engine.conv_mma.block_sums), TF32 + BF16 split."""
     from engine import conv_mma
 
     geo = run.geo
@@ -421,11 +418,10 @@ def _tensorcore_kernel(run: _Run, by: int, bx: int, record: bool) -> _BlockResul
     tile = conv_mma.block_sums(geo, smem, run.mask.reshape(k, k))  # (T, 64)
     _, _, oy, ox = geo.thread_outputs(by, bx)
     y0, x0 = geo.out_origin(by, bx)
-    steps, warps, slots = tensorcore_steps(k), geo.block[0], len(plan)
-    a_reads = warps * k * (conv_mma.N_TILES + steps - 1) * 32 * 8
+    steps, warps = tensorcore_steps(k), geo.block[0]
+    a_reads = warps * k * (conv_mma.N_TILES + steps - 1) * 32 * 4
     b_reads = warps * k * steps * 32 * 4
-    mask_slots = k * (8 * steps + TENSOR_MASK_PAD)
-    counters = run.load_counters(plan) + Counters(0, a_reads, b_reads, len(oy), 2 * slots + 2 * mask_slots)
+    counters = run.load_counters(plan) + Counters(0, a_reads, b_reads, len(oy))
     return oy, ox, tile[oy - np.int32(y0), ox - np.int32(x0)], counters, plan
 
 

@@ -6,14 +6,15 @@ FLOPs per output over 8 bytes (each pixel read once and written once), ``K^2 / 4
 for every strategy (their extra reads hit L2 and shared memory, not DRAM). A strategy's height is
 ``2 K^2 H W / time``, from a measured table (:data:`MEASURED`, medians at 8192^2 from bench/results).
 The roofs are datasheet peaks (dense, no sparsity): ``min(bandwidth x intensity, FLOP roof)``. For the
-tensorcore strategy the tensor roof is divided by its 3 split passes and multiplied by its band efficiency
-(:func:`engine.conv_mma.mma_counts`): the most its useful FLOPs can reach.
+tensorcore strategy the tensor roof is divided by its 2 MMA slots per product and multiplied by its band
+efficiency (:func:`engine.conv_mma.mma_counts`): the most its useful FLOPs can reach.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.conv_mma import SPLIT_PASSES
 from engine.tiling import tensorcore_steps
 
 __all__ = ["MEASURED", "ROOFS", "MeasuredPoint", "Roofs", "intensity", "points", "tensorcore_roof"]
@@ -77,11 +78,12 @@ def intensity(mask_size: int) -> float:
 
 
 def tensorcore_roof(card: str, mask_size: int) -> float | None:
-    """TFLOP/s of useful work the tensorcore strategy can reach at most: TF32 peak / 3 x K / (8 steps)."""
+    """TFLOP/s of useful work the tensorcore strategy can reach at most: TF32 peak / 2 x K / (8 steps) (a TF32
+    and a BF16 MMA of equal time per product; engine.conv_mma)."""
     roofs = ROOFS.get(card)
     if roofs is None or roofs.tf32_tflops is None:
         return None
-    return roofs.tf32_tflops / 3 * mask_size / (8 * tensorcore_steps(mask_size))
+    return roofs.tf32_tflops / SPLIT_PASSES * mask_size / (8 * tensorcore_steps(mask_size))
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,9 @@ register2d      (T / 4, 32)          (S, 128 + 2h)          loads float4 groups:
 tma             (T / 4, 32)          (S, 128 + 2h8)         thread (0, 0) fills the whole tile with one
                                                             bulk tensor copy (phase 0); computes as
                                                             register2d; outputs leave by tensor store
-tensorcore      (T / 8, 32)          (S, 64 + 2h + 4)       loads float4 groups as register2d; each
-                                                            warp computes a 16 x 32 output tile with
-                                                            tensor-core MMAs (m16n8k8, 3xTF32)
+tensorcore      (T / 16, 32)         (S, 64 + 2h + p)       loads float4 groups as register2d; each
+                                                            warp computes a 16 x 64 output tile with
+                                                            tensor-core MMAs (TF32 + BF16 split)
 ==============  ===================  =====================  =========================================
 
 register2d's output tile is ``T`` rows by ``REGISTER2D_WIDTH`` = 128 columns (one warp of 32 threads,
@@ -51,11 +51,12 @@ add the output staging tile the tensor store reads (``T x 128`` float32, after t
 up to 128 bytes) and the 8-byte barrier the copy signals.
 
 tensorcore (``TENSOR_STRATEGIES``, compute capability 8.0+) computes on the tensor cores with
-``mma.sync.m16n8k8`` in TF32, fp32 accuracy recovered by 3xTF32 splitting (CUTLASS's trick): each
-operand ``x`` becomes ``big = tf32(x)`` and ``small = x - big`` and every product is
-``a_small b_big + a_big b_small + a_big b_big``, accumulated in fp32. Its output tile is ``T`` rows
-(a multiple of 16) by ``TENSOR_WIDTH`` = 64 columns; warp ``w`` (``threadIdx.y``) computes rows
-``16 (w // 2) ..`` and columns ``32 (w % 2) ..``: four 16 x 8 MMA tiles side by side. Per output row
+``mma.sync``, fp32 accuracy recovered by a split: each operand ``x`` becomes ``h = tf32(x)`` and
+``l = x - h``, and every product is ``h H`` (one TF32 ``m16n8k8`` MMA) plus the corrections
+``l H + x L`` in BF16 (one ``m16n8k16`` MMA), accumulated in fp32 (engine.conv_mma says why that is
+fp32-accurate). Its output tile is ``T`` rows (a multiple of 16) by ``TENSOR_WIDTH`` = 64 columns;
+warp ``w`` (``threadIdx.y``) computes rows ``16 w ..`` and all 64 columns: eight 16 x 8 MMA tiles
+side by side. Per output row
 the convolution is banded (Toeplitz) matrix products: for mask row ``k``,
 ``out[i, j0 + n] += sum_c in[i - r + k, c] B_k[c, n]`` with ``B_k[c, n] = M[k, c - n - j0 + r]`` (0
 outside the mask), so the MMA's K dimension runs over 8 input columns at a time and its N dimension
@@ -63,11 +64,11 @@ over 8 output columns; ``tensorcore_steps(K)`` chunks of 8 input columns reach e
 output tile (engine.conv_mma has the fragment arithmetic). Its shared tile is ``S x (64 + 2h + p)``:
 halo columns ``h`` = r rounded up to 4 (float4 groups, as register2d) and ``p`` (0 or 8) more columns
 on the right so that a row holds 8 mod 16 floats and a half-warp's 8-byte fragment loads hit 32
-different banks. Its ``shared_bytes`` hold that tile twice (the TF32 big parts where the tile was
-loaded, the small parts beside it) and the mask's big and small parts in rows of ``8 steps + 10``
-floats zero-padded around the taps; its shared-memory limit is ``TENSOR_SHARED_LIMIT_BYTES`` (the
-launcher raises the kernel's dynamic shared-memory limit past 48 KiB). Its thread-output map is the
-MMA accumulator layout.
+different banks. Its ``shared_bytes`` are that tile alone: each lane splits the four inputs of a
+fragment in registers, and the split mask arrives from global memory as the band records of
+:func:`engine.conv_mma.band_records` (``tensorcore_band_row(K)`` records of 16 bytes a mask row). Its
+shared-memory limit is ``TENSOR_SHARED_LIMIT_BYTES`` (the launcher raises the kernel's dynamic
+shared-memory limit past 48 KiB when needed). Its thread-output map is the MMA accumulator layout.
 """
 
 from __future__ import annotations
@@ -92,7 +93,6 @@ __all__ = [
     "SHARED_STRATEGIES",
     "STAGING_ALIGN_BYTES",
     "STRATEGIES",
-    "TENSOR_MASK_PAD",
     "TENSOR_MIN_COMPUTE_CAPABILITY",
     "TENSOR_SHARED_LIMIT_BYTES",
     "TENSOR_STRATEGIES",
@@ -105,6 +105,7 @@ __all__ = [
     "TileGeometry",
     "geometry",
     "halo_multiple",
+    "tensorcore_band_row",
     "tensorcore_offset",
     "tensorcore_steps",
 ]
@@ -113,7 +114,7 @@ STRATEGIES = ("naive", "constant", "input_tile", "output_tile", "cached_halo", "
 VECTOR_STRATEGIES = ("register2d",)  # T x 128 tiles, shared memory filled in float4 groups
 BULK_STRATEGIES = ("tma",)  # T x 128 tiles, shared memory filled by one bulk tensor copy
 WIDE_STRATEGIES = VECTOR_STRATEGIES + BULK_STRATEGIES  # T x 128 tiles, 4 x 4 outputs per thread
-TENSOR_STRATEGIES = ("tensorcore",)  # T x 64 tiles computed by tensor-core MMAs (3xTF32)
+TENSOR_STRATEGIES = ("tensorcore",)  # T x 64 tiles computed by tensor-core MMAs (TF32 + BF16 split)
 ALL_STRATEGIES = STRATEGIES + WIDE_STRATEGIES + TENSOR_STRATEGIES
 SHARED_STRATEGIES = (  # fill shared memory
     "input_tile",
@@ -137,11 +138,10 @@ STAGING_ALIGN_BYTES = 128  # tma: its output staging tile starts on a 128-byte b
 BULK_MIN_COMPUTE_CAPABILITY = (9, 0)  # tma: the Tensor Memory Accelerator came with Hopper (sm_90)
 TENSOR_MIN_COMPUTE_CAPABILITY = (8, 0)  # tensorcore: mma.sync m16n8k8 TF32 came with Ampere (sm_80)
 TENSOR_WARP_ROWS = 16  # tensorcore: output rows of one warp (the MMA's M)
-TENSOR_WARP_COLS = 32  # tensorcore: output columns of one warp, four MMA tiles of 8 (the MMA's N)
-TENSOR_WIDTH = 64  # tensorcore: tile columns, two warps across
+TENSOR_WARP_COLS = 64  # tensorcore: output columns of one warp, eight MMA tiles of 8 (the MMA's N)
+TENSOR_WIDTH = 64  # tensorcore: tile columns, one warp across
 _MMA_K = 8  # tensorcore: input columns per MMA (the MMA's K)
 TENSOR_SHARED_LIMIT_BYTES = 96 * 1024  # tensorcore: opted in past 48 KiB (sm_80: 163 KiB, sm_86: 99 KiB)
-TENSOR_MASK_PAD = 10  # tensorcore: zeros before tap 0 of each shared mask row (the lowest tap read is -10)
 
 
 @dataclass(frozen=True, eq=False)
@@ -217,8 +217,7 @@ class TileGeometry:
     def shared_parts(self) -> tuple[tuple[str, int], ...]:
         """``(what, bytes)`` of each piece of ``shared_bytes`` when it holds more than the shared tile
         (tma: ``input tile``, ``padding`` to a 128-byte boundary when needed, ``output staging tile``,
-        ``mbarrier``; tensorcore: ``input tile`` (split in place: its TF32 big parts), ``small parts``,
-        ``mask big parts``, ``mask small parts``); () for the other strategies."""
+        ``mbarrier``); () for the other strategies (tensorcore's is its input tile alone)."""
         return _shared_parts(self.strategy, self.shared_tile, self.tile, self.mask_size)
 
     @property
@@ -380,17 +379,8 @@ def _halo_cols(strategy: str, radius: int) -> int:
 def _shared_parts(
     strategy: str, shared_tile: _Pair, tile: _Pair, mask_size: int
 ) -> tuple[tuple[str, int], ...]:
-    """tma's and tensorcore's shared memory piece by piece (see :attr:`TileGeometry.shared_parts`); ()
-    for the others."""
+    """tma's shared memory piece by piece (see :attr:`TileGeometry.shared_parts`); () for the others."""
     tile_bytes = shared_tile[0] * shared_tile[1] * _FLOAT_BYTES
-    if strategy in TENSOR_STRATEGIES:
-        mask_bytes = mask_size * (_MMA_K * tensorcore_steps(mask_size) + TENSOR_MASK_PAD) * _FLOAT_BYTES
-        return (
-            ("input tile", tile_bytes),  # split in place: its TF32 big parts
-            ("small parts", tile_bytes),
-            ("mask big parts", mask_bytes),
-            ("mask small parts", mask_bytes),
-        )
     if strategy not in BULK_STRATEGIES:
         return ()
     parts = (
@@ -455,7 +445,7 @@ def _layout(strategy: str, tile: int, radius: int) -> tuple[_Pair, _Pair, _Pair,
         halo2 = 2 * _halo_cols(strategy, radius)
         cols = TENSOR_WIDTH + halo2 + (8 - halo2) % 16  # 8 mod 16 floats a row
         warps = (tile // TENSOR_WARP_ROWS) * (TENSOR_WIDTH // TENSOR_WARP_COLS)
-        return (tile, TENSOR_WIDTH), (warps, 32), (side, cols), (2, 8)
+        return (tile, TENSOR_WIDTH), (warps, 32), (side, cols), (2, 2 * TENSOR_WARP_COLS // _MMA_K)
     return square, square, (side, side), (1, 1)  # output_tile
 
 
@@ -473,6 +463,13 @@ def tensorcore_steps(mask_size: int) -> int:
     ``l = 8s + c - n + d``; the last step with any tap ``l <= K - 1`` has ``8s - 7 + d <= K - 1``.
     """
     return (mask_size + 6 - tensorcore_offset(mask_size)) // _MMA_K + 1
+
+
+def tensorcore_band_row(mask_size: int) -> int:
+    """tensorcore: 16-byte band records per mask row (engine.conv_mma.band_records). Lane ``4g + t``
+    reads record ``7 + 2t - g + 8s`` at step ``s``: at most ``8 steps + 5``, so ``8 steps + 8`` covers
+    every read with the row a multiple of 8 records."""
+    return _MMA_K * tensorcore_steps(mask_size) + _MMA_K
 
 
 def geometry(
@@ -514,8 +511,6 @@ def geometry(
         what = f"{shared_tile[0]}x{shared_tile[1]} float32"
         if strategy in BULK_STRATEGIES:
             what += f" and a {tiles[0]}x{tiles[1]} float32 staging tile for the tensor store"
-        if strategy in TENSOR_STRATEGIES:
-            what = f"twice {what} (big and small parts) and the split mask"
         raise ValueError(
             f"{strategy!r} with tile {tile} and mask {mask_size} needs {shared_bytes} bytes of "
             f"shared memory ({what}); the limit is {limit}"

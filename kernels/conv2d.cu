@@ -629,62 +629,68 @@ conv_tma(const void* __restrict__ tmap_in, const void* __restrict__ tmap_out, co
 #endif
 
 // ------------------------------------------------------------------------------------------------
-// tensorcore: the convolution as banded (Toeplitz) matrix products on the tensor cores, mma.sync
-// m16n8k8 in TF32, with fp32 accuracy recovered by 3xTF32 splitting.
+// tensorcore: the convolution as banded (Toeplitz) matrix products on the tensor cores, mma.sync, with
+// fp32 accuracy recovered by a TF32 + BF16 split: two MMAs per product instead of 3xTF32's three.
 //
-// Block (TILE_H / 16 * 2 warps) x 32 lanes; output tile TILE_H x 64. Warp w = threadIdx.y computes output
-// rows 16 (w / 2) .. + 15 and columns 32 (w % 2) .. + 31 of the tile: four 16 x 8 MMA tiles side by side
-// (n-tile u = columns 8u .. 8u + 7).
+// Block TILE_H / 16 warps x 32 lanes; output tile TILE_H x 64. Warp w = threadIdx.y computes output rows
+// 16 w .. 16 w + 15, all 64 columns: eight 16 x 8 MMA tiles side by side (n-tile u = columns 8u .. 8u + 7).
 //
 // For mask row k, the outputs of one 16 x 8 tile are a matrix product over input columns:
-//     D[m, n] += sum_c A_k[m, c] B_k[c, n],  A_k[m, c] = tile[row0 + m + k][col0 + c],
+//     D[m, n] += sum_c A_k[m, c] B_k[c, n],  A_k[m, c] = tile[16 w + m + k][c],
 //     B_k[c, n] = M[k, c - n + d]  (0 where the tap c - n + d is outside 0 .. MASK - 1),
-// where col0 is the warp's first shared column and d = RADIUS - HALO_X (-3 .. 0): the band of B_k has
-// MASK taps on each column. Chunked into MMAs of 8 input columns (K of the MMA), n-tile u at step s
-// reads chunk q = u + s (shared columns col0 + 8q ..) and B_k's rows 8s .. 8s + 7, taps 8s + c - n + d:
-// the B fragments of a step are the same for every n-tile, and a chunk serves every (u, s) with
-// u + s = q, so each chunk of A is loaded once per mask row and used up to TC_STEPS times.
+// with d = RADIUS - HALO_X (-3 .. 0): the band of B_k has MASK taps on each column. Chunked into MMAs
+// of 8 input columns, n-tile u at step s reads chunk q = u + s (shared columns 8q ..) and B_k's rows
+// 8s .. 8s + 7, taps 8s + c - n + d: the B fragments of a step are the same for every n-tile, and a
+// chunk serves every (u, s) with u + s = q, so each chunk of A is loaded once per mask row and used up
+// to TC_STEPS times.
 //
-// Fragments (PTX ISA, mma.m16n8k8 .tf32; lane = 4 g + t):
-//   A (16 x 8, row-major): a0 (g, t), a1 (g + 8, t), a2 (g, t + 4), a3 (g + 8, t + 4)
-//   B (8 x 8, "col"):      b0 (row t, col g), b1 (row t + 4, col g)
-//   C, D (16 x 8):         c0 (g, 2t), c1 (g, 2t + 1), c2 (g + 8, 2t), c3 (g + 8, 2t + 1)
-// The MMA's K index kk is a summation index, so any order of the chunk's 8 input columns works if A and
-// B agree: kk = t is input column 2t of the chunk and kk = t + 4 column 2t + 1. A lane's a0, a2 (and a1,
-// a3) are then neighbours in shared memory: one 8-byte load each. SH_W is 8 mod 16, so the 16 lanes of a
-// half-warp (4 rows g x 8 columns) hit 32 different banks.
+// The split. x = h + l with h = tf32(x) (cvt.rna) and l = x - h (exact); the mask M = H + L likewise.
+//     x M ~ h H  +  (l H + x L)
+// h H is one m16n8k8 TF32 MMA (exact products, fp32 sums). The two corrections are about 2^-11 of the
+// product, so they are computed in BF16 (8-bit significands), which leaves them about 2^-20 off: both go
+// into one m16n8k16 BF16 MMA whose K dimension holds the chunk's 8 columns twice, [l | x] . [H ; L].
+// One TF32 k8 and one BF16 k16 MMA take the tensor cores the same time, so a product costs 2 MMA slots
+// (3xTF32 costs 3). Relative error ~7e-7 against float64 (3xTF32: ~1e-7; fp32 FMA: 1e-7 .. 3e-7), inside
+// the 1e-5 every strategy is tested to (tests/engine/test_conv_tensorcore.py).
 //
-// 3xTF32 (as CUTLASS's fast fp32 emulation): x = big + small with big = tf32(x) and small = tf32(x - big)
-// (x - big is exact; both rounded to nearest, cvt.rna, so every MMA operand is a TF32 value); a b ~
-// a_small b_big + a_big b_small + a_big b_big, all by the MMA. The dropped a_small b_small and the rounding
-// of the small parts are about 2^-21 of each product. The input tile is split in place once per block (big parts where cp.async put
-// the tile, small parts in a second tile), the mask once per block into zero-padded rows (no tap test).
-// The tensor cores add into their fp32 accumulator with truncation, which biases long chains: each
-// mask row's MMAs start from zero and are added to the thread's sums by ordinary (rounded) FADDs.
+// Fragments (PTX ISA; lane = 4 g + t):
+//   TF32 m16n8k8   A: a0 (g, t), a1 (g + 8, t), a2 (g, t + 4), a3 (g + 8, t + 4); B: b0 (t, g), b1 (t + 4, g)
+//   BF16 m16n8k16  A: {a0,a1} (g, 2t | 2t+1), {a2,a3} (g + 8, ..), {a4,a5} (g, 2t+8 | 2t+9), {a6,a7} (g + 8, ..)
+//                  B: {b0,b1} (2t | 2t+1, g), {b2,b3} (2t+8 | 2t+9, g)
+//   C, D (both):   c0 (g, 2t), c1 (g, 2t + 1), c2 (g + 8, 2t), c3 (g + 8, 2t + 1)
+// The K index is a summation index, so any order of a chunk's 8 input columns works if A and B agree:
+// TF32 kk = t is chunk column 2t and kk = t + 4 column 2t + 1; BF16 k = 2t, 2t + 1 are columns 2t, 2t + 1
+// (the l parts) and k = 2t + 8, 2t + 9 the same columns again (the x parts). A lane's four inputs per
+// chunk, (g | g + 8, 2t | 2t + 1), then feed both MMAs: two 8-byte shared loads, split in registers.
+// SH_W is 8 mod 16, so the 16 lanes of a half-warp (4 rows g x 8 columns) hit 32 different banks.
+//
+// B comes from `band`, built on the host by engine.conv_mma.band_records: for mask row k and index
+// j = tap + 7 - d, a 16-byte record {H[tap], H[tap + 1], bf16x2(H[tap], H[tap + 1]), bf16x2(L[tap],
+// L[tap + 1])} (zero outside the mask), TC_BAND_ROW records a row; a lane's record for step s is
+// j = 7 + 2t - g + 8s, one 16-byte load holding its TF32 b0, b1 and its BF16 {b0,b1}, {b2,b3}.
+// The tensor cores add into their fp32 accumulator with truncation, which biases long chains: each mask
+// row's MMAs start from zero and are added to the thread's sums by ordinary (rounded) FADDs.
 // Non-finite inputs reach up to 7 columns past their taps (0 * inf in the band's zeros), so NaN spreads
 // wider than with the fp32 strategies.
 // ------------------------------------------------------------------------------------------------
 #if defined(CONV_TENSORCORE)
-#if !defined(HALO_X) || !defined(TC_STEPS) || !defined(TC_MASK_PAD)
-#error "tensorcore: the launcher must define HALO_X, TC_STEPS and TC_MASK_PAD"
+#if !defined(HALO_X) || !defined(TC_STEPS) || !defined(TC_BAND_ROW)
+#error "tensorcore: the launcher must define HALO_X, TC_STEPS and TC_BAND_ROW"
 #endif
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
-#error "tensorcore needs mma.sync m16n8k8 TF32: compute capability 8.0 (sm_80) or newer"
+#error "tensorcore needs mma.sync m16n8k8 TF32 and m16n8k16 BF16: compute capability 8.0 (sm_80) or newer"
 #endif
 #define TC_WARP_ROWS 16
-#define TC_WARP_COLS 32
-#define TC_NT (TC_WARP_COLS / 8)                      // n-tiles per warp
-#define TC_WARPS_X (TILE_W / TC_WARP_COLS)
+#define TC_NT (TILE_W / 8)                           // n-tiles per warp: one warp spans the tile's columns
 #define TC_D (RADIUS - HALO_X)
 #define TC_CHUNKS (TC_NT + TC_STEPS - 1)             // A chunks per warp and mask row
-#define TC_MASK_ROW (8 * TC_STEPS + TC_MASK_PAD)       // floats per zero-padded mask row in shared memory
 static_assert(TILE_W == 64 && BLOCK_X == 32, "tensorcore: 64-column tiles, one warp per threadIdx.y");
-static_assert(TILE_H % TC_WARP_ROWS == 0 && BLOCK_Y == (TILE_H / TC_WARP_ROWS) * TC_WARPS_X, "tensorcore block");
+static_assert(TILE_H % TC_WARP_ROWS == 0 && BLOCK_Y == TILE_H / TC_WARP_ROWS, "tensorcore block");
 static_assert(HALO_X % 4 == 0 && HALO_X >= RADIUS && HALO_X < RADIUS + 4, "tensorcore: HALO_X = RADIUS rounded up to 4");
 static_assert(SH_H == TILE_H + 2 * RADIUS && SH_W % 16 == 8 && SH_W >= TILE_W + 2 * HALO_X, "tensorcore shared tile");
 static_assert(TC_STEPS == (MASK + 6 - TC_D) / 8 + 1, "tensorcore: TC_STEPS reaches every tap");
-static_assert(TC_MASK_PAD >= 7 - TC_D, "tensorcore: the mask rows' zero padding covers the lowest tap");
-static_assert((TC_WARPS_X - 1) * TC_WARP_COLS + 8 * TC_CHUNKS <= SH_W, "the last warp's chunks stay in the tile");
+static_assert(TC_BAND_ROW >= 8 * TC_STEPS + 6, "tensorcore: a band row holds every record a lane reads");
+static_assert(8 * TC_CHUNKS <= SH_W, "the warp's chunks stay in the tile");
 
 __device__ __forceinline__ float to_tf32(float x)
 {
@@ -693,52 +699,47 @@ __device__ __forceinline__ float to_tf32(float x)
     return __uint_as_float(r);
 }
 
-__device__ __forceinline__ void mma_tf32(float (&d)[4], float a0, float a1, float a2, float a3, float b0, float b1)
+__device__ __forceinline__ unsigned pack_bf16(float lo, float hi)   // lo in bits 0 .. 15, both rounded to nearest
 {
-    asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(__float_as_uint(a0)), "r"(__float_as_uint(a1)), "r"(__float_as_uint(a2)), "r"(__float_as_uint(a3)),
-          "r"(__float_as_uint(b0)), "r"(__float_as_uint(b1)));
+    unsigned r;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
 }
 
-extern "C" __global__ void __launch_bounds__(NTHREADS, 1)
-conv_tensorcore(const float* __restrict__ in, const float* __restrict__ mask, float* __restrict__ out,
+__device__ __forceinline__ void mma_tf32(float (&d)[4], float a0, float a1, float a2, float a3, unsigned b0, unsigned b1)
+{
+    asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+                 "{%8, %9}, {%0, %1, %2, %3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(__float_as_uint(a0)), "r"(__float_as_uint(a1)), "r"(__float_as_uint(a2)),
+                   "r"(__float_as_uint(a3)), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ void mma_bf16(float (&d)[4], unsigned a0, unsigned a1, unsigned a2, unsigned a3,
+                                         unsigned b0, unsigned b1)
+{
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+                 "{%8, %9}, {%0, %1, %2, %3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+extern "C" __global__ void __launch_bounds__(NTHREADS)
+conv_tensorcore(const float* __restrict__ in, const uint4* __restrict__ band, float* __restrict__ out,
                 int height, int width RECORD_PARAMS)
 {
-    extern __shared__ __align__(16) float smem[];
-    float* big = smem;                                    // SH_H x SH_W: the input tile, then its big parts
-    float* small = smem + SLOTS;                          // SH_H x SH_W: small parts
-    float* mbig = small + SLOTS;                          // MASK x TC_MASK_ROW, tap l at TC_MASK_PAD + l
-    float* msmall = mbig + MASK * TC_MASK_ROW;
-    const int tid = (int)threadIdx.y * BLOCK_X + (int)threadIdx.x;
+    extern __shared__ __align__(16) float tile[];        // SH_H x SH_W: the input tile, as loaded
     const int y0 = (int)blockIdx.y * TILE_H, x0 = (int)blockIdx.x * TILE_W;
 #if defined(RECORD)
-    load_tile_vec4(in, big, y0 - RADIUS, x0 - HALO_X, height, width, rec, rec_blocks, n_rec);
+    load_tile_vec4(in, tile, y0 - RADIUS, x0 - HALO_X, height, width, rec, rec_blocks, n_rec);
 #else
-    load_tile_vec4(in, big, y0 - RADIUS, x0 - HALO_X, height, width);
+    load_tile_vec4(in, tile, y0 - RADIUS, x0 - HALO_X, height, width);
 #endif
-    for (int i = tid; i < MASK * TC_MASK_ROW; i += NTHREADS) {
-        const int k = i / TC_MASK_ROW, l = i - k * TC_MASK_ROW - TC_MASK_PAD;
-        const float m = (l >= 0 && l < MASK) ? mask[k * MASK + l] : 0.0f;
-        const float b = to_tf32(m);
-        mbig[i] = b;
-        msmall[i] = to_tf32(m - b);
-    }
     __syncthreads();                                      // the whole tile has landed
-    for (int i = 4 * tid; i < SLOTS; i += 4 * NTHREADS) {   // split it in place, a float4 at a time
-        float4 x = *reinterpret_cast<const float4*>(big + i);
-        const float4 b = make_float4(to_tf32(x.x), to_tf32(x.y), to_tf32(x.z), to_tf32(x.w));
-        *reinterpret_cast<float4*>(big + i) = b;
-        *reinterpret_cast<float4*>(small + i) = make_float4(to_tf32(x.x - b.x), to_tf32(x.y - b.y),
-                                                             to_tf32(x.z - b.z), to_tf32(x.w - b.w));
-    }
-    __syncthreads();
 
     const int lane = (int)threadIdx.x, warp = (int)threadIdx.y;
     const int g = lane >> 2, t = lane & 3;
-    const int row0 = (warp / TC_WARPS_X) * TC_WARP_ROWS;  // the warp's first output row in the tile
-    const int col0 = (warp % TC_WARPS_X) * TC_WARP_COLS;  // its first output column = first shared column
+    const int row0 = warp * TC_WARP_ROWS;                 // the warp's first output row in the tile
 
     float acc[TC_NT][4];
 #pragma unroll
@@ -749,36 +750,30 @@ conv_tensorcore(const float* __restrict__ in, const float* __restrict__ mask, fl
 
 #pragma unroll 1
     for (int k = 0; k < MASK; ++k) {
-        // B_k at step s: b0 = row kk = t = chunk column 2t, tap 8s + 2t - g + d; b1 = the next tap
-        float bb[TC_STEPS][2], bs[TC_STEPS][2];
-        const int mrow = k * TC_MASK_ROW + TC_MASK_PAD + 2 * t - g + TC_D;
+        uint4 b[TC_STEPS];                                // step s: {H, H, bf16x2 H, bf16x2 L} for this lane
+        const uint4* brow = band + k * TC_BAND_ROW + 7 + 2 * t - g;
 #pragma unroll
-        for (int s = 0; s < TC_STEPS; ++s) {
-            bb[s][0] = mbig[mrow + 8 * s];
-            bb[s][1] = mbig[mrow + 8 * s + 1];
-            bs[s][0] = msmall[mrow + 8 * s];
-            bs[s][1] = msmall[mrow + 8 * s + 1];
-        }
+        for (int s = 0; s < TC_STEPS; ++s) b[s] = __ldg(brow + 8 * s);
         float part[TC_NT][4];                             // this mask row's sums, from zero
 #pragma unroll
         for (int u = 0; u < TC_NT; ++u) {
 #pragma unroll
             for (int j = 0; j < 4; ++j) part[u][j] = 0.0f;
         }
-        const int a = (row0 + k + g) * SH_W + col0 + 2 * t;   // a0, a2 of chunk 0; a1, a3 8 rows down
+        const float* a = tile + (row0 + k + g) * SH_W + 2 * t;   // (g, 2t .. 2t + 1) of chunk 0; g + 8 below
 #pragma unroll
         for (int q = 0; q < TC_CHUNKS; ++q) {
-            const float2 hb = *reinterpret_cast<const float2*>(big + a + 8 * q);
-            const float2 lb = *reinterpret_cast<const float2*>(big + a + 8 * SH_W + 8 * q);
-            const float2 hs = *reinterpret_cast<const float2*>(small + a + 8 * q);
-            const float2 ls = *reinterpret_cast<const float2*>(small + a + 8 * SH_W + 8 * q);
+            const float2 xa = *reinterpret_cast<const float2*>(a + 8 * q);
+            const float2 xb = *reinterpret_cast<const float2*>(a + 8 * SH_W + 8 * q);
+            const float ha0 = to_tf32(xa.x), ha1 = to_tf32(xa.y), hb0 = to_tf32(xb.x), hb1 = to_tf32(xb.y);
+            const unsigned la = pack_bf16(xa.x - ha0, xa.y - ha1), lb = pack_bf16(xb.x - hb0, xb.y - hb1);
+            const unsigned pa = pack_bf16(xa.x, xa.y), pb = pack_bf16(xb.x, xb.y);
 #pragma unroll
             for (int s = 0; s < TC_STEPS; ++s) {
                 const int u = q - s;                       // the n-tile this chunk serves at step s
                 if (u >= 0 && u < TC_NT) {
-                    mma_tf32(part[u], hs.x, ls.x, hs.y, ls.y, bb[s][0], bb[s][1]);   // small terms first
-                    mma_tf32(part[u], hb.x, lb.x, hb.y, lb.y, bs[s][0], bs[s][1]);
-                    mma_tf32(part[u], hb.x, lb.x, hb.y, lb.y, bb[s][0], bb[s][1]);
+                    mma_bf16(part[u], la, lb, pa, pb, b[s].z, b[s].w);   // the corrections first
+                    mma_tf32(part[u], ha0, hb0, ha1, hb1, b[s].x, b[s].y);
                 }
             }
         }
@@ -793,7 +788,7 @@ conv_tensorcore(const float* __restrict__ in, const float* __restrict__ mask, fl
     const bool pairs = (width & 1) == 0 && ((unsigned long long)out & 7ull) == 0;
 #pragma unroll
     for (int u = 0; u < TC_NT; ++u) {
-        const int x = x0 + col0 + 8 * u + 2 * t;
+        const int x = x0 + 8 * u + 2 * t;
         if (x >= width) continue;
 #pragma unroll
         for (int half = 0; half < 2; ++half) {

@@ -166,10 +166,6 @@ def counters_display(
             "padding": f"the staging tile starts on a {align}-byte boundary",
             "output staging tile": f"{th}×{tw} floats; the tensor store reads it",
             "mbarrier": "the copy signals it",
-            "small parts": f"{sh}×{sw}: value − its TF32 rounding (tensorcore splits the tile in place)",
-            "mask big parts": f"{geom.mask_size} rows of TF32 values, zeros around the taps, so a lane "
-            f"reads its band entry without a test",
-            "mask small parts": "the same rows for what TF32 rounding dropped",
         }
         shared = (
             " + ".join(f"{n:,} B {what} ({reasons[what]})" for what, n in parts)
@@ -242,21 +238,21 @@ def _tensor_rows(geom: TileGeometry) -> tuple[tuple[str, str, str], ...]:
         (
             "Tensor-core MMAs",
             f"{m.mmas:,}",
-            f"mma.sync m16n8k8 TF32: {geom.block[0]} warps × {geom.mask_size} mask rows × "
-            f"{conv_mma.N_TILES} tiles of 16×8 × {m.steps} steps × {m.split_passes} passes per block",
+            f"mma.sync, TF32 m16n8k8 + BF16 m16n8k16: {geom.block[0]} warps × {geom.mask_size} mask rows × "
+            f"{conv_mma.N_TILES} tiles of 16×8 × {m.steps} steps × {m.split_passes} MMAs per block",
         ),
         (
             "Tensor-core FLOPs",
             f"{m.tensor_flops / 1e9:,.3f} GFLOP",
-            f"2·16·8·8 per MMA; the convolution itself needs {m.useful_flops / 1e9:,.3f} GFLOP (2K² per "
-            f"output): {m.tensor_flops / max(1, m.useful_flops):.1f}× as much, from the 3 split passes and "
-            f"the band's zeros",
+            f"2·16·8·8 per TF32 MMA, 2·16·8·16 per BF16 MMA (twice the FLOPs at twice the rate: the same "
+            f"time); the convolution itself needs {m.useful_flops / 1e9:,.3f} GFLOP (2K² per output): "
+            f"{m.tensor_flops / max(1, m.useful_flops):.1f}× as much, from the split and the band's zeros",
         ),
         (
-            "Split passes",
+            "MMA slots per product",
             f"{m.split_passes}",
-            "3xTF32: a_small·b_big + a_big·b_small + a_big·b_big, accumulated in fp32 (a_small·b_small "
-            "dropped, about 2⁻²¹ of each product)",
+            "x·M ≈ h·H (TF32, exact products) + l·H + x·L (BF16: the corrections are ~2⁻¹¹ of the product, "
+            "so BF16's 8 bits leave them ~2⁻²⁰ off), accumulated in fp32; 3xTF32 would need 3",
         ),
         (
             "Band efficiency",
@@ -267,7 +263,8 @@ def _tensor_rows(geom: TileGeometry) -> tuple[tuple[str, str, str], ...]:
         (
             "Mask reads",
             f"{m.steps * 4} per lane and mask row",
-            "B fragments: big and small parts, 2 registers per step, from the split mask in shared memory",
+            "one 16-byte band record per step (TF32 H, H′ and BF16 pairs of H and L), from global "
+            "memory through L1, made on the host",
         ),
     )
 

@@ -55,10 +55,13 @@ def mma_display(geom: TileGeometry, by: int, bx: int, warp: int, k: int, chunk: 
     )
     text = (
         f"Warp {warp} computes output rows {y0 + row0}..{y0 + row0 + 15}, columns "
-        f"{x0 + col0}..{x0 + col0 + 31} as 4 MMA tiles of 16×8. For mask row {k}, A is 16 input rows × 8 "
+        f"{x0 + col0}..{x0 + col0 + 8 * conv_mma.N_TILES - 1} as {conv_mma.N_TILES} MMA tiles of 16×8. For "
+        f"mask row {k}, A is 16 input rows × 8 "
         f"input columns (chunk {chunk} of {chunks}); it feeds {feeds}. B is the band of mask row {k}: "
         f"B[kk, n] = M[{k}, 8s + c(kk) − n {tiling.tensorcore_offset(geom.mask_size):+d}], zero outside the "
-        f"mask. Each MMA runs 3 times (3xTF32: small·big, big·small, big·big), accumulating in fp32."
+        f"mask. Each product is 2 MMAs, accumulating in fp32: TF32 h·H (h = tf32(x), H = tf32(M)), shown "
+        f"here, and BF16 [l | x]·[H ; L] (l = x − h, L = M − H), whose K of 16 holds the same 8 columns "
+        f"twice, from the same 4 inputs a lane holds."
     )
     return MmaDisplay(
         title=f"block ({by}, {bx}), warp {warp}, mask row {k}, chunk {chunk}",
@@ -103,7 +106,8 @@ def roofline_display(card: str, mask_size: int) -> RooflineDisplay | None:
             f"{conv_roofline.intensity(k):g} FLOP/byte (each pixel read and written once). Roofs from the "
             f"{roofs.source}: FP32 FMA {roofs.fp32_tflops:g} TFLOP/s, memory {roofs.bandwidth_tb_s:g} TB/s"
             + (
-                f", TF32 tensor cores {roofs.tf32_tflops:g}, of which 3xTF32 with this mask's band can turn "
+                f", TF32 tensor cores {roofs.tf32_tflops:g}, of which the TF32 + BF16 split (2 MMA slots a "
+                f"product) with this mask's band can turn "
                 f"{tc:.0f} into convolution FLOPs."
                 if tc is not None and roofs.tf32_tflops is not None
                 else "."

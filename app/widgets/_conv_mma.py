@@ -251,7 +251,7 @@ class MmaPanel(QWidget):
                 xs,
                 np.minimum(bw * xs, roof.tensorcore_tflops),
                 pen=pg.mkPen("#1f77b4", width=1, style=Qt.PenStyle.DashLine),
-                name=f"3xTF32, K={roof.mask}",
+                name=f"TF32+BF16 split, K={roof.mask}",
             )
         marks = ["o", "s", "t", "d", "+", "x", "star", "p", "h"]
         for i, pt in enumerate(roof.points):

@@ -25,20 +25,20 @@ def test_mma_display_places_every_lane_where_the_ptx_isa_says() -> None:
     np.testing.assert_array_equal(d.a_lane[rows, kk], np.repeat(np.arange(32)[:, None], 4, axis=1))
     assert d.serves == ((3, 0), (2, 1), (1, 2)) and d.b_taps.shape == (3, 8, 8)
     assert sorted(np.bincount(d.c_lane.ravel()).tolist()) == [4] * 32  # 4 accumulators a lane
-    assert "n-tile 3" in d.text and "3xTF32" in d.text
+    assert "n-tile 3" in d.text and "BF16 [l | x]·[H ; L]" in d.text
 
 
 def test_mma_display_clamps_and_is_none_for_other_strategies() -> None:
     geo = geometry(100, 150, 3, "tensorcore", 16)
     d = mma_display(geo, 0, 0, 99, 99, 99)
-    assert d is not None and (d.warp, d.mask_row, d.chunk) == (1, 2, 4)
+    assert d is not None and (d.warp, d.mask_row, d.chunk) == (0, 2, 8)
     assert mma_display(geometry(100, 150, 3, "tma", 16), 0, 0, 0, 0, 0) is None
 
 
 def test_roofline_display_for_a_measured_and_an_unmeasured_card() -> None:
     r = roofline_display("NVIDIA H200", 15)
     assert r is not None and r.mask == 15 and {p.name for p in r.points} >= {"tma", "tensorcore", "cudnn"}
-    assert r.tensorcore_tflops == pytest.approx(494.7 / 3 * 15 / 24) and "H200" in r.text
+    assert r.tensorcore_tflops == pytest.approx(494.7 / 2 * 15 / 24) and "H200" in r.text
     a100 = roofline_display("NVIDIA A100", 15)
     assert a100 is not None and a100.points == () and "Nothing measured" in a100.text
 

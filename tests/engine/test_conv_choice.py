@@ -44,6 +44,6 @@ def test_roofline_points_are_measured_times(card: str) -> None:
     assert tma.tflops < roofs.fp32_tflops  # the FP32 strategies stay under the FMA roof
 
 
-def test_tensorcore_roof_is_the_tf32_peak_over_3_times_the_band() -> None:
-    assert conv_roofline.tensorcore_roof("NVIDIA H200", 15) == pytest.approx(494.7 / 3 * 15 / 24)
+def test_tensorcore_roof_is_the_tf32_peak_over_2_mma_slots_times_the_band() -> None:
+    assert conv_roofline.tensorcore_roof("NVIDIA H200", 15) == pytest.approx(494.7 / 2 * 15 / 24)
     assert conv_roofline.tensorcore_roof("NVIDIA T4", 15) is None
