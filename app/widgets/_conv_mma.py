@@ -190,7 +190,9 @@ class MmaPanel(QWidget):
         col.addWidget(self.title)
         col.addWidget(self.canvas)
         col.addWidget(self.text)
-        col.addWidget(QLabel("Roofline of every strategy on the chosen card (Counters tab)"))
+        roof_title = QLabel("Roofline of every strategy on the chosen card (Counters tab)")
+        roof_title.setWordWrap(True)  # unwrapped, it set the panel's width and cut every line at 1024 px
+        col.addWidget(roof_title)
         col.addWidget(self.plot)
         col.addWidget(self.roof_text)
         col.addStretch(1)

@@ -58,6 +58,8 @@ def test_tensor_cores_tab_is_whole(qtbot: Any, window: Any, size: tuple[int, int
     assert mma.serves == ((3, 0), (2, 1), (1, 2)) and view.mma.chunk.value() == 3
     assert view.mma.plot.isVisible()
     assert layout_problems(window._pages["conv"], window) == []
+    inner, port = view.mma.scroller.widget(), view.mma.scroller.viewport()
+    assert inner.width() <= port.width(), f"the panel is {inner.width()} px in a {port.width()} px view: cut"
     if folder := os.environ.get("HAN_SCREENSHOTS"):
         Path(folder).mkdir(parents=True, exist_ok=True)
         window.grab().save(str(Path(folder) / f"conv-tensorcores-{size[0]}x{size[1]}.png"))
