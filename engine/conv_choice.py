@@ -17,15 +17,18 @@ __all__ = ["DEFAULT_CARD", "FASTEST", "SOURCES", "choose"]
 DEFAULT_CARD = "h200"
 # card slug -> {mask side: (strategy, tile)}
 FASTEST: dict[str, dict[int, tuple[str, int]]] = {
-    # Mask 31: tensorcore (commit e9a99ce) measured 2.931 ms against tma's 2.967 ms on the H200, but the
-    # kernel changed after that run; the current kernel has run on an H100 only: the H200 keeps tma.
+    # Mask 31: tensorcore (commit e9a99ce, 3xTF32) measured 2.931 ms against tma's 2.967 ms on the H200,
+    # but the kernel changed after that run (TF32 + BF16 split, 58e0338); the current kernel has run on an
+    # H100 only: the H200 keeps tma.
     "h200": {3: ("tma", 16), 5: ("tma", 32), 9: ("tma", 16), 15: ("tma", 32), 31: ("tma", 16)},
-    # One run of every strategy and tile (9c7206e): tensorcore 2.840 ms against tma's 2.959 ms at mask 31.
+    # Masks 3, 5: every strategy and tile (9c7206e). Masks 9, 15, 31: tma and the TF32 + BF16 tensorcore
+    # (58e0338): tensorcore 1.813 ms against tma's 2.965 ms at mask 31; tma ahead at 9 and 15.
     "h100": {3: ("tma", 16), 5: ("tma", 16), 9: ("tma", 16), 15: ("tma", 32), 31: ("tensorcore", 64)},
 }
 SOURCES = {
     "h200": "bench/results/2026-12-07-conv-h200-tc20-1.json (tma; tensorcore as of e9a99ce not taken)",
-    "h100": "bench/results/2026-12-07-conv-h100-9c7206e.json",
+    "h100": "bench/results/2026-12-07-conv-h100-58e0338.json (masks 9, 15, 31), "
+    "2026-12-07-conv-h100-9c7206e.json (3, 5)",
 }
 
 

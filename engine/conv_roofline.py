@@ -60,13 +60,20 @@ MEASURED: dict[str, tuple[str, dict[int, dict[str, float]]]] = {
         },
     ),
     "NVIDIA H100 SXM": (
-        "bench/results/2026-12-07-conv-h100-9c7206e.json",
+        "bench/results/2026-12-07-conv-h100-58e0338.json (masks 9, 15, 31: tensorcore as of 58e0338, the "
+        "TF32 + BF16 split); masks 3, 5 from 2026-12-07-conv-h100-9c7206e.json (tensorcore there: 3xTF32)",
         {
             3: {"tma": 0.18317, "tensorcore": 0.2345, "copy": 0.18048, "cudnn": 0.58381, "cupyx": 0.55592},
             5: {"tma": 0.18334, "tensorcore": 0.29934, "copy": 0.18048, "cudnn": 1.40566, "cupyx": 1.07034},
-            9: {"tma": 0.23021, "tensorcore": 0.45062, "copy": 0.18048, "cudnn": 3.09083, "cupyx": 2.91698},
-            15: {"tma": 0.54798, "tensorcore": 0.9443, "copy": 0.18048, "cudnn": 7.5847, "cupyx": 7.85851},
-            31: {"tma": 2.95853, "tensorcore": 2.84026, "copy": 0.18048, "cudnn": 29.0927, "cupyx": 45.3803},
+            9: {"tma": 0.23021, "tensorcore": 0.34829, "copy": 0.18022, "cudnn": 3.09078, "cupyx": 2.91667},
+            15: {"tma": 0.54742, "tensorcore": 0.66842, "copy": 0.18022, "cudnn": 7.64218, "cupyx": 7.85872},
+            31: {
+                "tma": 2.96541,
+                "tensorcore": 1.81286,
+                "copy": 0.18022,
+                "cudnn": 28.87389,
+                "cupyx": 45.38048,
+            },
         },
     ),
 }
