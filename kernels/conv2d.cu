@@ -14,6 +14,7 @@
 //                   (register2d, tma: 4, one float4)                the output tile (RADIUS rounded up
 //                                                                   to a multiple of 4; tma: of 8)
 //   TC_STEPS        tensorcore: MMA steps (8 input columns each) per mask row and 16 x 8 output tile
+//   TC_BAND_ROW     tensorcore: 16-byte band records per mask row (engine.conv_mma.band_records)
 //
 // The shared tile is dynamic shared memory (`extern __shared__`): its size is the launch's
 // geometry().shared_bytes. With RECORD defined, the shared-memory strategies also write, for the

@@ -5,9 +5,9 @@
 Each warp runs ``ITERS`` rounds of ``CHAINS`` independent MMAs (operands in registers, nothing loaded
 or stored in the loop); the grid fills every SM several times. TFLOP/s counts 2 * 16 * 8 * 8 per MMA.
 Also times the same loop with FFMA (fp32 FMA throughput), so the two ceilings come from one run and one
-card. The tensorcore convolution needs 3 MMAs per product (3xTF32) and wastes ``1 - K / (8 steps)`` of
-each on the band's zeros (engine.conv_mma.mma_counts), so its best case is this peak / 3 x band
-efficiency.
+card. The tensorcore convolution needs 2 MMA slots per product (a TF32 m16n8k8 and a BF16 m16n8k16 of
+equal time; 3xTF32 needed 3) and wastes ``1 - K / (8 steps)`` of each on the band's zeros
+(engine.conv_mma.mma_counts), so its best case is this peak / 2 x band efficiency.
 """
 
 from __future__ import annotations
