@@ -764,7 +764,7 @@ def format_summary(record: dict[str, Any]) -> str:
             "-" if t["limit"] is None else str(t["limit"]),
             None if t["measured"] is None else str(t["measured"]),
             t["ours"],
-            bool(t["met"]),
+            None if t["limit"] is None else bool(t["met"]),  # a figure only reported meets nothing
         ]
         for t in record.get("targets", {}).values()
     ]

@@ -180,6 +180,10 @@ def test_summary_table() -> None:
     assert "0.1500 [32]" in text and "KernelError: boom" in text
     assert "2 failed or unverified" in text  # the unverified register row and the error
     assert "within 1.3x of the copy floor" in text
+    rows = _rows({5: 0.15, 31: 2.0})
+    text = format_summary({"rows": rows, "targets": targets(rows), "settings": record["settings"]})
+    line = next(x for x in text.splitlines() if x.startswith("mask 31"))
+    assert "reported (no limit)" in line and line.split()[-1] == "-", line  # not NO: it has no limit
 
 
 def test_out_path_never_overwrites(tmp_path: Path) -> None:
