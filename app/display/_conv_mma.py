@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,6 +21,9 @@ class MmaDisplay:
     c_lane, c_reg : (16, 8) int32, which lane holds D[m, n] (c0..c3)
     kk_column : (8,) int32, the chunk column MMA index kk stands for
     serves : ((n-tile, step), ...) the MMAs this chunk feeds
+    a16_lane, a16_reg : (16, 16) int32, which lane holds the BF16 MMA's A[m, k] (halves a0..a7); column k
+        is the l part (k < 8) or the x part (k >= 8) of chunk column ``a16_column[k]``
+    a16_column : (16,) int32, the chunk column of BF16 K index k
     """
 
     title: str
@@ -43,6 +46,9 @@ class MmaDisplay:
     warps: int
     chunks: int
     text: str
+    a16_lane: np.ndarray = field(default_factory=lambda: np.zeros((16, 16), np.int32))
+    a16_reg: np.ndarray = field(default_factory=lambda: np.zeros((16, 16), np.int32))
+    a16_column: np.ndarray = field(default_factory=lambda: np.zeros(16, np.int32))
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,11 @@ def mma_display(geom: TileGeometry, by: int, bx: int, warp: int, k: int, chunk: 
         f"here, and BF16 [l | x]·[H ; L] (l = x − h, L = M − H), whose K of 16 holds the same 8 columns "
         f"twice, from the same 4 inputs a lane holds."
     )
+    r16, k16 = conv_mma.a16_fragment_layout()  # (32, 8): the BF16 A's halves a0..a7 of each lane
+    a16_lane = np.zeros((16, 16), np.int32)
+    a16_reg = np.zeros((16, 16), np.int32)
+    a16_lane[r16, k16] = np.broadcast_to(np.arange(32, dtype=np.int32)[:, None], (32, 8))
+    a16_reg[r16, k16] = np.broadcast_to(np.arange(8, dtype=np.int32)[None, :], (32, 8))
     return MmaDisplay(
         title=f"block ({by}, {bx}), warp {warp}, mask row {k}, chunk {chunk}",
         a_in_y=a_in_y,
@@ -84,6 +89,9 @@ def mma_display(geom: TileGeometry, by: int, bx: int, warp: int, k: int, chunk: 
         warps=geom.block[0],
         chunks=chunks,
         text=text,
+        a16_lane=a16_lane,
+        a16_reg=a16_reg,
+        a16_column=conv_mma.bf16_source(np.arange(16))[0].astype(np.int32),
     )
 
 

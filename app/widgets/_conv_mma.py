@@ -26,8 +26,8 @@ def lane_color(lane: int) -> QColor:
 
 
 class MatrixCanvas(QWidget):
-    """A (16 x 8, input coordinates), B of every step (8 x 8, taps) and D (16 x 8, lanes), coloured by
-    the lane that holds each element."""
+    """A (16 x 8, input coordinates), the BF16 MMA's A (16 x 16, which part of which column), D (16 x 8,
+    lanes) and B of every step (8 x 8, taps), coloured by the lane that holds each element."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,7 +46,8 @@ class MatrixCanvas(QWidget):
         if self.mma is None:
             return []
         limit = max(8 * _CELL_W, self.width() if width is None else width)
-        items = [("A", 16, 8, float(_CELL_W)), ("D", 16, 8, float(_SMALL_W))]
+        items = [("A", 16, 8, float(_CELL_W)), ("A16", 16, 16, _CELL_W / 2)]  # as wide as A
+        items += [("D", 16, 8, float(_SMALL_W))]
         items += [(f"B{s}", 8, 8, float(_SMALL_W)) for s in range(self.mma.b_taps.shape[0])]
         out: list[tuple[str, float, float, int, int, float]] = []
         x, y, row_h = 0.0, float(_TITLE_H), 0.0
@@ -89,6 +90,15 @@ class MatrixCanvas(QWidget):
                 f"A[{r}, {c}] = {where} ({m.a_in_y[r, c]}, {m.a_in_x[r, c]}); chunk column "
                 f"{m.kk_column[c]}; lane {m.a_lane[r, c]}, register a{m.a_reg[r, c]}"
             )
+        elif what == "A16":
+            col = int(m.a16_column[c])
+            kk = int(np.flatnonzero(m.kk_column == col)[0])
+            part = "l = x − tf32(x)" if c < 8 else "x"
+            tip = (
+                f"BF16 A[{r}, {c}] = {part} of input ({m.a_in_y[r, kk]}, {m.a_in_x[r, kk]}), chunk column "
+                f"{col}, in BF16; lane {m.a16_lane[r, c]}, half a{m.a16_reg[r, c]} (the lane that holds "
+                f"it in the TF32 A: {m.a_lane[r, kk]})"
+            )
         elif what == "D":
             tip = f"D[{r}, {c}]: lane {m.c_lane[r, c]}, register c{m.c_reg[r, c]}"
         else:
@@ -117,6 +127,8 @@ class MatrixCanvas(QWidget):
             p.setPen(pal.windowText().color())
             if what == "A":
                 title = "A: input (row, col)"
+            elif what == "A16":
+                title = "BF16 A: [l | x]"
             elif what == "D":
                 title = "D: lanes"
             else:
@@ -132,6 +144,9 @@ class MatrixCanvas(QWidget):
                     if what == "A":
                         lane, text = int(m.a_lane[r, c]), f"{m.a_in_y[r, c]}\n{m.a_in_x[r, c]}"
                         fill = QColor(220, 220, 220) if m.a_ghost[r, c] else lane_color(lane)
+                    elif what == "A16":
+                        lane, text = int(m.a16_lane[r, c]), ("l" if c < 8 else "x")
+                        fill = lane_color(lane)
                     elif what == "D":
                         lane, text = int(m.c_lane[r, c]), str(int(m.c_lane[r, c]))
                         fill = lane_color(lane)

@@ -25,6 +25,11 @@ def test_mma_display_places_every_lane_where_the_ptx_isa_says() -> None:
     np.testing.assert_array_equal(d.a_lane[rows, kk], np.repeat(np.arange(32)[:, None], 4, axis=1))
     assert d.serves == ((3, 0), (2, 1), (1, 2)) and d.b_taps.shape == (3, 8, 8)
     assert sorted(np.bincount(d.c_lane.ravel()).tolist()) == [4] * 32  # 4 accumulators a lane
+    # the BF16 A: 8 halves a lane, and each element is held by the lane that holds its input in the TF32 A
+    assert sorted(np.bincount(d.a16_lane.ravel()).tolist()) == [8] * 32
+    for k16 in range(16):
+        kk = int(np.flatnonzero(d.kk_column == d.a16_column[k16])[0])
+        np.testing.assert_array_equal(d.a16_lane[:, k16], d.a_lane[:, kk])
     assert "n-tile 3" in d.text and "BF16 [l | x]·[H ; L]" in d.text
 
 
