@@ -218,7 +218,7 @@ class TileGeometry:
         """``(what, bytes)`` of each piece of ``shared_bytes`` when it holds more than the shared tile
         (tma: ``input tile``, ``padding`` to a 128-byte boundary when needed, ``output staging tile``,
         ``mbarrier``); () for the other strategies (tensorcore's is its input tile alone)."""
-        return _shared_parts(self.strategy, self.shared_tile, self.tile, self.mask_size)
+        return _shared_parts(self.strategy, self.shared_tile, self.tile)
 
     @property
     def staging_tile(self) -> tuple[int, int]:
@@ -376,9 +376,7 @@ def _halo_cols(strategy: str, radius: int) -> int:
     return _round_up(radius, halo_multiple(strategy))
 
 
-def _shared_parts(
-    strategy: str, shared_tile: _Pair, tile: _Pair, mask_size: int
-) -> tuple[tuple[str, int], ...]:
+def _shared_parts(strategy: str, shared_tile: _Pair, tile: _Pair) -> tuple[tuple[str, int], ...]:
     """tma's shared memory piece by piece (see :attr:`TileGeometry.shared_parts`); () for the others."""
     tile_bytes = shared_tile[0] * shared_tile[1] * _FLOAT_BYTES
     if strategy not in BULK_STRATEGIES:
@@ -504,7 +502,7 @@ def geometry(
             f"{strategy!r} with tile {tile} and mask {mask_size} needs {threads} threads per "
             f"block ({block[0]}x{block[1]}); the limit is {MAX_THREADS_PER_BLOCK}"
         )
-    parts = _shared_parts(strategy, shared_tile, tiles, mask_size)
+    parts = _shared_parts(strategy, shared_tile, tiles)
     shared_bytes = sum(n for _, n in parts) if parts else shared_tile[0] * shared_tile[1] * _FLOAT_BYTES
     limit = TENSOR_SHARED_LIMIT_BYTES if strategy in TENSOR_STRATEGIES else SHARED_LIMIT_BYTES
     if shared_bytes > limit:
