@@ -144,9 +144,10 @@ class MatrixCanvas(QWidget):
                     if what == "A":
                         lane, text = int(m.a_lane[r, c]), f"{m.a_in_y[r, c]}\n{m.a_in_x[r, c]}"
                         fill = QColor(220, 220, 220) if m.a_ghost[r, c] else lane_color(lane)
-                    elif what == "A16":
+                    elif what == "A16":  # grey where the TF32 A is: the input lies outside the image
                         lane, text = int(m.a16_lane[r, c]), ("l" if c < 8 else "x")
-                        fill = lane_color(lane)
+                        ghost = m.a_ghost[r, int(np.flatnonzero(m.kk_column == m.a16_column[c])[0])]
+                        fill = QColor(220, 220, 220) if ghost else lane_color(lane)
                     elif what == "D":
                         lane, text = int(m.c_lane[r, c]), str(int(m.c_lane[r, c]))
                         fill = lane_color(lane)
