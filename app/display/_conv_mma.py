@@ -24,6 +24,7 @@ class MmaDisplay:
     a16_lane, a16_reg : (16, 16) int32, which lane holds the BF16 MMA's A[m, k] (halves a0..a7); column k
         is the l part (k < 8) or the x part (k >= 8) of chunk column ``a16_column[k]``
     a16_column : (16,) int32, the chunk column of BF16 K index k
+    a16_kk : (16,) int32, the TF32 A column (kk) holding the same input as BF16 column k
     """
 
     title: str
@@ -49,6 +50,7 @@ class MmaDisplay:
     a16_lane: np.ndarray = field(default_factory=lambda: np.zeros((16, 16), np.int32))
     a16_reg: np.ndarray = field(default_factory=lambda: np.zeros((16, 16), np.int32))
     a16_column: np.ndarray = field(default_factory=lambda: np.zeros(16, np.int32))
+    a16_kk: np.ndarray = field(default_factory=lambda: np.zeros(16, np.int32))
 
 
 @dataclass(frozen=True)

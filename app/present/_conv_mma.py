@@ -63,6 +63,7 @@ def mma_display(geom: TileGeometry, by: int, bx: int, warp: int, k: int, chunk: 
         f"here, and BF16 [l | x]·[H ; L] (l = x − h, L = M − H), whose K of 16 holds the same 8 columns "
         f"twice, from the same 4 inputs a lane holds."
     )
+    a16_column = conv_mma.bf16_source(np.arange(16))[0].astype(np.int32)
     r16, k16 = conv_mma.a16_fragment_layout()  # (32, 8): the BF16 A's halves a0..a7 of each lane
     a16_lane = np.zeros((16, 16), np.int32)
     a16_reg = np.zeros((16, 16), np.int32)
@@ -91,7 +92,8 @@ def mma_display(geom: TileGeometry, by: int, bx: int, warp: int, k: int, chunk: 
         text=text,
         a16_lane=a16_lane,
         a16_reg=a16_reg,
-        a16_column=conv_mma.bf16_source(np.arange(16))[0].astype(np.int32),
+        a16_column=a16_column,
+        a16_kk=np.argsort(conv_mma.chunk_column(np.arange(8)))[a16_column].astype(np.int32),
     )
 
 

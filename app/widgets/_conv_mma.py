@@ -91,8 +91,7 @@ class MatrixCanvas(QWidget):
                 f"{m.kk_column[c]}; lane {m.a_lane[r, c]}, register a{m.a_reg[r, c]}"
             )
         elif what == "A16":
-            col = int(m.a16_column[c])
-            kk = int(np.flatnonzero(m.kk_column == col)[0])
+            col, kk = int(m.a16_column[c]), int(m.a16_kk[c])
             part = "l = x − tf32(x)" if c < 8 else "x"
             tip = (
                 f"BF16 A[{r}, {c}] = {part} of input ({m.a_in_y[r, kk]}, {m.a_in_x[r, kk]}), chunk column "
@@ -146,8 +145,7 @@ class MatrixCanvas(QWidget):
                         fill = QColor(220, 220, 220) if m.a_ghost[r, c] else lane_color(lane)
                     elif what == "A16":  # grey where the TF32 A is: the input lies outside the image
                         lane, text = int(m.a16_lane[r, c]), ("l" if c < 8 else "x")
-                        ghost = m.a_ghost[r, int(np.flatnonzero(m.kk_column == m.a16_column[c])[0])]
-                        fill = QColor(220, 220, 220) if ghost else lane_color(lane)
+                        fill = QColor(220, 220, 220) if m.a_ghost[r, m.a16_kk[c]] else lane_color(lane)
                     elif what == "D":
                         lane, text = int(m.c_lane[r, c]), str(int(m.c_lane[r, c]))
                         fill = lane_color(lane)
