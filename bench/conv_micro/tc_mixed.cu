@@ -11,7 +11,15 @@
 // Macros (tc_mixed.py sets them): MASK, RADIUS, HALO_X (RADIUS rounded up to 4), WY, WX (warps per block
 // down and across), NT (8-column n-tiles per warp), STEPS, SH_W, MODE (1: the raw tile in shared memory,
 // each lane splits its fragment; 2: the tile split once per block into 16-byte records
-// {h(2c), h(2c+1), bf16x2(l), bf16x2(x)} per column pair), GROUP (mask rows per partial sum).
+// {h(2c), h(2c+1), bf16x2(l), bf16x2(x)} per column pair; 3: the raw tile stored as row pairs, record
+// (r, c) = {x[r][c], x[r + 8][c]}, so one 16-byte load at (r, 2t) gives a lane's TF32 A fragment in
+// register order, a0 .. a3 = x(g, 2t), x(g + 8, 2t), x(g, 2t + 1), x(g + 8, 2t + 1); 2x the shared memory),
+// GROUP (mask rows per partial sum).
+// SPLIT (MODE 1 only; default 0): how a lane splits its fragment. 0: h = cvt.rna.tf32 (4 SASS
+// instructions on sm_90: FSETP, VIADD, SEL, LOP3), bf16 pairs by cvt.rn.bf16x2 (F2FP); 1: h = x with its low
+// 13 bits cleared (one LOP3: truncation; l = x - h stays exact), bf16 pairs by F2FP (round to nearest);
+// 2: h by LOP3 and bf16 pairs by PRMT (truncation: each value's upper 16 bits); 3: as 1, but the TF32 MMA
+// gets x itself (the tensor cores read 19 of its bits: if they truncate, l = x - h is the right correction).
 // Output tile (16 WY) x (8 NT WX); warp (wy, wx) computes rows 16 wy .. + 15, columns 8 NT wx .. + 8 NT - 1.
 // The band records (host-made, tc_mixed.py band_records): rec[k][j] = {H[j], H[j+1], bf16x2(H[j], H[j+1]),
 // bf16x2(L[j], L[j+1])} with j = tap + PAD, zero outside the mask.
@@ -22,6 +30,9 @@
 #define D (RADIUS - HALO_X)
 #define CHUNKS (NT + STEPS - 1)
 #define NTHREADS (32 * WY * WX)
+#ifndef SPLIT
+#define SPLIT 0
+#endif
 
 __device__ __forceinline__ float to_tf32(float x)
 {
@@ -35,6 +46,16 @@ __device__ __forceinline__ unsigned pack_bf16(float lo, float hi)   // lo in bit
     unsigned r;
     asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
     return r;
+}
+
+__device__ __forceinline__ float trunc_tf32(float x)   // round toward zero: the low 13 bits cleared
+{
+    return __uint_as_float(__float_as_uint(x) & 0xffffe000u);
+}
+
+__device__ __forceinline__ unsigned pack_bf16_trunc(float lo, float hi)   // upper halves: one PRMT
+{
+    return __byte_perm(__float_as_uint(lo), __float_as_uint(hi), 0x7632);
 }
 
 __device__ __forceinline__ void mma_tf32(float (&d)[4], unsigned a0, unsigned a1, unsigned a2, unsigned a3,
@@ -82,6 +103,15 @@ conv_mixed(const float* __restrict__ in, const uint4* __restrict__ band, float* 
         }
 #if MODE == 1
         *reinterpret_cast<float4*>(smem + r * SH_W + c) = v;
+#elif MODE == 3
+        if (r < SH_H - 8) {   // the first of record (r, c)
+            float* p = smem + 2 * (r * SH_W + c);
+            p[0] = v.x; p[2] = v.y; p[4] = v.z; p[6] = v.w;
+        }
+        if (r >= 8) {         // the second of record (r - 8, c)
+            float* p = smem + 2 * ((r - 8) * SH_W + c) + 1;
+            p[0] = v.x; p[2] = v.y; p[4] = v.z; p[6] = v.w;
+        }
 #else
         uint4* rec = reinterpret_cast<uint4*>(smem) + r * (SH_W / 2) + c / 2;
         const float h0 = to_tf32(v.x), h1 = to_tf32(v.y), h2 = to_tf32(v.z), h3 = to_tf32(v.w);
@@ -121,13 +151,49 @@ conv_mixed(const float* __restrict__ in, const uint4* __restrict__ band, float* 
                 const float* pa_ = smem + (row0 + k + g) * SH_W + col0 + 8 * q + 2 * t;
                 const float2 xa = *reinterpret_cast<const float2*>(pa_);
                 const float2 xb = *reinterpret_cast<const float2*>(pa_ + 8 * SH_W);
+#if SPLIT == 0
                 const float fa0 = to_tf32(xa.x), fa1 = to_tf32(xa.y), fb0 = to_tf32(xb.x), fb1 = to_tf32(xb.y);
+#else
+                const float fa0 = trunc_tf32(xa.x), fa1 = trunc_tf32(xa.y), fb0 = trunc_tf32(xb.x),
+                            fb1 = trunc_tf32(xb.y);
+#endif
+#if SPLIT == 3
+                ha0 = __float_as_uint(xa.x); ha1 = __float_as_uint(xa.y);
+                hb0 = __float_as_uint(xb.x); hb1 = __float_as_uint(xb.y);
+#else
                 ha0 = __float_as_uint(fa0); ha1 = __float_as_uint(fa1);
                 hb0 = __float_as_uint(fb0); hb1 = __float_as_uint(fb1);
+#endif
+#if SPLIT == 2
+                la = pack_bf16_trunc(xa.x - fa0, xa.y - fa1);
+                lb = pack_bf16_trunc(xb.x - fb0, xb.y - fb1);
+                pa = pack_bf16_trunc(xa.x, xa.y);
+                pb = pack_bf16_trunc(xb.x, xb.y);
+#else
                 la = pack_bf16(xa.x - fa0, xa.y - fa1);
                 lb = pack_bf16(xb.x - fb0, xb.y - fb1);
                 pa = pack_bf16(xa.x, xa.y);
                 pb = pack_bf16(xb.x, xb.y);
+#endif
+#elif MODE == 3
+                const uint4 Q = *reinterpret_cast<const uint4*>(smem + 2 * ((row0 + k + g) * SH_W + col0 + 8 * q + 2 * t));
+                const unsigned h0 = Q.x & 0xffffe000u, h1 = Q.y & 0xffffe000u, h2 = Q.z & 0xffffe000u,
+                               h3 = Q.w & 0xffffe000u;
+                const float l0 = __uint_as_float(Q.x) - __uint_as_float(h0), l1 = __uint_as_float(Q.y) - __uint_as_float(h1),
+                            l2 = __uint_as_float(Q.z) - __uint_as_float(h2), l3 = __uint_as_float(Q.w) - __uint_as_float(h3);
+#if SPLIT == 3
+                ha0 = Q.x; hb0 = Q.y; ha1 = Q.z; hb1 = Q.w;
+#else
+                ha0 = h0; hb0 = h1; ha1 = h2; hb1 = h3;
+#endif
+#if SPLIT == 1
+                la = pack_bf16(l0, l2); lb = pack_bf16(l1, l3);
+                pa = pack_bf16(__uint_as_float(Q.x), __uint_as_float(Q.z));
+                pb = pack_bf16(__uint_as_float(Q.y), __uint_as_float(Q.w));
+#else
+                la = pack_bf16_trunc(l0, l2); lb = pack_bf16_trunc(l1, l3);
+                pa = __byte_perm(Q.x, Q.z, 0x7632); pb = __byte_perm(Q.y, Q.w, 0x7632);
+#endif
 #else
                 const uint4* ra = reinterpret_cast<const uint4*>(smem) + (row0 + k + g) * (SH_W / 2)
                                   + (col0 + 8 * q) / 2 + t;

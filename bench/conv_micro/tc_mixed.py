@@ -24,12 +24,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 SIZE = int(os.environ.get("SIZE", "8192"))
-REPS, WARM, ROTATE = 30, 5, 3
+REPS, WARM, ROTATE = int(os.environ.get("REPS", "30")), 5, 3
 MASKS = tuple(int(k) for k in os.environ.get("ONLY", "3,5,9,15,31").split(","))
 SOURCE = (Path(__file__).parent / "tc_mixed.cu").read_text()
 
-# (name, WY, WX, NT, MODE, GROUP) ; GROUP 0 = every mask row in one partial sum (K)
-VARIANTS = [
+# (name, WY, WX, NT, MODE, GROUP[, SPLIT]) ; GROUP 0 = every mask row in one partial sum (K); SPLIT as in
+# tc_mixed.cu (0 when left out). SET=split picks the second list (the split's instruction count).
+VARIANTS_FIRST = [
     ("m1_wy4_nt8_g1", 4, 1, 8, 1, 1),
     ("m1_wy4_nt8_gK", 4, 1, 8, 1, 0),
     ("m2_wy4_nt8_g1", 4, 1, 8, 2, 1),
@@ -41,6 +42,25 @@ VARIANTS = [
     ("m1_wy2_nt8_gK", 2, 1, 8, 1, 0),
     ("m1_wy4_nt8_g4", 4, 1, 8, 1, 4),
 ]
+VARIANTS_SPLIT = [
+    ("m1_wy4_nt8_g1_s0", 4, 1, 8, 1, 1, 0),
+    ("m1_wy4_nt8_g1_s1", 4, 1, 8, 1, 1, 1),
+    ("m1_wy4_nt8_g1_s2", 4, 1, 8, 1, 1, 2),
+    ("m1_wy4_nt8_g1_s3", 4, 1, 8, 1, 1, 3),
+    ("m1_wy4_nt8_g2_s1", 4, 1, 8, 1, 2, 1),
+    ("m1_wy4_nt8_g2_s2", 4, 1, 8, 1, 2, 2),
+    ("m1_wy4_nt8_gK_s2", 4, 1, 8, 1, 0, 2),
+    ("m1_wy2_nt8_g1_s2", 2, 1, 8, 1, 1, 2),
+    ("m3_wy4_nt8_g1_s1", 4, 1, 8, 3, 1, 1),
+    ("m3_wy4_nt8_g1_s2", 4, 1, 8, 3, 1, 2),
+    ("m3_wy4_nt8_g1_s3", 4, 1, 8, 3, 1, 3),
+    ("m3_wy4_nt8_gK_s2", 4, 1, 8, 3, 0, 2),
+    ("m3_wy4_nt8_g3_s2", 4, 1, 8, 3, 3, 2),
+]
+VARIANTS = VARIANTS_SPLIT if os.environ.get("SET") == "split" else VARIANTS_FIRST
+if os.environ.get("ONLYV"):  # a comma-separated list of variant names (e.g. for one ncu run)
+    VARIANTS = [v for v in VARIANTS if v[0] in os.environ["ONLYV"].split(",")]
+SHIPPED = os.environ.get("SHIPPED", "1") == "1"
 
 
 def tf32(x: np.ndarray) -> np.ndarray:
@@ -64,7 +84,7 @@ def geometry(k: int, wy: int, wx: int, nt: int, mode: int) -> dict[str, int]:
     while sh_w % 16 != 8:
         sh_w += 4
     sh_h = 16 * wy + 2 * r
-    smem = sh_h * sh_w * 4 * (2 if mode == 2 else 1)
+    smem = sh_h * sh_w * 4 * (2 if mode in (2, 3) else 1)
     return {
         "R": r,
         "HALO": halo,
@@ -96,7 +116,8 @@ def band_records(mask: np.ndarray, geo: dict[str, int]) -> tuple[np.ndarray, int
 
 
 def build(k: int, v: tuple) -> tuple[Any, dict[str, int]]:
-    _name, wy, wx, nt, mode, group = v
+    _name, wy, wx, nt, mode, group = v[:6]
+    split = v[6] if len(v) > 6 else 0
     geo = geometry(k, wy, wx, nt, mode)
     opts = (
         f"-DMASK={k}",
@@ -109,6 +130,7 @@ def build(k: int, v: tuple) -> tuple[Any, dict[str, int]]:
         f"-DSH_W={geo['SH_W']}",
         f"-DMODE={mode}",
         f"-DGROUP={group or k}",
+        f"-DSPLIT={split}",
         "-arch=sm_90",
         "-std=c++17",
     )
@@ -192,12 +214,14 @@ def main(argv: list[str]) -> int:
         m = rng.standard_normal((k, k)).astype(np.float32)
         ref_big = reference(ins[0], m)
         refs_small = [reference(s, m) for s in smalls]
-        for tile in (32, 64):
+        for tile in (32, 64) if SHIPPED else ():
             sh = shipped(k, tile)
             if sh is None:
                 continue
             fn, geom = sh
-            mask_d = cp.asarray(m)
+            from engine.conv_mma import band_records as shipped_band
+
+            mask_d = cp.asarray(shipped_band(geom, m))  # the kernel reads the split band records
             grid = (geom.grid[1], geom.grid[0])
             blk = (geom.block[1], geom.block[0])
 
