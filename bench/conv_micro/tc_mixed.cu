@@ -20,6 +20,8 @@
 // 13 bits cleared (one LOP3: truncation; l = x - h stays exact), bf16 pairs by F2FP (round to nearest);
 // 2: h by LOP3 and bf16 pairs by PRMT (truncation: each value's upper 16 bits); 3: as 1, but the TF32 MMA
 // gets x itself (the tensor cores read 19 of its bits: if they truncate, l = x - h is the right correction).
+// MODE 3 only: 4: h rounded to nearest by an integer add of 2^12 before the LOP3, bf16 pairs by F2FP;
+// 5: that h, bf16 pairs by PRMT.
 // Output tile (16 WY) x (8 NT WX); warp (wy, wx) computes rows 16 wy .. + 15, columns 8 NT wx .. + 8 NT - 1.
 // The band records (host-made, tc_mixed.py band_records): rec[k][j] = {H[j], H[j+1], bf16x2(H[j], H[j+1]),
 // bf16x2(L[j], L[j+1])} with j = tap + PAD, zero outside the mask.
@@ -177,8 +179,13 @@ conv_mixed(const float* __restrict__ in, const uint4* __restrict__ band, float* 
 #endif
 #elif MODE == 3
                 const uint4 Q = *reinterpret_cast<const uint4*>(smem + 2 * ((row0 + k + g) * SH_W + col0 + 8 * q + 2 * t));
+#if SPLIT >= 4   // h rounded to nearest (ties up) by an integer add before the mask: IADD + LOP3
+                const unsigned h0 = (Q.x + 0x1000u) & 0xffffe000u, h1 = (Q.y + 0x1000u) & 0xffffe000u,
+                               h2 = (Q.z + 0x1000u) & 0xffffe000u, h3 = (Q.w + 0x1000u) & 0xffffe000u;
+#else
                 const unsigned h0 = Q.x & 0xffffe000u, h1 = Q.y & 0xffffe000u, h2 = Q.z & 0xffffe000u,
                                h3 = Q.w & 0xffffe000u;
+#endif
                 const float l0 = __uint_as_float(Q.x) - __uint_as_float(h0), l1 = __uint_as_float(Q.y) - __uint_as_float(h1),
                             l2 = __uint_as_float(Q.z) - __uint_as_float(h2), l3 = __uint_as_float(Q.w) - __uint_as_float(h3);
 #if SPLIT == 3
@@ -186,7 +193,7 @@ conv_mixed(const float* __restrict__ in, const uint4* __restrict__ band, float* 
 #else
                 ha0 = h0; hb0 = h1; ha1 = h2; hb1 = h3;
 #endif
-#if SPLIT == 1
+#if SPLIT == 1 || SPLIT == 4
                 la = pack_bf16(l0, l2); lb = pack_bf16(l1, l3);
                 pa = pack_bf16(__uint_as_float(Q.x), __uint_as_float(Q.z));
                 pb = pack_bf16(__uint_as_float(Q.y), __uint_as_float(Q.w));

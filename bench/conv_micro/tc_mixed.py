@@ -56,6 +56,9 @@ VARIANTS_SPLIT = [
     ("m3_wy4_nt8_g1_s3", 4, 1, 8, 3, 1, 3),
     ("m3_wy4_nt8_gK_s2", 4, 1, 8, 3, 0, 2),
     ("m3_wy4_nt8_g3_s2", 4, 1, 8, 3, 3, 2),
+    ("m3_wy4_nt8_g1_s4", 4, 1, 8, 3, 1, 4),
+    ("m3_wy4_nt8_g1_s5", 4, 1, 8, 3, 1, 5),
+    ("m3_wy4_nt8_g3_s4", 4, 1, 8, 3, 3, 4),
 ]
 VARIANTS = VARIANTS_SPLIT if os.environ.get("SET") == "split" else VARIANTS_FIRST
 if os.environ.get("ONLYV"):  # a comma-separated list of variant names (e.g. for one ncu run)
