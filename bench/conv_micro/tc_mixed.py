@@ -60,6 +60,14 @@ VARIANTS_SPLIT = [
     ("m3_wy4_nt8_g1_s5", 4, 1, 8, 3, 1, 5),
     ("m3_wy4_nt8_g3_s4", 4, 1, 8, 3, 3, 4),
 ]
+# tc_wgmma.cu (SET=split only): (name, GROUP, DESC_SWAP); GROUP 0 = K
+WGMMA_VARIANTS = [
+    ("wg_g1_d0", 1, 0),
+    ("wg_g1_d1", 1, 1),
+    ("wg_gK_d0", 0, 0),
+    ("wg_g3_d0", 3, 0),
+]
+WGMMA_SOURCE = (Path(__file__).parent / "tc_wgmma.cu").read_text()
 VARIANTS = VARIANTS_SPLIT if os.environ.get("SET") == "split" else VARIANTS_FIRST
 if os.environ.get("ONLYV"):  # a comma-separated list of variant names (e.g. for one ncu run)
     VARIANTS = [v for v in VARIANTS if v[0] in os.environ["ONLYV"].split(",")]
@@ -142,6 +150,71 @@ def build(k: int, v: tuple) -> tuple[Any, dict[str, int]]:
     if geo["smem"] > 48 * 1024:
         fn.max_dynamic_shared_size_bytes = geo["smem"]
     return fn, geo
+
+
+def wgmma_table(mask: np.ndarray, geo: dict[str, int]) -> np.ndarray:
+    """tc_wgmma.cu's B table: entry (k, s) of 512 bytes, TF32 B (8 n x 8 kk) at +0 and BF16 B (8 n x 16 k16)
+    at +256, each as two 8-row x 16-byte core matrices along K (the second 128 bytes on), K-major."""
+    k_side, steps, d = mask.shape[0], geo["STEPS"], geo["D"]
+    hi = tf32(mask)
+    lo = (mask - hi).astype(np.float32)
+    n = np.arange(8)[:, None]
+    tab = np.zeros((k_side, steps, 512), np.uint8)
+    for s in range(steps):
+        kk = np.arange(8)[None, :]
+        col = np.where(kk < 4, 2 * kk, 2 * (kk - 4) + 1)
+        tap = 8 * s + col - n + d  # (8 n, 8 kk)
+        ok = (tap >= 0) & (tap < k_side)
+        vals = np.where(ok[None], hi[:, np.clip(tap, 0, k_side - 1)], 0).astype(np.float32)  # (K, 8, 8)
+        tf = np.zeros((k_side, 256), np.uint8)
+        for j in range(8):
+            byte = np.where(j < 4, n[:, 0] * 16 + j * 4, 128 + n[:, 0] * 16 + (j - 4) * 4)
+            for b in range(4):
+                tf[:, byte + b] = (
+                    np.ascontiguousarray(vals[:, :, j]).view(np.uint8).reshape(k_side, 8, 4)[:, :, b]
+                )
+        k16 = np.arange(16)[None, :]
+        tap16 = 8 * s + (k16 % 8) - n + d  # (8, 16)
+        ok16 = (tap16 >= 0) & (tap16 < k_side)
+        src = np.where(k16 < 8, 0, 1)  # H for the l part, L for the x part
+        idx = np.clip(tap16, 0, k_side - 1)
+        v16 = np.where(ok16[None], np.where(src[None] == 0, hi[:, idx], lo[:, idx]), 0).astype(np.float32)
+        bits = bf16_bits(v16).astype(np.uint16)  # (K, 8, 16)
+        bf = np.zeros((k_side, 256), np.uint8)
+        for j in range(16):
+            byte = np.where(j < 8, n[:, 0] * 16 + j * 2, 128 + n[:, 0] * 16 + (j - 8) * 2)
+            pair = np.ascontiguousarray(bits[:, :, j]).view(np.uint8).reshape(k_side, 8, 2)
+            bf[:, byte] = pair[:, :, 0]
+            bf[:, byte + 1] = pair[:, :, 1]
+        tab[:, s, :256] = tf
+        tab[:, s, 256:] = bf
+    return tab
+
+
+def build_wgmma(k: int, v: tuple) -> tuple[Any, dict[str, int]]:
+    _name, group, swap = v
+    geo = geometry(k, 4, 1, 8, 3)
+    geo["smem"] = k * geo["STEPS"] * 512 + 2 * geo["SH_H"] * geo["SH_W"] * 4
+    opts = (
+        f"-DMASK={k}",
+        f"-DRADIUS={geo['R']}",
+        f"-DHALO_X={geo['HALO']}",
+        f"-DSTEPS={geo['STEPS']}",
+        f"-DSH_W={geo['SH_W']}",
+        f"-DGROUP={group or k}",
+        f"-DDESC_SWAP={swap}",
+        "-arch=sm_90a",
+        "-std=c++17",
+    )
+    fn = cp.RawModule(code=WGMMA_SOURCE, options=opts).get_function("conv_wgmma")
+    if geo["smem"] > 48 * 1024:
+        fn.max_dynamic_shared_size_bytes = geo["smem"]
+    return fn, geo
+
+
+def run_wgmma(fn: Any, geo: dict[str, int], x: Any, table: Any, out: Any) -> None:
+    h, w = x.shape
+    fn((-(-w // 64), -(-h // 64)), (128,), (x, table, out, np.int32(h), np.int32(w)), shared_mem=geo["smem"])
 
 
 def run_mixed(fn: Any, geo: dict[str, int], x: Any, band: Any, row: int, out: Any) -> None:
@@ -277,6 +350,36 @@ def main(argv: list[str]) -> int:
             print(
                 f"K{k:2d} {v[0]:16s}: {ms:.4f} ms  err {max(errs):.2e}  regs {fn.num_regs} "
                 f"smem {geo['smem']}",
+                flush=True,
+            )
+        for v in WGMMA_VARIANTS if os.environ.get("SET") == "split" and not os.environ.get("ONLYV") else ():
+            try:
+                fn, geo = build_wgmma(k, v)
+                table = cp.asarray(wgmma_table(m, geo))
+                errs = []
+                for s_, r in zip(smalls, refs_small, strict=True):
+                    o = cp.empty_like(s_)
+                    run_wgmma(fn, geo, s_, table, o)
+                    errs.append(rel(o, r))
+                run_wgmma(fn, geo, ins[0], table, out)
+                errs.append(rel(out, ref_big))
+                ms = timeit(
+                    lambda i, fn=fn, geo=geo, table=table: run_wgmma(fn, geo, ins[i % ROTATE], table, out)
+                )
+                entry = {
+                    "K": k,
+                    "name": v[0],
+                    "ms": ms,
+                    "rel_err": errs,
+                    "geometry": geo,
+                    "regs": int(fn.num_regs),
+                }
+            except Exception as e:
+                entry = {"K": k, "name": v[0], "error": f"{type(e).__name__}: {e}"[:2000]}
+            res["runs"].append(entry)
+            print(
+                f"K{k:2d} {v[0]:16s}: {entry.get('ms', float('nan')):.4f} ms  err {entry.get('rel_err')}  "
+                f"{entry.get('error', '')[:300]}",
                 flush=True,
             )
     tmp = out_path.with_suffix(".tmp")
