@@ -69,8 +69,10 @@ WGMMA_VARIANTS = [
 ]
 WGMMA_SOURCE = (Path(__file__).parent / "tc_wgmma.cu").read_text()
 VARIANTS = VARIANTS_SPLIT if os.environ.get("SET") == "split" else VARIANTS_FIRST
+WGMMA = WGMMA_VARIANTS
 if os.environ.get("ONLYV"):  # a comma-separated list of variant names (e.g. for one ncu run)
     VARIANTS = [v for v in VARIANTS if v[0] in os.environ["ONLYV"].split(",")]
+    WGMMA = [v for v in WGMMA_VARIANTS if v[0] in os.environ["ONLYV"].split(",")]
 SHIPPED = os.environ.get("SHIPPED", "1") == "1"
 
 
@@ -352,7 +354,7 @@ def main(argv: list[str]) -> int:
                 f"smem {geo['smem']}",
                 flush=True,
             )
-        for v in WGMMA_VARIANTS if os.environ.get("SET") == "split" and not os.environ.get("ONLYV") else ():
+        for v in WGMMA if os.environ.get("SET") == "split" else ():
             try:
                 fn, geo = build_wgmma(k, v)
                 table = cp.asarray(wgmma_table(m, geo))
