@@ -693,11 +693,14 @@ static_assert(TC_STEPS == (MASK + 6 - TC_D) / 8 + 1, "tensorcore: TC_STEPS reach
 static_assert(TC_BAND_ROW >= 8 * TC_STEPS + 6, "tensorcore: a band row holds every record a lane reads");
 static_assert(8 * TC_CHUNKS <= SH_W, "the warp's chunks stay in the tile");
 
+// tf32(x) rounded to nearest, ties away from zero: cvt.rna.tf32.f32's result for every x but a NaN whose
+// payload lies only in the 13 dropped bits (that one becomes an infinity here, and l = x - h a NaN, so the
+// outputs it reaches are NaN as before). Two integer instructions where cvt.rna takes four on sm_90
+// (FSETP, VIADD, SEL, LOP3); the MMA reads only the upper 19 bits of a register, so it gets x + 2^12 and
+// the compiler drops the mask there.
 __device__ __forceinline__ float to_tf32(float x)
 {
-    unsigned r;
-    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
-    return __uint_as_float(r);
+    return __uint_as_float((__float_as_uint(x) + 0x1000u) & 0xffffe000u);
 }
 
 __device__ __forceinline__ unsigned pack_bf16(float lo, float hi)   // lo in bits 0 .. 15, both rounded to nearest
