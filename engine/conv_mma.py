@@ -20,8 +20,9 @@ banded (Toeplitz) slice of mask row ``k``: ``B[c, n] = M[k, 8s + c - n + d]``, 0
 ``d`` = :func:`engine.tiling.tensorcore_offset`. Summing over ``k`` and ``s`` gives every output all
 ``K^2`` taps, each exactly once.
 
-The split (:func:`split`): ``x = h + l`` with ``h = tf32(x)`` (round to nearest, ties away:
-``cvt.rna``) and ``l = x - h`` (exact); the mask ``M = H + L`` likewise. Then
+The split (:func:`split`): ``x = h + l`` with ``h = tf32(x)`` (round to nearest, ties away: the value
+of ``cvt.rna``, which the kernel gets in two integer instructions, an add of ``2^12`` and a mask) and
+``l = x - h`` (exact); the mask ``M = H + L`` likewise. Then
 ``x M ~ h H + (l H + x L)``: ``h H`` is the TF32 MMA (its products are exact in fp32), and the two
 corrections, about ``2^-11`` of the product, go into one BF16 MMA whose K dimension holds the chunk's 8
 columns twice, ``[l | x] . [H ; L]`` (every operand rounded to BF16, to nearest even). BF16's 8-bit
@@ -236,7 +237,8 @@ def bf16_round(x: np.ndarray) -> np.ndarray:
 
 
 def split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(h, l)`` float32 as the kernel makes them: ``h = tf32(x)`` (``cvt.rna``), ``l = x - h`` (exact,
+    """``(h, l)`` float32 as the kernel makes them: ``h = tf32(x)`` (``cvt.rna``'s value; the kernel adds
+    ``2^12`` to the bits and clears the low 13), ``l = x - h`` (exact,
     not rounded: it is rounded to BF16 only as an MMA operand)."""
     x = np.asarray(x, dtype=np.float32)
     h = tf32_round(x)

@@ -645,7 +645,8 @@ conv_tma(const void* __restrict__ tmap_in, const void* __restrict__ tmap_out, co
 // chunk serves every (u, s) with u + s = q, so each chunk of A is loaded once per mask row and used up
 // to TC_STEPS times.
 //
-// The split. x = h + l with h = tf32(x) (cvt.rna) and l = x - h (exact); the mask M = H + L likewise.
+// The split. x = h + l with h = tf32(x) (cvt.rna's value, see to_tf32) and l = x - h (exact); the mask
+// M = H + L likewise (on the host).
 //     x M ~ h H  +  (l H + x L)
 // h H is one m16n8k8 TF32 MMA (exact products, fp32 sums). The two corrections are about 2^-11 of the
 // product, so they are computed in BF16 (8-bit significands), which leaves them about 2^-20 off: both go
@@ -662,7 +663,8 @@ conv_tma(const void* __restrict__ tmap_in, const void* __restrict__ tmap_out, co
 // The K index is a summation index, so any order of a chunk's 8 input columns works if A and B agree:
 // TF32 kk = t is chunk column 2t and kk = t + 4 column 2t + 1; BF16 k = 2t, 2t + 1 are columns 2t, 2t + 1
 // (the l parts) and k = 2t + 8, 2t + 9 the same columns again (the x parts). A lane's four inputs per
-// chunk, (g | g + 8, 2t | 2t + 1), then feed both MMAs: two 8-byte shared loads, split in registers.
+// chunk, (g | g + 8, 2t | 2t + 1), then feed both MMAs: two 8-byte shared loads, split in registers
+// (2 integer instructions for h, an FADD for l, per element; one cvt.rn.bf16x2 per pair).
 // SH_W is 8 mod 16, so the 16 lanes of a half-warp (4 rows g x 8 columns) hit 32 different banks.
 //
 // B comes from `band`, built on the host by engine.conv_mma.band_records: for mask row k and index
