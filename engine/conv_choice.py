@@ -21,14 +21,15 @@ FASTEST: dict[str, dict[int, tuple[str, int]]] = {
     # but the kernel changed after that run (TF32 + BF16 split, 58e0338); the current kernel has run on an
     # H100 only: the H200 keeps tma.
     "h200": {3: ("tma", 16), 5: ("tma", 32), 9: ("tma", 16), 15: ("tma", 32), 31: ("tma", 16)},
-    # Masks 3, 5: every strategy and tile (9c7206e). Masks 9, 15, 31: tma and the TF32 + BF16 tensorcore
-    # (58e0338): tensorcore 1.813 ms against tma's 2.965 ms at mask 31; tma ahead at 9 and 15.
+    # Masks 3, 5: every strategy and tile (9c7206e). Masks 3 .. 31: tma and the TF32 + BF16 tensorcore
+    # (d412268, h rounded by an integer add): tensorcore 1.641 ms against tma's 2.958 ms at mask 31;
+    # tma ahead at 9 (0.230 against 0.295 ms) and 15 (0.548 against 0.581 ms), and at 3 and 5.
     "h100": {3: ("tma", 16), 5: ("tma", 16), 9: ("tma", 16), 15: ("tma", 32), 31: ("tensorcore", 64)},
 }
 SOURCES = {
     "h200": "bench/results/2026-12-07-conv-h200-tc20-1.json (tma; tensorcore as of e9a99ce not taken)",
-    "h100": "bench/results/2026-12-07-conv-h100-58e0338.json (masks 9, 15, 31), "
-    "2026-12-07-conv-h100-9c7206e.json (3, 5)",
+    "h100": "bench/results/2026-12-07-conv-h100-d412268.json (masks 3 .. 31: tma and tensorcore), "
+    "2026-12-07-conv-h100-9c7206e.json (3, 5: every strategy)",
 }
 
 
