@@ -7,7 +7,9 @@ for every strategy (their extra reads hit L2 and shared memory, not DRAM). A str
 ``2 K^2 H W / time``, from a measured table (:data:`MEASURED`, medians at 8192^2 from bench/results).
 The roofs are datasheet peaks (dense, no sparsity): ``min(bandwidth x intensity, FLOP roof)``. For the
 tensorcore strategy the tensor roof is divided by its 2 MMA slots per product and multiplied by its band
-efficiency (:func:`engine.conv_mma.mma_counts`): the most its useful FLOPs can reach.
+efficiency (:func:`engine.conv_mma.mma_counts`): the most its useful FLOPs can reach. Where the card's
+``mma.sync`` rate was measured (:func:`tensorcore_roof_measured`), the same bound from that rate is the
+one the kernel can actually approach.
 """
 
 from __future__ import annotations
@@ -17,23 +19,43 @@ from dataclasses import dataclass
 from engine.conv_mma import SPLIT_PASSES
 from engine.tiling import tensorcore_steps
 
-__all__ = ["MEASURED", "ROOFS", "MeasuredPoint", "Roofs", "intensity", "points", "tensorcore_roof"]
+__all__ = [
+    "MEASURED",
+    "ROOFS",
+    "MeasuredPoint",
+    "Roofs",
+    "intensity",
+    "points",
+    "tensorcore_roof",
+    "tensorcore_roof_measured",
+]
 
 
 @dataclass(frozen=True)
 class Roofs:
-    """Datasheet peaks of one card (dense; None where the card has no TF32 tensor cores)."""
+    """Datasheet peaks of one card (dense; None where the card has no TF32 tensor cores), and what the
+    tensorcore kernel's MMA pair (a BF16 m16n8k16 then a TF32 m16n8k8, mma.sync) measured on it, in
+    TF32-equivalent TFLOP/s, where it was measured (``bench/conv_micro/mma_peak.py``)."""
 
     fp32_tflops: float
     tf32_tflops: float | None
     bandwidth_tb_s: float
     source: str
+    mma_pair_tflops: float | None = None
+    mma_source: str = ""
 
 
 # keyed by engine.occupancy.CARDS names
 ROOFS: dict[str, Roofs] = {
     "NVIDIA H200": Roofs(67.0, 494.7, 4.8, "NVIDIA H200 SXM datasheet"),
-    "NVIDIA H100 SXM": Roofs(67.0, 494.7, 3.35, "NVIDIA H100 SXM datasheet"),
+    "NVIDIA H100 SXM": Roofs(
+        67.0,
+        494.7,
+        3.35,
+        "NVIDIA H100 SXM datasheet",
+        326.6,
+        "bench/results/2026-12-07-conv-tc-split-h100-1629419.json (mma_peak.py mma_mixed, H100 80GB HBM3)",
+    ),
     "NVIDIA A100": Roofs(19.5, 156.0, 2.039, "NVIDIA A100 80GB SXM datasheet"),
     "NVIDIA L40S": Roofs(91.6, 183.0, 0.864, "NVIDIA L40S datasheet"),
     "NVIDIA RTX 4090": Roofs(82.6, 82.6, 1.008, "Ada whitepaper (TF32, FP32 accumulate)"),
@@ -60,19 +82,19 @@ MEASURED: dict[str, tuple[str, dict[int, dict[str, float]]]] = {
         },
     ),
     "NVIDIA H100 SXM": (
-        "bench/results/2026-12-07-conv-h100-58e0338.json (masks 9, 15, 31: tensorcore as of 58e0338, the "
-        "TF32 + BF16 split); masks 3, 5 from 2026-12-07-conv-h100-9c7206e.json (tensorcore there: 3xTF32)",
+        "bench/results/2026-12-07-conv-h100-d412268.json (tma and tensorcore as of d412268, the TF32 + BF16 "
+        "split with h rounded by an integer add; fastest tile of each)",
         {
-            3: {"tma": 0.18317, "tensorcore": 0.2345, "copy": 0.18048, "cudnn": 0.58381, "cupyx": 0.55592},
-            5: {"tma": 0.18334, "tensorcore": 0.29934, "copy": 0.18048, "cudnn": 1.40566, "cupyx": 1.07034},
-            9: {"tma": 0.23021, "tensorcore": 0.34829, "copy": 0.18022, "cudnn": 3.09078, "cupyx": 2.91667},
-            15: {"tma": 0.54742, "tensorcore": 0.66842, "copy": 0.18022, "cudnn": 7.64218, "cupyx": 7.85872},
+            3: {"tma": 0.18322, "tensorcore": 0.21531, "copy": 0.18045, "cudnn": 0.58421, "cupyx": 0.55589},
+            5: {"tma": 0.18338, "tensorcore": 0.22549, "copy": 0.18045, "cudnn": 1.40901, "cupyx": 1.07075},
+            9: {"tma": 0.23035, "tensorcore": 0.29536, "copy": 0.18045, "cudnn": 3.0912, "cupyx": 2.91682},
+            15: {"tma": 0.54805, "tensorcore": 0.58138, "copy": 0.18045, "cudnn": 7.65658, "cupyx": 7.85947},
             31: {
-                "tma": 2.96541,
-                "tensorcore": 1.81286,
-                "copy": 0.18022,
-                "cudnn": 28.87389,
-                "cupyx": 45.38048,
+                "tma": 2.95838,
+                "tensorcore": 1.64107,
+                "copy": 0.18045,
+                "cudnn": 28.88525,
+                "cupyx": 45.38101,
             },
         },
     ),
@@ -91,6 +113,15 @@ def tensorcore_roof(card: str, mask_size: int) -> float | None:
     if roofs is None or roofs.tf32_tflops is None:
         return None
     return roofs.tf32_tflops / SPLIT_PASSES * mask_size / (8 * tensorcore_steps(mask_size))
+
+
+def tensorcore_roof_measured(card: str, mask_size: int) -> float | None:
+    """As :func:`tensorcore_roof`, from the MMA pair's measured rate on ``card`` instead of the datasheet's
+    TF32 peak (mma.sync reaches about 65% of it on an H100); None where it was not measured."""
+    roofs = ROOFS.get(card)
+    if roofs is None or roofs.mma_pair_tflops is None:
+        return None
+    return roofs.mma_pair_tflops / SPLIT_PASSES * mask_size / (8 * tensorcore_steps(mask_size))
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,8 @@ class RooflineDisplay:
     intensity: float
     fp32_tflops: float
     tf32_tflops: float | None
-    tensorcore_tflops: float | None  # TF32 / 3 passes x band efficiency
+    tensorcore_tflops: float | None  # TF32 peak / 2 MMA slots x band efficiency
     bandwidth_tb_s: float
     points: tuple[RooflinePoint, ...]
     text: str
+    measured_tensorcore_tflops: float | None = None  # the same from mma.sync's measured rate on the card

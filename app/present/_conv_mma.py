@@ -110,6 +110,7 @@ def roofline_display(card: str, mask_size: int) -> RooflineDisplay | None:
         if p.name != "copy"
     )
     tc = conv_roofline.tensorcore_roof(card, k)
+    tc_measured = conv_roofline.tensorcore_roof_measured(card, k)
     if pts:
         text = (
             f"Mask {k} at 8192², medians measured on the {card} ({source}). Intensity K²/4 = "
@@ -121,6 +122,13 @@ def roofline_display(card: str, mask_size: int) -> RooflineDisplay | None:
                 f"{tc:.0f} into convolution FLOPs."
                 if tc is not None and roofs.tf32_tflops is not None
                 else "."
+            )
+            + (
+                f" mma.sync does not reach that peak: the kernel's MMA pair measured "
+                f"{roofs.mma_pair_tflops:g} TFLOP/s (TF32-equivalent) on this card ({roofs.mma_source}), "
+                f"which caps the split at {tc_measured:.0f} (the amber roof)."
+                if tc_measured is not None
+                else ""
             )
         )
     else:
@@ -135,4 +143,5 @@ def roofline_display(card: str, mask_size: int) -> RooflineDisplay | None:
         bandwidth_tb_s=roofs.bandwidth_tb_s,
         points=points,
         text=text,
+        measured_tensorcore_tflops=tc_measured,
     )

@@ -269,6 +269,14 @@ class MmaPanel(QWidget):
                 pen=pg.mkPen("#1f77b4", width=1, style=Qt.PenStyle.DashLine),
                 name=f"TF32+BF16 split, K={roof.mask}",
             )
+        if roof.measured_tensorcore_tflops is not None:  # the flat part only: the slope is the memory roof's
+            flat = xs[bw * xs >= roof.measured_tensorcore_tflops]
+            self.plot.plot(
+                flat,
+                np.full_like(flat, roof.measured_tensorcore_tflops),
+                pen=pg.mkPen("#f0a030", width=2),
+                name=f"split at mma.sync's measured rate, K={roof.mask}",
+            )
         marks = ["o", "s", "t", "d", "+", "x", "star", "p", "h"]
         for i, pt in enumerate(roof.points):
             color = pg.intColor(i, hues=max(3, len(roof.points)))

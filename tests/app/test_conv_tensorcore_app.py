@@ -46,6 +46,17 @@ def test_roofline_display_for_a_measured_and_an_unmeasured_card() -> None:
     assert r.tensorcore_tflops == pytest.approx(494.7 / 2 * 15 / 24) and "H200" in r.text
     a100 = roofline_display("NVIDIA A100", 15)
     assert a100 is not None and a100.points == () and "Nothing measured" in a100.text
+    assert r.measured_tensorcore_tflops is None and "mma.sync" not in r.text  # not measured on the H200
+
+
+def test_roofline_display_shows_mma_syncs_measured_rate_where_it_was_measured() -> None:
+    r = roofline_display("NVIDIA H100 SXM", 15)
+    assert r is not None and r.measured_tensorcore_tflops == pytest.approx(326.6 / 2 * 15 / 24)
+    assert r.tensorcore_tflops is not None and r.measured_tensorcore_tflops < r.tensorcore_tflops
+    assert "326.6 TFLOP/s" in r.text and "amber roof" in r.text
+    # the kernel's point sits under the measured cap: at K=15 it reaches most of it
+    tc = next(p for p in r.points if p.name == "tensorcore")
+    assert 0.4 * r.measured_tensorcore_tflops < tc.tflops < r.measured_tensorcore_tflops
 
 
 def test_conv_strategy_fastest_on_the_emulator(capsys: pytest.CaptureFixture[str]) -> None:

@@ -47,3 +47,13 @@ def test_roofline_points_are_measured_times(card: str) -> None:
 def test_tensorcore_roof_is_the_tf32_peak_over_2_mma_slots_times_the_band() -> None:
     assert conv_roofline.tensorcore_roof("NVIDIA H200", 15) == pytest.approx(494.7 / 2 * 15 / 24)
     assert conv_roofline.tensorcore_roof("NVIDIA T4", 15) is None
+
+
+def test_measured_tensorcore_roof_uses_the_measured_mma_pair_rate() -> None:
+    # H100: the BF16 + TF32 mma.sync pair measured 326.6 TFLOP/s (TF32-equivalent), 66% of the datasheet
+    assert conv_roofline.tensorcore_roof_measured("NVIDIA H100 SXM", 15) == pytest.approx(326.6 / 2 * 15 / 24)
+    assert conv_roofline.tensorcore_roof_measured("NVIDIA H100 SXM", 9) < conv_roofline.tensorcore_roof(
+        "NVIDIA H100 SXM", 9
+    )
+    assert conv_roofline.tensorcore_roof_measured("NVIDIA H200", 15) is None  # not measured there
+    assert conv_roofline.ROOFS["NVIDIA H100 SXM"].mma_source.startswith("bench/results/")

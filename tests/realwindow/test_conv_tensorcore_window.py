@@ -60,6 +60,10 @@ def test_tensor_cores_tab_is_whole(qtbot: Any, window: Any, size: tuple[int, int
     assert layout_problems(window._pages["conv"], window) == []
     inner, port = view.mma.scroller.widget(), view.mma.scroller.viewport()
     assert inner.width() <= port.width(), f"the panel is {inner.width()} px in a {port.width()} px view: cut"
+    conv.set_card("NVIDIA H100 SXM")  # a card whose mma.sync rate was measured: the amber roof and its text
+    qtbot.waitUntil(lambda: "326.6" in view.mma.roof_text.text(), timeout=TIMEOUT)
+    assert layout_problems(window._pages["conv"], window) == []
+    assert inner.width() <= port.width(), f"the panel is {inner.width()} px in a {port.width()} px view: cut"
     if folder := os.environ.get("HAN_SCREENSHOTS"):
         Path(folder).mkdir(parents=True, exist_ok=True)
         window.grab().save(str(Path(folder) / f"conv-tensorcores-{size[0]}x{size[1]}.png"))
