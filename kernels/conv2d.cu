@@ -730,7 +730,11 @@ __device__ __forceinline__ void mma_bf16(float (&d)[4], unsigned a0, unsigned a1
                  : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
+#if defined(TC_MIN_BLOCKS)   // a benchmark knob (bench/conv_micro/tc_mixed.py): __launch_bounds__'s minimum blocks per SM
+extern "C" __global__ void __launch_bounds__(NTHREADS, TC_MIN_BLOCKS)
+#else
 extern "C" __global__ void __launch_bounds__(NTHREADS)
+#endif
 conv_tensorcore(const float* __restrict__ in, const uint4* __restrict__ band, float* __restrict__ out,
                 int height, int width RECORD_PARAMS)
 {

@@ -20,8 +20,8 @@
 // 13 bits cleared (one LOP3: truncation; l = x - h stays exact), bf16 pairs by F2FP (round to nearest);
 // 2: h by LOP3 and bf16 pairs by PRMT (truncation: each value's upper 16 bits); 3: as 1, but the TF32 MMA
 // gets x itself (the tensor cores read 19 of its bits: if they truncate, l = x - h is the right correction).
-// MODE 3 only: 4: h rounded to nearest by an integer add of 2^12 before the LOP3, bf16 pairs by F2FP;
-// 5: that h, bf16 pairs by PRMT.
+// 4: h rounded to nearest by an integer add of 2^12 before the LOP3, bf16 pairs by F2FP (MODE 1 and 3);
+// 5: that h, bf16 pairs by PRMT (MODE 3). MINB: __launch_bounds__'s minimum blocks per SM (default 1).
 // Output tile (16 WY) x (8 NT WX); warp (wy, wx) computes rows 16 wy .. + 15, columns 8 NT wx .. + 8 NT - 1.
 // The band records (host-made, tc_mixed.py band_records): rec[k][j] = {H[j], H[j+1], bf16x2(H[j], H[j+1]),
 // bf16x2(L[j], L[j+1])} with j = tap + PAD, zero outside the mask.
@@ -78,7 +78,10 @@ __device__ __forceinline__ void mma_bf16(float (&d)[4], unsigned a0, unsigned a1
                  : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
-extern "C" __global__ void __launch_bounds__(NTHREADS)
+#ifndef MINB
+#define MINB 1
+#endif
+extern "C" __global__ void __launch_bounds__(NTHREADS, MINB)
 conv_mixed(const float* __restrict__ in, const uint4* __restrict__ band, float* __restrict__ out, int height,
            int width, int band_row)
 {
@@ -155,6 +158,11 @@ conv_mixed(const float* __restrict__ in, const uint4* __restrict__ band, float* 
                 const float2 xb = *reinterpret_cast<const float2*>(pa_ + 8 * SH_W);
 #if SPLIT == 0
                 const float fa0 = to_tf32(xa.x), fa1 = to_tf32(xa.y), fb0 = to_tf32(xb.x), fb1 = to_tf32(xb.y);
+#elif SPLIT == 4   // cvt.rna's value by an integer add and a mask (what kernels/conv2d.cu does since 71e0776)
+                const float fa0 = __uint_as_float((__float_as_uint(xa.x) + 0x1000u) & 0xffffe000u);
+                const float fa1 = __uint_as_float((__float_as_uint(xa.y) + 0x1000u) & 0xffffe000u);
+                const float fb0 = __uint_as_float((__float_as_uint(xb.x) + 0x1000u) & 0xffffe000u);
+                const float fb1 = __uint_as_float((__float_as_uint(xb.y) + 0x1000u) & 0xffffe000u);
 #else
                 const float fa0 = trunc_tf32(xa.x), fa1 = trunc_tf32(xa.y), fb0 = trunc_tf32(xb.x),
                             fb1 = trunc_tf32(xb.y);

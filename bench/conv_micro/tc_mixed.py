@@ -28,8 +28,8 @@ REPS, WARM, ROTATE = int(os.environ.get("REPS", "30")), 5, 3
 MASKS = tuple(int(k) for k in os.environ.get("ONLY", "3,5,9,15,31").split(","))
 SOURCE = (Path(__file__).parent / "tc_mixed.cu").read_text()
 
-# (name, WY, WX, NT, MODE, GROUP[, SPLIT]) ; GROUP 0 = every mask row in one partial sum (K); SPLIT as in
-# tc_mixed.cu (0 when left out). SET=split picks the second list (the split's instruction count).
+# (name, WY, WX, NT, MODE, GROUP[, SPLIT[, MINB]]); GROUP 0 = every mask row in one partial sum (K); SPLIT
+# as in tc_mixed.cu (0 when left out). SET=split picks the second list (the split's instruction count).
 VARIANTS_FIRST = [
     ("m1_wy4_nt8_g1", 4, 1, 8, 1, 1),
     ("m1_wy4_nt8_gK", 4, 1, 8, 1, 0),
@@ -59,6 +59,11 @@ VARIANTS_SPLIT = [
     ("m3_wy4_nt8_g1_s4", 4, 1, 8, 3, 1, 4),
     ("m3_wy4_nt8_g1_s5", 4, 1, 8, 3, 1, 5),
     ("m3_wy4_nt8_g3_s4", 4, 1, 8, 3, 3, 4),
+    ("m1_wy4_nt8_g1_s4", 4, 1, 8, 1, 1, 4),
+    ("m1_wy4_nt8_g1_s4_b6", 4, 1, 8, 1, 1, 4, 6),
+    ("m1_wy4_nt8_g1_s4_b7", 4, 1, 8, 1, 1, 4, 7),
+    ("m1_wy2_nt8_g1_s4", 2, 1, 8, 1, 1, 4),
+    ("m1_wy4_nt8_gK_s4", 4, 1, 8, 1, 0, 4),
 ]
 # tc_wgmma.cu (SET=split only): (name, GROUP, DESC_SWAP); GROUP 0 = K
 WGMMA_VARIANTS = [
@@ -131,6 +136,7 @@ def band_records(mask: np.ndarray, geo: dict[str, int]) -> tuple[np.ndarray, int
 def build(k: int, v: tuple) -> tuple[Any, dict[str, int]]:
     _name, wy, wx, nt, mode, group = v[:6]
     split = v[6] if len(v) > 6 else 0
+    minb = v[7] if len(v) > 7 else 1
     geo = geometry(k, wy, wx, nt, mode)
     opts = (
         f"-DMASK={k}",
@@ -144,6 +150,7 @@ def build(k: int, v: tuple) -> tuple[Any, dict[str, int]]:
         f"-DMODE={mode}",
         f"-DGROUP={group or k}",
         f"-DSPLIT={split}",
+        f"-DMINB={minb}",
         "-arch=sm_90",
         "-std=c++17",
     )
@@ -254,14 +261,19 @@ def rel(a: Any, ref: Any) -> float:
     return float(cp.linalg.norm(a.astype(cp.float64) - ref) / cp.linalg.norm(ref))
 
 
-def shipped(k: int, tile: int) -> tuple[Any, Any] | None:
-    """The committed tensorcore kernel compiled by NVRTC with the engine's own options."""
+# SHIPPED_EXTRA: ';'-separated extra nvcc options for the committed kernel, one build each ('' = none),
+# e.g. ';-DTC_MIN_BLOCKS=6' (__launch_bounds__'s minimum blocks per SM)
+SHIPPED_EXTRA = os.environ.get("SHIPPED_EXTRA", "").split(";")
+
+
+def shipped(k: int, tile: int, extra: str = "") -> tuple[Any, Any] | None:
+    """The committed tensorcore kernel compiled by NVRTC with the engine's own options (and ``extra``)."""
     try:
         from engine.conv_cuda import kernel_options
         from engine.tiling import geometry as geom_of
 
         geom = geom_of(SIZE, SIZE, k, "tensorcore", tile)
-        opts = (*tuple(kernel_options(geom)), "-arch=sm_90", "-std=c++17")
+        opts = (*tuple(kernel_options(geom)), *extra.split(), "-arch=sm_90", "-std=c++17")
         mod = cp.RawModule(code=(ROOT / "kernels" / "conv2d.cu").read_text(), options=opts)
         fn = mod.get_function("conv_tensorcore")
         if geom.shared_bytes > 48 * 1024:
@@ -292,8 +304,8 @@ def main(argv: list[str]) -> int:
         m = rng.standard_normal((k, k)).astype(np.float32)
         ref_big = reference(ins[0], m)
         refs_small = [reference(s, m) for s in smalls]
-        for tile in (32, 64) if SHIPPED else ():
-            sh = shipped(k, tile)
+        for tile, extra in [(t, e) for t in (32, 64) for e in SHIPPED_EXTRA] if SHIPPED else ():
+            sh = shipped(k, tile, extra)
             if sh is None:
                 continue
             fn, geom = sh
@@ -316,8 +328,9 @@ def main(argv: list[str]) -> int:
             go(0)
             err = rel(out, ref_big)
             ms = timeit(go)
-            res["runs"].append({"K": k, "name": f"shipped_tensorcore_t{tile}", "ms": ms, "rel_err": err})
-            print(f"K{k:2d} shipped tensorcore t{tile}: {ms:.4f} ms  err {err:.2e}", flush=True)
+            name = f"shipped_tensorcore_t{tile}" + (f"_{extra.strip('-D')}" if extra else "")
+            res["runs"].append({"K": k, "name": name, "ms": ms, "rel_err": err, "regs": int(fn.num_regs)})
+            print(f"K{k:2d} {name}: {ms:.4f} ms  err {err:.2e}  regs {fn.num_regs}", flush=True)
         for v in VARIANTS:
             try:
                 fn, geo = build(k, v)
