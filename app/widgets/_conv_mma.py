@@ -8,8 +8,18 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSignalBlocker, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QScrollArea, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QFont, QPainter, QPen, QWheelEvent
+from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QApplication,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.display import MmaDisplay, RooflineDisplay
 
@@ -161,6 +171,20 @@ class MatrixCanvas(QWidget):
         p.end()
 
 
+class _ScrollThroughPlot(pg.PlotWidget):
+    """A plot that hands the mouse wheel to the scroll area it sits in (pyqtgraph would zoom it, or eat the
+    event with zooming off), so the wheel scrolls the tab wherever the pointer is."""
+
+    def wheelEvent(self, ev: QWheelEvent) -> None:
+        area = self.parentWidget()
+        while area is not None and not isinstance(area, QAbstractScrollArea):
+            area = area.parentWidget()
+        if area is None:
+            ev.ignore()
+            return
+        QApplication.sendEvent(area.verticalScrollBar(), ev)
+
+
 class MmaPanel(QWidget):
     """Signals
     -------
@@ -182,12 +206,13 @@ class MmaPanel(QWidget):
         self.text = QLabel()
         self.text.setWordWrap(True)
         self.text.setTextFormat(Qt.TextFormat.PlainText)
-        self.plot = pg.PlotWidget()
+        self.plot = _ScrollThroughPlot()
         self.plot.setLogMode(x=True, y=True)
         self.plot.setLabel("bottom", "FLOP per DRAM byte")
         self.plot.setLabel("left", "TFLOP/s")
         self.plot.setMinimumHeight(220)
         self.plot.setMinimumWidth(240)
+        self.plot.setMouseEnabled(x=False, y=False)  # fixed decades: no dragging or zooming
         self.plot.addLegend(offset=(-5, -5))
         self.roof_text = QLabel()
         self.roof_text.setWordWrap(True)
