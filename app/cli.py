@@ -110,6 +110,10 @@ TRAIN_HELP = {
     "negate_fraction": "each epoch, add this share (of the training split) of reviews ending in a training "
     "sentence negated with 'not' (\"it was not predictable\"), labelled by its flipped polarity, after "
     "1 to --splice-sentences sentences of a review of the other class or alone",
+    "judgement_fraction": "each epoch, add this share (of the training split) of reviews ending in a "
+    'judgement written from templates (negated: "it is far from a fiasco", plain, or changed over time: '
+    '"I used to mock it, but now I praise it"), labelled by its meaning, after 1 to --splice-sentences '
+    "sentences of a review of the other class or alone",
     "embedding_dtype": "how the saved embedding is stored (float16 halves the largest tensor)",
     "checkpoint_every": "save a checkpoint every N steps (0 = at the end of each epoch only)",
     "limit": "use only the first N rows of the data (quick runs)",

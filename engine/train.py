@@ -53,6 +53,7 @@ from engine.batching import (
 )
 from engine.bundle import ModelBundle, save_bundle
 from engine.data import Dataset, load_dataset
+from engine.judgements import JudgementPool, build_pool, judgement_documents
 from engine.model import HAN, HANConfig
 from engine.negate import Candidate, NegationWords, find_candidates, negate_documents
 from engine.preprocess import encode_words
@@ -116,6 +117,19 @@ class _Negation:
     positive: int
     negative: int
     negator: int
+
+
+@dataclass(frozen=True)
+class _Judgements:
+    """What :func:`engine.judgements.judgement_documents` needs each epoch: ``n`` documents from ``pool``."""
+
+    n: int
+    pool: JudgementPool
+    positive: int
+    negative: int
+
+
+JUDGEMENT_POOL = 20000  # written judgements drawn once per run (engine.judgements), half of each polarity
 
 
 @dataclass
@@ -381,13 +395,17 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
     n_spliced = round(cfg.splice_fraction * len(prep.train_docs))
     negation, negation_note = _plan_negation(cfg, prep)
     n_negated = negation.n if negation else 0
+    judgements, judgement_note = _plan_judgements(cfg, prep)
+    n_judged = judgements.n if judgements else 0
     augmentation = {
         "spliced_per_epoch": n_spliced,
         "negated_per_epoch": n_negated,
         "negation_candidates": len(negation.candidates) if negation else 0,
+        "judgements_per_epoch": n_judged,
+        "judgement_pool": len(judgements.pool) if judgements else 0,
     }
     # the number of batches depends only on the number of documents, not on their lengths
-    n_extra = n_spliced + n_negated
+    n_extra = n_spliced + n_negated + n_judged
     n_batches = (
         len(bucket_batches([0] * (len(lengths) + n_extra), cfg.batch_size, np.random.default_rng(0)))
         // dd.world
@@ -405,6 +423,7 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
                 + (f", {dd.world} ranks" if dd.world > 1 else "")
                 + (f", {n_spliced} spliced reviews per epoch" if n_spliced else "")
                 + negation_note
+                + judgement_note
             ),
             extra={
                 "limits": asdict(prep.limits),
@@ -421,7 +440,7 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
     while state.epoch < cfg.epochs and state.bad_epochs < cfg.patience:
         epoch = state.epoch
         docs, labels, doc_lengths = _epoch_documents(
-            cfg, prep, epoch, n_spliced, negation, labels_all, lengths
+            cfg, prep, epoch, n_spliced, negation, labels_all, lengths, judgements
         )
         batches = bucket_batches(doc_lengths, cfg.batch_size, np.random.default_rng([cfg.run_seed, epoch]))
         mine = batches[dd.rank :: dd.world][:n_batches]
@@ -544,13 +563,15 @@ def _epoch_documents(
     negation: _Negation | None,
     labels: torch.Tensor,
     lengths: list[int],
+    judgements: _Judgements | None = None,
 ) -> tuple[list[EncodedDoc], torch.Tensor, list[int]]:
-    """An epoch's documents, labels and lengths: the training split, its spliced reviews, then its
-    negated ones.
+    """An epoch's documents, labels and lengths: the training split, its spliced reviews, its
+    negated ones, then those ending in a written judgement.
 
-    Spliced reviews (:mod:`engine.splice`) and negated ones (:mod:`engine.negate`) are drawn afresh
-    each epoch, from the training split only, by generators seeded with (seed, epoch): every rank and
-    a resumed run draw the same ones.
+    Spliced reviews (:mod:`engine.splice`), negated ones (:mod:`engine.negate`) and judged ones
+    (:mod:`engine.judgements`, from a pool written once per run) are drawn afresh each epoch, from
+    the training split only, by generators seeded with (seed, epoch): every rank and a resumed run
+    draw the same ones.
     """
     extra: list[EncodedDoc] = []
     extra_labels: list[int] = []
@@ -572,6 +593,20 @@ def _epoch_documents(
             negation.positive,
             negation.negative,
             negation.negator,
+            cfg.splice_sentences,
+        )
+        extra += more
+        extra_labels += more_labels
+    if judgements:
+        rng = np.random.default_rng([cfg.run_seed, epoch, 3])
+        more, more_labels = judgement_documents(
+            prep.train_docs,
+            prep.train_labels,
+            judgements.pool,
+            judgements.n,
+            rng,
+            judgements.positive,
+            judgements.negative,
             cfg.splice_sentences,
         )
         extra += more
@@ -610,6 +645,26 @@ def _plan_negation(cfg: TrainConfig, prep: _Prepared) -> tuple[_Negation | None,
     return negation, (
         f", {n} negated reviews per epoch (from {len(candidates)} negatable sentences: "
         f"{n_pos} positive, {n_neg} negative)"
+    )
+
+
+def _plan_judgements(cfg: TrainConfig, prep: _Prepared) -> tuple[_Judgements | None, str]:
+    """The reviews ending in a written judgement each epoch adds (None: none) and the setup line's note.
+
+    They need classes named "pos" and "neg"; the pool is written once, seeded by the run's seed, and
+    keeps only judgements whose every word is in the vocabulary.
+    """
+    n = round(cfg.judgement_fraction * len(prep.train_docs))
+    if not n:
+        return None, ""
+    names = prep.dataset.label_names
+    if "pos" not in names or "neg" not in names:
+        return None, f", no written judgements: the classes are not pos and neg ({', '.join(names)})"
+    pool = build_pool(prep.vocab, JUDGEMENT_POOL, cfg.run_seed, cfg.workers)
+    if not all(pool.docs.values()):
+        return None, ", no written judgements: the vocabulary lacks their words"
+    return _Judgements(n, pool, names.index("pos"), names.index("neg")), (
+        f", {n} reviews ending in a written judgement per epoch (from {len(pool)} judgements)"
     )
 
 

@@ -45,6 +45,7 @@ class TrainConfig:
     splice_fraction: float = 0.0  # extra spliced reviews per epoch, as a share of the training split
     splice_sentences: int = 4  # a spliced review's body has 1 to this many sentences
     negate_fraction: float = 0.0  # extra reviews ending in a negated sentence per epoch (engine.negate)
+    judgement_fraction: float = 0.0  # extra reviews ending in a written judgement per epoch (engine.judgements)
     embedding_dtype: str = "float32"  # "float16" halves the saved embedding
     checkpoint_every: int = 0  # steps; 0 = at the end of each epoch only
     resume: bool = False
@@ -76,6 +77,7 @@ class TrainConfig:
             (0 <= self.splice_fraction <= 10, "splice fraction must be in [0, 10]"),
             (self.splice_sentences >= 1, "splice sentences must be at least 1"),
             (0 <= self.negate_fraction <= 10, "negate fraction must be in [0, 10]"),
+            (0 <= self.judgement_fraction <= 10, "judgement fraction must be in [0, 10]"),
             (self.embedding_dtype in ("float32", "float16"), "embedding dtype must be float32 or float16"),
             (self.limit is None or self.limit >= 1, "limit must be at least 1"),
             (self.init_seed is None or self.init_seed >= 0, "init seed must be >= 0"),

@@ -66,6 +66,19 @@ VARIANTS: dict[str, list[str]] = {
     "splice05_neg20": ["--splice-fraction", "0.05", "--negate-fraction", "0.2"],
     "neg10": ["--negate-fraction", "0.1"],
     "splice05_neg10_i4": ["--splice-fraction", "0.05", "--negate-fraction", "0.1", "--init-seed", "4"],
+    # written judgements (engine.judgements): negated, plain and temporal, in many constructions
+    "splice05_judge10": ["--splice-fraction", "0.05", "--judgement-fraction", "0.1"],
+    "splice05_judge20": ["--splice-fraction", "0.05", "--judgement-fraction", "0.2"],
+    "splice05_judge40": ["--splice-fraction", "0.05", "--judgement-fraction", "0.4"],
+    "splice05_judge20_i4": ["--splice-fraction", "0.05", "--judgement-fraction", "0.2", "--init-seed", "4"],
+    "splice05_neg10_judge10": [
+        "--splice-fraction",
+        "0.05",
+        "--negate-fraction",
+        "0.1",
+        "--judgement-fraction",
+        "0.1",
+    ],
 }
 _OWN_FLAGS = {"--data", "--out", "--device", "--cache-dir", "--limit", "--workers"}  # the sweep sets these
 

@@ -294,6 +294,7 @@ def test_negated_training_adds_steps_is_seeded_and_draws_from_train_only(
     meta = json.loads((tmp_path / "a" / "model" / "model.json").read_text(encoding="utf-8"))
     assert meta["train_config"]["negate_fraction"] == 0.5
     augmentation = {"spliced_per_epoch": 0, "negated_per_epoch": 54, "negation_candidates": 108}
+    augmentation |= {"judgements_per_epoch": 0, "judgement_pool": 0}
     assert meta["augmentation"] == augmentation
 
 

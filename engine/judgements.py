@@ -1,0 +1,333 @@
+"""Written judgements for training: negated, plain and changed-over-time verdicts in many constructions.
+
+:mod:`engine.negate` negates real training sentences, but only one way ("is" + "not" + adjective) and
+only 1,765 of them exist in IMDB's training split: the shipped model still reads "It is hardly a
+failure." as negative (issue 17). This module writes the judgements itself, from templates and a
+lexicon of this project's own, in the constructions English uses to turn or keep a verdict:
+
+* **negated** ("the visuals are not dazzling", "it is far from a fiasco", "at no point was I
+  underwhelmed", "it never falters", "it was much better than its reputation", "it is not nearly as
+  stylish as the poster suggested"): labelled by what they mean, the opposite of their words;
+* **plain** ("the storyline is captivating", "I was enthralled", "it is not only sincere but also
+  poignant"): labelled by their words, so that the written style alone says nothing about the label
+  and "not" is not read as a flip everywhere;
+* **temporal** ("I used to abhor it, but now I relish it"; "At first the narrative seemed plodding
+  to me. Today it seems haunting."): labelled by the present opinion.
+
+Each epoch :func:`judgement_documents` puts drawn judgements at the end of new training documents,
+as :mod:`engine.negate` does: alone (a share :data:`ALONE_SHARE`) or after a body of 1..``max_body``
+sentences of a training review of the **other** class, labelled by the judgement. The body's words
+then point the wrong way, so only reading the judgement's construction gets the label right.
+
+The sentiment words (adjectives, nouns, feelings, verbs, aspects and expectations) are written for
+this module and share no word with the behaviour suite's lexicons and templates
+(:mod:`engine.behaviour`; a test checks it), so ``han-explorer check`` still measures words the
+training never saw in these constructions. The constructions are ordinary English and several are
+also the suite's ("is not", "hardly", "never", "better than"): that is what the model has to learn.
+The challenge set's reviews (``resources/challenge``), written apart from both, are the check that
+it learned the language rather than the templates.
+
+Texts go through the training tokenizer (:func:`engine.preprocess.texts_to_words`) and vocabulary;
+a judgement with a word outside the vocabulary is dropped, and a lexicon word outside the vocabulary
+never appears.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.batching import EncodedDoc
+from engine.preprocess import texts_to_words
+from engine.splice import draw_body
+from engine.vocab import UNK_ID, Vocab
+
+__all__ = [
+    "ALONE_SHARE",
+    "KIND_SHARES",
+    "Judgement",
+    "JudgementPool",
+    "build_pool",
+    "judgement_documents",
+    "write_judgement",
+]
+
+POS, NEG = 1, -1
+ALONE_SHARE = 0.25  # of the documents, the judgement alone (the rest: a body of the other class first)
+KIND_SHARES = {"negated": 0.55, "plain": 0.25, "temporal": 0.2}  # of the drawn judgements
+
+# -- lexicon (this module's own; disjoint from the behaviour suite's words) --------------------------
+ADJ = {
+    POS: (
+        "dazzling", "stylish", "captivating", "haunting", "poignant", "sincere", "thoughtful",
+        "hilarious", "fascinating", "entertaining", "exciting", "spectacular", "remarkable",
+        "suspenseful", "uplifting", "heartwarming", "amusing", "refreshing", "satisfying",
+        "inspired", "exquisite", "ingenious", "tender", "lively", "rousing", "graceful", "mesmerizing",
+        "intelligent", "original", "believable",
+    ),
+    NEG: (
+        "plodding", "stale", "vapid", "trite", "contrived", "cheesy", "corny",
+        "pretentious", "predictable", "unconvincing", "incompetent", "irritating", "lame", "messy",
+        "monotonous", "nonsensical", "obnoxious", "overlong", "repetitive", "tasteless",
+        "uninspired", "unpleasant", "inept", "shoddy", "dreary", "sluggish", "grating", "hokey",
+        "sappy", "incomprehensible",
+    ),
+}  # fmt: skip
+NOUN = {  # "a ___" judging the whole film
+    POS: (
+        "marvel", "knockout", "keeper", "standout", "achievement", "wonder", "blast", "highlight",
+        "thrill", "hit", "favourite", "accomplishment",
+    ),
+    NEG: (
+        "catastrophe", "stinker", "turkey", "fiasco", "bomb", "yawn", "clunker", "travesty",
+        "disgrace", "shambles", "dog", "trainwreck",
+    ),
+}  # fmt: skip
+FEELING = {  # "I was ___"
+    POS: ("enchanted", "captivated", "amused", "charmed", "engrossed", "enthralled", "dazzled",
+          "satisfied"),
+    NEG: ("frustrated", "exhausted", "insulted", "underwhelmed", "unimpressed", "offended", "weary",
+          "confused"),
+}  # fmt: skip
+VERB = {  # a viewer's opinion of it: (base, past)
+    POS: (("appreciate", "appreciated"), ("value", "valued"), ("praise", "praised"),
+          ("applaud", "applauded"), ("celebrate", "celebrated"), ("respect", "respected")),
+    NEG: (("condemn", "condemned"), ("trash", "trashed"), ("dread", "dreaded"), ("mock", "mocked"),
+          ("scorn", "scorned"), ("ridicule", "ridiculed")),
+}  # fmt: skip
+ACTS = {  # what the film does: (third person, base)
+    POS: (("soars", "soar"), ("shines", "shine"), ("sparkles", "sparkle"), ("delivers", "deliver"),
+          ("succeeds", "succeed"), ("clicks", "click"), ("dazzles", "dazzle"), ("excels", "excel")),
+    NEG: (("sags", "sag"), ("stalls", "stall"), ("plods", "plod"), ("drifts", "drift"),
+          ("stumbles", "stumble"), ("grates", "grate"), ("flounders", "flounder"), ("meanders", "meander")),
+}  # fmt: skip
+ASPECTS = (
+    "storyline", "narrative", "tone", "climax", "music", "antagonist", "hero", "visual style",
+    "production", "characterisation", "animation", "theme song", "climactic battle", "humor",
+    "ensemble", "pace", "twist", "message", "atmosphere", "central character",
+)  # fmt: skip
+# what a viewer was led to expect ("better than ___")
+EXPECTATIONS = (
+    "its reputation", "the poster hinted", "the critics claimed", "I anticipated", "I predicted",
+    "the marketing implied", "its billing implied", "the blurb claimed", "people insist", "I assumed",
+)  # fmt: skip
+DEGREE = ("very", "particularly", "especially", "remotely", "terribly", "all that", "even slightly")
+FAR = ("far", "much", "way", "a great deal", "considerably")
+WAS_NOT = ("was not", "wasn't", "wasn’t", "was never", "never felt", "did not feel", "didn't feel")
+CANT = ("can not", "can't", "cannot")
+CANT_SAY = (*CANT, "couldn't")
+DOES_NOT = ("does not", "doesn't", "did not", "didn't", "never once seems to")
+DID_NOT = ("did not", "didn't", "do not", "don't", "could never")
+WOULD_NOT = ("would not", "wouldn't", "could not", "couldn't")
+NEVER_WORDS = ("never", "hardly", "barely", "seldom")
+FAR_FROM = ("far from", "by no means", "in no way", "anything but", "not at all")
+HARDLY_A = ("hardly", "far from", "not exactly", "by no means", "no")
+AS_MUCH = ("as", "nearly as", "half as")
+LESS = ("less", "a lot less", "far less")
+NOW = ("today", "now", "these days")
+LATER_TIME = ("second", "third")
+BACK_IN = ("school", "college", "the nineties")
+SEEING_AGAIN = ("rewatching", "revisiting")
+RECENTLY = ("this year", "lately", "recently")
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A written judgement: its text, the polarity it means (+1/-1) and its kind."""
+
+    text: str
+    polarity: int
+    kind: str
+
+
+def _a(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
+# A template fills its slots from the words of polarity ``w`` (the words' own polarity) and returns
+# the text. A NEGATED template means -w: its words turned by a negation ("is not dazzling") or set
+# against expectations ("far worse than its reputation", "less stylish than the poster suggested").
+# A PLAIN one means w.
+Template = Callable[[random.Random, int], str]
+
+
+def _adj(r: random.Random, w: int) -> str:
+    return r.choice(ADJ[w])
+
+
+def _aspect(r: random.Random) -> str:
+    return r.choice(ASPECTS)
+
+
+def _cop(r: random.Random) -> str:
+    return r.choice(("is", "was"))
+
+
+def _cop_nt(r: random.Random) -> str:
+    return r.choice(("isn't", "wasn't", "is not", "was not"))
+
+
+NEGATED: tuple[Template, ...] = (
+    lambda r, w: f"the {_aspect(r)} {_cop_nt(r)} {_adj(r, w)}.",
+    lambda r, w: f"the {_aspect(r)} {_cop(r)} not {r.choice(DEGREE)} {_adj(r, w)}.",
+    lambda r, w: f"the {_aspect(r)} {_cop(r)} {r.choice(NEVER_WORDS)} {_adj(r, w)}.",
+    lambda r, w: f"the {_aspect(r)} {_cop(r)} {r.choice(FAR_FROM)} {_adj(r, w)}.",
+    lambda r, w: f"it {_cop_nt(r)} {_a(r.choice(NOUN[w]))}.",
+    lambda r, w: f"it {_cop(r)} {r.choice(HARDLY_A)} {_a(r.choice(NOUN[w]))}.".replace(
+        "no a ", "no "
+    ).replace("no an ", "no "),
+    lambda r, w: f"nobody {r.choice(('could', 'would', 'will'))} call this {_a(r.choice(NOUN[w]))}.",
+    lambda r, w: f"i {r.choice(WAS_NOT)} {r.choice(FEELING[w])}.",
+    lambda r, w: f"at no point {r.choice(('was i', 'did i feel'))} {r.choice(FEELING[w])}.",
+    lambda r, w: f"i {r.choice(CANT_SAY)} say i {r.choice(('was', 'felt'))} {r.choice(FEELING[w])}.",
+    lambda r, w: f"it {r.choice(('never', 'rarely', 'hardly ever'))} {r.choice(ACTS[w])[0]}.",
+    lambda r, w: f"it {r.choice(DOES_NOT)} {r.choice(ACTS[w])[1]}.",
+    lambda r, w: f"not once does the {_aspect(r)} {r.choice(ACTS[w])[1]}.",
+    lambda r, w: f"i {r.choice(DID_NOT)} {r.choice(VERB[w])[0]} it.",
+    lambda r, w: f"there {_cop(r)} nothing {_adj(r, w)} about the {_aspect(r)}.",
+    lambda r, w: f"{r.choice(('none', 'no part'))} of the {_aspect(r)} {_cop(r)} {_adj(r, w)}.",
+    lambda r, w: f"no one {r.choice(('could', 'would', 'can'))} call the {_aspect(r)} {_adj(r, w)}.",
+    lambda r, w: f"i {r.choice(WOULD_NOT)} call it {_adj(r, w)}.",
+    lambda r, w: f"it {_cop(r)} not {r.choice(AS_MUCH)} {_adj(r, w)} as {r.choice(EXPECTATIONS)}.",
+    lambda r, w: (f"it {_cop(r)} {r.choice(FAR)} {'worse' if w > 0 else 'better'} "
+                  f"than {r.choice(EXPECTATIONS)}."),
+    lambda r, w: (f"the {_aspect(r)} {_cop(r)} {r.choice(FAR)} {'worse' if w > 0 else 'better'} "
+                  f"than {r.choice(EXPECTATIONS)}."),
+    lambda r, w: f"it {_cop(r)} {r.choice(LESS)} {_adj(r, w)} than {r.choice(EXPECTATIONS)}.",
+)  # fmt: skip
+PLAIN: tuple[Template, ...] = (
+    lambda r, w: f"the {_aspect(r)} {_cop(r)} {_adj(r, w)}.",
+    lambda r, w: f"the {_aspect(r)} {_cop(r)} {r.choice((*DEGREE[:3], 'so', 'truly'))} {_adj(r, w)}.",
+    lambda r, w: f"it {_cop(r)} {_a(r.choice(NOUN[w]))}.",
+    lambda r, w: f"i {r.choice(('was', 'felt', 'was completely', 'was utterly'))} {r.choice(FEELING[w])}.",
+    lambda r, w: f"i {r.choice(VERB[w])[1]} it.",
+    lambda r, w: f"it {r.choice(ACTS[w])[0]}.",
+    lambda r, w: f"the {_aspect(r)} {r.choice(ACTS[w])[0]}.",
+    lambda r, w: f"the {_aspect(r)} {_cop(r)} not only {_adj(r, w)} but also {_adj(r, w)}.",
+    lambda r, w: f"everything about the {_aspect(r)} {_cop(r)} {_adj(r, w)}.",
+    lambda r, w: f"i {r.choice(CANT)} {r.choice(('stop', 'help'))} {'praising' if w > 0 else 'mocking'} it.",
+)  # fmt: skip
+# temporal: slots from the past opinion's words (then) and the present's (now = -then); means now
+TEMPORAL: tuple[Callable[[random.Random, int, int], str], ...] = (
+    lambda r, t, n: f"i used to {r.choice(VERB[t])[0]} it, but now i {r.choice(VERB[n])[0]} it.",
+    lambda r, t, n: (f"at first the {_aspect(r)} seemed {_adj(r, t)} to me. "
+                     f"{r.choice(NOW)} it seems {_adj(r, n)}."),
+    lambda r, t, n: (f"the first time i saw it i {r.choice(VERB[t])[1]} it; "
+                     f"the {r.choice(LATER_TIME)} time i {r.choice(VERB[n])[1]} it."),
+    lambda r, t, n: (f"back in {r.choice(BACK_IN)} i thought it was {_adj(r, t)}. "
+                     f"today i think it is {_adj(r, n)}."),
+    lambda r, t, n: (f"i {r.choice(VERB[t])[1]} it years ago, "
+                     f"but {r.choice(NOW)} i {r.choice(VERB[n])[0]} it."),
+    lambda r, t, n: (f"i was {r.choice(FEELING[t])} by it once; {r.choice(SEEING_AGAIN)} it "
+                     f"{r.choice(RECENTLY)}, i was {r.choice(FEELING[n])}."),
+    lambda r, t, n: (f"it {r.choice(('once', 'used to'))} seem {_a(r.choice(NOUN[t]))} to me. "
+                     f"now it is {_a(r.choice(NOUN[n]))}."),
+)  # fmt: skip
+
+
+def write_judgement(r: random.Random, polarity: int) -> Judgement:
+    """One judgement meaning ``polarity`` (+1 positive, -1 negative), of a kind drawn by
+    :data:`KIND_SHARES`."""
+    kinds = list(KIND_SHARES)
+    kind = r.choices(kinds, weights=[KIND_SHARES[k] for k in kinds])[0]
+    if kind == "negated":
+        text = r.choice(NEGATED)(r, -polarity)
+    elif kind == "plain":
+        text = r.choice(PLAIN)(r, polarity)
+    else:
+        text = r.choice(TEMPORAL)(r, -polarity, polarity)
+    return Judgement(_sentences_capitalised(text), polarity, kind)
+
+
+def _sentences_capitalised(text: str) -> str:
+    out = []
+    for part in text.split(". "):
+        part = part.replace(" i ", " I ").replace(" i'", " I'")
+        out.append(part[:1].upper() + part[1:])
+    return ". ".join(out)
+
+
+@dataclass(frozen=True)
+class JudgementPool:
+    """Encoded judgements by meaning: ``docs[+1]`` positive, ``docs[-1]`` negative."""
+
+    docs: dict[int, list[EncodedDoc]]
+    kinds: dict[int, list[str]]
+
+    def __len__(self) -> int:
+        return sum(map(len, self.docs.values()))
+
+
+def build_pool(vocab: Vocab, n: int, seed: int, workers: int | None = None) -> JudgementPool:
+    """Up to ``n`` distinct judgements, half of each polarity, tokenized and encoded with ``vocab``;
+    those with a word outside the vocabulary are dropped."""
+    r = random.Random(seed)
+    seen: set[str] = set()
+    drawn: list[Judgement] = []
+    for i in range(20 * n + 100):
+        if len(drawn) >= n:
+            break
+        j = write_judgement(r, POS if i % 2 == 0 else NEG)
+        if j.text not in seen:
+            seen.add(j.text)
+            drawn.append(j)
+    words = texts_to_words([j.text for j in drawn], workers)
+    docs: dict[int, list[EncodedDoc]] = {POS: [], NEG: []}
+    kinds: dict[int, list[str]] = {POS: [], NEG: []}
+    for j, doc in zip(drawn, words, strict=True):
+        encoded = [vocab.encode(s) for s in doc]
+        if not encoded or any(UNK_ID in s for s in encoded) or not all(encoded):
+            continue
+        docs[j.polarity].append(encoded)
+        kinds[j.polarity].append(j.kind)
+    return JudgementPool(docs, kinds)
+
+
+def judgement_documents(
+    docs: Sequence[EncodedDoc],
+    labels: Sequence[int],
+    pool: JudgementPool,
+    n: int,
+    rng: np.random.Generator,
+    positive: int,
+    negative: int,
+    max_body: int = 4,
+) -> tuple[list[EncodedDoc], list[int]]:
+    """``n`` new documents ending in a judgement of ``pool``, labelled by it.
+
+    Labels alternate between ``positive`` and ``negative`` from a random start. A document is the
+    judgement alone with probability :data:`ALONE_SHARE`, else a body of a training review of the other
+    class (:func:`engine.splice.draw_body`) followed by it. Returns nothing when the pool or the training
+    documents lack a class. Sentences are copied, never shared with ``docs`` or the pool.
+    """
+    if n < 0 or max_body < 1:
+        raise ValueError("n must be >= 0 and max_body >= 1")
+    if positive == negative:
+        raise ValueError("positive and negative must be different classes")
+    meaning = {positive: POS, negative: NEG}
+    bodies: dict[int, list[int]] = {positive: [], negative: []}
+    for i, (d, y) in enumerate(zip(docs, labels, strict=True)):
+        if y in bodies and any(d):
+            bodies[y].append(i)
+    if n == 0 or not all(pool.docs.get(p) for p in (POS, NEG)) or not all(bodies.values()):
+        return [], []
+    classes = (negative, positive)
+    out_docs: list[EncodedDoc] = []
+    out_labels: list[int] = []
+    start = int(rng.integers(2))
+    for j in range(n):
+        label = classes[(start + j) % 2]
+        other = classes[(start + j + 1) % 2]
+        choices = pool.docs[meaning[label]]
+        judgement = [list(s) for s in choices[int(rng.integers(len(choices)))]]
+        if rng.random() < ALONE_SHARE:
+            body: list[list[int]] = []
+        else:
+            donor = [s for s in docs[bodies[other][int(rng.integers(len(bodies[other])))]] if s]
+            body = draw_body(donor, rng, max_body)
+        out_docs.append([*body, *judgement])
+        out_labels.append(label)
+    return out_docs, out_labels

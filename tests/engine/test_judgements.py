@@ -1,0 +1,266 @@
+"""Written judgements (engine.judgements) and ``train --judgement-fraction`` (issue 17)."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import engine.train
+from engine import judgements as J
+from engine.preprocess import doc_words
+from engine.train import Progress, TrainConfig, split_dev, train
+from engine.vocab import UNK_ID, Vocab
+from tests.engine.test_negate import _suite_words
+from tests.toy_data import TINY_TRAIN_ARGS
+
+ToyConfig = Callable[..., TrainConfig]
+
+NEGATION_MARKERS = re.compile(
+    r"n't|n’t|\b(not|cannot|never|hardly|barely|seldom|rarely|far from|by no means|in no way|anything but|"
+    r"nobody|no one|none|no part|nothing|at no point|not once|no|less)\b|\b(better|worse) than\b"
+)
+
+
+def _polarities() -> dict[str, int]:
+    """Every sentiment word of the lexicon and its polarity (+1/-1)."""
+    out: dict[str, int] = {}
+    for table in (J.ADJ, J.NOUN, J.FEELING):
+        for p, words in table.items():
+            out |= dict.fromkeys(words, p)
+    for table2 in (J.VERB, J.ACTS):
+        for p, forms in table2.items():
+            out |= {w: p for f in forms for w in f}
+    return out
+
+
+def test_the_sentiment_words_are_disjoint_from_the_behaviour_suite() -> None:
+    suite = _suite_words()
+    assert {"awful", "superb", "failure", "bored", "drags", "loved", "acting"} <= suite  # it reads them
+    words = set(_polarities())
+    words |= {w for phrase in (*J.ASPECTS, *J.EXPECTATIONS) for w in re.findall(r"[a-z]+", phrase.lower())}
+    structural = {"i", "its", "the"}  # in the expectations ("I anticipated", "its reputation", "the poster")
+    assert (words - structural).isdisjoint(suite), sorted((words - structural) & suite)
+    pol = _polarities()
+    assert len(pol) == sum(len(v) for t in (J.ADJ, J.NOUN, J.FEELING) for v in t.values()) + sum(
+        len(f) for t in (J.VERB, J.ACTS) for v in t.values() for f in v
+    )  # no word twice, none both ways
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_every_judgement_means_its_label(seed: int) -> None:
+    """Read with the lexicon: a plain judgement's words all carry its polarity; a negated one has a
+    negation or a comparison and words of the other polarity (or "better"/"worse" alone); a temporal
+    one starts with the other polarity and ends with its own."""
+    pol = _polarities() | {"praising": 1, "mocking": -1}  # "I cannot stop praising it."
+    r = random.Random(seed)
+    kinds: Counter[str] = Counter()
+    for i in range(3000):
+        meaning = 1 if i % 2 else -1
+        j = J.write_judgement(r, meaning)
+        assert j.polarity == meaning
+        kinds[j.kind] += 1
+        text = j.text.lower()
+        found = [pol[w] for w in re.findall(r"[a-z]+", text) if w in pol]
+        if j.kind == "plain":
+            assert found and set(found) == {meaning}, j
+            kept = re.sub(r"not only|(can not|can't|cannot) (stop|help)", "", text)  # negations that keep it
+            assert not NEGATION_MARKERS.search(kept), j
+        elif j.kind == "negated":
+            assert NEGATION_MARKERS.search(text), j
+            if found:
+                assert set(found) == {-meaning}, j
+            else:
+                assert ("better" if meaning > 0 else "worse") in text.split(), j
+        else:
+            assert j.kind == "temporal"
+            assert found[0] == -meaning and found[-1] == meaning, j
+        assert j.text[:1].isupper() and j.text.endswith(".") and " i " not in f" {j.text} "
+    assert set(kinds) == set(J.KIND_SHARES)
+    for kind, share in J.KIND_SHARES.items():
+        assert abs(kinds[kind] / 3000 - share) < 0.04
+
+
+def _vocab(extra: tuple[str, ...] = ()) -> Vocab:
+    words: set[str] = set()
+    for polarity in (1, -1):
+        for i in range(4000):
+            for s in doc_words(J.write_judgement(random.Random(i), polarity).text):
+                words.update(s)
+    return Vocab(("<pad>", "<unk>", *sorted(words - set(extra))))
+
+
+def test_the_pool_is_encoded_balanced_seeded_and_drops_unknown_words() -> None:
+    vocab = _vocab()
+    pool = J.build_pool(vocab, 600, seed=1, workers=1)
+    assert 580 <= len(pool) <= 600 and abs(len(pool.docs[1]) - len(pool.docs[-1])) <= 20
+    assert pool == J.build_pool(vocab, 600, seed=1, workers=1)
+    assert pool != J.build_pool(vocab, 600, seed=2, workers=1)
+    # what was encoded is what the tokenizer reads in the written text
+    r = random.Random(1)
+    written: list[J.Judgement] = []
+    while len(written) < 5:
+        j = J.write_judgement(r, 1 if len(written) % 2 == 0 else -1)
+        written.append(j)
+    first = [[vocab.itos[w] for w in s] for s in pool.docs[written[0].polarity][0]]
+    assert first == doc_words(written[0].text)
+    # a judgement with a word outside the vocabulary is dropped, never encoded as <unk>
+    missing = _vocab(extra=("dazzling", "fiasco"))
+    thin = J.build_pool(missing, 600, seed=1, workers=1)
+    assert len(thin) < len(pool)
+    ids = {w for docs in thin.docs.values() for d in docs for s in d for w in s}
+    assert UNK_ID not in ids
+
+
+def _corpus() -> tuple[list[list[list[int]]], list[int]]:
+    """Ten training reviews of 6 sentences each, sentence ids unique: (docs, labels 0/1)."""
+    docs = [[[1000 + 10 * d + s, 5] for s in range(6)] for d in range(10)]
+    return docs, [d % 2 for d in range(10)]
+
+
+def test_a_judged_review_is_a_body_of_the_other_class_then_the_judgement() -> None:
+    docs, labels = _corpus()
+    pool = J.build_pool(_vocab(), 400, seed=0, workers=1)
+    meaning_of = {tuple(map(tuple, d)): p for p, ds in pool.docs.items() for d in ds}
+    where = {tuple(s): (d, j) for d, doc in enumerate(docs) for j, s in enumerate(doc)}
+    out, out_labels = J.judgement_documents(docs, labels, pool, 400, np.random.default_rng(0), 1, 0, 3)
+    assert Counter(out_labels) == {0: 200, 1: 200}
+    alone = 0
+    for doc, label in zip(out, out_labels, strict=True):
+        body = [s for s in doc if tuple(s) in where]
+        tail = tuple(map(tuple, doc[len(body) :]))
+        assert meaning_of[tail] == (1 if label == 1 else -1)  # labelled by what the judgement means
+        if not body:
+            alone += 1
+            continue
+        assert 1 <= len(body) <= 3
+        donors = {where[tuple(s)][0] for s in body}
+        assert len(donors) == 1 and labels[donors.pop()] != label  # a review of the other class
+    assert 60 <= alone <= 140
+
+
+def test_judgements_are_seeded_copies_and_need_both_classes() -> None:
+    docs, labels = _corpus()
+    pool = J.build_pool(_vocab(), 200, seed=0, workers=1)
+
+    def run(seed: int, n: int = 30, p: J.JudgementPool = pool) -> tuple[list[list[list[int]]], list[int]]:
+        return J.judgement_documents(docs, labels, p, n, np.random.default_rng(seed), 1, 0)
+
+    a, b, c = run(3), run(3), run(4)
+    assert a == b and a != c
+    before = json.dumps([docs, pool.docs[1]])
+    a[0][0][-1][0] = -1
+    assert json.dumps([docs, pool.docs[1]]) == before
+    one_sided = J.JudgementPool({1: pool.docs[1], -1: []}, {1: pool.kinds[1], -1: []})
+    assert run(0, p=one_sided) == ([], [])
+    assert run(0, n=0) == ([], [])
+    assert J.judgement_documents(docs, [0] * 10, pool, 5, np.random.default_rng(0), 1, 0) == ([], [])
+    with pytest.raises(ValueError):
+        J.judgement_documents(docs, labels, pool, 5, np.random.default_rng(0), 1, 1)
+    with pytest.raises(ValueError):
+        J.judgement_documents(docs, labels, pool, 5, np.random.default_rng(0), 1, 0, max_body=0)
+    for bad in (-0.1, 10.5):
+        with pytest.raises(ValueError, match="judgement fraction"):
+            TrainConfig(data="x", judgement_fraction=bad)
+
+
+# ------------------------------------------------------------------------------------------- training
+def _write_reviews(path: Path, n: int = 120) -> Path:
+    """Reviews made of written judgements (so the vocabulary holds the lexicon) with a name only that
+    review has ("Film7")."""
+    r = random.Random(5)
+    rows = []
+    for i in range(n):
+        label = "pos" if i % 2 else "neg"
+        sentences = [J.write_judgement(r, 1 if label == "pos" else -1).text for _ in range(30)]
+        rows.append({"text": f"I saw Film{i}. " + " ".join(sentences), "label": label})
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _setup(records: list[Progress]) -> str:
+    return " ".join(r.message for r in records if r.kind == "setup")
+
+
+def test_judged_training_adds_steps_is_seeded_and_uses_the_training_vocabulary(
+    tmp_path: Path, toy_config: ToyConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _write_reviews(tmp_path / "j.jsonl")
+    seen: list[tuple[object, ...]] = []
+    real = J.judgement_documents
+
+    def spy(*args: object) -> object:
+        out = real(*args)  # type: ignore[arg-type]
+        seen.append(args)
+        return out
+
+    monkeypatch.setattr(engine.train, "judgement_documents", spy)
+    monkeypatch.setattr(engine.train, "JUDGEMENT_POOL", 500)
+    plain = list(train(toy_config(data, tmp_path / "p", epochs=2)))
+    a = list(train(toy_config(data, tmp_path / "a", epochs=2, judgement_fraction=0.5)))
+    b = list(train(toy_config(data, tmp_path / "b", epochs=2, judgement_fraction=0.5)))
+    digest = [r[-1].extra["weights_sha256"] for r in (plain, a, b)]
+    assert digest[1] == digest[2] != digest[0]
+    # 108 training documents + 54 judged ones per epoch, in batches of 16
+    assert [r.total_steps for r in plain if r.kind == "done"] == [2 * 7]
+    assert [r.total_steps for r in a if r.kind == "done"] == [2 * 11]
+    assert "54 reviews ending in a written judgement per epoch (from " in _setup(a)
+    assert len(seen) == 4
+    _docs, labels, pool, n, _rng, positive, negative, max_body = seen[0]
+    assert (n, positive, negative, max_body) == (54, 1, 0, 4)
+    assert isinstance(pool, J.JudgementPool) and len(pool) > 400
+    from engine.data import load_dataset
+
+    ds = load_dataset(data, "jsonl")
+    train_idx, _ = split_dev(ds.labels, 0.1, 13)
+    assert list(labels) == [ds.labels[i] for i in train_idx]  # type: ignore[call-overload]
+    meta = json.loads((tmp_path / "a" / "model" / "model.json").read_text(encoding="utf-8"))
+    assert meta["train_config"]["judgement_fraction"] == 0.5
+    assert meta["augmentation"]["judgements_per_epoch"] == 54
+    assert meta["augmentation"]["judgement_pool"] == len(pool)
+
+
+def test_judged_training_resumes_mid_epoch_exactly(
+    tmp_path: Path, cut_and_resume: Callable[..., tuple[list[Progress], list[Progress]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(engine.train, "JUDGEMENT_POOL", 300)
+    data = _write_reviews(tmp_path / "j.jsonl")
+    straight, resumed = cut_and_resume(data, tmp_path, judgement_fraction=0.3, splice_fraction=0.2)
+    assert "22 spliced reviews per epoch, 32 reviews ending in a written judgement" in _setup(straight)
+    assert resumed[-1].extra["weights_sha256"] == straight[-1].extra["weights_sha256"]
+
+
+def test_without_the_lexicon_in_the_vocabulary_training_says_so(
+    tmp_path: Path, toy_config: ToyConfig
+) -> None:
+    from tests.toy_data import write_toy
+
+    data = write_toy(tmp_path / "toy.jsonl", 120, seed=1)
+    plain = list(train(toy_config(data, tmp_path / "p", epochs=1)))
+    judged = list(train(toy_config(data, tmp_path / "n", epochs=1, judgement_fraction=0.5)))
+    assert "no written judgements: the vocabulary lacks their words" in _setup(judged)
+    assert judged[-1].extra["weights_sha256"] == plain[-1].extra["weights_sha256"]
+
+
+def test_the_cli_flag_reaches_the_config_and_the_recorded_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.cli import main
+
+    monkeypatch.setattr(engine.train, "JUDGEMENT_POOL", 200)
+    data = _write_reviews(tmp_path / "j.jsonl", 60)
+    out = tmp_path / "run"
+    args = ["train", "--data", str(data), "--out", str(out), "--epochs", "1", "--quiet", "--device", "cpu"]
+    assert main([*args, *TINY_TRAIN_ARGS, "--word2vec-epochs", "0", "--judgement-fraction", "0.25"]) == 0
+    meta = json.loads((out / "model" / "model.json").read_text(encoding="utf-8"))
+    assert "--judgement-fraction 0.25" in meta["command"]
+    assert (
+        meta["augmentation"]["judgements_per_epoch"] == round(0.25 * meta["dataset"]["train_documents"]) > 0
+    )
