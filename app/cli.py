@@ -114,6 +114,9 @@ TRAIN_HELP = {
     'judgement written from templates (negated: "it is far from a fiasco", plain, or changed over time: '
     '"I used to mock it, but now I praise it"), labelled by its meaning, after 1 to --splice-sentences '
     "sentences of a review of the other class or alone",
+    "init_model": "start from this model folder's weights instead of word2vec and a random start "
+    "(fine-tuning): it must have been trained with the vocabulary this run builds (same data, dev split "
+    "and vocabulary settings) and the same sizes",
     "embedding_dtype": "how the saved embedding is stored (float16 halves the largest tensor)",
     "checkpoint_every": "save a checkpoint every N steps (0 = at the end of each epoch only)",
     "limit": "use only the first N rows of the data (quick runs)",

@@ -316,6 +316,50 @@ def _init_embedding(
         model.embedding.weight[2:] = vectors[2:] * scale
 
 
+def _init_from_model(directory: str, model: HAN, prep: _Prepared) -> dict[str, Any]:
+    """Copy the weights of the model in ``directory`` into ``model`` (fine-tuning).
+
+    The model must read words as this run does: the same vocabulary, word for word (it is built from
+    the training split, so the same data, dev split and vocabulary settings give the same one), the
+    same label names, and the same sizes. Anything else raises ``ValueError`` naming what differs.
+    """
+    from engine.bundle import ModelError, load_bundle
+
+    try:
+        start = load_bundle(directory, "cpu")
+    except ModelError as e:
+        raise ValueError(f"cannot start from {directory}: {e}") from None
+    if start.vocab.itos != prep.vocab.itos:
+        raise ValueError(
+            f"cannot start from {directory}: its vocabulary ({len(start.vocab)} words) is not the one "
+            f"this run builds ({len(prep.vocab)} words); train on the same data with the same --seed, "
+            "--dev-fraction, --min-count and --max-vocab"
+        )
+    if list(start.label_names) != list(prep.dataset.label_names):
+        raise ValueError(
+            f"cannot start from {directory}: its classes ({', '.join(start.label_names)}) are not this "
+            f"data's ({', '.join(prep.dataset.label_names)})"
+        )
+    mine = model.state_dict()
+    theirs = start.model.state_dict()
+    shapes = {k: tuple(v.shape) for k, v in theirs.items()}
+    if shapes != {k: tuple(v.shape) for k, v in mine.items()}:
+        raise ValueError(
+            f"cannot start from {directory}: its sizes differ from this run's (--embed-dim, --word-hidden, "
+            "--sentence-hidden)"
+        )
+    with torch.no_grad():
+        for k, v in theirs.items():
+            mine[k].copy_(v.to(mine[k].dtype))
+    weights = Path(directory) / "model.safetensors"
+    return {
+        "path": str(directory),
+        "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+        "command": start.metadata.get("command"),
+        "test_accuracy": start.metadata.get("test_accuracy"),
+    }
+
+
 def train(cfg: TrainConfig, probe: str | None = None) -> Generator[Progress, None, None]:
     """Run training; yields progress records. See the module docstring.
 
@@ -381,7 +425,10 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
         cfg.embed_dropout,
     )
     model = HAN(mcfg).to(dd.device)
-    if not resumed:
+    started: dict[str, Any] | None = None
+    if cfg.init_model:  # checked again on resume: the checkpoint holds the weights, the record the origin
+        started = _init_from_model(cfg.init_model, model if not resumed else HAN(mcfg), prep)
+    if not resumed and not cfg.init_model:
         for p in _init_embedding(cfg, model, prep, dd.device):
             if dd.main:
                 yield p
@@ -509,6 +556,8 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
                 bundle = ModelBundle(model, prep.vocab, prep.dataset.label_names, prep.limits)
                 bundle.metadata = _model_metadata(cfg, prep, state, trunc_total, augmentation)
                 bundle.metadata["history"] = state.history
+                if started is not None:
+                    bundle.metadata["init_model"] = started
                 save_bundle(bundle, out / "model", cfg.embedding_dtype)
         else:
             state.bad_epochs += 1

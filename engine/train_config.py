@@ -45,7 +45,8 @@ class TrainConfig:
     splice_fraction: float = 0.0  # extra spliced reviews per epoch, as a share of the training split
     splice_sentences: int = 4  # a spliced review's body has 1 to this many sentences
     negate_fraction: float = 0.0  # extra reviews ending in a negated sentence per epoch (engine.negate)
-    judgement_fraction: float = 0.0  # extra reviews ending in a written judgement per epoch (engine.judgements)
+    judgement_fraction: float = 0.0  # extra reviews ending in a written judgement (engine.judgements)
+    init_model: str | None = None  # start from this model's weights (fine-tuning; same vocabulary and sizes)
     embedding_dtype: str = "float32"  # "float16" halves the saved embedding
     checkpoint_every: int = 0  # steps; 0 = at the end of each epoch only
     resume: bool = False

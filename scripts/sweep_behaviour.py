@@ -67,6 +67,19 @@ VARIANTS: dict[str, list[str]] = {
     "neg10": ["--negate-fraction", "0.1"],
     "splice05_neg10_i4": ["--splice-fraction", "0.05", "--negate-fraction", "0.1", "--init-seed", "4"],
     # written judgements (engine.judgements): negated, plain and temporal, in many constructions
+    # fine-tuning the shipped model (same data, split and vocabulary) with a little splicing and judgements
+    "ft_judge20": [
+        *("--init-model", "resources/model", "--lr", "5e-4", "--epochs", "3"),
+        *("--splice-fraction", "0.05", "--judgement-fraction", "0.2"),
+    ],
+    "ft_judge40": [
+        *("--init-model", "resources/model", "--lr", "5e-4", "--epochs", "3"),
+        *("--splice-fraction", "0.05", "--judgement-fraction", "0.4"),
+    ],
+    "ft_judge20_lr1e3": [
+        *("--init-model", "resources/model", "--lr", "1e-3", "--epochs", "3"),
+        *("--splice-fraction", "0.05", "--judgement-fraction", "0.2"),
+    ],
     "splice05_judge10": ["--splice-fraction", "0.05", "--judgement-fraction", "0.1"],
     "splice05_judge20": ["--splice-fraction", "0.05", "--judgement-fraction", "0.2"],
     "splice05_judge40": ["--splice-fraction", "0.05", "--judgement-fraction", "0.4"],

@@ -264,3 +264,48 @@ def test_the_cli_flag_reaches_the_config_and_the_recorded_command(
     assert (
         meta["augmentation"]["judgements_per_epoch"] == round(0.25 * meta["dataset"]["train_documents"]) > 0
     )
+
+
+# ------------------------------------------------------------------------------------ --init-model
+def _weights(folder: Path) -> dict[str, np.ndarray]:
+    from safetensors.numpy import load_file
+
+    return {k: v.astype(np.float32) for k, v in load_file(str(folder / "model.safetensors")).items()}
+
+
+def test_init_model_starts_from_its_weights_and_records_where_it_came_from(
+    tmp_path: Path, toy_config: ToyConfig
+) -> None:
+    data = _write_reviews(tmp_path / "j.jsonl", 60)
+    list(train(toy_config(data, tmp_path / "a", epochs=1)))
+    start = tmp_path / "a" / "model"
+    # a learning rate too small to move a weight: the fine-tuned model is the one it started from
+    still = list(train(toy_config(data, tmp_path / "b", epochs=1, lr=1e-12, init_model=str(start))))
+    assert still[-1].kind == "done"
+    a, b = _weights(start), _weights(tmp_path / "b" / "model")
+    assert a.keys() == b.keys() and all(np.allclose(a[k], b[k], atol=1e-6) for k in a)
+    list(train(toy_config(data, tmp_path / "c", epochs=1, lr=1e-12)))
+    fresh = _weights(tmp_path / "c" / "model")
+    assert not np.allclose(fresh["embedding.weight"], a["embedding.weight"], atol=1e-3)
+    meta = json.loads((tmp_path / "b" / "model" / "model.json").read_text(encoding="utf-8"))
+    import hashlib
+
+    assert meta["init_model"]["path"] == str(start)
+    assert (
+        meta["init_model"]["weights_sha256"]
+        == hashlib.sha256((start / "model.safetensors").read_bytes()).hexdigest()
+    )
+    assert meta["init_model"]["command"] == "test"
+
+
+def test_init_model_refuses_another_vocabulary_or_other_sizes(tmp_path: Path, toy_config: ToyConfig) -> None:
+    data = _write_reviews(tmp_path / "j.jsonl", 60)
+    list(train(toy_config(data, tmp_path / "a", epochs=1)))
+    start = str(tmp_path / "a" / "model")
+    with pytest.raises(ValueError, match="its vocabulary"):
+        list(train(toy_config(data, tmp_path / "b", epochs=1, init_model=start, min_count=2)))
+    with pytest.raises(ValueError, match="its sizes differ"):
+        list(train(toy_config(data, tmp_path / "c", epochs=1, init_model=start, word_hidden=8)))
+    (tmp_path / "bad").mkdir()
+    with pytest.raises(ValueError, match="cannot start from"):
+        list(train(toy_config(data, tmp_path / "d", epochs=1, init_model=str(tmp_path / "bad"))))
