@@ -17,7 +17,10 @@ lexicon of this project's own, in the constructions English uses to turn or keep
 Each epoch :func:`judgement_documents` puts drawn judgements at the end of new training documents,
 as :mod:`engine.negate` does: alone (a share :data:`ALONE_SHARE`) or after a body of 1..``max_body``
 sentences of a training review of the **other** class, labelled by the judgement. The body's words
-then point the wrong way, so only reading the judgement's construction gets the label right.
+then point the wrong way, so only reading the judgement's construction gets the label right. A share
+:data:`NEUTRAL_SHARE` ends with a sentence of :data:`NEUTRAL` (where and when it was seen), so that
+the verdict's place does not decide. Fine-tuning the shipped model without it raised the behaviour
+suite's neutral-sentence flips from 3% to 7.5%.
 
 The sentiment words (adjectives, nouns, feelings, verbs, aspects and expectations) are written for
 this module and share no word with the behaviour suite's lexicons and templates
@@ -36,7 +39,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -48,6 +51,7 @@ from engine.vocab import UNK_ID, Vocab
 __all__ = [
     "ALONE_SHARE",
     "KIND_SHARES",
+    "NEUTRAL_SHARE",
     "Judgement",
     "JudgementPool",
     "build_pool",
@@ -57,6 +61,7 @@ __all__ = [
 
 POS, NEG = 1, -1
 ALONE_SHARE = 0.25  # of the documents, the judgement alone (the rest: a body of the other class first)
+NEUTRAL_SHARE = 0.3  # of the documents, one neutral sentence after the judgement: the verdict is not last
 KIND_SHARES = {"negated": 0.55, "plain": 0.25, "temporal": 0.2}  # of the drawn judgements
 
 # -- lexicon (this module's own; disjoint from the behaviour suite's words) --------------------------
@@ -113,6 +118,21 @@ ASPECTS = (
 EXPECTATIONS = (
     "its reputation", "the poster hinted", "the critics claimed", "I anticipated", "I predicted",
     "the marketing implied", "its billing implied", "the blurb claimed", "people insist", "I assumed",
+)  # fmt: skip
+# sentences that say nothing of the film's quality (this module's own; not the behaviour suite's)
+NEUTRAL = (
+    "I watched it with my sister on a rainy evening.", "The screening started ten minutes late.",
+    "It was the second film of a double bill.", "I caught it on television last month.",
+    "The hall was nearly empty that night.", "It is about a family moving to a new city.",
+    "The director also wrote the script.", "It was released in the autumn.",
+    "I saw it on a long train journey.", "The runtime is just over ninety minutes.",
+    "Most of the cast are newcomers.", "It played at the local cinema for a week.",
+    "I bought the ticket online.", "The story is set in the nineteen seventies.",
+    "I watched it on my laptop.", "We went to the early showing on Saturday.",
+    "The film is partly in Spanish.", "It is the first part of a planned trilogy.",
+    "I saw it after work on a Thursday.", "The film was made for television.",
+    "It was filmed over two summers.", "There was a short film before it.",
+    "I saw it at an open-air screening.", "My parents saw it when it first came out.",
 )  # fmt: skip
 DEGREE = ("very", "particularly", "especially", "remotely", "terribly", "all that", "even slightly")
 FAR = ("far", "much", "way", "a great deal", "considerably")
@@ -256,6 +276,7 @@ class JudgementPool:
 
     docs: dict[int, list[EncodedDoc]]
     kinds: dict[int, list[str]]
+    neutral: list[list[int]] = field(default_factory=list)  # encoded NEUTRAL sentences
 
     def __len__(self) -> int:
         return sum(map(len, self.docs.values()))
@@ -283,7 +304,9 @@ def build_pool(vocab: Vocab, n: int, seed: int, workers: int | None = None) -> J
             continue
         docs[j.polarity].append(encoded)
         kinds[j.polarity].append(j.kind)
-    return JudgementPool(docs, kinds)
+    neutral = [vocab.encode(s) for d in texts_to_words(list(NEUTRAL), 1) for s in d]
+    neutral = [s for s in neutral if s and UNK_ID not in s]
+    return JudgementPool(docs, kinds, neutral)
 
 
 def judgement_documents(
@@ -296,12 +319,15 @@ def judgement_documents(
     negative: int,
     max_body: int = 4,
 ) -> tuple[list[EncodedDoc], list[int]]:
-    """``n`` new documents ending in a judgement of ``pool``, labelled by it.
+    """``n`` new documents whose verdict is a judgement of ``pool``, labelled by it.
 
     Labels alternate between ``positive`` and ``negative`` from a random start. A document is the
     judgement alone with probability :data:`ALONE_SHARE`, else a body of a training review of the other
-    class (:func:`engine.splice.draw_body`) followed by it. Returns nothing when the pool or the training
-    documents lack a class. Sentences are copied, never shared with ``docs`` or the pool.
+    class (:func:`engine.splice.draw_body`) followed by it; with probability :data:`NEUTRAL_SHARE` one
+    sentence of :data:`NEUTRAL` comes last, so the verdict is not always the last sentence (a model
+    that learned "the last sentence decides" would flip when a neutral one is added). Returns nothing
+    when the pool or the training documents lack a class. Sentences are copied, never shared with
+    ``docs`` or the pool.
     """
     if n < 0 or max_body < 1:
         raise ValueError("n must be >= 0 and max_body >= 1")
@@ -328,6 +354,9 @@ def judgement_documents(
         else:
             donor = [s for s in docs[bodies[other][int(rng.integers(len(bodies[other])))]] if s]
             body = draw_body(donor, rng, max_body)
-        out_docs.append([*body, *judgement])
+        tail = []
+        if pool.neutral and rng.random() < NEUTRAL_SHARE:
+            tail = [list(pool.neutral[int(rng.integers(len(pool.neutral)))])]
+        out_docs.append([*body, *judgement, *tail])
         out_labels.append(label)
     return out_docs, out_labels

@@ -72,13 +72,21 @@ VARIANTS: dict[str, list[str]] = {
         *("--init-model", "resources/model", "--lr", "5e-4", "--epochs", "3"),
         *("--splice-fraction", "0.05", "--judgement-fraction", "0.2"),
     ],
-    "ft_judge40": [
-        *("--init-model", "resources/model", "--lr", "5e-4", "--epochs", "3"),
+    "ft_judge40_lr2e4": [
+        *("--init-model", "resources/model", "--lr", "2e-4", "--epochs", "3"),
         *("--splice-fraction", "0.05", "--judgement-fraction", "0.4"),
     ],
-    "ft_judge20_lr1e3": [
-        *("--init-model", "resources/model", "--lr", "1e-3", "--epochs", "3"),
+    "ft_judge20_lr2e4": [
+        *("--init-model", "resources/model", "--lr", "2e-4", "--epochs", "3"),
         *("--splice-fraction", "0.05", "--judgement-fraction", "0.2"),
+    ],
+    "ft_judge20_lr2e4_frozen": [
+        *("--init-model", "resources/model", "--lr", "2e-4", "--epochs", "3", "--freeze-embedding-epochs", "9"),
+        *("--splice-fraction", "0.05", "--judgement-fraction", "0.2"),
+    ],
+    "ft_judge10_lr1e4_frozen": [
+        *("--init-model", "resources/model", "--lr", "1e-4", "--epochs", "3", "--freeze-embedding-epochs", "9"),
+        *("--splice-fraction", "0.05", "--judgement-fraction", "0.1"),
     ],
     "splice05_judge10": ["--splice-fraction", "0.05", "--judgement-fraction", "0.1"],
     "splice05_judge20": ["--splice-fraction", "0.05", "--judgement-fraction", "0.2"],

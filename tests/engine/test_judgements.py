@@ -47,6 +47,11 @@ def test_the_sentiment_words_are_disjoint_from_the_behaviour_suite() -> None:
     words |= {w for phrase in (*J.ASPECTS, *J.EXPECTATIONS) for w in re.findall(r"[a-z]+", phrase.lower())}
     structural = {"i", "its", "the"}  # in the expectations ("I anticipated", "its reputation", "the poster")
     assert (words - structural).isdisjoint(suite), sorted((words - structural) & suite)
+    from engine.behaviour import _lexicon
+
+    assert not set(J.NEUTRAL) & set(_lexicon.NEUTRAL_SENTENCES)  # our own neutral sentences
+    neutral_words = {w for text in J.NEUTRAL for w in re.findall(r"[a-z]+", text.lower())}
+    assert neutral_words.isdisjoint(_polarities())
     pol = _polarities()
     assert len(pol) == sum(len(v) for t in (J.ADJ, J.NOUN, J.FEELING) for v in t.values()) + sum(
         len(f) for t in (J.VERB, J.ACTS) for v in t.values() for f in v
@@ -93,6 +98,7 @@ def _vocab(extra: tuple[str, ...] = ()) -> Vocab:
         for i in range(4000):
             for s in doc_words(J.write_judgement(random.Random(i), polarity).text):
                 words.update(s)
+    words |= {w for text in J.NEUTRAL for s in doc_words(text) for w in s}
     return Vocab(("<pad>", "<unk>", *sorted(words - set(extra))))
 
 
@@ -132,7 +138,13 @@ def test_a_judged_review_is_a_body_of_the_other_class_then_the_judgement() -> No
     out, out_labels = J.judgement_documents(docs, labels, pool, 400, np.random.default_rng(0), 1, 0, 3)
     assert Counter(out_labels) == {0: 200, 1: 200}
     alone = 0
+    neutral = {tuple(s) for s in pool.neutral}
+    assert len(neutral) == len(J.NEUTRAL)  # every neutral sentence is in the vocabulary, one sentence each
+    ends: Counter[bool] = Counter()
     for doc, label in zip(out, out_labels, strict=True):
+        ends[tuple(doc[-1]) in neutral] += 1
+        if tuple(doc[-1]) in neutral:
+            doc = doc[:-1]
         body = [s for s in doc if tuple(s) in where]
         tail = tuple(map(tuple, doc[len(body) :]))
         assert meaning_of[tail] == (1 if label == 1 else -1)  # labelled by what the judgement means
@@ -143,6 +155,7 @@ def test_a_judged_review_is_a_body_of_the_other_class_then_the_judgement() -> No
         donors = {where[tuple(s)][0] for s in body}
         assert len(donors) == 1 and labels[donors.pop()] != label  # a review of the other class
     assert 60 <= alone <= 140
+    assert 80 <= ends[True] <= 160  # a neutral sentence last in 30% of them
 
 
 def test_judgements_are_seeded_copies_and_need_both_classes() -> None:
