@@ -657,6 +657,7 @@ def _epoch_documents(
             judgements.positive,
             judgements.negative,
             cfg.splice_sentences,
+            cfg.judgement_turn_share,
         )
         extra += more
         extra_labels += more_labels

@@ -158,6 +158,23 @@ def test_a_judged_review_is_a_body_of_the_other_class_then_the_judgement() -> No
     assert 80 <= ends[True] <= 160  # a neutral sentence last in 30% of them
 
 
+@pytest.mark.parametrize("turn_share", [0.0, 0.3, 1.0])
+def test_the_turn_share_is_the_share_of_bodies_of_the_other_class(turn_share: float) -> None:
+    docs, labels = _corpus()
+    pool = J.build_pool(_vocab(), 200, seed=0, workers=1)
+    where = {tuple(s): d for d, doc in enumerate(docs) for s in doc}
+    out, out_labels = J.judgement_documents(
+        docs, labels, pool, 2000, np.random.default_rng(1), 1, 0, turn_share=turn_share
+    )
+    turns = [
+        labels[where[tuple(doc[0])]] != label
+        for doc, label in zip(out, out_labels, strict=True)
+        if tuple(doc[0]) in where
+    ]
+    assert len(turns) > 1300  # three quarters have a body
+    assert abs(sum(turns) / len(turns) - turn_share) < 0.04
+
+
 def test_judgements_are_seeded_copies_and_need_both_classes() -> None:
     docs, labels = _corpus()
     pool = J.build_pool(_vocab(), 200, seed=0, workers=1)
@@ -178,9 +195,13 @@ def test_judgements_are_seeded_copies_and_need_both_classes() -> None:
         J.judgement_documents(docs, labels, pool, 5, np.random.default_rng(0), 1, 1)
     with pytest.raises(ValueError):
         J.judgement_documents(docs, labels, pool, 5, np.random.default_rng(0), 1, 0, max_body=0)
+    with pytest.raises(ValueError):
+        J.judgement_documents(docs, labels, pool, 5, np.random.default_rng(0), 1, 0, turn_share=1.5)
     for bad in (-0.1, 10.5):
         with pytest.raises(ValueError, match="judgement fraction"):
             TrainConfig(data="x", judgement_fraction=bad)
+        with pytest.raises(ValueError, match="judgement turn share"):
+            TrainConfig(data="x", judgement_turn_share=bad)
 
 
 # ------------------------------------------------------------------------------------------- training
@@ -225,8 +246,8 @@ def test_judged_training_adds_steps_is_seeded_and_uses_the_training_vocabulary(
     assert [r.total_steps for r in a if r.kind == "done"] == [2 * 11]
     assert "54 reviews ending in a written judgement per epoch (from " in _setup(a)
     assert len(seen) == 4
-    _docs, labels, pool, n, _rng, positive, negative, max_body = seen[0]
-    assert (n, positive, negative, max_body) == (54, 1, 0, 4)
+    _docs, labels, pool, n, _rng, positive, negative, max_body, turn_share = seen[0]
+    assert (n, positive, negative, max_body, turn_share) == (54, 1, 0, 4, 1.0)
     assert isinstance(pool, J.JudgementPool) and len(pool) > 400
     from engine.data import load_dataset
 
