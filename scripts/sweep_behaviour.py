@@ -127,6 +127,10 @@ VARIANTS: dict[str, list[str]] = {
         *("--splice-fraction", "0.05", "--judgement-fraction", "0.2", "--judgement-turn-share", "0.3"),
         *("--init-seed", "4"),
     ],
+    "splice05_judge20_t03_i5": [
+        *("--splice-fraction", "0.05", "--judgement-fraction", "0.2", "--judgement-turn-share", "0.3"),
+        *("--init-seed", "5"),
+    ],
     "judge20_t03": ["--judgement-fraction", "0.2", "--judgement-turn-share", "0.3"],
     "splice05_judge10": ["--splice-fraction", "0.05", "--judgement-fraction", "0.1"],
     "splice05_judge20": ["--splice-fraction", "0.05", "--judgement-fraction", "0.2"],
