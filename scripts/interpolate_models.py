@@ -3,7 +3,8 @@
     PYTHONPATH=$PWD python3 scripts/interpolate_models.py --start resources/model \\
         --tuned runs/cpu/ft_judge20/model --alpha 0.3,0.5,0.7 --out runs/soup
 
-For each ``alpha`` it writes ``OUT/a<alpha>/`` (the mixed weights, float16 embedding as shipped) whose
+For each ``alpha`` it writes ``OUT/a<alpha>/`` (refused where a model is there already, unless
+``--force``) (the mixed weights, float16 embedding as shipped) whose
 model.json keeps both models' records (``interpolated``: their folders, weight hashes, commands) and
 the command that made it, and scores it on the **IMDB dev split** the tuned model was trained and
 chosen on (its ``train_config``: data, seed, dev fraction; tokenized through its cache folder), the
@@ -43,16 +44,23 @@ def main() -> int:
     p.add_argument("--out", type=Path, required=True, help="folder for the mixes (OUT/a<alpha>)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-dev", action="store_true", help="do not score the mixes on IMDB dev")
+    p.add_argument("--force", action="store_true", help="replace mixes already in OUT")
     a = p.parse_args()
     sys.path.insert(0, str(ROOT))
     import torch
 
     from engine.atomic import write_text
     from engine.bundle import load_bundle, save_bundle
+    from engine.runs import RunDirError, check_model_dir
     from engine.soup import interpolate
     from engine.train import TrainConfig, _prepare, evaluate_docs
 
     alphas = [float(x) for x in a.alpha.split(",") if x.strip()]
+    try:  # never over a model without --force, never over anything that is not a model
+        for alpha in alphas:
+            check_model_dir(a.out / f"a{alpha:g}", a.force)
+    except RunDirError as e:
+        p.error(str(e))
     start, tuned = load_bundle(a.start), load_bundle(a.tuned)
     command = "python3 scripts/interpolate_models.py " + shlex.join(sys.argv[1:])
     prep = None
