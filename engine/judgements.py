@@ -45,7 +45,7 @@ import numpy as np
 
 from engine.batching import EncodedDoc
 from engine.preprocess import texts_to_words
-from engine.splice import draw_body
+from engine.splice import bodies_by_class, draw_body
 from engine.vocab import UNK_ID, Vocab
 
 __all__ = [
@@ -337,10 +337,7 @@ def judgement_documents(
     if positive == negative:
         raise ValueError("positive and negative must be different classes")
     meaning = {positive: POS, negative: NEG}
-    bodies: dict[int, list[int]] = {positive: [], negative: []}
-    for i, (d, y) in enumerate(zip(docs, labels, strict=True)):
-        if y in bodies and any(d):
-            bodies[y].append(i)
+    bodies = bodies_by_class(docs, labels, (positive, negative))
     if n == 0 or not all(pool.docs.get(p) for p in (POS, NEG)) or not all(bodies.values()):
         return [], []
     classes = (negative, positive)

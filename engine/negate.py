@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.batching import EncodedDoc
-from engine.splice import draw_body
+from engine.splice import bodies_by_class, draw_body
 from engine.vocab import Vocab
 
 __all__ = [
@@ -212,10 +212,7 @@ def negate_documents(
         positive: [c for c in candidates if c.polarity < 0],
         negative: [c for c in candidates if c.polarity > 0],
     }
-    bodies: dict[int, list[int]] = {positive: [], negative: []}
-    for i, (d, y) in enumerate(zip(docs, labels, strict=True)):
-        if y in bodies and any(d):
-            bodies[y].append(i)
+    bodies = bodies_by_class(docs, labels, (positive, negative))
     if n == 0 or not all(pool.values()) or not all(bodies.values()):
         return [], []
     classes = (negative, positive)

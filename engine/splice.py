@@ -19,13 +19,25 @@ import numpy as np
 
 from engine.batching import EncodedDoc
 
-__all__ = ["draw_body", "splice_documents"]
+__all__ = ["bodies_by_class", "draw_body", "splice_documents"]
 
 VERDICT_SENTENCES = (1, 2)  # the verdict is the donor's last one or two sentences
 
 
 def _sentences(doc: EncodedDoc) -> list[list[int]]:
     return [s for s in doc if s]
+
+
+def bodies_by_class(
+    docs: Sequence[EncodedDoc], labels: Sequence[int], classes: Sequence[int]
+) -> dict[int, list[int]]:
+    """Indices of the documents of each of ``classes`` that hold at least one word: the reviews a body
+    can be drawn from (:func:`draw_body`)."""
+    bodies: dict[int, list[int]] = {c: [] for c in classes}
+    for i, (d, y) in enumerate(zip(docs, labels, strict=True)):
+        if y in bodies and any(d):
+            bodies[y].append(i)
+    return bodies
 
 
 def draw_body(donor: list[list[int]], rng: np.random.Generator, max_body: int) -> list[list[int]]:
