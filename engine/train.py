@@ -322,6 +322,8 @@ def _init_from_model(directory: str, model: HAN, prep: _Prepared) -> dict[str, A
     The model must read words as this run does: the same vocabulary, word for word (it is built from
     the training split, so the same data, dev split and vocabulary settings give the same one), the
     same label names, and the same sizes. Anything else raises ``ValueError`` naming what differs.
+    Returns what the new model's record keeps of its origin (``init_model`` in its model.json): the
+    folder, its weights' SHA-256, and its own record's command and test accuracy.
     """
     from engine.bundle import ModelError, load_bundle
 
