@@ -11,16 +11,19 @@ lexicon of this project's own, in the constructions English uses to turn or keep
 * **plain** ("the storyline is captivating", "I was enthralled", "it is not only sincere but also
   poignant"): labelled by their words, so that the written style alone says nothing about the label
   and "not" is not read as a flip everywhere;
-* **temporal** ("I used to abhor it, but now I relish it"; "At first the narrative seemed plodding
+* **temporal** ("I used to mock it, but now I praise it"; "At first the narrative seemed plodding
   to me. Today it seems haunting."): labelled by the present opinion.
 
 Each epoch :func:`judgement_documents` puts drawn judgements at the end of new training documents,
 as :mod:`engine.negate` does: alone (a share :data:`ALONE_SHARE`) or after a body of 1..``max_body``
-sentences of a training review of the **other** class, labelled by the judgement. The body's words
-then point the wrong way, so only reading the judgement's construction gets the label right. A share
-:data:`NEUTRAL_SHARE` ends with a sentence of :data:`NEUTRAL` (where and when it was seen), so that
-the verdict's place does not decide. Fine-tuning the shipped model without it raised the behaviour
-suite's neutral-sentence flips from 3% to 7.5%.
+sentences of a training review, labelled by the judgement. With probability ``turn_share``
+(``train --judgement-turn-share``, default 1) the body's review is of the **other** class: its words
+then point the wrong way, so only reading the judgement's construction gets the label right. The
+rest take a body of the judgement's own class, so that training does not teach that a body never
+counts (sweep 5 chose 0.3; README). A share :data:`NEUTRAL_SHARE` ends with a sentence of
+:data:`NEUTRAL` (where and when it was seen), so that the verdict's place does not decide.
+Fine-tuning the shipped model without it raised the behaviour suite's neutral-sentence flips from 3%
+to 7.5%.
 
 The sentiment words (adjectives, nouns, feelings, verbs, aspects and expectations) are written for
 this module and share no word with the behaviour suite's lexicons and templates
@@ -60,7 +63,7 @@ __all__ = [
 ]
 
 POS, NEG = 1, -1
-ALONE_SHARE = 0.25  # of the documents, the judgement alone (the rest: a body of the other class first)
+ALONE_SHARE = 0.25  # of the documents, the judgement alone (the rest: a body first; see turn_share)
 NEUTRAL_SHARE = 0.3  # of the documents, one neutral sentence after the judgement: the verdict is not last
 KIND_SHARES = {"negated": 0.55, "plain": 0.25, "temporal": 0.2}  # of the drawn judgements
 
