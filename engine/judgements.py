@@ -48,7 +48,7 @@ import numpy as np
 
 from engine.batching import EncodedDoc
 from engine.preprocess import texts_to_words
-from engine.splice import bodies_by_class, draw_body
+from engine.splice import bodies_by_class, draw_body_from
 from engine.vocab import UNK_ID, Vocab
 
 __all__ = [
@@ -356,8 +356,7 @@ def judgement_documents(
             body: list[list[int]] = []
         else:
             of = other if turn_share >= 1 or rng.random() < turn_share else label
-            donor = [s for s in docs[bodies[of][int(rng.integers(len(bodies[of])))]] if s]
-            body = draw_body(donor, rng, max_body)
+            body = draw_body_from(docs, bodies[of], rng, max_body)
         tail = []
         if pool.neutral and rng.random() < NEUTRAL_SHARE:
             tail = [list(pool.neutral[int(rng.integers(len(pool.neutral)))])]

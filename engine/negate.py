@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.batching import EncodedDoc
-from engine.splice import bodies_by_class, draw_body
+from engine.splice import bodies_by_class, draw_body_from
 from engine.vocab import Vocab
 
 __all__ = [
@@ -228,8 +228,7 @@ def negate_documents(
         if rng.random() < ALONE_SHARE:
             body: list[list[int]] = []
         else:
-            donor = [s for s in docs[bodies[other][int(rng.integers(len(bodies[other])))]] if s]
-            body = draw_body(donor, rng, max_body)
+            body = draw_body_from(docs, bodies[other], rng, max_body)
         out_docs.append([*body, sentence])
         out_labels.append(label)
     return out_docs, out_labels

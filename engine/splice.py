@@ -19,7 +19,7 @@ import numpy as np
 
 from engine.batching import EncodedDoc
 
-__all__ = ["bodies_by_class", "draw_body", "splice_documents"]
+__all__ = ["bodies_by_class", "draw_body", "draw_body_from", "splice_documents"]
 
 VERDICT_SENTENCES = (1, 2)  # the verdict is the donor's last one or two sentences
 
@@ -47,6 +47,13 @@ def draw_body(donor: list[list[int]], rng: np.random.Generator, max_body: int) -
     k = min(int(rng.integers(1, max_body + 1)), len(body))
     first = int(rng.integers(len(body) - k + 1))
     return [list(s) for s in body[first : first + k]]
+
+
+def draw_body_from(
+    docs: Sequence[EncodedDoc], reviews: Sequence[int], rng: np.random.Generator, max_body: int
+) -> list[list[int]]:
+    """A body (:func:`draw_body`) of one of ``reviews`` (indices into ``docs``), drawn uniformly."""
+    return draw_body(_sentences(docs[reviews[int(rng.integers(len(reviews)))]]), rng, max_body)
 
 
 def splice_documents(
