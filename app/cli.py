@@ -116,6 +116,8 @@ TRAIN_HELP = {
     "sentences of a review of the other class or alone",
     "judgement_turn_share": "of the reviews with a written judgement and a body, the share whose body is "
     "of the other class (the rest: of the judgement's own class)",
+    "judgement_temporal_share": 'of the written judgements, the share that changed over time ("I used to '
+    'mock it, but now I praise it"; the rest: negated and plain, 55 : 25)',
     "init_model": "start from this model folder's weights instead of word2vec and a random start "
     "(fine-tuning): it must have been trained with the vocabulary this run builds (same data, dev split "
     "and vocabulary settings) and the same sizes",

@@ -12,7 +12,9 @@ lexicon of this project's own, in the constructions English uses to turn or keep
   poignant"): labelled by their words, so that the written style alone says nothing about the label
   and "not" is not read as a flip everywhere;
 * **temporal** ("I used to mock it, but now I praise it"; "At first the narrative seemed plodding
-  to me. Today it seems haunting."): labelled by the present opinion.
+  to me. Today it seems haunting."; "As a kid I revered it. Seeing it again as an adult, I shun
+  it."): labelled by the present opinion; ``train --judgement-temporal-share`` sets their share
+  (:func:`kind_shares`; the default, 0.2, is :data:`KIND_SHARES`).
 
 Each epoch :func:`judgement_documents` puts drawn judgements at the end of new training documents,
 as :mod:`engine.negate` does: alone (a share :data:`ALONE_SHARE`) or after a body of 1..``max_body``
@@ -59,13 +61,14 @@ __all__ = [
     "JudgementPool",
     "build_pool",
     "judgement_documents",
+    "kind_shares",
     "write_judgement",
 ]
 
 POS, NEG = 1, -1
 ALONE_SHARE = 0.25  # of the documents, the judgement alone (the rest: a body first; see turn_share)
 NEUTRAL_SHARE = 0.3  # of the documents, one neutral sentence after the judgement: the verdict is not last
-KIND_SHARES = {"negated": 0.55, "plain": 0.25, "temporal": 0.2}  # of the drawn judgements
+KIND_SHARES = {"negated": 0.55, "plain": 0.25, "temporal": 0.2}  # of the drawn judgements (the default)
 
 # -- lexicon (this module's own; disjoint from the behaviour suite's words) --------------------------
 ADJ = {
@@ -102,9 +105,12 @@ FEELING = {  # "I was ___"
 }  # fmt: skip
 VERB = {  # a viewer's opinion of it: (base, past)
     POS: (("appreciate", "appreciated"), ("value", "valued"), ("praise", "praised"),
-          ("applaud", "applauded"), ("celebrate", "celebrated"), ("respect", "respected")),
+          ("applaud", "applauded"), ("celebrate", "celebrated"), ("respect", "respected"),
+          ("revere", "revered"), ("esteem", "esteemed"), ("embrace", "embraced"),
+          ("champion", "championed")),
     NEG: (("condemn", "condemned"), ("trash", "trashed"), ("dread", "dreaded"), ("mock", "mocked"),
-          ("scorn", "scorned"), ("ridicule", "ridiculed")),
+          ("scorn", "scorned"), ("ridicule", "ridiculed"), ("curse", "cursed"),
+          ("dismiss", "dismissed"), ("slam", "slammed"), ("shun", "shunned")),
 }  # fmt: skip
 ACTS = {  # what the film does: (third person, base)
     POS: (("soars", "soar"), ("shines", "shine"), ("sparkles", "sparkle"), ("delivers", "deliver"),
@@ -155,6 +161,9 @@ LATER_TIME = ("second", "third")
 BACK_IN = ("school", "college", "the nineties")
 SEEING_AGAIN = ("rewatching", "revisiting")
 RECENTLY = ("this year", "lately", "recently")
+AS_A = ("kid", "child", "student")
+SPAN = ("ten years", "twenty years", "a decade", "a few years", "many years")
+AT_THE_END = ("by the end", "by the final scene", "after the last act", "when the credits rolled")
 
 
 @dataclass(frozen=True)
@@ -248,14 +257,48 @@ TEMPORAL: tuple[Callable[[random.Random, int, int], str], ...] = (
                      f"{r.choice(RECENTLY)}, i was {r.choice(FEELING[n])}."),
     lambda r, t, n: (f"it {r.choice(('once', 'used to'))} seem {_a(r.choice(NOUN[t]))} to me. "
                      f"now it is {_a(r.choice(NOUN[n]))}."),
+    # the past opinion in strong verbs, the present one in another sentence or clause
+    lambda r, t, n: (f"on my first viewing i {r.choice(VERB[t])[1]} it; "
+                     f"on my {r.choice(LATER_TIME)} i {r.choice(VERB[n])[1]} it."),
+    lambda r, t, n: (f"as a {r.choice(AS_A)} i {r.choice(VERB[t])[1]} it. "
+                     f"seeing it again as an adult, i {r.choice(VERB[n])[0]} it."),
+    lambda r, t, n: (f"when it came out i {r.choice(VERB[t])[1]} it. "
+                     f"{r.choice(NOW)} i {r.choice(VERB[n])[0]} it."),
+    lambda r, t, n: (f"my opinion has changed: i once {r.choice(VERB[t])[1]} it, and "
+                     f"{r.choice(NOW)} i {r.choice(VERB[n])[0]} it."),
+    lambda r, t, n: (f"i {r.choice(VERB[t])[1]} it {r.choice(SPAN)} ago. "
+                     f"i {r.choice(VERB[n])[0]} it {r.choice(NOW)}."),
+    lambda r, t, n: (f"{r.choice(SPAN)} ago i would have called it {_a(r.choice(NOUN[t]))}. "
+                     f"{r.choice(NOW)} i call it {_a(r.choice(NOUN[n]))}."),
+    lambda r, t, n: (f"the first time i found the {_aspect(r)} {_adj(r, t)}; "
+                     f"{r.choice(SPAN)} later it feels {_adj(r, n)}."),
+    # the opinion changed during one viewing: the end decides
+    lambda r, t, n: (f"i was {r.choice(FEELING[t])} for the first hour, but "
+                     f"{r.choice(AT_THE_END)} i was {r.choice(FEELING[n])}."),
 )  # fmt: skip
 
 
-def write_judgement(r: random.Random, polarity: int) -> Judgement:
+def kind_shares(temporal_share: float = KIND_SHARES["temporal"]) -> dict[str, float]:
+    """The kinds' shares when temporal judgements are ``temporal_share`` of them (in [0, 1]); negated
+    and plain ones share the rest as in :data:`KIND_SHARES` (55 : 25)."""
+    if not 0 <= temporal_share <= 1:
+        raise ValueError("the temporal share must be in [0, 1]")
+    rest = KIND_SHARES["negated"] + KIND_SHARES["plain"]
+    return {
+        "negated": (1 - temporal_share) * KIND_SHARES["negated"] / rest,
+        "plain": (1 - temporal_share) * KIND_SHARES["plain"] / rest,
+        "temporal": temporal_share,
+    }
+
+
+def write_judgement(
+    r: random.Random, polarity: int, temporal_share: float = KIND_SHARES["temporal"]
+) -> Judgement:
     """One judgement meaning ``polarity`` (+1 positive, -1 negative), of a kind drawn by
-    :data:`KIND_SHARES`."""
-    kinds = list(KIND_SHARES)
-    kind = r.choices(kinds, weights=[KIND_SHARES[k] for k in kinds])[0]
+    :func:`kind_shares` (``temporal_share`` of them temporal)."""
+    shares = kind_shares(temporal_share)
+    kinds = list(shares)
+    kind = r.choices(kinds, weights=[shares[k] for k in kinds])[0]
     if kind == "negated":
         text = r.choice(NEGATED)(r, -polarity)
     elif kind == "plain":
@@ -285,16 +328,22 @@ class JudgementPool:
         return sum(map(len, self.docs.values()))
 
 
-def build_pool(vocab: Vocab, n: int, seed: int, workers: int | None = None) -> JudgementPool:
-    """Up to ``n`` distinct judgements, half of each polarity, tokenized and encoded with ``vocab``;
-    those with a word outside the vocabulary are dropped."""
+def build_pool(
+    vocab: Vocab,
+    n: int,
+    seed: int,
+    workers: int | None = None,
+    temporal_share: float = KIND_SHARES["temporal"],
+) -> JudgementPool:
+    """Up to ``n`` distinct judgements, half of each polarity, ``temporal_share`` of them temporal,
+    tokenized and encoded with ``vocab``; those with a word outside the vocabulary are dropped."""
     r = random.Random(seed)
     seen: set[str] = set()
     drawn: list[Judgement] = []
     for i in range(20 * n + 100):
         if len(drawn) >= n:
             break
-        j = write_judgement(r, POS if i % 2 == 0 else NEG)
+        j = write_judgement(r, POS if i % 2 == 0 else NEG, temporal_share)
         if j.text not in seen:
             seen.add(j.text)
             drawn.append(j)

@@ -144,6 +144,19 @@ VARIANTS: dict[str, list[str]] = {
         "--judgement-fraction",
         "0.1",
     ],
+    # sweep 6: more temporal judgements (--judgement-temporal-share) and more temporal constructions
+    # and verbs, on the winner of sweep 5 (splice 0.05, judgements 0.2, turn share 0.3)
+    **{
+        f"jt{round(100 * share)}_i{seed}": [
+            *("--splice-fraction", "0.05", "--judgement-fraction", "0.2", "--judgement-turn-share", "0.3"),
+            *("--judgement-temporal-share", str(share), "--init-seed", str(seed)),
+        ]
+        for share, seed in ((0.2, 4), (0.35, 4), (0.35, 6), (0.5, 4))
+    },
+    "j30_jt35_i4": [
+        *("--splice-fraction", "0.05", "--judgement-fraction", "0.3", "--judgement-turn-share", "0.3"),
+        *("--judgement-temporal-share", "0.35", "--init-seed", "4"),
+    ],
 }
 _OWN_FLAGS = {"--data", "--out", "--device", "--cache-dir", "--limit", "--workers"}  # the sweep sets these
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
@@ -58,17 +59,17 @@ def test_the_sentiment_words_are_disjoint_from_the_behaviour_suite() -> None:
     )  # no word twice, none both ways
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_every_judgement_means_its_label(seed: int) -> None:
+@pytest.mark.parametrize(("seed", "temporal_share"), [(0, 0.2), (1, 0.2), (2, 0.2), (3, 0.5), (4, 1.0)])
+def test_every_judgement_means_its_label(seed: int, temporal_share: float) -> None:
     """Read with the lexicon: a plain judgement's words all carry its polarity; a negated one has a
     negation or a comparison and words of the other polarity (or "better"/"worse" alone); a temporal
-    one starts with the other polarity and ends with its own."""
+    one starts with the other polarity and ends with its own. The kinds come in their shares."""
     pol = _polarities() | {"praising": 1, "mocking": -1}  # "I cannot stop praising it."
     r = random.Random(seed)
     kinds: Counter[str] = Counter()
     for i in range(3000):
         meaning = 1 if i % 2 else -1
-        j = J.write_judgement(r, meaning)
+        j = J.write_judgement(r, meaning, temporal_share)
         assert j.polarity == meaning
         kinds[j.kind] += 1
         text = j.text.lower()
@@ -87,9 +88,37 @@ def test_every_judgement_means_its_label(seed: int) -> None:
             assert j.kind == "temporal"
             assert found[0] == -meaning and found[-1] == meaning, j
         assert j.text[:1].isupper() and j.text.endswith(".") and " i " not in f" {j.text} "
-    assert set(kinds) == set(J.KIND_SHARES)
-    for kind, share in J.KIND_SHARES.items():
+    shares = J.kind_shares(temporal_share)
+    assert set(kinds) == {k for k, share in shares.items() if share > 0}
+    for kind, share in shares.items():
         assert abs(kinds[kind] / 3000 - share) < 0.04
+
+
+def test_the_kind_shares_keep_negated_to_plain_and_default_to_kind_shares() -> None:
+    assert J.kind_shares() == pytest.approx(J.KIND_SHARES)
+    half = J.kind_shares(0.5)
+    assert half["temporal"] == 0.5 and sum(half.values()) == pytest.approx(1)
+    assert half["negated"] / half["plain"] == pytest.approx(0.55 / 0.25)
+    assert J.kind_shares(1.0) == {"negated": 0, "plain": 0, "temporal": 1.0}
+    for bad in (-0.1, 1.1):
+        with pytest.raises(ValueError, match="temporal share"):
+            J.kind_shares(bad)
+        with pytest.raises(ValueError, match="judgement temporal share"):
+            TrainConfig(data="x", judgement_temporal_share=bad)
+
+
+def test_every_temporal_template_is_drawn_and_reads_in_order() -> None:
+    """Each temporal template writes a past opinion, then a present one that decides."""
+    r = random.Random(0)
+    pol = _polarities()
+    for template in J.TEMPORAL:
+        for then in (1, -1):
+            text = template(r, then, -then)
+            found = [pol[w] for w in re.findall(r"[a-z]+", text) if w in pol]
+            assert found[0] == then and found[-1] == -then, text
+            assert sum(a != b for a, b in itertools.pairwise(found)) == 1, text  # one change
+    seen = {J.write_judgement(r, 1, 1.0).text.split(" ")[0] for _ in range(2000)}
+    assert len(seen) >= 8  # many openings, not one template
 
 
 def _vocab(extra: tuple[str, ...] = ()) -> Vocab:
@@ -292,9 +321,19 @@ def test_the_cli_flag_reaches_the_config_and_the_recorded_command(
     data = _write_reviews(tmp_path / "j.jsonl", 60)
     out = tmp_path / "run"
     args = ["train", "--data", str(data), "--out", str(out), "--epochs", "1", "--quiet", "--device", "cpu"]
-    assert main([*args, *TINY_TRAIN_ARGS, "--word2vec-epochs", "0", "--judgement-fraction", "0.25"]) == 0
+    shares: list[float] = []
+    real = J.build_pool
+
+    def spy(*a: object, **k: object) -> J.JudgementPool:
+        shares.append(a[4])  # type: ignore[arg-type]
+        return real(*a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine.train, "build_pool", spy)
+    flags = ["--judgement-fraction", "0.25", "--judgement-temporal-share", "0.5"]
+    assert main([*args, *TINY_TRAIN_ARGS, "--word2vec-epochs", "0", *flags]) == 0
     meta = json.loads((out / "model" / "model.json").read_text(encoding="utf-8"))
-    assert "--judgement-fraction 0.25" in meta["command"]
+    assert "--judgement-fraction 0.25 --judgement-temporal-share 0.5" in meta["command"]
+    assert meta["train_config"]["judgement_temporal_share"] == 0.5 and shares == [0.5]
     assert (
         meta["augmentation"]["judgements_per_epoch"] == round(0.25 * meta["dataset"]["train_documents"]) > 0
     )
