@@ -6,7 +6,7 @@ Capabilities x test types, generated from templates and lexicons written for thi
 ========== ===== ===========================================================================
 capability type  tests
 ========== ===== ===========================================================================
-vocabulary MFT   positive words; negative words
+vocabulary MFT   positive words; negative words; positive and negative feeling verbs ("I loathe it.")
 negation   MFT   negated negative (pos); negated positive (neg)
 verdict    MFT   1-5 complaints then a positive verdict; 1-5 praises then a negative verdict
 temporal   MFT   used to dislike, now like (pos); used to like, now dislike (neg)

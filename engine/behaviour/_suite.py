@@ -92,6 +92,8 @@ CAPABILITIES: tuple[Capability, ...] = (
         (
             _Spec("positive words", "MFT", "'The acting is superb.' should be pos", T.vocabulary(P)),
             _Spec("negative words", "MFT", "'This film is a waste of time.' should be neg", T.vocabulary(N)),
+            _Spec("positive feeling verbs", "MFT", "'I adore it.' should be pos", T.feeling_verbs(P)),
+            _Spec("negative feeling verbs", "MFT", "'I loathe it.' should be neg", T.feeling_verbs(N)),
         ),
     ),
     Capability(

@@ -108,6 +108,26 @@ def vocabulary(label: str) -> Generator:
     return gen
 
 
+# -- verbs of feeling (MFT): the present-tense verb alone carries the verdict ------------------------
+# ("I loathe it."); the temporal tests end on these verbs, so a model that misreads them fails there
+FEELING_VERBS = (
+    "I {verb} it.",
+    "I {verb} this {film}.",
+    "Today I {verb} it.",
+    "Honestly, I {verb} {title}.",
+    "I really {verb} this {film}.",
+    "We both {verb} the {aspect}.",
+)
+
+
+def feeling_verbs(label: str) -> Generator:
+    def gen(rng: random.Random) -> Drawn:
+        verb = rng.choice(L.POS_VERB_NOW if label == POS else L.NEG_VERB_NOW)
+        return Drawn(_fill(rng, rng.choice(FEELING_VERBS), verb=verb), label)
+
+    return gen
+
+
 # -- negation (MFT): a negated negative reads positive, a negated positive negative ----------------
 NEGATED = (
     "The {aspect} is not {adj} at all.",

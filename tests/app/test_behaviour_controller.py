@@ -15,7 +15,7 @@ from app.behaviour_controller import BehaviourController
 from app.display._behaviour import TEST_TYPES
 from app.present._behaviour import behaviour_table, failure_rows
 
-CASES = 20  # per test: 16 tests, a few hundred texts
+CASES = 20  # per test: 18 tests, a few hundred texts
 
 
 class Stub:
@@ -64,7 +64,7 @@ def test_run_fills_the_table_with_the_stub_models_failure_rates(controller: Any)
     c = controller
     c.predictor = lambda _bundle: Stub(always_pos)
     c.view.run_button.click()
-    assert c.result is not None and len(c.result.tests) == 16
+    assert c.result is not None and len(c.result.tests) == 18
     t = c.view.table
     assert t.rowCount() == 8 and t.columnCount() == 3
     titles = [t.verticalHeaderItem(r).text() for r in range(t.rowCount())]
@@ -77,7 +77,7 @@ def test_run_fills_the_table_with_the_stub_models_failure_rates(controller: Any)
     for cap, kind in (("robustness", "INV"), ("entities", "INV"), ("neutral", "INV"), ("intensity", "DIR")):
         assert t.item(_row(c, cap), TEST_TYPES.index(kind)).text() == "0.0%", cap
     assert c.view.run_button.isEnabled() and not c.view.cancel_button.isEnabled()
-    assert f"{4 * CASES:,} of {16 * CASES:,} cases failed"  # the 4 neg-labelled MFTs in c.view.status.text()
+    assert f"{5 * CASES:,} of {18 * CASES:,} cases failed" in c.view.status.text()  # the 5 neg-labelled MFTs
 
 
 def test_a_cell_lists_its_failures_and_shows_one_in_full(controller: Any) -> None:
@@ -204,7 +204,7 @@ def test_export_writes_the_check_json_schema(controller: Any, tmp_path: Any) -> 
         c.save(tmp_path / "b.csv")
     d = json.loads((c.save(tmp_path / "b.json")).read_text(encoding="utf-8"))
     assert d["schema"] == "han-explorer/behaviour/1" and d["cases_per_test"] == CASES
-    assert sum(len(t["examples"]) for t in d["tests"]) == 4 * CASES  # every failing case
+    assert sum(len(t["examples"]) for t in d["tests"]) == 5 * CASES  # every failure: 5 neg MFTs
 
 
 def test_case_texts_are_shown_as_plain_text(qtbot: Any) -> None:

@@ -29,7 +29,7 @@ def test_json_on_the_shipped_model(capsys: pytest.CaptureFixture[str]) -> None:
     assert Path(d["model"]).name == "model" and len(d["suite_sha256"]) == 64
     assert [c["name"] for c in d["capabilities"]] == CAPS
     assert {t for c in d["capabilities"] for t in c["cells"]} == {"MFT", "INV", "DIR"}
-    assert len(d["tests"]) == 16 and all(t["n"] == 6 for t in d["tests"])
+    assert len(d["tests"]) == 18 and all(t["n"] == 6 for t in d["tests"])
     for t in d["tests"]:
         assert t["type"] in ("MFT", "INV", "DIR")
         assert t["failure_rate"] == pytest.approx(t["failures"] / t["n"])

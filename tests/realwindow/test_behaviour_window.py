@@ -21,7 +21,7 @@ def ran(big_window: Any, qtbot: Any) -> Any:
     c = w.controllers["behaviour"]
     c.view.cases_box.setValue(30)
     c.view.run_button.click()  # synchronous window: the run ends before click() returns
-    assert c.result is not None and len(c.result.tests) == 16
+    assert c.result is not None and len(c.result.tests) == 18
     return w
 
 
