@@ -153,8 +153,9 @@ VARIANTS: dict[str, list[str]] = {
         ]
         for share, seed in ((0.2, 4), (0.35, 4), (0.35, 6), (0.5, 4))
     },
-    # the same with the word2vec embedding kept fixed (all epochs, or the first 3): a negative feeling
-    # verb the judgements never use ("loathe") may then be read like its word2vec neighbours
+    # sweep 7 (written, not run yet: README): the same with the word2vec embedding kept fixed (all
+    # epochs, or the first 3), so that a negative feeling verb the judgements never use ("loathe")
+    # may be read like its word2vec neighbours
     "jt20_i4_frozen": [
         *("--splice-fraction", "0.05", "--judgement-fraction", "0.2", "--judgement-turn-share", "0.3"),
         *("--init-seed", "4", "--freeze-embedding-epochs", "10"),
