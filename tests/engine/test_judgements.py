@@ -96,6 +96,7 @@ def test_every_judgement_means_its_label(seed: int, temporal_share: float) -> No
 
 def test_the_kind_shares_keep_negated_to_plain_and_default_to_kind_shares() -> None:
     assert J.kind_shares() == pytest.approx(J.KIND_SHARES)
+    assert TrainConfig(data="x").judgement_temporal_share == J.KIND_SHARES["temporal"]  # the same default
     half = J.kind_shares(0.5)
     assert half["temporal"] == 0.5 and sum(half.values()) == pytest.approx(1)
     assert half["negated"] / half["plain"] == pytest.approx(0.55 / 0.25)
