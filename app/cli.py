@@ -118,6 +118,9 @@ TRAIN_HELP = {
     "of the other class (the rest: of the judgement's own class)",
     "judgement_temporal_share": 'of the written judgements, the share that changed over time ("I used to '
     'mock it, but now I praise it"; the rest: negated and plain, 55 : 25)',
+    "lexicon_weight": "weight of a training term asking that each word of a published sentiment lexicon "
+    "(VADER: 'loathe' -2.2 of 4) carry its rated valence along one direction of the embedding, so that "
+    "words the reviews rarely use are read like those they do (0 = off; needs the vaderSentiment package)",
     "init_model": "start from this model folder's weights instead of word2vec and a random start "
     "(fine-tuning): it must have been trained with the vocabulary this run builds (same data, dev split "
     "and vocabulary settings) and the same sizes",

@@ -107,10 +107,12 @@ VERB = {  # a viewer's opinion of it: (base, past)
     POS: (("appreciate", "appreciated"), ("value", "valued"), ("praise", "praised"),
           ("applaud", "applauded"), ("celebrate", "celebrated"), ("respect", "respected"),
           ("revere", "revered"), ("esteem", "esteemed"), ("embrace", "embraced"),
-          ("champion", "championed")),
+          ("champion", "championed"), ("commend", "commended"), ("prize", "prized"),
+          ("acclaim", "acclaimed"), ("favour", "favoured")),
     NEG: (("condemn", "condemned"), ("trash", "trashed"), ("dread", "dreaded"), ("mock", "mocked"),
           ("scorn", "scorned"), ("ridicule", "ridiculed"), ("curse", "cursed"),
-          ("dismiss", "dismissed"), ("slam", "slammed"), ("shun", "shunned")),
+          ("dismiss", "dismissed"), ("slam", "slammed"), ("shun", "shunned"), ("reject", "rejected"),
+          ("lament", "lamented"), ("pan", "panned"), ("bash", "bashed")),
 }  # fmt: skip
 ACTS = {  # what the film does: (third person, base)
     POS: (("soars", "soar"), ("shines", "shine"), ("sparkles", "sparkle"), ("delivers", "deliver"),

@@ -54,6 +54,7 @@ from engine.batching import (
 from engine.bundle import ModelBundle, save_bundle
 from engine.data import Dataset, load_dataset
 from engine.judgements import JudgementPool, build_pool, judgement_documents
+from engine.lexicon import Lexicon, LexiconError, check_lexicon, load_lexicon, valence_loss
 from engine.model import HAN, HANConfig
 from engine.negate import Candidate, NegationWords, find_candidates, negate_documents
 from engine.preprocess import encode_words
@@ -404,6 +405,8 @@ def _score_probe(model: HAN, prep: _Prepared, text: str | None) -> dict[str, Ana
 
 
 def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> Iterator[Progress]:
+    if cfg.lexicon_weight > 0:
+        check_lexicon()  # before minutes of tokenizing and word2vec
     resumed = checkpoint.load(out / "checkpoint", cfg) if cfg.resume else None
     prep: _Prepared | None = None
     for item in _prepare(cfg, resumed.vocab if resumed else None, resumed.limits if resumed else None):
@@ -446,6 +449,7 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
     n_negated = negation.n if negation else 0
     judgements, judgement_note = _plan_judgements(cfg, prep)
     n_judged = judgements.n if judgements else 0
+    lexicon, lexicon_note = _plan_lexicon(cfg, prep, dd.device)
     augmentation = {
         "spliced_per_epoch": n_spliced,
         "negated_per_epoch": n_negated,
@@ -473,6 +477,7 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
                 + (f", {n_spliced} spliced reviews per epoch" if n_spliced else "")
                 + negation_note
                 + judgement_note
+                + lexicon_note
             ),
             extra={
                 "limits": asdict(prep.limits),
@@ -496,7 +501,7 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
         freeze = epoch < cfg.freeze_embedding_epochs
         model.embedding.weight.requires_grad_(not freeze)
         net.train()
-        t0, docs_seen, loss_sum = time.perf_counter(), 0, 0.0
+        t0, docs_seen, loss_sum, lexicon_sum = time.perf_counter(), 0, 0.0, 0.0
         for b in range(state.step_in_epoch, len(mine)):
             idx = mine[b]
             ids, _ = collate([docs[i] for i in idx], prep.limits)
@@ -505,8 +510,13 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
                 g["lr"] = lr
             logits = net(ids.to(dd.device)).logits
             loss = loss_fn(logits, labels[idx].to(dd.device))
+            total_loss = loss
+            if lexicon is not None and not freeze:  # every rank adds the same term: DDP's mean is it
+                lexicon_loss = valence_loss(model.embedding.weight, *lexicon.tensors)
+                total_loss = loss + cfg.lexicon_weight * lexicon_loss
+                lexicon_sum += lexicon_loss.item()
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            total_loss.backward()
             # the norm is taken after DDP's all-reduce: every rank sees the same value and stops together
             grad_norm = nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
             loss_value = loss.item()
@@ -546,6 +556,7 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
             {
                 "epoch": epoch + 1,
                 "train_loss": loss_sum / max(len(mine), 1),
+                **({"lexicon_loss": lexicon_sum / max(len(mine), 1)} if lexicon is not None else {}),
                 "dev_accuracy": dev_acc,
                 "seconds": time.perf_counter() - t0,
             }
@@ -560,6 +571,8 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
                 bundle.metadata["history"] = state.history
                 if started is not None:
                     bundle.metadata["init_model"] = started
+                if lexicon is not None:
+                    bundle.metadata["lexicon"] = lexicon.lexicon.record()
                 save_bundle(bundle, out / "model", cfg.embedding_dtype)
         else:
             state.bad_epochs += 1
@@ -697,6 +710,26 @@ def _plan_negation(cfg: TrainConfig, prep: _Prepared) -> tuple[_Negation | None,
     return negation, (
         f", {n} negated reviews per epoch (from {len(candidates)} negatable sentences: "
         f"{n_pos} positive, {n_neg} negative)"
+    )
+
+
+@dataclass(frozen=True)
+class _LexiconTerm:
+    lexicon: Lexicon
+    tensors: tuple[torch.Tensor, torch.Tensor]  # ids (N,), values (N,) on the training device
+
+
+def _plan_lexicon(cfg: TrainConfig, prep: _Prepared, device: torch.device) -> tuple[_LexiconTerm | None, str]:
+    """The valence term of ``--lexicon-weight`` (None: none) and the setup line's note."""
+    if cfg.lexicon_weight <= 0:
+        return None, ""
+    lex = load_lexicon(prep.vocab)
+    if len(lex.ids) < 2:
+        raise LexiconError(f"--lexicon-weight: the vocabulary has {len(lex.ids)} of the lexicon's words")
+    ids = torch.from_numpy(lex.ids).to(device)
+    values = torch.from_numpy(lex.values).to(device)
+    return _LexiconTerm(lex, (ids, values)), (
+        f", valence of {len(lex.ids)} lexicon words ({lex.source}) at weight {cfg.lexicon_weight:g}"
     )
 
 

@@ -17,6 +17,12 @@ fails (negation, verdict, temporal; ``han-explorer check --json`` of each run, i
 baseline's IMDB dev accuracy when the sweep did not retrain it (the shipped command, retrained on the
 same dev split: 0.9264 in the first sweep).
 
+``--rule behaviour-all`` (fixed before the eighth sweep, run with ``--dev-slack 0``): as
+``behaviour``, but the MFT failure is the mean over all four MFT capabilities, vocabulary included
+(since the seventh session the suite tests feeling verbs, "I loathe it.", which judgement training
+made worse). The floor is the baseline's dev accuracy itself: judgement models 0.0015-0.003 under
+it scored 0.0068-0.0138 under the shipped model on IMDB test.
+
 Then, for the winner only (and the baseline, whose figures the winner is compared with): IMDB test
 accuracy, the challenge test half by tag, and review polarity (transfer; never trained or tuned
 on). The winner's model folder is copied to ``OUT/winner/`` with ``test_accuracy`` and
@@ -37,6 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 BEHAVIOUR_CAPABILITIES = ("negation", "verdict", "temporal")
+ALL_MFT_CAPABILITIES = ("vocabulary", *BEHAVIOUR_CAPABILITIES)
+RULES = {"challenge": (), "behaviour": BEHAVIOUR_CAPABILITIES, "behaviour-all": ALL_MFT_CAPABILITIES}
 
 
 def mft_failure(check: dict[str, Any], capabilities: tuple[str, ...] = BEHAVIOUR_CAPABILITIES) -> float:
@@ -63,23 +71,22 @@ def choose(
     assert base_dev is not None
     floor = base_dev - slack
     eligible = [r for r in scored if r["imdb_dev_accuracy"] >= floor]
-    if rule == "behaviour":
+    caps = RULES[rule]
+    if caps:
         eligible = [r for r in eligible if r.get("check")]
     if not eligible:
-        raise SystemExit(
-            f"no run has IMDB dev >= {floor:.4f}" + (" and a check" if rule == "behaviour" else "")
-        )
+        raise SystemExit(f"no run has IMDB dev >= {floor:.4f}" + (" and a check" if caps else ""))
 
     def score(r: dict[str, Any]) -> float:
         acc = float(r["challenge_dev"]["accuracy"])
-        return acc + 1 - mft_failure(r["check"]) if rule == "behaviour" else acc
+        return acc + 1 - mft_failure(r["check"], caps) if caps else acc
 
     best = max(eligible, key=lambda r: (score(r), r["imdb_dev_accuracy"]))
     why = f"IMDB dev >= {floor:.4f} (baseline {base_dev:.4f} - {slack}); "
-    if rule == "behaviour":
+    if caps:
         why += (
-            f"highest challenge dev + 1 - MFT failure {score(best):.3f} (challenge dev "
-            f"{best['challenge_dev']['accuracy']:.3f}, MFT failure {mft_failure(best['check']):.3f}); "
+            f"highest challenge dev + 1 - MFT failure ({', '.join(caps)}) {score(best):.3f} (challenge dev "
+            f"{best['challenge_dev']['accuracy']:.3f}, MFT failure {mft_failure(best['check'], caps):.3f}); "
             + "; ".join(f"{r['name']} {score(r):.3f}" for r in eligible)
         )
     else:
@@ -125,7 +132,7 @@ def main() -> int:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--device", default="cuda")
     p.add_argument("--dev-slack", type=float, default=0.003)
-    p.add_argument("--rule", choices=["challenge", "behaviour"], default="challenge")
+    p.add_argument("--rule", choices=list(RULES), default="challenge")
     p.add_argument(
         "--baseline-dev", type=float, default=None, help="the baseline's IMDB dev, if not retrained"
     )
@@ -154,7 +161,7 @@ def main() -> int:
             r["check"] = json.loads(check.read_text(encoding="utf-8"))
     winner, why = choose(results, a.dev_slack, a.rule, a.baseline_dev)
     print(f"winner: {winner} ({why})", flush=True)
-    rule = __doc__.split("\n\n")[2 if a.rule == "challenge" else 3]
+    rule = __doc__.split("\n\n")[{"challenge": 2, "behaviour": 3, "behaviour-all": 4}[a.rule]]
     report: dict[str, Any] = {"rule": rule, "winner": winner, "why": why, "runs": {}}
     report["earlier"] = [str(f) for f in a.earlier]
     if not (a.work / winner / "model").is_dir():

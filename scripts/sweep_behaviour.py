@@ -168,6 +168,15 @@ VARIANTS: dict[str, list[str]] = {
         *("--splice-fraction", "0.05", "--judgement-fraction", "0.2", "--judgement-turn-share", "0.3"),
         *("--init-seed", "6"),
     ],
+    # sweep 8: the same judgements (15 verbs a polarity now) with the embedding holding VADER's word
+    # valences (--lexicon-weight; engine/lexicon.py) at three weights, and without (the control)
+    **{
+        f"lex{w.replace('.', '')}_i4": [
+            *("--splice-fraction", "0.05", "--judgement-fraction", "0.2", "--judgement-turn-share", "0.3"),
+            *("--init-seed", "4", "--lexicon-weight", w),
+        ]
+        for w in ("0", "0.3", "1", "3")
+    },
     "j30_jt35_i4": [
         *("--splice-fraction", "0.05", "--judgement-fraction", "0.3", "--judgement-turn-share", "0.3"),
         *("--judgement-temporal-share", "0.35", "--init-seed", "4"),
@@ -195,7 +204,7 @@ def shipped_args() -> tuple[str, list[str]]:
 
 def _check_imports() -> None:
     missing = []
-    for name in ("torch", "numpy", "safetensors", "syntok", "regex"):
+    for name in ("torch", "numpy", "safetensors", "syntok", "regex", "vaderSentiment"):
         try:
             __import__(name)
         except ImportError:

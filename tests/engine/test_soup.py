@@ -105,3 +105,21 @@ def test_the_behaviour_rule_keeps_the_dev_floor_then_weighs_challenge_and_behavi
         pw.choose(runs[:1], 0.003, "behaviour", baseline_dev=0.9264)  # nothing above the floor
     with pytest.raises(SystemExit):
         pw.choose(runs, 0.003, "behaviour")  # no baseline run and no --baseline-dev
+
+
+def test_the_behaviour_all_rule_counts_vocabulary_and_a_floor_at_the_baseline() -> None:
+    pw = _pick_winner()
+
+    def run(name: str, dev: float, check: dict[str, Any]) -> dict[str, Any]:
+        return {"name": name, "imdb_dev_accuracy": dev, "challenge_dev": {"accuracy": 0.9}, "check": check}
+
+    runs = [
+        run("fails_vocabulary", 0.9270, _check(negation=0.0, verdict=0.0, temporal=0.0, vocabulary=0.9)),
+        run("even", 0.9266, _check(negation=0.1, verdict=0.1, temporal=0.1, vocabulary=0.1)),
+        run("under_the_floor", 0.9263, _check(negation=0.0, verdict=0.0, temporal=0.0, vocabulary=0.0)),
+    ]
+    # without vocabulary the first wins; with it, the even one (the third is under 0.9264 - 0)
+    assert pw.choose(runs, 0.003, "behaviour", baseline_dev=0.9264)[0] == "fails_vocabulary"
+    winner, why = pw.choose(runs, 0.0, "behaviour-all", baseline_dev=0.9264)
+    assert winner == "even" and "0.9264" in why and "vocabulary" in why
+    assert pw.choose(runs, 0.003, "behaviour-all", baseline_dev=0.9264)[0] == "under_the_floor"
