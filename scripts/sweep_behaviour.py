@@ -168,7 +168,7 @@ VARIANTS: dict[str, list[str]] = {
         *("--splice-fraction", "0.05", "--judgement-fraction", "0.2", "--judgement-turn-share", "0.3"),
         *("--init-seed", "6"),
     ],
-    # sweep 8: the same judgements (15 verbs a polarity now) with the embedding holding VADER's word
+    # sweep 8: the same judgements (14 verbs a polarity now) with the embedding holding VADER's word
     # valences (--lexicon-weight; engine/lexicon.py) at three weights, and without (the control)
     **{
         f"lex{w.replace('.', '')}_i4": [
