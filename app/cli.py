@@ -121,6 +121,10 @@ TRAIN_HELP = {
     "lexicon_weight": "weight of a training term asking that each word of a published sentiment lexicon "
     "(VADER: 'loathe' -2.2 of 4) carry its rated valence along one direction of the embedding, so that "
     "words the reviews rarely use are read like those they do (0 = off; needs the vaderSentiment package)",
+    "lexicon_retrofit_rank": "set each lexicon-rated word with a vocabulary id of at least this (the "
+    "vocabulary is in order of frequency: the words the reviews hardly train) to the mean vector of the 10 "
+    "more frequent rated words nearest its rating, at the start and after every epoch (0 = off; needs the "
+    "vaderSentiment package)",
     "init_model": "start from this model folder's weights instead of word2vec and a random start "
     "(fine-tuning): it must have been trained with the vocabulary this run builds (same data, dev split "
     "and vocabulary settings) and the same sizes",

@@ -19,6 +19,17 @@ that IMDB hardly trains ("loathe") then lies where the words the reviews do trai
 extra weight to keep: the fit is redone from the embedding each step (a 201 x 201 solve), so
 checkpoints, resuming and several GPUs need nothing new.
 
+That term makes the valence readable, but the word encoder need not read it: in a CPU fine-tune of
+the shipped model at weight 1 "loathe" reached valence -0.55 (as "hate": -0.58) and "I loathe it."
+still read P(pos) 0.77. ``train --lexicon-retrofit-rank R`` acts on the words themselves, after
+Faruqui et al.'s retrofitting (NAACL 2015) with the lexicon's ratings as the only relation: each
+rated word the reviews hardly train (vocabulary id >= R; the vocabulary is in order of frequency)
+is set to the mean vector of the :data:`RETROFIT_NEIGHBOURS` rated words under R whose ratings are
+nearest its own, at the start and after every epoch, so the encoder reads "loathe" as it reads
+the frequent words rated like it. Done to the shipped model's embedding with R 5000 (2,364 of its
+3,337 rated words) and no training, it moved IMDB dev from 0.9300 to 0.9276 and cut the suite's
+"negative feeling verbs" failures from 23% to 9%; with R 2000 dev fell to 0.9208.
+
 The behaviour suite's words are ordinary sentiment words, and VADER rates most of them. The suite
 measures whether the model knows them; this lexicon is one way a model can come to know them, as a
 pretrained language model would. The suite's templates are not in it. ``check`` reports both.
@@ -35,11 +46,22 @@ import torch
 
 from engine.vocab import Vocab
 
-__all__ = ["LEXICON_PACKAGE", "Lexicon", "LexiconError", "check_lexicon", "load_lexicon", "valence_loss"]
+__all__ = [
+    "LEXICON_PACKAGE",
+    "RETROFIT_NEIGHBOURS",
+    "Lexicon",
+    "LexiconError",
+    "Retrofit",
+    "check_lexicon",
+    "load_lexicon",
+    "plan_retrofit",
+    "valence_loss",
+]
 
 LEXICON_PACKAGE = "vaderSentiment"
 LEXICON_FILE = "vader_lexicon.txt"
 SCALE = 4.0  # VADER's ratings run from -4 to +4
+RETROFIT_NEIGHBOURS = 10  # frequent rated words averaged for a rare one
 RIDGE = 1e-3  # of the fit's Gram matrix, times its mean diagonal: keeps the solve well posed
 
 
@@ -140,3 +162,49 @@ def valence_loss(embedding: torch.Tensor, ids: torch.Tensor, values: torch.Tenso
         w = torch.linalg.solve(gram + RIDGE * gram.diagonal().mean() * eye, xb.T @ values.float())  # (E+1,)
     residual: torch.Tensor = xb @ w - values.float()  # (N,)
     return (residual**2).mean()
+
+
+@dataclass(frozen=True)
+class Retrofit:
+    """Row ``targets[i]`` of the embedding becomes the mean of rows ``sources[i]``."""
+
+    targets: np.ndarray  # (M,) int64: the rated words at or above the rank
+    sources: np.ndarray  # (M, K) int64: for each, the K rated words under the rank nearest in rating
+    rank: int
+
+    def record(self) -> dict[str, object]:
+        return {
+            "retrofit_rank": self.rank,
+            "retrofitted_words": len(self.targets),
+            "neighbours": self.sources.shape[1],
+        }
+
+    def apply(self, embedding: torch.Tensor) -> None:
+        """In place, without gradient: every target row set to the mean of its source rows (as they are)."""
+        if not len(self.targets):
+            return
+        dev = embedding.device
+        with torch.no_grad():
+            src = torch.from_numpy(self.sources).to(dev)  # (M, K)
+            means = embedding[src].float().mean(1)  # (M, E): read before any row is written
+            embedding[torch.from_numpy(self.targets).to(dev)] = means.to(embedding.dtype)
+
+
+def plan_retrofit(lex: Lexicon, rank: int, neighbours: int = RETROFIT_NEIGHBOURS) -> Retrofit:
+    """Which rated words are set from which (:class:`Retrofit`): those with id >= ``rank`` from the
+    ``neighbours`` rated words with id < ``rank`` nearest in rating (ties: the more frequent).
+
+    :class:`LexiconError` when fewer than ``neighbours`` rated words are under ``rank``.
+    """
+    frequent = lex.ids < rank
+    fi, fv = lex.ids[frequent], lex.values[frequent]
+    if len(fi) < neighbours:
+        raise LexiconError(
+            f"--lexicon-retrofit-rank {rank}: only {len(fi)} rated words are more frequent; need {neighbours}"
+        )
+    targets = lex.ids[~frequent]
+    sources = np.empty((len(targets), neighbours), dtype=np.int64)
+    for row, v in enumerate(lex.values[~frequent]):
+        order = np.lexsort((fi, np.abs(fv - v)))  # nearest rating first, then the lower id
+        sources[row] = fi[order[:neighbours]]
+    return Retrofit(targets, sources, rank)

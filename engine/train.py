@@ -54,7 +54,15 @@ from engine.batching import (
 from engine.bundle import ModelBundle, save_bundle
 from engine.data import Dataset, load_dataset
 from engine.judgements import JudgementPool, build_pool, judgement_documents
-from engine.lexicon import Lexicon, LexiconError, check_lexicon, load_lexicon, valence_loss
+from engine.lexicon import (
+    Lexicon,
+    LexiconError,
+    Retrofit,
+    check_lexicon,
+    load_lexicon,
+    plan_retrofit,
+    valence_loss,
+)
 from engine.model import HAN, HANConfig
 from engine.negate import Candidate, NegationWords, find_candidates, negate_documents
 from engine.preprocess import encode_words
@@ -405,7 +413,7 @@ def _score_probe(model: HAN, prep: _Prepared, text: str | None) -> dict[str, Ana
 
 
 def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> Iterator[Progress]:
-    if cfg.lexicon_weight > 0:
+    if cfg.lexicon_weight > 0 or cfg.lexicon_retrofit_rank > 0:
         check_lexicon()  # before minutes of tokenizing and word2vec
     resumed = checkpoint.load(out / "checkpoint", cfg) if cfg.resume else None
     prep: _Prepared | None = None
@@ -487,6 +495,8 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
                 **_score_probe(model, prep, probe),
             },
         )
+    if lexicon is not None and lexicon.retrofit is not None and not resumed:
+        lexicon.retrofit.apply(model.embedding.weight)  # from the first step (after word2vec or --init-model)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     labels_all = torch.tensor(prep.train_labels)
     t_start = time.perf_counter()
@@ -511,7 +521,7 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
             logits = net(ids.to(dd.device)).logits
             loss = loss_fn(logits, labels[idx].to(dd.device))
             total_loss = loss
-            if lexicon is not None and not freeze:  # every rank adds the same term: DDP's mean is it
+            if lexicon is not None and lexicon.weight > 0 and not freeze:  # the same on every rank
                 lexicon_loss = valence_loss(model.embedding.weight, *lexicon.tensors)
                 total_loss = loss + cfg.lexicon_weight * lexicon_loss
                 lexicon_sum += lexicon_loss.item()
@@ -545,6 +555,8 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
                 yield rec
             if cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
                 _save_checkpoint(cfg, out, dd, model, opt, state, prep)
+        if lexicon is not None and lexicon.retrofit is not None:  # identical weights, identical result
+            lexicon.retrofit.apply(model.embedding.weight)
         correct, n = dd.sum(
             *evaluate_docs(
                 model, prep.dev_docs[dd.rank :: dd.world], prep.dev_labels[dd.rank :: dd.world], dd.device
@@ -556,7 +568,11 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
             {
                 "epoch": epoch + 1,
                 "train_loss": loss_sum / max(len(mine), 1),
-                **({"lexicon_loss": lexicon_sum / max(len(mine), 1)} if lexicon is not None else {}),
+                **(
+                    {"lexicon_loss": lexicon_sum / max(len(mine), 1)}
+                    if lexicon and lexicon.weight > 0
+                    else {}
+                ),
                 "dev_accuracy": dev_acc,
                 "seconds": time.perf_counter() - t0,
             }
@@ -572,7 +588,7 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
                 if started is not None:
                     bundle.metadata["init_model"] = started
                 if lexicon is not None:
-                    bundle.metadata["lexicon"] = lexicon.lexicon.record()
+                    bundle.metadata["lexicon"] = lexicon.record()
                 save_bundle(bundle, out / "model", cfg.embedding_dtype)
         else:
             state.bad_epochs += 1
@@ -717,20 +733,36 @@ def _plan_negation(cfg: TrainConfig, prep: _Prepared) -> tuple[_Negation | None,
 class _LexiconTerm:
     lexicon: Lexicon
     tensors: tuple[torch.Tensor, torch.Tensor]  # ids (N,), values (N,) on the training device
+    weight: float  # of the valence term (0: none)
+    retrofit: Retrofit | None
+
+    def record(self) -> dict[str, object]:
+        return (
+            self.lexicon.record()
+            | {"weight": self.weight}
+            | (self.retrofit.record() if self.retrofit else {})
+        )
 
 
 def _plan_lexicon(cfg: TrainConfig, prep: _Prepared, device: torch.device) -> tuple[_LexiconTerm | None, str]:
-    """The valence term of ``--lexicon-weight`` (None: none) and the setup line's note."""
-    if cfg.lexicon_weight <= 0:
+    """The valence term of ``--lexicon-weight`` and the retrofit of ``--lexicon-retrofit-rank`` (None:
+    neither) and the setup line's note."""
+    if cfg.lexicon_weight <= 0 and cfg.lexicon_retrofit_rank <= 0:
         return None, ""
     lex = load_lexicon(prep.vocab)
     if len(lex.ids) < 2:
-        raise LexiconError(f"--lexicon-weight: the vocabulary has {len(lex.ids)} of the lexicon's words")
+        raise LexiconError(f"the vocabulary has {len(lex.ids)} of the lexicon's words")
+    retrofit = plan_retrofit(lex, cfg.lexicon_retrofit_rank) if cfg.lexicon_retrofit_rank > 0 else None
     ids = torch.from_numpy(lex.ids).to(device)
     values = torch.from_numpy(lex.values).to(device)
-    return _LexiconTerm(lex, (ids, values)), (
-        f", valence of {len(lex.ids)} lexicon words ({lex.source}) at weight {cfg.lexicon_weight:g}"
-    )
+    notes = []
+    if cfg.lexicon_weight > 0:
+        notes.append(f"valence of {len(lex.ids)} lexicon words at weight {cfg.lexicon_weight:g}")
+    if retrofit is not None:
+        notes.append(f"{len(retrofit.targets)} rare rated words retrofitted (id >= {retrofit.rank})")
+    return _LexiconTerm(
+        lex, (ids, values), cfg.lexicon_weight, retrofit
+    ), f", {', '.join(notes)} ({lex.source})"
 
 
 def _plan_judgements(cfg: TrainConfig, prep: _Prepared) -> tuple[_Judgements | None, str]:

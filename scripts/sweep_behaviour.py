@@ -168,14 +168,20 @@ VARIANTS: dict[str, list[str]] = {
         *("--splice-fraction", "0.05", "--judgement-fraction", "0.2", "--judgement-turn-share", "0.3"),
         *("--init-seed", "6"),
     ],
-    # sweep 8: the same judgements (14 verbs a polarity now) with the embedding holding VADER's word
-    # valences (--lexicon-weight; engine/lexicon.py) at three weights, and without (the control)
+    # sweep 8: the same judgements (14 verbs a polarity now) with the lexicon (engine/lexicon.py):
+    # rare rated words retrofitted to their rating's frequent neighbours (--lexicon-retrofit-rank),
+    # the valence term (--lexicon-weight), both, and neither (the control)
     **{
-        f"lex{w.replace('.', '')}_i4": [
+        name: [
             *("--splice-fraction", "0.05", "--judgement-fraction", "0.2", "--judgement-turn-share", "0.3"),
-            *("--init-seed", "4", "--lexicon-weight", w),
+            *("--init-seed", "4", *flags),
         ]
-        for w in ("0", "0.3", "1", "3")
+        for name, flags in (
+            ("lex0_i4", ()),
+            ("retro_i4", ("--lexicon-retrofit-rank", "5000")),
+            ("retro_lex1_i4", ("--lexicon-retrofit-rank", "5000", "--lexicon-weight", "1")),
+            ("lex1_i4", ("--lexicon-weight", "1")),
+        )
     },
     "j30_jt35_i4": [
         *("--splice-fraction", "0.05", "--judgement-fraction", "0.3", "--judgement-turn-share", "0.3"),

@@ -146,3 +146,61 @@ def test_a_lexicon_weight_out_of_range_is_refused() -> None:
     for bad in (-0.1, 101.0, float("nan")):
         with pytest.raises(ValueError, match="lexicon weight"):
             TrainConfig(data="x", lexicon_weight=bad)
+
+
+def test_retrofit_plans_the_nearest_rated_frequent_words_ties_to_the_more_frequent() -> None:
+    # ids 2..7 are under the rank 8; 8 and 9 are rare
+    lex = L.Lexicon(
+        ids=np.arange(2, 10),
+        values=np.array([0.5, -0.5, 0.5, 0.1, -0.4, 0.9, -0.45, 0.45], dtype=np.float32),
+        entries=8,
+        source="test",
+        sha256="0" * 64,
+    )
+    plan = L.plan_retrofit(lex, rank=8, neighbours=2)
+    assert plan.targets.tolist() == [8, 9]
+    # -0.45: -0.4 (id 6, 0.05 away) and -0.5 (id 3, 0.05 away); 0.45: 0.5 at ids 2 and 4 (0.05), not 0.1
+    assert sorted(plan.sources[0].tolist()) == [3, 6] and plan.sources[1].tolist() == [2, 4]
+    emb = torch.arange(40, dtype=torch.float32).reshape(10, 4)
+    before = emb.clone()
+    plan.apply(emb)
+    assert torch.equal(emb[8], (before[3] + before[6]) / 2) and torch.equal(
+        emb[9], (before[2] + before[4]) / 2
+    )
+    assert torch.equal(emb[:8], before[:8])
+    with pytest.raises(L.LexiconError, match="only 1 rated words are more frequent"):
+        L.plan_retrofit(lex, rank=3, neighbours=2)
+
+
+def test_training_with_retrofit_saves_rare_rated_words_as_their_neighbours_mean(tmp_path: Path) -> None:
+    from app.cli import main
+    from engine.bundle import load_bundle
+
+    rows = []
+    common = {
+        "pos": ["good", "great", "nice", "fine", "lovely", "happy"],
+        "neg": ["bad", "awful", "poor", "sad", "ugly", "boring"],
+    }
+    rare = {"pos": "adore", "neg": "loathe"}
+    for i in range(80):
+        label = "pos" if i % 2 else "neg"
+        words = [common[label][(i + k) % 6] for k in range(5)] + ([rare[label]] if i < 8 else [])
+        rows.append({"text": " ".join(f"it was {w}." for w in words), "label": label})
+    data = tmp_path / "lex.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    out = tmp_path / "run"
+    args = ["train", "--data", str(data), "--out", str(out), "--epochs", "2", "--quiet", "--device", "cpu"]
+    assert main([*args, *TINY_TRAIN_ARGS, "--word2vec-epochs", "0", "--lexicon-retrofit-rank", "17"]) == 0
+    bundle = load_bundle(out / "model")
+    meta = bundle.metadata
+    assert meta["lexicon"]["retrofit_rank"] == 17 and meta["lexicon"]["weight"] == 0
+    assert "lexicon_loss" not in meta["history"][0]
+    lex = L.load_lexicon(bundle.vocab)
+    # "it", "was", "." and the twelve common words are ids 2..16, the rare words after
+    assert max(bundle.vocab.id(w) for ws in common.values() for w in ws) < 17
+    assert min(bundle.vocab.id(w) for w in rare.values()) >= 17
+    plan = L.plan_retrofit(lex, 17)
+    assert meta["lexicon"]["retrofitted_words"] == len(plan.targets) == 2
+    emb = bundle.model.embedding.weight.detach()
+    for target, sources in zip(plan.targets, plan.sources, strict=True):
+        torch.testing.assert_close(emb[target], emb[torch.from_numpy(sources)].mean(0), rtol=0, atol=1e-6)
