@@ -159,6 +159,14 @@ HARDLY_A = ("hardly", "far from", "not exactly", "by no means", "no")
 AS_MUCH = ("as", "nearly as", "half as")
 LESS = ("less", "a lot less", "far less")
 NOW = ("today", "now", "these days")
+# a judgement may open with one of these (a share OPENER_SHARE): the shipped model reads "Honestly, I
+# love <title>." as negative (P(pos) 0.16; "honestly" opens many negative IMDB reviews), so openers
+# must be seen to leave the verdict alone. "honestly" itself is the behaviour suite's.
+OPENERS = (
+    "frankly", "truthfully", "to be honest", "in all honesty", "to be fair", "personally", "seriously",
+    "admittedly", "in short", "all in all", "simply put", "in the end", "sincerely",
+)  # fmt: skip
+OPENER_SHARE = 0.15
 LATER_TIME = ("second", "third")
 BACK_IN = ("school", "college", "the nineties")
 SEEING_AGAIN = ("rewatching", "revisiting")
@@ -307,6 +315,8 @@ def write_judgement(
         text = r.choice(PLAIN)(r, polarity)
     else:
         text = r.choice(TEMPORAL)(r, -polarity, polarity)
+    if r.random() < OPENER_SHARE:
+        text = f"{r.choice(OPENERS)}, {text}"
     return Judgement(_sentences_capitalised(text), polarity, kind)
 
 

@@ -42,10 +42,13 @@ def _polarities() -> dict[str, int]:
 
 
 def test_the_sentiment_words_are_disjoint_from_the_behaviour_suite() -> None:
+    assert "honestly" not in {w for phrase in J.OPENERS for w in phrase.split()}  # the suite's opener
     suite = _suite_words()
     assert {"awful", "superb", "failure", "bored", "drags", "loved", "acting"} <= suite  # it reads them
     words = set(_polarities())
     words |= {w for phrase in (*J.ASPECTS, *J.EXPECTATIONS) for w in re.findall(r"[a-z]+", phrase.lower())}
+    # the openers' words, but for those of "to be fair", "in all honesty", "in the end"
+    words |= {w for phrase in J.OPENERS for w in phrase.split()} - {"to", "be", "in", "all", "the", "end"}
     structural = {"i", "its", "the"}  # in the expectations ("I anticipated", "its reputation", "the poster")
     assert (words - structural).isdisjoint(suite), sorted((words - structural) & suite)
     from engine.behaviour import _lexicon
@@ -383,3 +386,16 @@ def test_init_model_refuses_another_vocabulary_or_other_sizes(tmp_path: Path, to
     (tmp_path / "bad").mkdir()
     with pytest.raises(ValueError, match="cannot start from"):
         list(train(toy_config(data, tmp_path / "d", epochs=1, init_model=str(tmp_path / "bad"))))
+
+
+def test_some_judgements_open_with_a_phrase_that_leaves_the_verdict_alone() -> None:
+    r = random.Random(3)
+    drawn = [J.write_judgement(r, p) for p in (1, -1) for _ in range(2000)]
+    opened = [j for j in drawn if any(j.text.lower().startswith(o + ", ") for o in J.OPENERS)]
+    assert 0.1 < len(opened) / len(drawn) < 0.2  # OPENER_SHARE 0.15
+    assert {j.polarity for j in opened} == {1, -1} and {j.kind for j in opened} == {
+        "negated",
+        "plain",
+        "temporal",
+    }
+    assert all(j.text[0].isupper() for j in opened)
