@@ -168,7 +168,8 @@ VARIANTS: dict[str, list[str]] = {
         *("--splice-fraction", "0.05", "--judgement-fraction", "0.2", "--judgement-turn-share", "0.3"),
         *("--init-seed", "6"),
     ],
-    # sweep 8: the same judgements (14 verbs a polarity now) with the lexicon (engine/lexicon.py):
+    # sweep 8: the same judgements (14 verbs a polarity now, 15% after an opener) with the lexicon
+    # (engine/lexicon.py):
     # rare rated words retrofitted to their rating's frequent neighbours (--lexicon-retrofit-rank),
     # the valence term (--lexicon-weight), both, and neither (the control)
     **{
