@@ -2,8 +2,8 @@
 
 A generator returns ``(text, label)`` for an MFT, ``(original, perturbed, label)`` for an INV or a DIR
 (``label``: the class a DIR watches; an INV's is the base review's polarity, kept for reading), and a
-group name (the verdict tests' number of sentences before the verdict). :func:`draw` calls one until
-it has ``n`` distinct texts.
+group name (the verdict tests' number of sentences before the verdict, the feeling-verb tests'
+template). :func:`draw` calls one until it has ``n`` distinct texts.
 """
 
 from __future__ import annotations
@@ -121,9 +121,13 @@ FEELING_VERBS = (
 
 
 def feeling_verbs(label: str) -> Generator:
+    """The group is the template ("Honestly, I … <title>."): every model so far fails one of them."""
+
     def gen(rng: random.Random) -> Drawn:
         verb = rng.choice(L.POS_VERB_NOW if label == POS else L.NEG_VERB_NOW)
-        return Drawn(_fill(rng, rng.choice(FEELING_VERBS), verb=verb), label)
+        template = rng.choice(FEELING_VERBS)
+        group = template.replace("{verb}", "…").replace("{", "<").replace("}", ">")
+        return Drawn(_fill(rng, template, verb=verb), label, group=group)
 
     return gen
 

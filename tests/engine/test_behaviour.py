@@ -109,6 +109,20 @@ def test_verdict_cases_put_n_sentences_before_the_verdict(suite: tuple) -> None:
             assert len(sentences) == int(c.group[2:]) + 1, c.text
 
 
+def test_feeling_verb_cases_are_grouped_by_the_template_they_fill(suite: tuple) -> None:  # type: ignore[type-arg]
+    from engine.behaviour import _templates as T
+
+    for name in ("positive feeling verbs", "negative feeling verbs"):
+        t = _test(suite, name)
+        assert {c.group for c in t.cases} == {
+            tpl.replace("{verb}", "…").replace("{", "<").replace("}", ">") for tpl in T.FEELING_VERBS
+        }
+        for c in t.cases:
+            head = c.group.split("…")[0]  # "Honestly, I ", "We both ", "Today I "
+            assert c.text.startswith(head), (c.group, c.text)
+            assert c.text.endswith(c.group.rsplit(">", 1)[-1] if ">" in c.group else c.group.split("…")[1]), c
+
+
 def test_negation_cases_hold_a_negation(suite: tuple) -> None:  # type: ignore[type-arg]
     cue = re.compile(r"\b(not|never|hardly|nothing|no one|anything but|better|worse)\b|n't\b", re.I)
     for name in ("negated negative", "negated positive"):
