@@ -160,8 +160,8 @@ AS_MUCH = ("as", "nearly as", "half as")
 LESS = ("less", "a lot less", "far less")
 NOW = ("today", "now", "these days")
 # a judgement may open with one of these (a share OPENER_SHARE): the shipped model reads "Honestly, I
-# love <title>." as negative (P(pos) 0.16; "honestly" opens many negative IMDB reviews), so openers
-# must be seen to leave the verdict alone. "honestly" itself is the behaviour suite's.
+# love <title>." as negative (P(pos) 0.16; "honestly" is in 308 negative and 116 positive training
+# reviews), so openers must be seen to leave the verdict alone. "honestly" itself is the suite's.
 OPENERS = (
     "frankly", "truthfully", "to be honest", "in all honesty", "to be fair", "personally", "seriously",
     "admittedly", "in short", "all in all", "simply put", "in the end", "sincerely",
