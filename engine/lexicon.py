@@ -3,19 +3,21 @@
 Issue 17's behaviour suite found the shipped model reading "I loathe it." as positive (P(pos) 0.94)
 and "Today I dislike it." as 0.95. IMDB's training reviews cannot teach those words: "loathe" is in
 17 of the 25,000 (10 negative, 7 positive), "detest" in 6, "resent" in 14, and "dislike" in 66
-negative and 73 positive ones (people write "I dislike saying it, but..."). What the model lacks is
-what a reader brings to the reviews: the words' meaning. ``train --lexicon-weight W`` adds it.
+negative and 73 positive ones. What the model lacks is what a reader brings to the reviews: the
+words' meaning. Two training options take it from a lexicon.
 
 The lexicon is VADER's (Hutto & Gilbert, ICWSM 2014; ``vaderSentiment`` on PyPI, MIT licence):
-7,500 entries, each the mean of ten people's ratings from -4 (extremely negative) to +4. Only its
-entries made of letters are used, scaled to [-1, 1], and only those in the run's vocabulary.
+about 7,500 entries, each the mean of ten people's ratings from -4 (extremely negative) to +4. Only
+its 7,209 entries of lower-case letters are used, scaled to [-1, 1], and only those in the run's
+vocabulary (3,337 in the shipped one).
 
-:func:`valence_loss` asks that the valence be readable from the embedding along one direction: the
-ridge least-squares fit of the valences from the current embedding rows (weights found in closed
-form each step, held fixed for the gradient) leaves a residual, and the loss is its mean square.
-Its gradient moves each lexicon word's vector along the fitted direction towards its rating. A word
-that IMDB hardly trains ("loathe") then lies where the words the reviews do train ("awful",
-"hate") lie along that direction, and the word encoder reads it as it reads them. There is no
+``train --lexicon-weight W`` adds W x :func:`valence_loss`. It asks that the valence be readable
+from the embedding along one direction: the ridge least-squares fit of the valences from the
+current embedding rows (weights found in closed form each step, held fixed for the gradient) leaves
+a residual, and the loss is its mean square.
+Its gradient moves each lexicon word's vector along the fitted direction towards its rating, so a
+word that IMDB hardly trains ("loathe") comes to lie where the words the reviews do train ("awful",
+"hate") lie along that direction. There is no
 extra weight to keep: the fit is redone from the embedding each step (a 201 x 201 solve), so
 checkpoints, resuming and several GPUs need nothing new.
 
@@ -32,7 +34,7 @@ the frequent words rated like it. Done to the shipped model's embedding with R 5
 
 The behaviour suite's words are ordinary sentiment words, and VADER rates most of them. The suite
 measures whether the model knows them; this lexicon is one way a model can come to know them, as a
-pretrained language model would. The suite's templates are not in it. ``check`` reports both.
+pretrained language model would. The suite's templates are not in it.
 """
 
 from __future__ import annotations
