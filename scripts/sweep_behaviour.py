@@ -184,6 +184,14 @@ VARIANTS: dict[str, list[str]] = {
             ("lex1_i4", ("--lexicon-weight", "1")),
         )
     },
+    # sweep 8b: the retrofit run with other init seeds (the challenge dev half moves between seeds)
+    **{
+        f"retro_i{seed}": [
+            *("--splice-fraction", "0.05", "--judgement-fraction", "0.2", "--judgement-turn-share", "0.3"),
+            *("--init-seed", str(seed), "--lexicon-retrofit-rank", "5000"),
+        ]
+        for seed in (5, 6)
+    },
     "j30_jt35_i4": [
         *("--splice-fraction", "0.05", "--judgement-fraction", "0.3", "--judgement-turn-share", "0.3"),
         *("--judgement-temporal-share", "0.35", "--init-seed", "4"),
