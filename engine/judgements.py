@@ -159,9 +159,10 @@ HARDLY_A = ("hardly", "far from", "not exactly", "by no means", "no")
 AS_MUCH = ("as", "nearly as", "half as")
 LESS = ("less", "a lot less", "far less")
 NOW = ("today", "now", "these days")
-# a judgement may open with one of these (a share OPENER_SHARE): the shipped model reads "Honestly, I
-# love <title>." as negative (P(pos) 0.16; "honestly" is in 308 negative and 116 positive training
-# reviews), so openers must be seen to leave the verdict alone. "honestly" itself is the suite's.
+# a judgement may open with one of these (a share OPENER_SHARE, or train --judgement-opener-share): the
+# shipped model reads "Honestly, I love <title>." as negative (P(pos) 0.16; "honestly" is in 308
+# negative and 116 positive training reviews), so openers must be seen to leave the verdict alone.
+# "honestly" itself is the suite's.
 OPENERS = (
     "frankly", "truthfully", "to be honest", "in all honesty", "to be fair", "personally", "seriously",
     "admittedly", "in short", "all in all", "simply put", "in the end", "sincerely",
@@ -302,10 +303,16 @@ def kind_shares(temporal_share: float = KIND_SHARES["temporal"]) -> dict[str, fl
 
 
 def write_judgement(
-    r: random.Random, polarity: int, temporal_share: float = KIND_SHARES["temporal"]
+    r: random.Random,
+    polarity: int,
+    temporal_share: float = KIND_SHARES["temporal"],
+    opener_share: float = OPENER_SHARE,
 ) -> Judgement:
     """One judgement meaning ``polarity`` (+1 positive, -1 negative), of a kind drawn by
-    :func:`kind_shares` (``temporal_share`` of them temporal)."""
+    :func:`kind_shares` (``temporal_share`` of them temporal), after one of :data:`OPENERS` with
+    probability ``opener_share``."""
+    if not 0 <= opener_share <= 1:
+        raise ValueError("the opener share must be in [0, 1]")
     shares = kind_shares(temporal_share)
     kinds = list(shares)
     kind = r.choices(kinds, weights=[shares[k] for k in kinds])[0]
@@ -315,7 +322,7 @@ def write_judgement(
         text = r.choice(PLAIN)(r, polarity)
     else:
         text = r.choice(TEMPORAL)(r, -polarity, polarity)
-    if r.random() < OPENER_SHARE:
+    if r.random() < opener_share:
         text = f"{r.choice(OPENERS)}, {text}"
     return Judgement(_sentences_capitalised(text), polarity, kind)
 
@@ -346,16 +353,18 @@ def build_pool(
     seed: int,
     workers: int | None = None,
     temporal_share: float = KIND_SHARES["temporal"],
+    opener_share: float = OPENER_SHARE,
 ) -> JudgementPool:
-    """Up to ``n`` distinct judgements, half of each polarity, ``temporal_share`` of them temporal,
-    tokenized and encoded with ``vocab``; those with a word outside the vocabulary are dropped."""
+    """Up to ``n`` distinct judgements, half of each polarity, ``temporal_share`` of them temporal and
+    ``opener_share`` of them after an opener (:func:`write_judgement`), tokenized and encoded with
+    ``vocab``; those with a word outside the vocabulary are dropped."""
     r = random.Random(seed)
     seen: set[str] = set()
     drawn: list[Judgement] = []
     for i in range(20 * n + 100):
         if len(drawn) >= n:
             break
-        j = write_judgement(r, POS if i % 2 == 0 else NEG, temporal_share)
+        j = write_judgement(r, POS if i % 2 == 0 else NEG, temporal_share, opener_share)
         if j.text not in seen:
             seen.add(j.text)
             drawn.append(j)

@@ -777,7 +777,14 @@ def _plan_judgements(cfg: TrainConfig, prep: _Prepared) -> tuple[_Judgements | N
     names = prep.dataset.label_names
     if "pos" not in names or "neg" not in names:
         return None, f", no written judgements: the classes are not pos and neg ({', '.join(names)})"
-    pool = build_pool(prep.vocab, JUDGEMENT_POOL, cfg.run_seed, cfg.workers, cfg.judgement_temporal_share)
+    pool = build_pool(
+        prep.vocab,
+        JUDGEMENT_POOL,
+        cfg.run_seed,
+        cfg.workers,
+        cfg.judgement_temporal_share,
+        opener_share=cfg.judgement_opener_share,
+    )
     if not all(pool.docs.values()):
         return None, ", no written judgements: the vocabulary lacks their words"
     return _Judgements(n, pool, names.index("pos"), names.index("neg")), (

@@ -192,6 +192,14 @@ VARIANTS: dict[str, list[str]] = {
         ]
         for seed in (5, 6)
     },
+    # sweep 8c: with 40% of judgements after an opener ("Frankly,"), for "Honestly, I love <title>."
+    **{
+        f"retro_op40_i{seed}": [
+            *("--splice-fraction", "0.05", "--judgement-fraction", "0.2", "--judgement-turn-share", "0.3"),
+            *("--init-seed", str(seed), "--lexicon-retrofit-rank", "5000", "--judgement-opener-share", "0.4"),
+        ]
+        for seed in (4, 5)
+    },
     "j30_jt35_i4": [
         *("--splice-fraction", "0.05", "--judgement-fraction", "0.3", "--judgement-turn-share", "0.3"),
         *("--judgement-temporal-share", "0.35", "--init-seed", "4"),

@@ -325,19 +325,30 @@ def test_the_cli_flag_reaches_the_config_and_the_recorded_command(
     data = _write_reviews(tmp_path / "j.jsonl", 60)
     out = tmp_path / "run"
     args = ["train", "--data", str(data), "--out", str(out), "--epochs", "1", "--quiet", "--device", "cpu"]
-    shares: list[float] = []
+    shares: list[tuple[object, object]] = []
     real = J.build_pool
 
     def spy(*a: object, **k: object) -> J.JudgementPool:
-        shares.append(a[4])  # type: ignore[arg-type]
+        shares.append((a[4], k["opener_share"]))
         return real(*a, **k)  # type: ignore[arg-type]
 
     monkeypatch.setattr(engine.train, "build_pool", spy)
-    flags = ["--judgement-fraction", "0.25", "--judgement-temporal-share", "0.5"]
+    flags = [
+        "--judgement-fraction",
+        "0.25",
+        "--judgement-temporal-share",
+        "0.5",
+        "--judgement-opener-share",
+        "0.4",
+    ]
     assert main([*args, *TINY_TRAIN_ARGS, "--word2vec-epochs", "0", *flags]) == 0
     meta = json.loads((out / "model" / "model.json").read_text(encoding="utf-8"))
-    assert "--judgement-fraction 0.25 --judgement-temporal-share 0.5" in meta["command"]
-    assert meta["train_config"]["judgement_temporal_share"] == 0.5 and shares == [0.5]
+    assert (
+        "--judgement-fraction 0.25 --judgement-temporal-share 0.5 --judgement-opener-share 0.4"
+        in meta["command"]
+    )
+    assert meta["train_config"]["judgement_temporal_share"] == 0.5
+    assert meta["train_config"]["judgement_opener_share"] == 0.4 and shares == [(0.5, 0.4)]
     assert (
         meta["augmentation"]["judgements_per_epoch"] == round(0.25 * meta["dataset"]["train_documents"]) > 0
     )
@@ -399,3 +410,21 @@ def test_some_judgements_open_with_a_phrase_that_leaves_the_verdict_alone() -> N
         "temporal",
     }
     assert all(j.text[0].isupper() for j in opened)
+
+
+def _opened_share(opener_share: float) -> float:
+    r = random.Random(5)
+    drawn = [J.write_judgement(r, p, opener_share=opener_share) for p in (1, -1) for _ in range(1500)]
+    return sum(any(j.text.lower().startswith(o + ", ") for o in J.OPENERS) for j in drawn) / len(drawn)
+
+
+def test_the_opener_share_sets_how_many_judgements_open_with_a_phrase() -> None:
+    assert TrainConfig(data="x").judgement_opener_share == J.OPENER_SHARE  # the same default
+    assert _opened_share(0.0) == 0
+    assert abs(_opened_share(0.5) - 0.5) < 0.04
+    assert _opened_share(1.0) == 1
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="opener share"):
+            J.write_judgement(random.Random(0), 1, opener_share=bad)
+        with pytest.raises(ValueError, match="judgement opener share"):
+            TrainConfig(data="x", judgement_opener_share=bad)
