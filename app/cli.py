@@ -120,6 +120,9 @@ TRAIN_HELP = {
     'mock it, but now I praise it"; the rest: negated and plain, 55 : 25)',
     "judgement_opener_share": "of the written judgements, the share that open with a phrase such as "
     '"Frankly," or "In all honesty," which must leave the verdict alone',
+    "judgement_title_share": 'of the written judgements, the share that name a made-up title ("I used to '
+    'mock The Amber Canal, but now I praise it") where the rest say "it": a title must leave the verdict '
+    "alone",
     "lexicon_weight": "weight of a training term asking that each word of a published sentiment lexicon "
     "(VADER: 'loathe' -2.2 of 4) carry its rated valence along one direction of the embedding, so that "
     "words the reviews rarely use are read like those they do (0 = off; needs the vaderSentiment package)",

@@ -43,6 +43,7 @@ never appears.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -168,6 +169,19 @@ OPENERS = (
     "admittedly", "in short", "all in all", "simply put", "in the end", "sincerely",
 )  # fmt: skip
 OPENER_SHARE = 0.15
+# a judgement may name its film by a title made of these instead of "it" (a share: train
+# --judgement-title-share, default 0): the sweep-8 models read "I dislike <title>." as positive when the
+# title is one they like the sound of, so titles must be seen to leave the verdict alone. The
+# behaviour suite's titles use other words.
+TITLE_FIRST = (
+    "The Amber", "Marble", "The Cedar", "Autumn", "The Linen", "Western", "The Granite", "Eleven",
+    "The Canvas", "Harvest", "The Saffron", "Morning", "The Tin", "Eastern", "The Slate", "Hillside",
+)  # fmt: skip
+TITLE_SECOND = (
+    "Meadow", "Canal", "Tower", "Valley", "Island", "Chapter", "Signal", "Window", "Orchestra",
+    "Avenue", "Carousel", "Quarry", "Almanac", "Pavilion", "Harbourmaster", "Caravan",
+)  # fmt: skip
+_IT = re.compile(r"\bit\b")
 LATER_TIME = ("second", "third")
 BACK_IN = ("school", "college", "the nineties")
 SEEING_AGAIN = ("rewatching", "revisiting")
@@ -307,12 +321,15 @@ def write_judgement(
     polarity: int,
     temporal_share: float = KIND_SHARES["temporal"],
     opener_share: float = OPENER_SHARE,
+    title_share: float = 0.0,
 ) -> Judgement:
     """One judgement meaning ``polarity`` (+1 positive, -1 negative), of a kind drawn by
     :func:`kind_shares` (``temporal_share`` of them temporal), after one of :data:`OPENERS` with
-    probability ``opener_share``."""
-    if not 0 <= opener_share <= 1:
-        raise ValueError("the opener share must be in [0, 1]")
+    probability ``opener_share``; with probability ``title_share`` its first "it" is a title
+    (:data:`TITLE_FIRST` + :data:`TITLE_SECOND`). A ``title_share`` of 0 draws nothing for it, so
+    the draws are those of a run before the title share existed."""
+    if not (0 <= opener_share <= 1 and 0 <= title_share <= 1):
+        raise ValueError("the opener share and the title share must be in [0, 1]")
     shares = kind_shares(temporal_share)
     kinds = list(shares)
     kind = r.choices(kinds, weights=[shares[k] for k in kinds])[0]
@@ -322,6 +339,9 @@ def write_judgement(
         text = r.choice(PLAIN)(r, polarity)
     else:
         text = r.choice(TEMPORAL)(r, -polarity, polarity)
+    if title_share > 0 and r.random() < title_share:
+        title = f"{r.choice(TITLE_FIRST)} {r.choice(TITLE_SECOND)}"
+        text = _IT.sub(title, text, count=1)
     if r.random() < opener_share:
         text = f"{r.choice(OPENERS)}, {text}"
     return Judgement(_sentences_capitalised(text), polarity, kind)
@@ -354,9 +374,11 @@ def build_pool(
     workers: int | None = None,
     temporal_share: float = KIND_SHARES["temporal"],
     opener_share: float = OPENER_SHARE,
+    title_share: float = 0.0,
 ) -> JudgementPool:
     """Up to ``n`` distinct judgements, half of each polarity, ``temporal_share`` of them temporal and
-    ``opener_share`` of them after an opener (:func:`write_judgement`), tokenized and encoded with
+    ``opener_share`` of them after an opener and ``title_share`` naming a title (:func:`write_judgement`),
+    tokenized and encoded with
     ``vocab``; those with a word outside the vocabulary are dropped."""
     r = random.Random(seed)
     seen: set[str] = set()
@@ -364,7 +386,7 @@ def build_pool(
     for i in range(20 * n + 100):
         if len(drawn) >= n:
             break
-        j = write_judgement(r, POS if i % 2 == 0 else NEG, temporal_share, opener_share)
+        j = write_judgement(r, POS if i % 2 == 0 else NEG, temporal_share, opener_share, title_share)
         if j.text not in seen:
             seen.add(j.text)
             drawn.append(j)

@@ -784,6 +784,7 @@ def _plan_judgements(cfg: TrainConfig, prep: _Prepared) -> tuple[_Judgements | N
         cfg.workers,
         cfg.judgement_temporal_share,
         opener_share=cfg.judgement_opener_share,
+        title_share=cfg.judgement_title_share,
     )
     if not all(pool.docs.values()):
         return None, ", no written judgements: the vocabulary lacks their words"

@@ -49,6 +49,7 @@ class TrainConfig:
     judgement_turn_share: float = 1.0  # of those with a body, the share whose body is of the other class
     judgement_temporal_share: float = 0.2  # of the written judgements, the share that are temporal
     judgement_opener_share: float = 0.15  # of the written judgements, the share after an opener ("Frankly,")
+    judgement_title_share: float = 0.0  # of the written judgements, the share naming a title for "it"
     lexicon_weight: float = 0.0  # >0: the embedding must hold VADER's word valences (engine.lexicon)
     lexicon_retrofit_rank: int = 0  # >0: rated words of this vocabulary id on take their rating's neighbours
     init_model: str | None = None  # start from this model's weights (fine-tuning; same vocabulary and sizes)
@@ -87,6 +88,7 @@ class TrainConfig:
             (0 <= self.judgement_turn_share <= 1, "judgement turn share must be in [0, 1]"),
             (0 <= self.judgement_temporal_share <= 1, "judgement temporal share must be in [0, 1]"),
             (0 <= self.judgement_opener_share <= 1, "judgement opener share must be in [0, 1]"),
+            (0 <= self.judgement_title_share <= 1, "judgement title share must be in [0, 1]"),
             (0 <= self.lexicon_weight <= 100, "lexicon weight must be in [0, 100]"),
             (self.lexicon_retrofit_rank >= 0, "lexicon retrofit rank must be >= 0"),
             (self.embedding_dtype in ("float32", "float16"), "embedding dtype must be float32 or float16"),

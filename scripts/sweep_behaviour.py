@@ -200,6 +200,15 @@ VARIANTS: dict[str, list[str]] = {
         ]
         for seed in (4, 5)
     },
+    # sweep 8d: and 30% naming a made-up title where they said "it" ("I dislike <title>." read positive)
+    **{
+        f"retro_op40_t30_i{seed}": [
+            *("--splice-fraction", "0.05", "--judgement-fraction", "0.2", "--judgement-turn-share", "0.3"),
+            *("--init-seed", str(seed), "--lexicon-retrofit-rank", "5000", "--judgement-opener-share", "0.4"),
+            *("--judgement-title-share", "0.3"),
+        ]
+        for seed in (4, 5)
+    },
     "j30_jt35_i4": [
         *("--splice-fraction", "0.05", "--judgement-fraction", "0.3", "--judgement-turn-share", "0.3"),
         *("--judgement-temporal-share", "0.35", "--init-seed", "4"),

@@ -49,6 +49,7 @@ def test_the_sentiment_words_are_disjoint_from_the_behaviour_suite() -> None:
     words |= {w for phrase in (*J.ASPECTS, *J.EXPECTATIONS) for w in re.findall(r"[a-z]+", phrase.lower())}
     # the openers' words, but for those of "to be fair", "in all honesty", "in the end"
     words |= {w for phrase in J.OPENERS for w in phrase.split()} - {"to", "be", "in", "all", "the", "end"}
+    words |= {w.lower() for phrase in (*J.TITLE_FIRST, *J.TITLE_SECOND) for w in phrase.split()} - {"the"}
     structural = {"i", "its", "the"}  # in the expectations ("I anticipated", "its reputation", "the poster")
     assert (words - structural).isdisjoint(suite), sorted((words - structural) & suite)
     from engine.behaviour import _lexicon
@@ -325,11 +326,11 @@ def test_the_cli_flag_reaches_the_config_and_the_recorded_command(
     data = _write_reviews(tmp_path / "j.jsonl", 60)
     out = tmp_path / "run"
     args = ["train", "--data", str(data), "--out", str(out), "--epochs", "1", "--quiet", "--device", "cpu"]
-    shares: list[tuple[object, object]] = []
+    shares: list[tuple[object, ...]] = []
     real = J.build_pool
 
     def spy(*a: object, **k: object) -> J.JudgementPool:
-        shares.append((a[4], k["opener_share"]))
+        shares.append((a[4], k["opener_share"], k["title_share"]))
         return real(*a, **k)  # type: ignore[arg-type]
 
     monkeypatch.setattr(engine.train, "build_pool", spy)
@@ -340,15 +341,17 @@ def test_the_cli_flag_reaches_the_config_and_the_recorded_command(
         "0.5",
         "--judgement-opener-share",
         "0.4",
+        "--judgement-title-share",
+        "0.3",
     ]
     assert main([*args, *TINY_TRAIN_ARGS, "--word2vec-epochs", "0", *flags]) == 0
     meta = json.loads((out / "model" / "model.json").read_text(encoding="utf-8"))
     assert (
-        "--judgement-fraction 0.25 --judgement-temporal-share 0.5 --judgement-opener-share 0.4"
-        in meta["command"]
+        "--judgement-fraction 0.25 --judgement-temporal-share 0.5 --judgement-opener-share 0.4 "
+        "--judgement-title-share 0.3" in meta["command"]
     )
     assert meta["train_config"]["judgement_temporal_share"] == 0.5
-    assert meta["train_config"]["judgement_opener_share"] == 0.4 and shares == [(0.5, 0.4)]
+    assert meta["train_config"]["judgement_opener_share"] == 0.4 and shares == [(0.5, 0.4, 0.3)]
     assert (
         meta["augmentation"]["judgements_per_epoch"] == round(0.25 * meta["dataset"]["train_documents"]) > 0
     )
@@ -428,3 +431,27 @@ def test_the_opener_share_sets_how_many_judgements_open_with_a_phrase() -> None:
             J.write_judgement(random.Random(0), 1, opener_share=bad)
         with pytest.raises(ValueError, match="judgement opener share"):
             TrainConfig(data="x", judgement_opener_share=bad)
+
+
+def test_the_title_share_names_a_title_where_the_judgement_said_it() -> None:
+    """A title replaces the first "it"; a share of 0 (the default) draws exactly what runs before it drew."""
+    assert TrainConfig(data="x").judgement_title_share == 0
+    before = [J.write_judgement(random.Random(9), p) for p in (1, -1)]
+    assert [J.write_judgement(random.Random(9), p, title_share=0.0) for p in (1, -1)] == before
+    titles = {f"{a} {b}" for a in J.TITLE_FIRST for b in J.TITLE_SECOND}
+    r = random.Random(4)
+    drawn = [J.write_judgement(r, p, title_share=0.5, opener_share=0.0) for p in (1, -1) for _ in range(1500)]
+    named = [j for j in drawn if any(t in j.text for t in titles)]
+    assert 0.2 < len(named) / len(drawn) < 0.4  # half of those with an "it" (about 53% have one)
+    assert {j.kind for j in named} == {"negated", "plain", "temporal"} and {j.polarity for j in named} == {
+        1,
+        -1,
+    }
+    assert all(j.text[0].isupper() for j in named)
+    everywhere = [J.write_judgement(r, 1, title_share=1.0) for _ in range(300)]
+    untitled = [j.text for j in everywhere if not any(t in j.text for t in titles)]
+    assert 0 < len(untitled) < 250 and not [t for t in untitled if re.search(r"\bit\b", t, re.I)]
+    with pytest.raises(ValueError, match="title share"):
+        J.write_judgement(random.Random(0), 1, title_share=2)
+    with pytest.raises(ValueError, match="judgement title share"):
+        TrainConfig(data="x", judgement_title_share=-1)
