@@ -209,6 +209,23 @@ VARIANTS: dict[str, list[str]] = {
         ]
         for seed in (4, 5)
     },
+    # sweep 9 (written, not run yet: README): sweep 8d passed every behaviour target at dev 0.9240-0.9244,
+    # under the 0.9264 floor; more init seeds, and fewer judgements (0.15 of the training split) for dev
+    **{
+        f"retro_op40_t30_j{round(100 * frac)}_i{seed}": [
+            *(
+                "--splice-fraction",
+                "0.05",
+                "--judgement-fraction",
+                str(frac),
+                "--judgement-turn-share",
+                "0.3",
+            ),
+            *("--init-seed", str(seed), "--lexicon-retrofit-rank", "5000", "--judgement-opener-share", "0.4"),
+            *("--judgement-title-share", "0.3"),
+        ]
+        for frac, seed in ((0.2, 6), (0.2, 7), (0.15, 4), (0.15, 5))
+    },
     "j30_jt35_i4": [
         *("--splice-fraction", "0.05", "--judgement-fraction", "0.3", "--judgement-turn-share", "0.3"),
         *("--judgement-temporal-share", "0.35", "--init-seed", "4"),
