@@ -170,9 +170,9 @@ OPENERS = (
 )  # fmt: skip
 OPENER_SHARE = 0.15
 # a judgement may name its film by a title made of these instead of "it" (a share: train
-# --judgement-title-share, default 0): the sweep-8 models read "I dislike <title>." as positive when the
-# title is one they like the sound of, so titles must be seen to leave the verdict alone. The
-# behaviour suite's titles use other words.
+# --judgement-title-share, default 0): sweep 8's retro_i4 (CPU) read "I dislike Casablanca." as P(pos)
+# 0.92, by the title, so titles must be seen to leave the verdict alone. The behaviour suite's titles
+# use other words (a test checks it).
 TITLE_FIRST = (
     "The Amber", "Marble", "The Cedar", "Autumn", "The Linen", "Western", "The Granite", "Eleven",
     "The Canvas", "Harvest", "The Saffron", "Morning", "The Tin", "Eastern", "The Slate", "Hillside",
@@ -378,8 +378,7 @@ def build_pool(
 ) -> JudgementPool:
     """Up to ``n`` distinct judgements, half of each polarity, ``temporal_share`` of them temporal and
     ``opener_share`` of them after an opener and ``title_share`` naming a title (:func:`write_judgement`),
-    tokenized and encoded with
-    ``vocab``; those with a word outside the vocabulary are dropped."""
+    tokenized and encoded with ``vocab``; those with a word outside the vocabulary are dropped."""
     r = random.Random(seed)
     seen: set[str] = set()
     drawn: list[Judgement] = []
