@@ -75,8 +75,12 @@ def save(
     vocab: Vocab,
     limits: LengthLimits,
     data_sha256: str,
+    ema: torch.nn.Module | None = None,
 ) -> None:
+    """Write the checkpoint; ``ema``, the moving average of the weights (``--ema-decay``), as ``ema.*``."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if ema is not None:
+        tensors |= {f"ema.{k}": v.detach().cpu().contiguous() for k, v in ema.state_dict().items()}
     osd = opt.state_dict()
     for pid, pstate in osd["state"].items():
         for k, v in pstate.items():
@@ -176,10 +180,13 @@ def _state(d: dict[str, Any]) -> TrainState:
     return TrainState(**kw, history=history)
 
 
-def restore(r: Resumed, model: HAN, opt: torch.optim.Optimizer) -> None:
-    """Put a checkpoint's weights, optimizer state and random state back; ModelError if they do not fit."""
+def restore(r: Resumed, model: HAN, opt: torch.optim.Optimizer, ema: torch.nn.Module | None = None) -> None:
+    """Put a checkpoint's weights, optimizer state, random state and (``ema``) moving average back;
+    ModelError if they do not fit."""
     try:
         _restore(r, model, opt)
+        if ema is not None:
+            _load(ema, {k[4:]: v for k, v in r.tensors.items() if k.startswith("ema.")}, "ema.")
     except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
         raise ModelError(
             f"cannot resume: the checkpoint does not fit this model: "
@@ -187,14 +194,16 @@ def restore(r: Resumed, model: HAN, opt: torch.optim.Optimizer) -> None:
         ) from None
 
 
-def _restore(r: Resumed, model: HAN, opt: torch.optim.Optimizer) -> None:
-    weights = {k[6:]: v for k, v in r.tensors.items() if k.startswith("model.")}
-    expected = model.state_dict()
-    for k, v in expected.items():
+def _load(module: torch.nn.Module, weights: dict[str, torch.Tensor], prefix: str) -> None:
+    for k, v in module.state_dict().items():
         if k not in weights or tuple(weights[k].shape) != tuple(v.shape):
             got = tuple(weights[k].shape) if k in weights else "nothing"
-            raise ValueError(f"model.{k} is {got}, expected {tuple(v.shape)}")
-    model.load_state_dict(weights)
+            raise ValueError(f"{prefix}{k} is {got}, expected {tuple(v.shape)}")
+    module.load_state_dict(weights)
+
+
+def _restore(r: Resumed, model: HAN, opt: torch.optim.Optimizer) -> None:
+    _load(model, {k[6:]: v for k, v in r.tensors.items() if k.startswith("model.")}, "model.")
     device = next(model.parameters()).device
     state: dict[int, dict[str, torch.Tensor]] = {}
     for k, v in r.tensors.items():

@@ -31,13 +31,14 @@ from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from engine import checkpoint
 from engine.analyze import Analysis, analyze, read_document
@@ -446,10 +447,18 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
             if dd.main:
                 yield p
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    # --ema-decay: an average of the weights, updated after each step, is what dev sees and what is saved;
+    # it starts as a copy at the first step (n_averaged 0), and training itself never reads it
+    ema = (
+        AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
+        if cfg.ema_decay > 0
+        else None
+    )
     state = checkpoint.TrainState()
     if resumed:
-        checkpoint.restore(resumed, model, opt)
+        checkpoint.restore(resumed, model, opt, ema)
         state = resumed.state
+    judged = cast(HAN, ema.module) if ema is not None else model
     net: nn.Module = DistributedDataParallel(model) if dd.world > 1 else model
     lengths = [sum(map(len, d)) for d in prep.train_docs]
     n_spliced = round(cfg.splice_fraction * len(prep.train_docs))
@@ -533,6 +542,8 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
             if not (math.isfinite(loss_value) and math.isfinite(float(grad_norm))):
                 raise Diverged(_diverged(cfg, out, state, epoch, loss_value, float(grad_norm)))
             opt.step()
+            if ema is not None:
+                ema.update_parameters(model)
             state.step += 1
             state.step_in_epoch = b + 1
             docs_seen += len(idx)
@@ -554,12 +565,14 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
             if dd.main:
                 yield rec
             if cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
-                _save_checkpoint(cfg, out, dd, model, opt, state, prep)
+                _save_checkpoint(cfg, out, dd, model, opt, state, prep, ema)
         if lexicon is not None and lexicon.retrofit is not None:  # identical weights, identical result
             lexicon.retrofit.apply(model.embedding.weight)
+            if ema is not None:
+                lexicon.retrofit.apply(judged.embedding.weight)
         correct, n = dd.sum(
             *evaluate_docs(
-                model, prep.dev_docs[dd.rank :: dd.world], prep.dev_labels[dd.rank :: dd.world], dd.device
+                judged, prep.dev_docs[dd.rank :: dd.world], prep.dev_labels[dd.rank :: dd.world], dd.device
             )
         )
         dev_acc = correct / max(n, 1)
@@ -577,12 +590,12 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
                 "seconds": time.perf_counter() - t0,
             }
         )
-        if not _finite_weights(model):
+        if not (_finite_weights(model) and _finite_weights(judged)):
             raise Diverged(_diverged(cfg, out, state, epoch, math.nan, math.nan))
         if dev_acc > (state.best_dev_accuracy or -1.0):
             state.best_dev_accuracy, state.best_epoch, state.bad_epochs = dev_acc, epoch + 1, 0
             if dd.main:
-                bundle = ModelBundle(model, prep.vocab, prep.dataset.label_names, prep.limits)
+                bundle = ModelBundle(judged, prep.vocab, prep.dataset.label_names, prep.limits)
                 bundle.metadata = _model_metadata(cfg, prep, state, trunc_total, augmentation)
                 bundle.metadata["history"] = state.history
                 if started is not None:
@@ -592,7 +605,7 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
                 save_bundle(bundle, out / "model", cfg.embedding_dtype)
         else:
             state.bad_epochs += 1
-        _save_checkpoint(cfg, out, dd, model, opt, state, prep)
+        _save_checkpoint(cfg, out, dd, model, opt, state, prep, ema)
         rec = Progress(
             "eval",
             state.step,
@@ -605,7 +618,7 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
             None,
             time.perf_counter() - t_start,
             message=f"epoch {epoch + 1}: dev accuracy {dev_acc:.4f}",
-            extra=_score_probe(model, prep, probe) if dd.main else {},
+            extra=_score_probe(judged, prep, probe) if dd.main else {},
         )
         log.write(rec)
         if dd.main:
@@ -625,6 +638,7 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
         f"model in {out / 'model'}",
         extra={
             "weights_sha256": _weights_digest(model),
+            **({"ema_weights_sha256": _weights_digest(judged)} if ema is not None else {}),
             "rank": dd.rank,
             "world": dd.world,
             "model_dir": str(out / "model"),
@@ -830,10 +844,11 @@ def _save_checkpoint(
     opt: torch.optim.Optimizer,
     state: checkpoint.TrainState,
     prep: _Prepared,
+    ema: nn.Module | None = None,
 ) -> None:
     if dd.main:
         checkpoint.save(
-            out / "checkpoint", cfg, model, opt, state, prep.vocab, prep.limits, prep.dataset.sha256
+            out / "checkpoint", cfg, model, opt, state, prep.vocab, prep.limits, prep.dataset.sha256, ema
         )
     dd.barrier()
 

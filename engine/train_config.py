@@ -42,6 +42,7 @@ class TrainConfig:
     word2vec_epochs: int = 5  # >0: start the embedding from word2vec on the training text
     freeze_embedding_epochs: int = 0
     label_smoothing: float = 0.0  # share of each target spread over all classes (0 = plain cross-entropy)
+    ema_decay: float = 0.0  # >0: dev-evaluate and save a moving average of the weights (decay per step)
     splice_fraction: float = 0.0  # extra spliced reviews per epoch, as a share of the training split
     splice_sentences: int = 4  # a spliced review's body has 1 to this many sentences
     negate_fraction: float = 0.0  # extra reviews ending in a negated sentence per epoch (engine.negate)
@@ -81,6 +82,7 @@ class TrainConfig:
             (0 <= self.dropout < 1 and 0 <= self.embed_dropout < 1, "dropout must be in [0, 1)"),
             (self.word2vec_epochs >= 0 and self.freeze_embedding_epochs >= 0, "epochs must be >= 0"),
             (0 <= self.label_smoothing < 1, "label smoothing must be in [0, 1)"),
+            (0 <= self.ema_decay < 1, "ema decay must be in [0, 1)"),
             (0 <= self.splice_fraction <= 10, "splice fraction must be in [0, 10]"),
             (self.splice_sentences >= 1, "splice sentences must be at least 1"),
             (0 <= self.negate_fraction <= 10, "negate fraction must be in [0, 10]"),

@@ -172,7 +172,10 @@ def test_retrofit_plans_the_nearest_rated_frequent_words_ties_to_the_more_freque
         L.plan_retrofit(lex, rank=3, neighbours=2)
 
 
-def test_training_with_retrofit_saves_rare_rated_words_as_their_neighbours_mean(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ema", [(), ("--ema-decay", "0.9")], ids=["weights", "moving-average"])
+def test_training_with_retrofit_saves_rare_rated_words_as_their_neighbours_mean(
+    tmp_path: Path, ema: tuple[str, ...]
+) -> None:
     from app.cli import main
     from engine.bundle import load_bundle
 
@@ -190,7 +193,9 @@ def test_training_with_retrofit_saves_rare_rated_words_as_their_neighbours_mean(
     data.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     out = tmp_path / "run"
     args = ["train", "--data", str(data), "--out", str(out), "--epochs", "2", "--quiet", "--device", "cpu"]
-    assert main([*args, *TINY_TRAIN_ARGS, "--word2vec-epochs", "0", "--lexicon-retrofit-rank", "17"]) == 0
+    assert (
+        main([*args, *TINY_TRAIN_ARGS, "--word2vec-epochs", "0", "--lexicon-retrofit-rank", "17", *ema]) == 0
+    )
     bundle = load_bundle(out / "model")
     meta = bundle.metadata
     assert meta["lexicon"]["retrofit_rank"] == 17 and meta["lexicon"]["weight"] == 0
