@@ -226,6 +226,16 @@ VARIANTS: dict[str, list[str]] = {
         ]
         for frac, seed in ((0.2, 6), (0.2, 7), (0.15, 4), (0.15, 5))
     },
+    # sweep 10 (picked by --rule targets): sweeps 8d and 9's settings (judgements 0.2 of the training split)
+    # with a moving average of the weights (--ema-decay 0.998) at the four init seeds they ran without one
+    **{
+        f"retro_op40_t30_ema998_i{seed}": [
+            *("--splice-fraction", "0.05", "--judgement-fraction", "0.2", "--judgement-turn-share", "0.3"),
+            *("--init-seed", str(seed), "--lexicon-retrofit-rank", "5000", "--judgement-opener-share", "0.4"),
+            *("--judgement-title-share", "0.3", "--ema-decay", "0.998"),
+        ]
+        for seed in (4, 5, 6, 7)
+    },
     "j30_jt35_i4": [
         *("--splice-fraction", "0.05", "--judgement-fraction", "0.3", "--judgement-turn-share", "0.3"),
         *("--judgement-temporal-share", "0.35", "--init-seed", "4"),

@@ -123,3 +123,58 @@ def test_the_behaviour_all_rule_counts_vocabulary_and_a_floor_at_the_baseline() 
     winner, why = pw.choose(runs, 0.0, "behaviour-all", baseline_dev=0.9264)
     assert winner == "even" and "0.9264" in why and "vocabulary" in why
     assert pw.choose(runs, 0.003, "behaviour-all", baseline_dev=0.9264)[0] == "under_the_floor"
+
+
+def test_the_targets_rule_keeps_only_runs_that_meet_every_behaviour_target() -> None:
+    pw = _pick_winner()
+
+    def check(vocabulary: float, flips: float) -> dict[str, Any]:
+        tests = [
+            {"capability": cap, "name": f"{cap} {k}", "type": "MFT", "n": 100, "failure_rate": r}
+            for cap in ("negation", "verdict", "temporal")
+            for k, r in ((1, 0.0), (2, 0.1))
+        ]
+        tests += [  # pooled: (300 * vocabulary + 100 * 0) / 400
+            {
+                "capability": "vocabulary",
+                "name": "words",
+                "type": "MFT",
+                "n": 300,
+                "failure_rate": vocabulary,
+            },
+            {"capability": "vocabulary", "name": "phrases", "type": "MFT", "n": 100, "failure_rate": 0.0},
+            {
+                "capability": "neutral",
+                "name": "a neutral sentence",
+                "type": "INV",
+                "n": 200,
+                "failure_rate": flips,
+            },
+            {"capability": "robustness", "name": "typos", "type": "INV", "n": 200, "failure_rate": 0.05},
+            {"capability": "intensity", "name": "hedges", "type": "DIR", "n": 200, "failure_rate": 0.9},
+        ]
+        return {"tests": tests}
+
+    def run(name: str, challenge: float, c: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "name": name,
+            "imdb_dev_accuracy": 0.9270,
+            "challenge_dev": {"accuracy": challenge},
+            "check": c,
+        }
+
+    assert pw.missed_targets(check(0.13, 0.05)) == []  # 0.0975 pooled; 5% flips is within the target
+    assert pw.missed_targets(check(0.14, 0.06)) == [
+        "vocabulary MFT 0.105",
+        "neutral: a neutral sentence INV 0.060",
+    ]
+    runs = [
+        run("misses_vocabulary", 0.99, check(0.14, 0.0)),
+        run("flips", 0.99, check(0.0, 0.06)),
+        run("meets", 0.90, check(0.13, 0.05)),
+    ]
+    assert pw.choose(runs, 0.0, "behaviour-all", baseline_dev=0.9264)[0] == "flips"
+    winner, why = pw.choose(runs, 0.0, "targets", baseline_dev=0.9264)
+    assert winner == "meets" and why.startswith("IMDB dev >= 0.9264")
+    with pytest.raises(SystemExit, match="meets every behaviour target"):
+        pw.choose(runs[:2], 0.0, "targets", baseline_dev=0.9264)
