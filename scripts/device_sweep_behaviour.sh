@@ -4,8 +4,8 @@
 #
 #   carry: .whl/sweep (wheels: syntok, regex, safetensors, tqdm, captum, vaderSentiment) and .data
 #   (train.jsonl.gz, test.jsonl.gz, polarity.jsonl.gz)
-#   RUNS=retro_op40_t30_ema998_i4,retro_op40_t30_ema998_i5,retro_op40_t30_ema998_i6,retro_op40_t30_ema998_i7 \
-#     RULE=targets SLACK=0 BUDGET=430 bash scripts/device_sweep_behaviour.sh
+#   RUNS=retro_op40_t30_ema998_p10_i4,retro_op40_t30_ema998_p10_i5,retro_op40_t30_ema998_p10_i6,retro_op40_t30_ema998_p10_i7 \
+#     RULE=targets SLACK=0 BUDGET=370 bash scripts/device_sweep_behaviour.sh
 #
 # BUDGET (seconds, default 380) stops runs still training; keep the whole call under 600 s.
 set -x

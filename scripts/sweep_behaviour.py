@@ -236,6 +236,17 @@ VARIANTS: dict[str, list[str]] = {
         ]
         for seed in (4, 5, 6, 7)
     },
+    # sweep 10 as revised before any GPU run: on this CPU (seed 4) the average's flatter dev curve let
+    # patience 3 end the run at epoch 6 with epoch 3 saved; with patience 10 the budget ends the runs, as
+    # it ended sweeps 8d and 9's
+    **{
+        f"retro_op40_t30_ema998_p10_i{seed}": [
+            *("--splice-fraction", "0.05", "--judgement-fraction", "0.2", "--judgement-turn-share", "0.3"),
+            *("--init-seed", str(seed), "--lexicon-retrofit-rank", "5000", "--judgement-opener-share", "0.4"),
+            *("--judgement-title-share", "0.3", "--ema-decay", "0.998", "--patience", "10"),
+        ]
+        for seed in (4, 5, 6, 7)
+    },
     "j30_jt35_i4": [
         *("--splice-fraction", "0.05", "--judgement-fraction", "0.3", "--judgement-turn-share", "0.3"),
         *("--judgement-temporal-share", "0.35", "--init-seed", "4"),
