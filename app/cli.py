@@ -105,8 +105,9 @@ TRAIN_HELP = {
     "freeze_embedding_epochs": "keep the embedding fixed for this many first epochs",
     "label_smoothing": "spread this share of each target over all classes (0 = plain cross-entropy)",
     "ema_decay": "evaluate on dev, and save, an exponential moving average of the weights, updated after "
-    "every step as avg = decay * avg + (1 - decay) * weights; training itself is unchanged (0 = off, the "
-    "weights themselves; 0.998: an average over the last 500 or so steps)",
+    "every step as avg = decay * avg + (1 - decay) * weights. The steps are unchanged; the epoch kept, and "
+    "when --patience stops the run, follow the average's dev accuracy (0 = off, the weights themselves; "
+    "0.998: an average over the last 500 or so steps)",
     "splice_fraction": "each epoch, add this share (of the training split) of spliced reviews: the body of "
     "one training review, then the last 1-2 sentences of a review of the other class, labelled by those",
     "splice_sentences": "a spliced review's body has 1 to this many sentences",
