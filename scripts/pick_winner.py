@@ -194,7 +194,7 @@ def main() -> int:
             r["check"] = json.loads(check.read_text(encoding="utf-8"))
     winner, why = choose(results, a.dev_slack, a.rule, a.baseline_dev)
     print(f"winner: {winner} ({why})", flush=True)
-    rule = __doc__.split("\n\n")[{"challenge": 2, "behaviour": 3, "behaviour-all": 4, "targets": 5}[a.rule]]
+    rule = __doc__.split("\n\n")[2 + list(RULES).index(a.rule)]  # the docstring gives the rules in order
     report: dict[str, Any] = {"rule": rule, "winner": winner, "why": why, "runs": {}}
     report["earlier"] = [str(f) for f in a.earlier]
     if not (a.work / winner / "model").is_dir():
