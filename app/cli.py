@@ -134,6 +134,15 @@ TRAIN_HELP = {
     "vocabulary is in order of frequency: the words the reviews hardly train) to the mean vector of the 10 "
     "more frequent rated words nearest its rating, at the start and after every epoch (0 = off; needs the "
     "vaderSentiment package)",
+    "distill_from": "distil from these trained model folders (comma-separated; the teachers): each scores "
+    "every review of the training split once, before the first step, and on those reviews the loss mixes "
+    "the label with the teachers' mean softmax(logits / --distill-temperature) as (1 - --distill-weight) : "
+    "--distill-weight; reviews the run writes itself (spliced, negated, judged) keep their labels. A "
+    "teacher needs this data's classes; its vocabulary may differ",
+    "distill_weight": "with --distill-from: the teachers' share of the loss on the training split's "
+    "reviews (1 = their targets only, 0 = the labels only)",
+    "distill_temperature": "with --distill-from: teachers' and student's logits are divided by this "
+    "before the softmax, and the teachers' term is multiplied by its square",
     "init_model": "start from this model folder's weights instead of word2vec and a random start "
     "(fine-tuning): it must have been trained with the vocabulary this run builds (same data, dev split "
     "and vocabulary settings) and the same sizes",

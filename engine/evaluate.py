@@ -14,7 +14,7 @@ from engine.data import Dataset
 from engine.inference import score_documents
 from engine.preprocess import Words, default_workers, doc_words, encode_words
 
-__all__ = ["evaluate", "predict_labels"]
+__all__ = ["evaluate", "predict_labels", "predict_logits"]
 
 WINDOW = 4096  # texts tokenized and length-sorted together: ~32 full batches, ~40 MB of words
 
@@ -36,6 +36,31 @@ def predict_labels(
     (:func:`engine.inference.score_documents`).
     """
     preds = np.full(len(texts), -1, dtype=np.int64)
+    for rows, logits in _scored_batches(bundle, texts, batch_size, workers, window):
+        preds[rows] = logits.argmax(-1).cpu().numpy()
+    return preds
+
+
+@torch.inference_mode()
+def predict_logits(
+    bundle: ModelBundle,
+    texts: Sequence[str],
+    batch_size: int = 128,
+    workers: int | None = None,
+    window: int = WINDOW,
+) -> np.ndarray:
+    """Each text's logits (N, C) as float64, on full-length documents, streamed as
+    :func:`predict_labels`; a text with no words is a row of NaN."""
+    out = np.full((len(texts), len(bundle.label_names)), np.nan)
+    for rows, logits in _scored_batches(bundle, texts, batch_size, workers, window):
+        out[rows] = logits.double().cpu().numpy()
+    return out
+
+
+def _scored_batches(
+    bundle: ModelBundle, texts: Sequence[str], batch_size: int, workers: int | None, window: int
+) -> Iterator[tuple[list[int], torch.Tensor]]:
+    """``(rows of texts, their logits (b, C))``, batch after batch of length-sorted documents."""
     for start, words in _tokenized_windows(texts, window, workers):
         docs = [[s for s in d if s] for d in encode_words(words, bundle.vocab)]
         del words
@@ -43,9 +68,7 @@ def predict_labels(
         for k in range(0, len(order), batch_size):
             idx = order[k : k + batch_size]
             scores = score_documents(bundle.model, [docs[i] for i in idx], keep_attention=False)
-            logits = torch.stack([s.logits for s in scores])  # (b, C)
-            preds[[start + i for i in idx]] = logits.argmax(-1).cpu().numpy()
-    return preds
+            yield [start + i for i in idx], torch.stack([s.logits for s in scores])
 
 
 def _tokenized_windows(

@@ -54,6 +54,7 @@ from engine.batching import (
 )
 from engine.bundle import ModelBundle, save_bundle
 from engine.data import Dataset, load_dataset
+from engine.distill import check_teachers, distill_loss, parse_teachers, teacher_targets
 from engine.judgements import JudgementPool, build_pool, judgement_documents
 from engine.lexicon import (
     Lexicon,
@@ -152,6 +153,7 @@ class _Prepared:
     dev_docs: list[EncodedDoc]
     dev_labels: list[int]
     dropped_empty: int
+    train_index: list[int]  # the dataset rows of train_docs
 
 
 def _prepare(
@@ -191,6 +193,7 @@ def _prepare(
         [encoded[i] for i in dev_idx],
         [ds.labels[i] for i in dev_idx],
         dropped,
+        train_idx,
     )
 
 
@@ -416,6 +419,7 @@ def _score_probe(model: HAN, prep: _Prepared, text: str | None) -> dict[str, Ana
 def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> Iterator[Progress]:
     if cfg.lexicon_weight > 0 or cfg.lexicon_retrofit_rank > 0:
         check_lexicon()  # before minutes of tokenizing and word2vec
+    check_teachers(cfg.distill_from)  # the same
     resumed = checkpoint.load(out / "checkpoint", cfg) if cfg.resume else None
     prep: _Prepared | None = None
     for item in _prepare(cfg, resumed.vocab if resumed else None, resumed.limits if resumed else None):
@@ -508,6 +512,27 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
         lexicon.retrofit.apply(model.embedding.weight)  # from the first step (after word2vec or --init-model)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     labels_all = torch.tensor(prep.train_labels)
+    teachers = None
+    if cfg.distill_from:  # every rank scores the same reviews the same way (no communication needed)
+        paths = parse_teachers(cfg.distill_from)
+        if dd.main:
+            what = f"{len(prep.train_docs)} training reviews with {len(paths)} teacher(s)"
+            yield Progress("setup", message=f"scoring {what}")
+        teachers = teacher_targets(
+            paths,
+            [prep.dataset.texts[i] for i in prep.train_index],
+            prep.train_labels,
+            prep.dataset.label_names,
+            cfg.distill_temperature,
+            dd.device,
+            cfg.workers,
+        )
+        if dd.main:
+            yield Progress(
+                "setup",
+                message=f"teachers agree with {teachers.record['ensemble_train_accuracy']:.4f} of the "
+                "training split's labels",
+            )
     t_start = time.perf_counter()
     trunc_total = count_truncation(prep.train_docs, prep.limits)
     while state.epoch < cfg.epochs and state.bad_epochs < cfg.patience:
@@ -528,7 +553,20 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
             for g in opt.param_groups:
                 g["lr"] = lr
             logits = net(ids.to(dd.device)).logits
-            loss = loss_fn(logits, labels[idx].to(dd.device))
+            if teachers is None:
+                loss = loss_fn(logits, labels[idx].to(dd.device))
+            else:  # rows past the training split are the run's own writing: labels only
+                rows = torch.as_tensor(idx)
+                taught = rows < len(prep.train_docs)
+                loss = distill_loss(
+                    logits,
+                    labels[idx].to(dd.device),
+                    teachers.targets[rows.clamp_max(len(prep.train_docs) - 1)].to(dd.device),
+                    taught.to(dd.device),
+                    cfg.distill_weight,
+                    cfg.distill_temperature,
+                    cfg.label_smoothing,
+                )
             total_loss = loss
             if lexicon is not None and lexicon.weight > 0 and not freeze:  # the same on every rank
                 lexicon_loss = valence_loss(model.embedding.weight, *lexicon.tensors)
@@ -602,6 +640,8 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
                     bundle.metadata["init_model"] = started
                 if lexicon is not None:
                     bundle.metadata["lexicon"] = lexicon.record()
+                if teachers is not None:
+                    bundle.metadata["distillation"] = {"weight": cfg.distill_weight, **teachers.record}
                 save_bundle(bundle, out / "model", cfg.embedding_dtype)
         else:
             state.bad_epochs += 1

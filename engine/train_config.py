@@ -53,6 +53,9 @@ class TrainConfig:
     judgement_title_share: float = 0.0  # of the written judgements, the share naming a title for "it"
     lexicon_weight: float = 0.0  # >0: the embedding must hold VADER's word valences (engine.lexicon)
     lexicon_retrofit_rank: int = 0  # >0: rated words of this vocabulary id on take their rating's neighbours
+    distill_from: str | None = None  # comma-separated trained model folders: teachers (engine.distill)
+    distill_weight: float = 1.0  # share of the teachers' targets in the loss on the training split's reviews
+    distill_temperature: float = 1.0  # teachers' and student's logits are divided by this before softmax
     init_model: str | None = None  # start from this model's weights (fine-tuning; same vocabulary and sizes)
     embedding_dtype: str = "float32"  # "float16" halves the saved embedding
     checkpoint_every: int = 0  # steps; 0 = at the end of each epoch only
@@ -83,6 +86,8 @@ class TrainConfig:
             (self.word2vec_epochs >= 0 and self.freeze_embedding_epochs >= 0, "epochs must be >= 0"),
             (0 <= self.label_smoothing < 1, "label smoothing must be in [0, 1)"),
             (0 <= self.ema_decay < 1, "ema decay must be in [0, 1)"),
+            (0 <= self.distill_weight <= 1, "distill weight must be in [0, 1]"),
+            (0 < self.distill_temperature <= 100, "distill temperature must be in (0, 100]"),
             (0 <= self.splice_fraction <= 10, "splice fraction must be in [0, 10]"),
             (self.splice_sentences >= 1, "splice sentences must be at least 1"),
             (0 <= self.negate_fraction <= 10, "negate fraction must be in [0, 10]"),
