@@ -19,7 +19,6 @@ __all__ = ["evaluate", "predict_labels", "predict_logits"]
 WINDOW = 4096  # texts tokenized and length-sorted together: ~32 full batches, ~40 MB of words
 
 
-@torch.inference_mode()
 def predict_labels(
     bundle: ModelBundle,
     texts: Sequence[str],
@@ -31,13 +30,14 @@ def predict_labels(
 
     Streamed: ``window`` texts at a time are tokenized (in worker processes while the model scores
     the window before), sorted by length and scored in batches of ``batch_size``; only the
-    predictions are kept. Memory stays bounded by the window, not the dataset, and linear in the
+    logits are kept. Memory stays bounded by the window, not the dataset, and linear in the
     longest document: a batch is never padded to its longest sentence or document
     (:func:`engine.inference.score_documents`).
     """
+    logits = predict_logits(bundle, texts, batch_size, workers, window)
     preds = np.full(len(texts), -1, dtype=np.int64)
-    for rows, logits in _scored_batches(bundle, texts, batch_size, workers, window):
-        preds[rows] = logits.argmax(-1).cpu().numpy()
+    read = ~np.isnan(logits).any(axis=1)
+    preds[read] = logits[read].argmax(-1)
     return preds
 
 
@@ -50,17 +50,8 @@ def predict_logits(
     window: int = WINDOW,
 ) -> np.ndarray:
     """Each text's logits (N, C) as float64, on full-length documents, streamed as
-    :func:`predict_labels`; a text with no words is a row of NaN."""
+    :func:`predict_labels` says; a text with no words is a row of NaN."""
     out = np.full((len(texts), len(bundle.label_names)), np.nan)
-    for rows, logits in _scored_batches(bundle, texts, batch_size, workers, window):
-        out[rows] = logits.double().cpu().numpy()
-    return out
-
-
-def _scored_batches(
-    bundle: ModelBundle, texts: Sequence[str], batch_size: int, workers: int | None, window: int
-) -> Iterator[tuple[list[int], torch.Tensor]]:
-    """``(rows of texts, their logits (b, C))``, batch after batch of length-sorted documents."""
     for start, words in _tokenized_windows(texts, window, workers):
         docs = [[s for s in d if s] for d in encode_words(words, bundle.vocab)]
         del words
@@ -68,7 +59,8 @@ def _scored_batches(
         for k in range(0, len(order), batch_size):
             idx = order[k : k + batch_size]
             scores = score_documents(bundle.model, [docs[i] for i in idx], keep_attention=False)
-            yield [start + i for i in idx], torch.stack([s.logits for s in scores])
+            out[[start + i for i in idx]] = torch.stack([s.logits for s in scores]).double().cpu().numpy()
+    return out
 
 
 def _tokenized_windows(
