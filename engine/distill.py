@@ -13,6 +13,13 @@ cross-entropy: the teachers never saw them, and their labels are exact by constr
 
 A teacher must have the run's class names; its vocabulary may differ (it reads the text itself).
 A review that a teacher reads no word of keeps its label as its target (counted in the record).
+
+A teacher may also be given as a *probability file*: ``han-explorer evaluate --probabilities FILE``
+writes a model's class probabilities for every row of a dataset (safetensors: one float32 tensor
+``probs`` (rows, classes), NaN for a row it reads no word of; the header's metadata names the data's
+SHA-256, the classes and the model). The run then reads the rows of its training split from it
+instead of scoring them: the file is about 200 KB where a model folder is 14 MB, so a GPU sweep can
+carry its teachers. The file must have been written for the run's data (same SHA-256, same rows).
 """
 
 from __future__ import annotations
@@ -28,7 +35,87 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["Teachers", "check_teachers", "distill_loss", "parse_teachers", "teacher_targets"]
+__all__ = [
+    "DataRows",
+    "Teachers",
+    "check_teachers",
+    "distill_loss",
+    "parse_teachers",
+    "read_probabilities",
+    "teacher_targets",
+    "write_probabilities",
+]
+
+FORMAT = "han-explorer-probabilities"
+MAX_ROWS = 50_000_000  # a probability file's rows; its size is checked before anything is read
+
+
+@dataclass(frozen=True)
+class DataRows:
+    """Where a run's texts come from: the dataset's SHA-256 and row count, and the rows used."""
+
+    sha256: str
+    n_rows: int
+    rows: Sequence[int]
+
+
+def write_probabilities(
+    path: str | Path, probs: np.ndarray, data_sha256: str, label_names: Sequence[str], model: dict[str, Any]
+) -> None:
+    """Write ``probs`` (rows, classes) of one model over every row of a dataset, atomically."""
+    import json
+
+    from safetensors.numpy import save
+
+    from engine.atomic import write_bytes
+
+    probs = np.ascontiguousarray(probs, dtype=np.float32)
+    if probs.ndim != 2 or probs.shape[1] != len(label_names):
+        raise ValueError(f"probabilities of shape {probs.shape} for {len(label_names)} classes")
+    meta = {
+        "format": FORMAT,
+        "version": "1",
+        "data_sha256": data_sha256,
+        "label_names": json.dumps(list(label_names)),
+        "model": json.dumps(model),
+    }
+    write_bytes(path, save({"probs": probs}, metadata=meta))
+
+
+def read_probabilities(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
+    """``(probs (rows, classes) float64, {"data_sha256", "label_names", "model"})`` of a file that
+    :func:`write_probabilities` wrote; ``ValueError`` naming the file for anything else."""
+    import json
+
+    from safetensors import SafetensorError, safe_open
+
+    where = f"{path} is not a probability file (han-explorer evaluate --probabilities)"
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            meta = f.metadata() or {}
+            if meta.get("format") != FORMAT or meta.get("version") != "1" or set(f.keys()) != {"probs"}:
+                raise ValueError(where)
+            shape = f.get_slice("probs").get_shape()
+            if len(shape) != 2 or not (0 < shape[0] <= MAX_ROWS) or not (2 <= shape[1] <= 1000):
+                raise ValueError(f"{where}: its table is {shape}")
+            probs = f.get_tensor("probs").astype(np.float64)
+        names = json.loads(meta["label_names"])
+        model = json.loads(meta["model"])
+        sha = meta["data_sha256"]
+    except (SafetensorError, OSError, KeyError, json.JSONDecodeError) as e:
+        raise ValueError(f"{where}: {' '.join(str(e).split())}") from None
+    if not (
+        isinstance(names, list) and len(names) == probs.shape[1] and all(isinstance(n, str) for n in names)
+    ):
+        raise ValueError(f"{where}: its class names do not match its table")
+    read = ~np.isnan(probs).any(axis=1)
+    if not (np.all(probs[read] >= 0) and np.allclose(probs[read].sum(axis=1), 1, atol=1e-3)):
+        raise ValueError(f"{path}: a row of probabilities is negative or does not sum to 1")
+    return probs, {
+        "data_sha256": sha,
+        "label_names": names,
+        "model": model if isinstance(model, dict) else {},
+    }
 
 
 def parse_teachers(spec: str | None) -> list[str]:
@@ -45,10 +132,13 @@ def parse_teachers(spec: str | None) -> list[str]:
 
 def check_teachers(spec: str | None) -> None:
     """Load every teacher of ``--distill-from`` once (a ``ValueError`` naming the first that fails),
-    so that a wrong folder is told before minutes of tokenizing and word2vec."""
+    so that a wrong folder or file is told before minutes of tokenizing and word2vec."""
     from engine.bundle import ModelError, load_bundle
 
     for path in parse_teachers(spec):
+        if Path(path).is_file():
+            read_probabilities(path)
+            continue
         try:
             load_bundle(path, "cpu")
         except ModelError as e:
@@ -71,63 +161,52 @@ def teacher_targets(
     temperature: float = 1.0,
     device: str | torch.device = "cpu",
     workers: int | None = None,
+    data: DataRows | None = None,
 ) -> Teachers:
     """Score ``texts`` with every teacher and average their ``softmax(logits / temperature)``.
 
-    Raises ``ValueError`` naming the folder for a teacher that cannot be loaded or has other classes.
+    A teacher is a model folder, or a probability file of the run's data: then ``data`` says which
+    dataset ``texts`` are and which of its rows (a file holds every row). Raises ``ValueError``
+    naming the teacher for one that cannot be read, has other classes, or other data.
     """
-    from engine.bundle import ModelError, load_bundle
-    from engine.evaluate import predict_logits
-
     if not paths:
         raise ValueError("no teacher to distil from")
     if not (math.isfinite(temperature) and temperature > 0):
         raise ValueError(f"distillation temperature must be > 0, not {temperature}")
     y = np.asarray(labels, dtype=np.int64)
-    if len(y) != len(texts):
+    if len(y) != len(texts) or (data is not None and len(data.rows) != len(texts)):
         raise ValueError(f"{len(texts)} texts but {len(y)} labels")
+    onehot = np.eye(len(label_names))[y]
+    total = np.zeros((len(texts), len(label_names)))
+    missing = np.zeros(len(texts), dtype=bool)
+    rows: list[dict[str, Any]] = []
     # loading a teacher builds (then overwrites) a HAN, which draws from torch's generator: the run's
     # own draws (dropout, batches) must not depend on whether it distils
     dev = torch.device(device)
     forked = [dev.index or 0] if dev.type == "cuda" else []
     with torch.random.fork_rng(devices=forked, device_type="cuda"):
-        onehot = np.eye(len(label_names))[y]
-        total = np.zeros((len(texts), len(label_names)))
-        missing = np.zeros(len(texts), dtype=bool)
-        rows: list[dict[str, Any]] = []
         for path in paths:
-            try:
-                bundle = load_bundle(path, device)
-            except ModelError as e:
-                raise ValueError(f"cannot distil from {path}: {e}") from None
-            if sorted(bundle.label_names) != sorted(label_names):
-                raise ValueError(
-                    f"cannot distil from {path}: its classes ({', '.join(bundle.label_names)}) are not this "
-                    f"data's ({', '.join(label_names)})"
-                )
-            logits = predict_logits(bundle, texts, workers=workers)
-            logits = logits[:, [list(bundle.label_names).index(n) for n in label_names]]  # this run's order
+            if Path(path).is_file():
+                logits, row = _from_file(path, label_names, data)
+            else:
+                logits, row = _from_folder(path, texts, label_names, device, workers)
             bad = np.isnan(logits).any(axis=1)
-            z = logits[~bad] / temperature
-            p = np.exp(z - z.max(axis=1, keepdims=True))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z = logits[~bad] / temperature
+                p = np.exp(z - z.max(axis=1, keepdims=True))
             probs = np.zeros_like(logits)
             probs[~bad] = p / p.sum(axis=1, keepdims=True)
             total += probs
             missing |= bad
-            weights = Path(path) / "model.safetensors"
             read = ~bad
             right = np.argmax(logits[read], 1) == y[read]
             rows.append(
                 {
-                    "path": str(path),
-                    "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
-                    "command": bundle.metadata.get("command"),
-                    "dev_accuracy": bundle.metadata.get("dev_accuracy"),
+                    **row,
                     "train_accuracy": float(right.mean()) if read.any() else None,
                     "no_words": int(bad.sum()),
                 }
             )
-            del bundle
     targets = total / len(paths)
     targets[missing] = onehot[missing]
     agree = np.argmax(targets, 1) == y
@@ -140,6 +219,65 @@ def teacher_targets(
         "mean_target_probability_of_label": float(targets[np.arange(len(y)), y].mean()) if len(y) else None,
     }
     return Teachers(torch.tensor(targets, dtype=torch.float32), record)
+
+
+def _from_folder(
+    path: str,
+    texts: Sequence[str],
+    label_names: Sequence[str],
+    device: str | torch.device,
+    workers: int | None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """A model folder's logits on ``texts``, in this run's class order, and what the record keeps."""
+    from engine.bundle import ModelError, load_bundle
+    from engine.evaluate import predict_logits
+
+    try:
+        bundle = load_bundle(path, device)
+    except ModelError as e:
+        raise ValueError(f"cannot distil from {path}: {e}") from None
+    _same_classes(path, bundle.label_names, label_names)
+    logits = predict_logits(bundle, texts, workers=workers)
+    weights = Path(path) / "model.safetensors"
+    return logits[:, [list(bundle.label_names).index(n) for n in label_names]], {
+        "path": str(path),
+        "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+        "command": bundle.metadata.get("command"),
+        "dev_accuracy": bundle.metadata.get("dev_accuracy"),
+    }
+
+
+def _from_file(
+    path: str, label_names: Sequence[str], data: DataRows | None
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """A probability file's log-probabilities of the run's rows (softmax of them gives them back)."""
+    probs, meta = read_probabilities(path)
+    if data is None:
+        raise ValueError(f"{path}: a probability file needs the run's dataset rows")
+    if meta["data_sha256"] != data.sha256 or len(probs) != data.n_rows:
+        raise ValueError(
+            f"cannot distil from {path}: it was written for other data ({len(probs)} rows, sha256 "
+            f"{str(meta['data_sha256'])[:12]}...) than this run's ({data.n_rows} rows, {data.sha256[:12]}...)"
+        )
+    _same_classes(path, meta["label_names"], label_names)
+    picked = probs[np.asarray(data.rows, dtype=np.int64)][
+        :, [meta["label_names"].index(n) for n in label_names]
+    ]
+    with np.errstate(divide="ignore"):
+        logits = np.log(picked)
+    return logits, {
+        "path": str(path),
+        "file_sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+        "model": meta["model"],
+    }
+
+
+def _same_classes(path: str, theirs: Sequence[str], ours: Sequence[str]) -> None:
+    if sorted(theirs) != sorted(ours):
+        raise ValueError(
+            f"cannot distil from {path}: its classes ({', '.join(theirs)}) are not this "
+            f"data's ({', '.join(ours)})"
+        )
 
 
 def distill_loss(

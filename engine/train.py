@@ -54,7 +54,7 @@ from engine.batching import (
 )
 from engine.bundle import ModelBundle, save_bundle
 from engine.data import Dataset, load_dataset
-from engine.distill import check_teachers, distill_loss, parse_teachers, teacher_targets
+from engine.distill import DataRows, check_teachers, distill_loss, parse_teachers, teacher_targets
 from engine.judgements import JudgementPool, build_pool, judgement_documents
 from engine.lexicon import (
     Lexicon,
@@ -526,6 +526,7 @@ def _train(cfg: TrainConfig, out: Path, dd: _Dist, probe: str | None = None) -> 
             cfg.distill_temperature,
             dd.device,
             cfg.workers,
+            DataRows(prep.dataset.sha256, len(prep.dataset), prep.train_index),
         )
         if dd.main:
             yield Progress(

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 import engine.train as train_module
 from engine.behaviour._run import BundlePredictor
 from engine.bundle import load_bundle, save_bundle
-from engine.distill import distill_loss, parse_teachers, teacher_targets
+from engine.distill import DataRows, check_teachers, distill_loss, parse_teachers, teacher_targets
 from engine.evaluate import predict_labels, predict_logits
 from engine.train import TrainConfig, train
 from tests.toy_data import TINY_TRAIN_ARGS, toy_rows, write_toy
@@ -225,3 +225,58 @@ def test_the_cli_flags_reach_the_run_and_its_command(teacher: Path, tmp_path: Pa
     assert f"--distill-from {teacher}" in meta["command"] and "--distill-weight 0.5" in meta["command"]
     assert meta["train_config"]["distill_temperature"] == 2.0
     assert meta["distillation"]["temperature"] == 2.0 and meta["distillation"]["weight"] == 0.5
+
+
+def _probabilities(model: Path, data: Path, out: Path) -> Path:
+    from app.cli import main
+
+    args = ["evaluate", "--data", str(data), "--model", str(model), "--probabilities", str(out)]
+    assert main([*args, "--device", "cpu", "--quiet"]) == 0
+    return out
+
+
+def test_a_probability_file_teaches_what_its_model_does(teacher: Path, tmp_path: Path) -> None:
+    from engine.data import load_dataset
+
+    data = write_toy(tmp_path / "toy.jsonl", 90, seed=12)
+    ds = load_dataset(str(data))
+    probs = _probabilities(teacher, data, tmp_path / "t.safetensors")
+    assert probs.stat().st_size < 10_000
+    rows = list(range(3, 90, 2))
+    texts, labels = [ds.texts[i] for i in rows], [ds.labels[i] for i in rows]
+    where = DataRows(ds.sha256, len(ds), rows)
+    for t in (1.0, 3.0):
+        by_model = teacher_targets([str(teacher)], texts, labels, ds.label_names, t)
+        by_file = teacher_targets([str(probs)], texts, labels, ds.label_names, t, data=where)
+        np.testing.assert_allclose(by_file.targets.numpy(), by_model.targets.numpy(), rtol=1e-5, atol=1e-6)
+    assert by_file.record["teachers"][0]["model"]["path"] == str(teacher)
+    assert len(by_file.record["teachers"][0]["file_sha256"]) == 64
+    # a file of other data, or no file of probabilities at all, is refused by name
+    other = write_toy(tmp_path / "other.jsonl", 90, seed=13)
+    wrong = _probabilities(teacher, other, tmp_path / "other.safetensors")
+    with pytest.raises(ValueError, match="written for other data"):
+        teacher_targets([str(wrong)], texts, labels, ds.label_names, data=where)
+    for bad in (teacher / "model.safetensors", data):
+        with pytest.raises(ValueError, match="not a probability file"):
+            check_teachers(str(bad))
+
+
+def test_a_run_distils_from_a_probability_file(teacher: Path, tmp_path: Path, toy_config: ToyConfig) -> None:
+    data = _flipped(tmp_path / "flipped.jsonl", 240, seed=6)
+    probs = _probabilities(teacher, data, tmp_path / "t.safetensors")
+    cfg = toy_config(data, tmp_path / "kd", epochs=4, patience=10, distill_from=str(probs))
+    last = [r for r in train(cfg) if r.kind == "eval"][-1].dev_accuracy
+    assert last is not None and last <= 0.1  # it reads as the teacher, against the wrong labels
+    meta = json.loads((tmp_path / "kd" / "model" / "model.json").read_text(encoding="utf-8"))
+    assert meta["distillation"]["teachers"][0]["path"] == str(probs)
+
+
+def test_evaluate_refuses_probabilities_of_part_of_the_data(teacher: Path, tmp_path: Path) -> None:
+    from app.cli import main
+
+    data = write_toy(tmp_path / "toy.jsonl", 60, seed=2)
+    out = tmp_path / "p.safetensors"
+    for part in (["--limit", "10"], ["--sample", "10"]):
+        args = ["evaluate", "--data", str(data), "--model", str(teacher), "--probabilities", str(out), *part]
+        assert main(args) != 0
+    assert not out.exists()
