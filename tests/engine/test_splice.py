@@ -43,7 +43,8 @@ def test_a_spliced_review_is_a_body_then_a_verdict_of_the_other_class() -> None:
     docs, labels = _docs()
     out, out_labels = splice_documents(docs, labels, 400, np.random.default_rng(0), max_body=3)
     assert len(out) == len(out_labels) == 400
-    bodies, verdicts = Counter(), Counter()
+    bodies: Counter[int] = Counter()
+    verdicts: Counter[int] = Counter()
     for doc, label in zip(out, out_labels, strict=True):
         sources = [_source(s) for s in doc]
         verdict_doc = sources[-1][0]
@@ -83,7 +84,7 @@ def test_splicing_needs_two_classes_with_words() -> None:
     rng = np.random.default_rng(0)
     assert splice_documents(docs, labels, 0, rng) == ([], [])
     assert splice_documents(docs, [0] * len(docs), 10, rng) == ([], [])
-    empty = [[[]] if y == 1 else d for d, y in zip(docs, labels, strict=True)]
+    empty: list[Any] = [[[]] if y == 1 else d for d, y in zip(docs, labels, strict=True)]
     assert splice_documents(empty, labels, 10, rng) == ([], [])
     with pytest.raises(ValueError):
         splice_documents(docs, labels, 5, rng, max_body=0)
@@ -92,7 +93,7 @@ def test_splicing_needs_two_classes_with_words() -> None:
 def test_config_checks_the_new_settings(tmp_path: Path) -> None:
     for bad in ({"label_smoothing": 1.0}, {"splice_fraction": -0.1}, {"splice_sentences": 0}):
         with pytest.raises(ValueError, match=r"smoothing|splice"):
-            TrainConfig(data="x", **bad)  # type: ignore[arg-type]
+            TrainConfig(data="x", **bad)
 
 
 def _digest(records: list[Progress]) -> str:
@@ -109,7 +110,7 @@ def test_spliced_training_adds_steps_is_seeded_and_draws_from_train_only(
     tmp_path: Path, small_data: Path, toy_config: ToyConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[list[Any]] = []
-    real = engine.train.splice_documents
+    real = splice_documents
 
     def spy(docs: Any, labels: Any, n: int, rng: Any, max_body: int = 4) -> Any:
         seen.append([docs, labels, n, max_body])
