@@ -3,7 +3,7 @@
 # every model (embedding in float16, so each fits the device's 16 MiB a file) and one results archive.
 #
 #   carry: .whl/sweep (wheels: syntok, regex, safetensors, tqdm, captum, vaderSentiment) and .data
-#   (train.jsonl.gz, test.jsonl.gz, polarity.jsonl.gz)
+#   (train.jsonl.gz, test.jsonl.gz, polarity.jsonl.gz; for sweep 11 also teachers/*.safetensors, README)
 #   RUNS=retro_op40_t30_ema998_p10_i4,retro_op40_t30_ema998_p10_i5,retro_op40_t30_ema998_p10_i6,retro_op40_t30_ema998_p10_i7 \
 #     RULE=targets SLACK=0 BUDGET=370 bash scripts/device_sweep_behaviour.sh
 #
