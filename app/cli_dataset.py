@@ -116,6 +116,16 @@ def run_evaluate(a: argparse.Namespace) -> int:
     if a.probabilities and (a.sample is not None or a.limit is not None):
         raise UserError("--probabilities covers every row of the data: drop --limit and --sample")
     probs_path = _output_file(a.probabilities, "--probabilities") if a.probabilities else None
+    if probs_path is not None and probs_path.exists():
+        from engine.distill import read_probabilities
+
+        try:  # replace an earlier probability file, never anything else (a model's weights, say)
+            read_probabilities(probs_path)
+        except ValueError:
+            raise UserError(
+                f"--probabilities: {probs_path} exists and is not a probability file; "
+                "give a new name or remove it first"
+            ) from None
     try:
         bundle = _load_model(a.model, str(resolve_device(a.device)))
         full = load_dataset(a.data, a.format, label_names=bundle.label_names, limit=a.limit)

@@ -280,3 +280,16 @@ def test_evaluate_refuses_probabilities_of_part_of_the_data(teacher: Path, tmp_p
         args = ["evaluate", "--data", str(data), "--model", str(teacher), "--probabilities", str(out), *part]
         assert main(args) != 0
     assert not out.exists()
+
+
+def test_evaluate_replaces_a_probability_file_and_nothing_else(teacher: Path, tmp_path: Path) -> None:
+    from app.cli import main
+
+    data = write_toy(tmp_path / "toy.jsonl", 60, seed=2)
+    out = _probabilities(teacher, data, tmp_path / "p.safetensors")
+    _probabilities(teacher, data, out)  # an earlier probability file is replaced
+    weights = teacher / "model.safetensors"
+    before = weights.read_bytes()
+    args = ["evaluate", "--data", str(data), "--model", str(teacher), "--probabilities", str(weights)]
+    assert main([*args, "--device", "cpu", "--quiet"]) != 0
+    assert weights.read_bytes() == before
