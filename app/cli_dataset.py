@@ -180,22 +180,14 @@ def _score(gen: Any, total: int, quiet: bool) -> Any:
 
 def _write_probabilities(path: Any, result: Any, full: Any, bundle: Any) -> None:
     """Every row's probabilities (NaN where the model reads no word) for ``train --distill-from``."""
-    import hashlib
-
     import numpy as np
 
-    from engine.distill import write_probabilities
+    from engine.distill import teacher_record, write_probabilities
 
     table = np.full((len(full), len(result.label_names)), np.nan, dtype=np.float32)
     read = result.pred >= 0
     table[result.row[read]] = result.probs[read]
-    model = {
-        "path": str(bundle.path),
-        "weights_sha256": hashlib.sha256((bundle.path / "model.safetensors").read_bytes()).hexdigest(),
-        "command": bundle.metadata.get("command"),
-        "dev_accuracy": bundle.metadata.get("dev_accuracy"),
-    }
-    write_probabilities(path, table, full.sha256, result.label_names, model)
+    write_probabilities(path, table, full.sha256, result.label_names, teacher_record(bundle, bundle.path))
 
 
 def _write_errors(path: Any, result: Any, ds: Any, rows: Any) -> int:

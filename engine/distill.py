@@ -29,11 +29,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    from engine.bundle import ModelBundle
 
 __all__ = [
     "DataRows",
@@ -42,6 +45,7 @@ __all__ = [
     "distill_loss",
     "parse_teachers",
     "read_probabilities",
+    "teacher_record",
     "teacher_targets",
     "write_probabilities",
 ]
@@ -238,8 +242,13 @@ def _from_folder(
         raise ValueError(f"cannot distil from {path}: {e}") from None
     _same_classes(path, bundle.label_names, label_names)
     logits = predict_logits(bundle, texts, workers=workers)
+    return logits[:, [list(bundle.label_names).index(n) for n in label_names]], teacher_record(bundle, path)
+
+
+def teacher_record(bundle: ModelBundle, path: str | Path) -> dict[str, Any]:
+    """What a distilled model's record, or a probability file, keeps of a teacher model."""
     weights = Path(path) / "model.safetensors"
-    return logits[:, [list(bundle.label_names).index(n) for n in label_names]], {
+    return {
         "path": str(path),
         "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
         "command": bundle.metadata.get("command"),
